@@ -1,0 +1,13 @@
+"""bngrad: exact closed-form gradients of a one-hidden-layer batch-normalised net.
+
+    yhat = act(BN(X G1)) G2 + b,   R = sum((y - yhat)^2) / N
+"""
+from .batchnorm import batchnorm_backward, batchnorm_forward
+from .model import ACTIVATIONS, Gradients, Params, gradients, init_params
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS", "Gradients", "Params", "batchnorm_backward",
+    "batchnorm_forward", "gradients", "init_params", "__version__",
+]

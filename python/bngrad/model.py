@@ -1,0 +1,174 @@
+"""Parameters, gradients and the checking of everything a caller hands in.
+
+Validation happens once, here; the kernels trust what they are given.
+"""
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from . import kernels
+
+ACTIVATIONS = {
+    "relu": kernels.RELU,
+    "leaky_relu": kernels.LEAKY_RELU,
+    "tanh": kernels.TANH,
+    "sigmoid": kernels.SIGMOID,
+    "softplus": kernels.SOFTPLUS,
+    "identity": kernels.IDENTITY,
+}
+
+
+class Params(NamedTuple):
+    """Weights of yhat = act(BN(X G1)) G2 + b."""
+    G1: np.ndarray      # p1 x p2
+    gamma: np.ndarray   # p2
+    beta: np.ndarray    # p2
+    G2: np.ndarray      # p2 x q (a length-p2 vector means q = 1)
+    b: np.ndarray       # q
+
+
+class Gradients(NamedTuple):
+    """The loss R = sum((y - yhat)^2) / N and dR/d(each parameter)."""
+    loss: float
+    G1: np.ndarray
+    gamma: np.ndarray
+    beta: np.ndarray
+    G2: np.ndarray
+    b: np.ndarray
+
+
+def _whole(name, value, lowest=1):
+    """A whole number >= lowest; R hands whole numbers over as floats."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a whole number >= {lowest}, got {value!r}")
+    if not (np.isfinite(value) and value >= lowest and float(value) == int(value)):
+        raise ValueError(f"{name} must be a whole number >= {lowest}, got {value!r}")
+    return int(value)
+
+
+def init_params(n_inputs, n_hidden, n_outputs=1, seed=0):
+    """Random starting weights: G1 and G2 He/Glorot-scaled normals, gamma = 1,
+    beta = 0, b = 0 (so BN starts as plain standardisation)."""
+    p1 = _whole("n_inputs", n_inputs)
+    p2 = _whole("n_hidden", n_hidden)
+    q = _whole("n_outputs", n_outputs)
+    rng = np.random.default_rng(None if seed is None else _whole("seed", seed, 0))
+    return Params(
+        G1=rng.standard_normal((p1, p2)) * np.sqrt(2.0 / p1),
+        gamma=np.ones(p2),
+        beta=np.zeros(p2),
+        G2=rng.standard_normal((p2, q)) / np.sqrt(p2),
+        b=np.zeros(q),
+    )
+
+
+def real_array(name, value, ndims):
+    """`value` as a finite float64 array with ndim in `ndims`.
+
+    Never copies a float64 array (C, Fortran or read-only alike) and never
+    writes to it; integer, unsigned, boolean and float32 data are converted.
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or Inf")
+    return arr
+
+
+def check_eps_ddof(eps, ddof):
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a number >= 0, got {eps!r}")
+    if not (np.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    if isinstance(ddof, bool) or not isinstance(ddof, numbers.Real) or ddof not in (0, 1):
+        raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
+    return float(eps), int(ddof)
+
+
+def check_spread(var, eps, Z, what):
+    """With eps = 0 a constant column would divide by zero.
+
+    'Constant' allows for rounding: a column whose spread is below what
+    float64 can resolve at its magnitude counts as constant.
+    """
+    if eps > 0:
+        return
+    scale = np.abs(Z).max(axis=0)
+    flat = np.sqrt(var) <= 64 * np.finfo(np.float64).eps * scale
+    flat |= var == 0
+    if flat.any():
+        j = int(np.flatnonzero(flat)[0])
+        raise ValueError(
+            f"column {j} of {what} has zero variance, and eps = 0 divides by it; "
+            "use eps > 0 or change X / G1")
+
+
+def check_net(X, y, params, activation, eps, ddof):
+    """Validate and convert the arguments of `gradients`.
+
+    Returns float64 (X, Y, G1, gamma, beta, G2, b) with Y and G2 2-D, the
+    activation code, eps and ddof.
+    """
+    X = real_array("X", X, (2,))
+    N, p1 = X.shape
+    if N < 2:
+        raise ValueError(f"X must have at least 2 rows (batch statistics), got {N}")
+    if not isinstance(params, tuple) or len(params) != 5:
+        raise TypeError("params must be a Params (G1, gamma, beta, G2, b)")
+    G1 = real_array("G1", params[0], (2,))
+    if G1.shape[0] != p1:
+        raise ValueError(f"G1 must have {p1} rows (the columns of X), got shape {G1.shape}")
+    p2 = G1.shape[1]
+    gamma = real_array("gamma", params[1], (0, 1)).reshape(-1)
+    beta = real_array("beta", params[2], (0, 1)).reshape(-1)
+    for name, v in (("gamma", gamma), ("beta", beta)):
+        if v.size != p2:
+            raise ValueError(f"{name} must have length {p2} (the columns of G1), got {v.size}")
+    G2 = real_array("G2", params[3], (0, 1, 2))
+    if G2.ndim < 2:
+        G2 = G2.reshape(-1, 1)
+    if G2.shape[0] != p2:
+        raise ValueError(f"G2 must have {p2} rows (the columns of G1), got shape {G2.shape}")
+    q = G2.shape[1]
+    b = real_array("b", params[4], (0, 1)).reshape(-1)
+    if b.size != q:
+        raise ValueError(f"b must have length {q} (the columns of G2), got {b.size}")
+    Y = real_array("y", y, (1, 2))
+    if Y.ndim == 1:
+        Y = Y.reshape(-1, 1)
+    if Y.shape[0] != N:
+        raise ValueError(f"y must have {N} rows (the rows of X), got shape {Y.shape}")
+    if Y.shape[1] != q:
+        raise ValueError(f"y must have {q} columns (the columns of G2), got shape {Y.shape}")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    eps, ddof = check_eps_ddof(eps, ddof)
+    return X, Y, G1, gamma, beta, G2, b, ACTIVATIONS[activation], eps, ddof
+
+
+def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
+    """Exact gradients of R = sum((y - yhat)^2) / N for the batch-normalised net.
+
+    X: N x p1 (any real dtype or memory layout), y: N or N x q,
+    params: Params.  Returns Gradients, each gradient shaped like its parameter.
+    """
+    X, Y, G1, gamma, beta, G2, b, code, eps, ddof = check_net(
+        X, y, params, activation, eps, ddof)
+    Z = X @ G1
+    mu, var = kernels.column_stats(Z, ddof)
+    check_spread(var, eps, Z, "X @ G1")
+    sd = np.sqrt(var + eps)
+    loss, dZ, dgamma, dbeta, dG2, db = kernels.net_backward(
+        Z, Y, mu, sd, gamma, beta, G2, b, code, ddof)
+    dG1 = X.T @ dZ
+    shape = [np.shape(p) for p in params]
+    return Gradients(
+        float(loss), dG1, dgamma.reshape(shape[1]), dbeta.reshape(shape[2]),
+        dG2.reshape(shape[3]), db.reshape(shape[4]))

@@ -1,0 +1,89 @@
+"""Bad input: a ValueError or TypeError that names the argument."""
+import numpy as np
+import pytest
+
+import bngrad
+
+
+def good():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 3))
+    y = rng.standard_normal(10)
+    p = bngrad.init_params(3, 4, 1, seed=1)
+    return X, y, p
+
+
+def call(X=None, y=None, p=None, **kw):
+    X0, y0, p0 = good()
+    return bngrad.gradients(X0 if X is None else X, y0 if y is None else y,
+                            p0 if p is None else p, **kw)
+
+
+def with_param(**changes):
+    return good()[2]._replace(**changes)
+
+
+def bad(value, at):
+    a = np.array(value, dtype=float)
+    a.flat[at] = np.nan
+    return a
+
+
+X0, y0, P0 = good()
+CASES = [
+    ("X", dict(X=bad(X0, 4))),
+    ("X", dict(X=np.where(X0 > 1, np.inf, X0))),
+    ("y", dict(y=bad(y0, 0))),
+    ("G1", dict(p=with_param(G1=bad(P0.G1, 2)))),
+    ("gamma", dict(p=with_param(gamma=bad(P0.gamma, 0)))),
+    ("beta", dict(p=with_param(beta=np.full(4, -np.inf)))),
+    ("G2", dict(p=with_param(G2=bad(P0.G2, 1)))),
+    ("b", dict(p=with_param(b=np.array([np.nan])))),
+    ("y", dict(y=y0[:9])),
+    ("y", dict(y=np.ones((10, 2)))),
+    ("G1", dict(p=with_param(G1=np.ones((2, 4))))),
+    ("gamma", dict(p=with_param(gamma=np.ones(3)))),
+    ("beta", dict(p=with_param(beta=np.ones(5)))),
+    ("G2", dict(p=with_param(G2=np.ones((3, 1))))),
+    ("b", dict(p=with_param(b=np.ones(2)))),
+    ("X", dict(X=X0[:1], y=y0[:1])),
+    ("X", dict(X=X0[0])),
+    ("X", dict(X=np.array([["a", "b", "c"]] * 10))),
+    ("X", dict(X=X0.astype(complex))),
+    ("X", dict(X=[[1, "a", 2]] * 10)),
+    ("activation", dict(activation="elu")),
+    ("activation", dict(activation=None)),
+    ("eps", dict(eps=-1e-5)),
+    ("eps", dict(eps=np.nan)),
+    ("eps", dict(eps="1e-5")),
+    ("ddof", dict(ddof=2)),
+    ("ddof", dict(ddof=0.5)),
+    ("ddof", dict(ddof=True)),
+    ("params", dict(p=(1, 2))),
+]
+
+
+@pytest.mark.parametrize("name,kw", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_bad_input_names_the_argument(name, kw):
+    with pytest.raises((ValueError, TypeError), match=rf"\b{name}\b"):
+        call(**kw)
+
+
+def test_constant_column_with_eps_zero():
+    X, y, p = good()
+    X = X.copy()
+    X[:, 1] = 3.0
+    G1 = p.G1.copy()
+    G1[:, 2] = [0.0, 1.7, 0.0]          # column 2 of X G1 is constant
+    with pytest.raises(ValueError, match=r"column 2 of X @ G1 has zero variance"):
+        bngrad.gradients(X, y, p._replace(G1=G1), eps=0.0)
+    g = bngrad.gradients(X, y, p._replace(G1=G1), eps=1e-5)   # eps > 0 copes
+    assert all(np.isfinite(v).all() for v in g)
+
+
+def test_bad_init_params():
+    for args in [(0, 3), (3, 2.5), (3, -1), ("3", 2), (True, 2)]:
+        with pytest.raises((ValueError, TypeError), match="n_inputs|n_hidden"):
+            bngrad.init_params(*args)
+    with pytest.raises(ValueError, match="seed"):
+        bngrad.init_params(3, 2, seed=-1)
