@@ -109,6 +109,16 @@ def check_spread(var, eps, Z, what):
             "use eps > 0 or change X / G1")
 
 
+def _small(name, value, ndims):
+    """A parameter or y: a fresh C-ordered float64 copy.
+
+    Every array the kernels see is then C-ordered and writeable, so each
+    kernel compiles for one signature only, whatever layout R or numpy hands
+    over (X itself never reaches a kernel: it goes to NumPy's BLAS).
+    """
+    return np.array(real_array(name, value, ndims), order="C")
+
+
 def check_net(X, y, params, activation, eps, ddof):
     """Validate and convert the arguments of `gradients`.
 
@@ -121,25 +131,25 @@ def check_net(X, y, params, activation, eps, ddof):
         raise ValueError(f"X must have at least 2 rows (batch statistics), got {N}")
     if not isinstance(params, tuple) or len(params) != 5:
         raise TypeError("params must be a Params (G1, gamma, beta, G2, b)")
-    G1 = real_array("G1", params[0], (2,))
+    G1 = _small("G1", params[0], (2,))
     if G1.shape[0] != p1:
         raise ValueError(f"G1 must have {p1} rows (the columns of X), got shape {G1.shape}")
     p2 = G1.shape[1]
-    gamma = real_array("gamma", params[1], (0, 1)).reshape(-1)
-    beta = real_array("beta", params[2], (0, 1)).reshape(-1)
+    gamma = _small("gamma", params[1], (0, 1)).reshape(-1)
+    beta = _small("beta", params[2], (0, 1)).reshape(-1)
     for name, v in (("gamma", gamma), ("beta", beta)):
         if v.size != p2:
             raise ValueError(f"{name} must have length {p2} (the columns of G1), got {v.size}")
-    G2 = real_array("G2", params[3], (0, 1, 2))
+    G2 = _small("G2", params[3], (0, 1, 2))
     if G2.ndim < 2:
         G2 = G2.reshape(-1, 1)
     if G2.shape[0] != p2:
         raise ValueError(f"G2 must have {p2} rows (the columns of G1), got shape {G2.shape}")
     q = G2.shape[1]
-    b = real_array("b", params[4], (0, 1)).reshape(-1)
+    b = _small("b", params[4], (0, 1)).reshape(-1)
     if b.size != q:
         raise ValueError(f"b must have length {q} (the columns of G2), got {b.size}")
-    Y = real_array("y", y, (1, 2))
+    Y = _small("y", y, (1, 2))
     if Y.ndim == 1:
         Y = Y.reshape(-1, 1)
     if Y.shape[0] != N:

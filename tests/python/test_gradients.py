@@ -129,3 +129,9 @@ def test_init_params_shapes_and_seed():
     q = bngrad.init_params(5.0, 7.0, 2.0, seed=3.0)
     assert all(np.array_equal(a, b) for a, b in zip(p, q))
     assert not np.array_equal(p.G1, bngrad.init_params(5, 7, 2, seed=4).G1)
+
+
+def test_one_compiled_signature_per_kernel():
+    """Whatever layout comes in, the kernels see one: nothing compiles twice."""
+    from bngrad.warmup import warm
+    assert set(warm().values()) == {1}

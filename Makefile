@@ -1,0 +1,74 @@
+# Two commands do everything on a fresh machine (Debian, python3 with venv):
+#   make demo   install what is missing, then run the main job (scripts/demo.R)
+#   make test   install what is missing, then pytest, testthat and R CMD check
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
+TARBALL := $(BUILD)/bngrad_$(VERSION).tar.gz
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite
+PY_PACKAGES := "numpy<2" numba scipy pytest hypothesis
+PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py)
+R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
+
+# R (through reticulate) and the tests use the project's venv; in tests a
+# missing core is a failure, never a skip.
+export RETICULATE_PYTHON := $(CURDIR)/$(PY)
+export BNGRAD_REQUIRE_CORE := 1
+# R CMD check: no clock check over the network (there is none here).
+export _R_CHECK_SYSTEM_CLOCK_ := 0
+
+.PHONY: demo test pytest testthat check install clean
+
+demo: install
+	Rscript scripts/demo.R
+
+test: install pytest testthat check
+
+install: $(BUILD)/r-deps.stamp $(VENV)/core.stamp $(BUILD)/r-install.stamp
+
+# Debian's R and R packages (no CRAN here): installed only when missing.
+$(BUILD)/r-deps.stamp:
+	@mkdir -p $(BUILD)
+	@if ! Rscript -e 'for (p in c("reticulate", "testthat", "jsonlite")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	  echo "installing $(R_PACKAGES) from Debian"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(R_PACKAGES); \
+	fi
+	@touch $@
+
+# The venv R uses: numpy<2 for reticulate 1.28, the core installed editable
+# from python/ (its one source), and the numba cache warmed so that no first
+# call waits on a compile.
+$(VENV)/core.stamp: $(PY_SOURCES)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check $(PY_PACKAGES)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	$(PY) -m bngrad.warmup
+	@touch $@
+
+$(TARBALL): $(R_SOURCES) $(BUILD)/r-deps.stamp
+	@mkdir -p $(BUILD)
+	cd $(BUILD) && R CMD build --no-build-vignettes .. >/dev/null
+
+$(BUILD)/r-install.stamp: $(TARBALL)
+	R CMD INSTALL $(TARBALL)
+	@touch $@
+
+pytest: $(VENV)/core.stamp
+	$(PY) -m pytest -q -p no:cacheprovider
+
+testthat: install
+	Rscript tests/run_testthat.R
+
+# No ERROR, no WARNING (NOTEs are shown, not fatal).
+check: $(TARBALL) $(VENV)/core.stamp
+	cd $(BUILD) && R CMD check --no-manual $(notdir $(TARBALL)) >check.out 2>&1 || (cat check.out; exit 1)
+	@sed -n '/^Status:/p' $(BUILD)/bngrad.Rcheck/00check.log
+	@if grep -qE '(ERROR|WARNING)$$' $(BUILD)/bngrad.Rcheck/00check.log; then \
+	  cat $(BUILD)/bngrad.Rcheck/00check.log; exit 1; fi
+
+clean:
+	rm -rf $(BUILD) $(VENV) .hypothesis

@@ -1,0 +1,138 @@
+# bn_params and bn_grad, and the one check of every argument that both
+# bn_grad and the pure-R reference go through.
+
+.activations <- c("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "identity")
+
+bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
+  p1 <- .whole(n_inputs, "n_inputs")
+  p2 <- .whole(n_hidden, "n_hidden")
+  q <- .whole(n_outputs, "n_outputs")
+  if (!is.null(seed)) seed <- .whole(seed, "seed", lowest = 0)
+  .with_seed(seed, list(
+    G1 = matrix(stats::rnorm(p1 * p2) * sqrt(2 / p1), p1, p2),
+    gamma = rep(1, p2), beta = rep(0, p2),
+    G2 = matrix(stats::rnorm(p2 * q) / sqrt(p2), p2, q), b = rep(0, q)))
+}
+
+# Evaluate `expr` after set.seed(seed), leaving the caller's random stream as
+# it was; seed = NULL draws from the caller's stream.
+.with_seed <- function(seed, expr) {
+  if (is.null(seed)) return(expr)
+  old <- if (exists(".Random.seed", globalenv())) get(".Random.seed", globalenv())
+  on.exit(if (is.null(old)) rm(".Random.seed", envir = globalenv())
+          else assign(".Random.seed", old, envir = globalenv()))
+  set.seed(seed)
+  expr
+}
+
+.whole <- function(x, name, lowest = 1) {
+  if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || x < lowest || x != round(x)) {
+    stop(sprintf("%s must be a whole number >= %d", name, lowest), call. = FALSE)
+  }
+  as.integer(x)
+}
+
+.finite <- function(x, name) {
+  if (!is.numeric(x)) stop(name, " must be numeric", call. = FALSE)
+  if (!all(is.finite(x))) stop(name, " contains NA, NaN or Inf", call. = FALSE)
+  x
+}
+
+.as_design <- function(X) {
+  if (is.data.frame(X)) {
+    bad <- !vapply(X, is.numeric, logical(1))
+    if (any(bad)) {
+      stop("X must be numeric: column '", names(X)[bad][1], "' is ",
+           class(X[[which(bad)[1]]])[1], call. = FALSE)
+    }
+    X <- as.matrix(X)
+  }
+  if (is.null(dim(X))) {
+    if (!is.numeric(X)) stop("X must be a numeric matrix", call. = FALSE)
+    X <- matrix(X, ncol = 1)
+  }
+  if (!is.numeric(X) || length(dim(X)) != 2) {
+    stop("X must be a numeric matrix", call. = FALSE)
+  }
+  .finite(X, "X")
+}
+
+# Validate and normalise the arguments of bn_grad / bn_grad_loop.
+# Returns X (numeric or integer matrix), Y (N x q matrix), the parameters with
+# G2 as a p2 x q matrix, and whether G2 came as a vector.
+.check_net <- function(X, y, params, activation, eps, ddof) {
+  X <- .as_design(X)
+  N <- nrow(X)
+  if (N < 2) stop("X must have at least 2 rows (batch statistics), got ", N, call. = FALSE)
+  need <- c("G1", "gamma", "beta", "G2", "b")
+  if (!is.list(params) || !all(need %in% names(params))) {
+    stop("params must be a list with G1, gamma, beta, G2 and b (see bn_params())",
+         call. = FALSE)
+  }
+  G1 <- .finite(params$G1, "G1")
+  if (!is.matrix(G1) || nrow(G1) != ncol(X)) {
+    stop("G1 must be a matrix with ", ncol(X), " rows (the columns of X)", call. = FALSE)
+  }
+  p2 <- ncol(G1)
+  gamma <- as.vector(.finite(params$gamma, "gamma"))
+  beta <- as.vector(.finite(params$beta, "beta"))
+  if (length(gamma) != p2) stop("gamma must have length ", p2, " (the columns of G1)", call. = FALSE)
+  if (length(beta) != p2) stop("beta must have length ", p2, " (the columns of G1)", call. = FALSE)
+  G2 <- .finite(params$G2, "G2")
+  G2_vector <- is.null(dim(G2))
+  if (G2_vector) G2 <- matrix(G2, ncol = 1)
+  if (nrow(G2) != p2) stop("G2 must have ", p2, " rows (the columns of G1)", call. = FALSE)
+  q <- ncol(G2)
+  b <- as.vector(.finite(params$b, "b"))
+  if (length(b) != q) stop("b must have length ", q, " (the columns of G2)", call. = FALSE)
+  if (is.data.frame(y)) y <- as.matrix(y)
+  Y <- .finite(y, "y")
+  if (is.null(dim(Y))) Y <- matrix(Y, ncol = 1)
+  if (nrow(Y) != N) stop("y must have ", N, " rows (the rows of X), got ", nrow(Y), call. = FALSE)
+  if (ncol(Y) != q) stop("y must have ", q, " columns (the columns of G2)", call. = FALSE)
+  if (!is.character(activation) || length(activation) != 1 || !activation %in% .activations) {
+    stop("activation must be one of ", paste(.activations, collapse = ", "), call. = FALSE)
+  }
+  if (!is.numeric(eps) || length(eps) != 1 || !is.finite(eps) || eps < 0) {
+    stop("eps must be a finite number >= 0", call. = FALSE)
+  }
+  if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
+    stop("ddof must be 0 or 1", call. = FALSE)
+  }
+  if (eps == 0) .check_spread(X %*% G1, ddof)
+  storage.mode(Y) <- "double"
+  storage.mode(G1) <- "double"
+  storage.mode(G2) <- "double"
+  list(X = X, Y = Y, G1 = G1, gamma = as.double(gamma), beta = as.double(beta),
+       G2 = G2, b = as.double(b), G2_vector = G2_vector,
+       activation = activation, eps = as.double(eps), ddof = as.integer(ddof))
+}
+
+# With eps = 0 a constant column of X G1 divides by zero; a spread below what
+# doubles resolve at the column's magnitude counts as constant (as in Python).
+.check_spread <- function(Z, ddof) {
+  sd <- sqrt(colSums(sweep(Z, 2, colMeans(Z))^2) / (nrow(Z) - ddof))
+  flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z), 2, max)
+  if (any(flat)) {
+    stop("column ", which(flat)[1], " of X %*% G1 has zero variance, and eps = 0 ",
+         "divides by it; use eps > 0 or change X / G1", call. = FALSE)
+  }
+}
+
+# The gradients in the shapes of the parameters the caller gave.
+.shape_like <- function(g, v) {
+  G2 <- as.matrix(g$G2)
+  list(loss = as.numeric(g$loss), G1 = matrix(as.numeric(g$G1), nrow(v$G1)),
+       gamma = as.numeric(g$gamma), beta = as.numeric(g$beta),
+       G2 = if (v$G2_vector) as.numeric(G2) else matrix(as.numeric(G2), nrow(v$G2)),
+       b = as.numeric(g$b))
+}
+
+bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0) {
+  v <- .check_net(X, y, params, activation, eps, ddof)
+  core <- .core()
+  p <- .call_core(core$Params, v$G1, v$gamma, v$beta, v$G2, v$b)
+  g <- .call_core(core$gradients, v$X, v$Y, p, activation = v$activation,
+                  eps = v$eps, ddof = v$ddof)
+  .shape_like(g, v)
+}

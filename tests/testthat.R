@@ -1,0 +1,4 @@
+library(testthat)
+library(bngrad)
+
+test_check("bngrad")

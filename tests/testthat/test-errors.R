@@ -1,0 +1,62 @@
+# Bad input: an R error naming the argument, from the core and the loops alike.
+
+good <- random_case(1, N = 10, p1 = 3, p2 = 4)
+with_param <- function(...) modifyList(good$params, list(...))
+na_at <- function(x, m) { x[m] <- NA; x }
+
+cases <- list(
+  list("X", list(X = na_at(good$X, 3))),
+  list("X", list(X = good$X / 0)),
+  list("y", list(y = na_at(good$y, 1))),
+  list("G1", list(params = with_param(G1 = na_at(good$params$G1, 2)))),
+  list("gamma", list(params = with_param(gamma = c(1, NaN, 1, 1)))),
+  list("beta", list(params = with_param(beta = rep(Inf, 4)))),
+  list("G2", list(params = with_param(G2 = na_at(good$params$G2, 1)))),
+  list("b", list(params = with_param(b = NA_real_))),
+  list("y", list(y = good$y[-1])),
+  list("y", list(y = matrix(0, 10, 2))),
+  list("G1", list(params = with_param(G1 = matrix(1, 2, 4)))),
+  list("gamma", list(params = with_param(gamma = 1:3))),
+  list("beta", list(params = with_param(beta = 1:5))),
+  list("G2", list(params = with_param(G2 = matrix(1, 3, 1)))),
+  list("b", list(params = with_param(b = c(0, 0)))),
+  list("X", list(X = good$X[1, , drop = FALSE], y = good$y[1])),
+  list("X", list(X = matrix(letters[1:30], 10))),
+  list("X", list(X = data.frame(a = 1:10, b = letters[1:10], c = 1:10))),
+  list("activation", list(activation = "elu")),
+  list("activation", list(activation = c("relu", "tanh"))),
+  list("eps", list(eps = -1e-5)),
+  list("eps", list(eps = NA_real_)),
+  list("ddof", list(ddof = 2)),
+  list("ddof", list(ddof = "1")),
+  list("params", list(params = list(G1 = good$params$G1)))
+)
+
+for (i in seq_along(cases)) {
+  name <- cases[[i]][[1]]
+  args <- list(X = good$X, y = good$y, params = good$params)
+  args[names(cases[[i]][[2]])] <- cases[[i]][[2]]
+  test_that(sprintf("bad %s (case %d) is an R error naming it", name, i), {
+    expect_error(do.call(bn_grad_loop, args), paste0("\\b", name, "\\b"))
+    need_core()
+    expect_error(do.call(bn_grad, args), paste0("\\b", name, "\\b"))
+  })
+}
+
+test_that("a constant column of X %*% G1 with eps = 0 is an error, eps > 0 copes", {
+  X <- good$X
+  X[, 2] <- 3
+  p <- with_param(G1 = cbind(good$params$G1[, 1:2], c(0, 1.7, 0), good$params$G1[, 4]))
+  expect_error(bn_grad_loop(X, good$y, p, eps = 0), "column 3 of X %\\*% G1 has zero variance")
+  need_core()
+  expect_error(bn_grad(X, good$y, p, eps = 0), "zero variance")
+  g <- bn_grad(X, good$y, p, eps = 1e-5)
+  expect_true(all(is.finite(unlist(g))))
+})
+
+test_that("a Python-side error reaches R as an R error and the session lives on", {
+  need_core()
+  core <- bngrad:::.core()
+  expect_error(bngrad:::.call_core(core$gradients, good$X, good$y, list(1, 2)), "params")
+  expect_true(is.list(bn_grad(good$X, good$y, good$params)))
+})
