@@ -38,12 +38,15 @@
          call. = FALSE)
   }
   py <- reticulate::py_config()
-  if (is.null(py$numpy)) {
+  # Ask Python itself: py_config() reports no numpy at all for a numpy 2.
+  np_version <- tryCatch(reticulate::py_eval("__import__('numpy').__version__"),
+                         error = function(e) NULL)
+  if (is.null(np_version)) {
     stop("bngrad's Python (", py$python, ") has no numpy. ", .setup_hint(),
          call. = FALSE)
   }
-  if (numeric_version(py$numpy$version) >= "2") {
-    stop("bngrad's Python (", py$python, ") has numpy ", py$numpy$version,
+  if (numeric_version(np_version) >= "2") {
+    stop("bngrad's Python (", py$python, ") has numpy ", np_version,
          "; reticulate ", utils::packageVersion("reticulate"),
          " needs numpy<2. ", .setup_hint(), call. = FALSE)
   }
