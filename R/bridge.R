@@ -57,14 +57,20 @@
            .py_message(e), "). ", .setup_hint(), call. = FALSE)
     }
   )
+  .check_core_version(as.character(core$`__version__`), py$python)
+  core
+}
+
+# Only a core of this package's own version is used: R and Python halves of
+# different versions could disagree on shapes or conventions.
+.check_core_version <- function(theirs, where) {
   mine <- as.character(utils::packageVersion("bngrad"))
-  theirs <- as.character(core$`__version__`)
   if (!identical(mine, theirs)) {
-    stop("the bngrad core in ", py$python, " is version ", theirs,
+    stop("the bngrad core in ", where, " is version ", theirs,
          " but this R package is ", mine, "; install the matching core. ",
          .setup_hint(), call. = FALSE)
   }
-  core
+  invisible(TRUE)
 }
 
 # The Python core, loaded on first use and kept for the session.

@@ -129,7 +129,7 @@ def check_net(X, y, params, activation, eps, ddof):
     N, p1 = X.shape
     if N < 2:
         raise ValueError(f"X must have at least 2 rows (batch statistics), got {N}")
-    if not isinstance(params, tuple) or len(params) != 5:
+    if not isinstance(params, (tuple, list)) or len(params) != 5:
         raise TypeError("params must be a Params (G1, gamma, beta, G2, b)")
     G1 = _small("G1", params[0], (2,))
     if G1.shape[0] != p1:

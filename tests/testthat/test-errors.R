@@ -60,3 +60,11 @@ test_that("a Python-side error reaches R as an R error and the session lives on"
   expect_error(bngrad:::.call_core(core$gradients, good$X, good$y, list(1, 2)), "params")
   expect_true(is.list(bn_grad(good$X, good$y, good$params)))
 })
+
+test_that("a core of another version is refused, this version accepted", {
+  expect_error(bngrad:::.check_core_version("0.0.1", "somewhere"),
+               "core in somewhere is version 0.0.1 but this R package is")
+  expect_true(bngrad:::.check_core_version(as.character(packageVersion("bngrad")), "here"))
+  need_core()
+  expect_identical(bngrad:::.core()$`__version__`, as.character(packageVersion("bngrad")))
+})
