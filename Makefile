@@ -49,9 +49,12 @@ $(VENV)/core.stamp: $(PY_SOURCES)
 	$(PY) -m bngrad.warmup
 	@touch $@
 
+# Built from a copy without the venvs (R CMD build would copy gigabytes of
+# them before .Rbuildignore drops them).
 $(TARBALL): $(R_SOURCES) $(BUILD)/r-deps.stamp
-	@mkdir -p $(BUILD)
-	cd $(BUILD) && R CMD build --no-build-vignettes .. >/dev/null
+	@rm -rf $(BUILD)/src && mkdir -p $(BUILD)/src
+	tar --exclude='./.venv*' --exclude='./$(BUILD)' --exclude='./.git' -cf - . | tar -xf - -C $(BUILD)/src
+	cd $(BUILD) && R CMD build --no-build-vignettes src >/dev/null
 
 $(BUILD)/r-install.stamp: $(TARBALL)
 	R CMD INSTALL $(TARBALL)

@@ -2,6 +2,7 @@
 
     yhat = act(BN(X G1)) G2 + b,   R = sum((y - yhat)^2) / N
 """
+from . import kron
 from .batchnorm import batchnorm_backward, batchnorm_forward
 from .model import ACTIVATIONS, Gradients, Params, gradients, init_params
 
@@ -9,5 +10,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "Gradients", "Params", "batchnorm_backward",
-    "batchnorm_forward", "gradients", "init_params", "__version__",
+    "batchnorm_forward", "gradients", "init_params", "kron", "__version__",
 ]

@@ -1,0 +1,44 @@
+fd_jacobian <- function(f, x, h = 1e-6) {
+  sapply(seq_along(x), function(m) {
+    up <- down <- x
+    up[m] <- up[m] + h
+    down[m] <- down[m] - h
+    as.vector(f(up) - f(down)) / (2 * h)
+  })
+}
+
+test_that("bn_jacobian equals central differences of the BN layer", {
+  cs <- random_case(21, N = 6, p1 = 3, p2 = 3)
+  Z <- cs$X %*% cs$params$G1
+  for (conv in list(c(1e-5, 0), c(0, 1))) {
+    bn <- function(Z) {
+      s <- bngrad:::.normalise(Z, conv[1], conv[2])
+      sweep(sweep(s$Zh, 2, cs$params$gamma, `*`), 2, cs$params$beta, `+`)
+    }
+    J <- bn_jacobian(Z, cs$params$gamma, eps = conv[1], ddof = conv[2])
+    expect_equal(dim(J), c(18L, 18L))
+    expect_lt(rel_err(J, fd_jacobian(bn, Z)), 1e-7)
+  }
+})
+
+test_that("bn_grad_kron gives the loops' and the core's numbers", {
+  for (a in activations) {
+    cs <- random_case(match(a, activations), N = 7, p1 = 3, p2 = 3, q = 2)
+    kr <- bn_grad_kron(cs$X, cs$y, cs$params, a, eps = 0, ddof = 1)
+    lp <- bn_grad_loop(cs$X, cs$y, cs$params, a, eps = 0, ddof = 1)
+    for (k in names(lp)) expect_lt(rel_err(kr[[k]], lp[[k]]), 1e-10, label = paste(a, k))
+  }
+  s <- bn_seed_example()
+  kr <- bn_grad_kron(s$X, s$y, s$params, "relu", eps = 0, ddof = 1)
+  expect_null(dim(kr$G2))
+  need_core()
+  g <- bn_grad(s$X, s$y, s$params, "relu", eps = 0, ddof = 1)
+  for (k in names(g)) expect_lt(rel_err(kr[[k]], g[[k]]), 1e-10, label = k)
+})
+
+test_that("dense Jacobians refuse large N with the limit named", {
+  Z <- matrix(rnorm(5000 * 2), 5000)
+  expect_error(bn_jacobian(Z, c(1, 1)), "too large for dense Jacobians \\(limit 4096\\)")
+  expect_error(bn_grad_kron(Z, rnorm(5000), bn_params(2, 2)), "limit 4096")
+  expect_error(bn_jacobian(matrix(1:6 + 0.5, 3), 1), "gamma")
+})
