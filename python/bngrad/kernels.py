@@ -1,24 +1,40 @@
-"""Numba kernels: the elementwise heart of the gradient, and nothing else.
+"""Numba kernels: the whole gradient, and nothing else.
 
-The kernels trust their inputs (model.py validates them): every array is
-float64, shapes agree, N >= 2, sd > 0.
+The kernels trust their inputs (model.py validates them), except that the
+pass over X also reports whether X holds NaN or Inf, so X is read only there.
 
-The two matrix products of the gradient (Z = X G1 and dG1 = X' dZ) are *not*
-done here: numba's np.dot calls SciPy's OpenBLAS, a second thread pool beside
-NumPy's, and two pools spinning on two cores made kernels several times
-slower on this machine.  The products stay in NumPy; everything between them
-(batch statistics, normalisation, activation, output layer, loss and the
-batch-norm backward) is fused into two passes over Z here.
+How the gradient is organised (docs/derivation.md has the algebra):
+
+* Batch statistics come from X alone: with m = mean(X) and Cn = Xc'Xc
+  (Xc = X - 1m'), the columns of Z = X G1 have mean m G1 and variance
+  diag(G1' Cn G1) / (N - ddof).  Cn is one pass over X (`x_stats`) and can be
+  kept for a whole fit.
+* The gradient is then one more pass over X in tiles of rows that stay in
+  cache: Zc = Xc_tile G1, the forward and S = dR/dA row by row, and
+  Xc_tile' S accumulated.  The batch-norm backward needs no second pass:
+      dG1 = X' dZ = (Xc' S - Cn G1 diag(c / sd)) diag(gamma / sd),
+      c = sum(S * Zh) / (N - ddof)
+  because 1'Zh = 0 removes the mean(S) term and Xc'Zh = Cn G1 diag(1/sd).
+  No N x p2 array is ever made.
+* Tiles go to the threads in contiguous chunks (prange), each chunk summing
+  its own partial results.  The tile products call BLAS through numba's
+  np.dot (SciPy's OpenBLAS); model.py keeps that library single-threaded
+  while the chunks run, so the two thread pools never fight over the cores.
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # Activation codes; the names users pass are mapped in model.ACTIVATIONS.
 RELU, LEAKY_RELU, TANH, SIGMOID, SOFTPLUS, IDENTITY = 0, 1, 2, 3, 4, 5
 LEAKY_SLOPE = 0.01
 
+# Status codes of the gradient kernels: OK, a column of X G1 with zero
+# variance (and eps = 0), or NaN/Inf in an input (the index names which).
+OK, FLAT_COLUMN, NOT_FINITE = 0, 1, 2
+INPUTS = ("X", "y", "G1", "gamma", "beta", "G2", "b")
 
-@njit(cache=True, inline="always")
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _sigmoid(a):
     # Two branches so exp never overflows.
     if a >= 0.0:
@@ -27,7 +43,7 @@ def _sigmoid(a):
     return e / (1.0 + e)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def act_and_slope(a, code):
     """Activation h = act(a) and its derivative act'(a), in one call."""
     if code == RELU:
@@ -51,72 +67,266 @@ def act_and_slope(a, code):
     return a, 1.0
 
 
-@njit(cache=True)
-def column_stats(Z, ddof):
-    """Per-column mean and variance (denominator N - ddof) of Z, two-pass."""
-    N, p2 = Z.shape
-    mu = np.zeros(p2)
-    for i in range(N):
-        for j in range(p2):
-            mu[j] += Z[i, j]
-    mu /= N
-    var = np.zeros(p2)
-    for i in range(N):
-        for j in range(p2):
-            d = Z[i, j] - mu[j]
-            var[j] += d * d
-    var /= N - ddof
-    return mu, var
+def tile_rows(p1, p2):
+    """Rows per tile: the tiles of X and Z together near 256 KiB, in L2."""
+    return max(8, min(1024, 32768 // (p1 + p2)))
 
 
-@njit(cache=True)
-def net_backward(Z, y, mu, sd, gamma, beta, G2, b, code, ddof):
-    """Loss and gradients of the net above Z = X G1.
+@njit(cache=True, error_model="numpy")
+def _pack(X, lo, hi, shift, colsum):
+    """X[lo:hi] - shift as a fresh C-ordered tile, adding its column sums to
+    colsum; returns the tile and sum(X[lo:hi] * 0), which is 0 when every
+    value is finite and NaN otherwise (a check that vectorises)."""
+    p1 = X.shape[1]
+    B = np.empty((hi - lo, p1))
+    poison = 0.0
+    if X.strides[0] >= X.strides[1]:          # C order: rows are contiguous
+        for i in range(lo, hi):
+            for k in range(p1):
+                v = X[i, k]
+                poison += v * 0.0
+                d = v - shift[k]
+                B[i - lo, k] = d
+                colsum[k] += d
+    else:                                     # Fortran order (R): columns are
+        for k in range(p1):
+            sk = shift[k]
+            acc = 0.0
+            for i in range(lo, hi):
+                v = X[i, k]
+                poison += v * 0.0
+                d = v - sk
+                B[i - lo, k] = d
+                acc += d
+            colsum[k] += acc
+    return B, poison
 
-    Z: N x p2, y: N x q, mu/sd/gamma/beta: p2, G2: p2 x q, b: q.
-    Returns (R, dZ, dgamma, dbeta, dG2, db), dZ being N x p2.
 
-    Pass 1 runs the forward row by row and builds S = dR/dA in the buffer that
-    becomes dZ, with the column sums sum(S) and sum(S * Zh) it needs.
-    Pass 2 turns S into dZ = (gamma/sd) (S - mean(S) - Zh sum(S Zh)/(N-ddof)),
-    recomputing Zh from Z rather than storing a second N x p2 array.
-    """
-    N, p2 = Z.shape
+@njit(cache=True, error_model="numpy")
+def _stats_chunk(X, lo, hi, shift, tile):
+    """Shifted column sums and cross-products of X[lo:hi]."""
+    p1 = X.shape[1]
+    s = np.zeros(p1)
+    C = np.zeros((p1, p1))
+    poison = 0.0
+    for t0 in range(lo, hi, tile):
+        B, bad = _pack(X, t0, min(t0 + tile, hi), shift, s)
+        poison += bad
+        C += np.dot(B.T, B)
+    return s, C, poison
+
+
+@njit(cache=True, error_model="numpy")
+def _chunk_bounds(N, nchunks, tile):
+    per = -(-N // nchunks)
+    per = -(-per // tile) * tile              # chunks start on tile boundaries
+    bounds = np.empty(nchunks + 1, dtype=np.int64)
+    for c in range(nchunks + 1):
+        bounds[c] = min(c * per, N)
+    return bounds
+
+
+@njit(cache=True, error_model="numpy")
+def _stats_finish(X, s, C, poison):
+    N = X.shape[0]
+    d = s / N                                  # mean of X - shift
+    m = X[0, :] + d
+    Cn = C - N * np.outer(d, d)
+    return m, Cn, poison == 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def x_stats(X, tile):
+    """(m, Cn, finite): column means, centred cross-products Xc'Xc, and
+    whether X is free of NaN and Inf.  One pass; shifting by the first row
+    keeps the sums of squares free of cancellation."""
+    shift = X[0, :].copy()
+    s, C, poison = _stats_chunk(X, 0, X.shape[0], shift, tile)
+    return _stats_finish(X, s, C, poison)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def x_stats_parallel(X, tile, nchunks):
+    """x_stats, the rows split over nchunks threads."""
+    N, p1 = X.shape
+    shift = X[0, :].copy()
+    bounds = _chunk_bounds(N, nchunks, tile)
+    S = np.zeros((nchunks, p1))
+    C = np.zeros((nchunks, p1, p1))
+    poison = np.zeros(nchunks)
+    for c in prange(nchunks):
+        S[c], C[c], poison[c] = _stats_chunk(X, bounds[c], bounds[c + 1], shift, tile)
+    return _stats_finish(X, S.sum(axis=0), C.sum(axis=0), poison.sum())
+
+
+@njit(cache=True, error_model="numpy")
+def z_sd(Cn, G1, eps, ddof, N):
+    """sd of the columns of Z = X G1 from Cn, and the first column whose
+    variance is zero to rounding (-1 if none), which matters when eps = 0."""
+    p2 = G1.shape[1]
+    CG = np.dot(Cn, G1)
+    sd = np.empty(p2)
+    flat = -1
+    for j in range(p2):
+        v = 0.0
+        bound = 0.0                            # |G1|' |Cn| |G1|: rounding scale of v
+        for k in range(G1.shape[0]):
+            v += G1[k, j] * CG[k, j]
+            for l in range(G1.shape[0]):
+                bound += abs(G1[k, j] * Cn[k, l] * G1[l, j])
+        sd[j] = np.sqrt(max(v, 0.0) / (N - ddof) + eps)
+        if eps == 0.0 and v <= 64 * 2.220446049250313e-16 * bound:
+            if flat < 0:
+                flat = j
+            sd[j] = 1.0                        # a stand-in: the caller raises
+    return sd, flat
+
+
+@njit(cache=True, error_model="numpy")
+def _activate(A, code):
+    """H = act(A) in place of A, and act'(A); one loop per activation so that
+    each vectorises."""
+    n, p2 = A.shape
+    slope = np.empty((n, p2))
+    if code == RELU or code == LEAKY_RELU:
+        neg = 0.0 if code == RELU else LEAKY_SLOPE   # act'(0) = 0 for relu
+        for r in range(n):
+            for j in range(p2):
+                a = A[r, j]
+                g = 1.0 if a > 0.0 else neg
+                A[r, j] = a * g
+                slope[r, j] = g
+    elif code == IDENTITY:
+        slope[:] = 1.0
+    else:
+        for r in range(n):
+            for j in range(p2):
+                A[r, j], slope[r, j] = act_and_slope(A[r, j], code)
+    return slope
+
+
+@njit(cache=True, error_model="numpy")
+def _grad_chunk(X, lo, hi, m, G1, sd, gamma, beta, G2, b, Y, code, tile):
+    """Loss and gradient sums over rows lo:hi, a tile at a time: products by
+    BLAS, each elementwise step one simple loop over the tile in cache."""
+    N = X.shape[0]
+    p1, p2 = G1.shape
     q = G2.shape[1]
-    dZ = np.empty((N, p2))
-    zh = np.empty(p2)
-    h = np.empty(p2)
-    r = np.empty(q)
-    dgamma = np.zeros(p2)
-    dbeta = np.zeros(p2)
+    XS = np.zeros((p1, p2))
     dG2 = np.zeros((p2, q))
     db = np.zeros(q)
+    sumS = np.zeros(p2)
+    sumSZc = np.zeros(p2)
+    scale = gamma / sd
+    G2T = np.ascontiguousarray(G2.T)
     c = -2.0 / N
     rss = 0.0
-    for i in range(N):
-        for j in range(p2):
-            zh[j] = (Z[i, j] - mu[j]) / sd[j]
-            h[j], dZ[i, j] = act_and_slope(gamma[j] * zh[j] + beta[j], code)
-        for k in range(q):
-            yhat = b[k]
+    unused = np.zeros(p1)
+    for t0 in range(lo, hi, tile):
+        t1 = min(t0 + tile, hi)
+        n = t1 - t0
+        B, _ = _pack(X, t0, t1, m, unused)   # Xc tile (x_stats checked finiteness)
+        Zc = np.dot(B, G1)
+        H = np.empty((n, p2))                # A, then H = act(A)
+        for r in range(n):
             for j in range(p2):
-                yhat += h[j] * G2[j, k]
-            e = y[i, k] - yhat
-            rss += e * e
-            r[k] = c * e          # dR/dyhat[i, k]
-            db[k] += r[k]
-        for j in range(p2):
-            dH = 0.0
+                H[r, j] = Zc[r, j] * scale[j] + beta[j]
+        slope = _activate(H, code)
+        E = np.dot(H, G2)                    # yhat - b, then dR/dyhat
+        for r in range(n):
             for k in range(q):
-                dG2[j, k] += h[j] * r[k]
-                dH += r[k] * G2[j, k]
-            s = dH * dZ[i, j]     # S[i, j] = dR/dH * act'(A)
-            dZ[i, j] = s
-            dbeta[j] += s
-            dgamma[j] += s * zh[j]
-    for i in range(N):
-        for j in range(p2):
-            zhij = (Z[i, j] - mu[j]) / sd[j]
-            dZ[i, j] = (gamma[j] / sd[j]) * (
-                dZ[i, j] - dbeta[j] / N - zhij * dgamma[j] / (N - ddof))
-    return rss / N, dZ, dgamma, dbeta, dG2, db
+                e = Y[t0 + r, k] - E[r, k] - b[k]
+                rss += e * e
+                E[r, k] = c * e
+                db[k] += c * e
+        dG2 += np.dot(H.T, E)
+        if q == 1:                           # S = (E G2') * act'(A), in place of slope
+            for r in range(n):
+                er = E[r, 0]
+                for j in range(p2):
+                    slope[r, j] *= er * G2T[0, j]
+        else:
+            slope *= np.dot(E, G2T)
+        S = slope
+        for r in range(n):
+            for j in range(p2):
+                sumS[j] += S[r, j]
+                sumSZc[j] += S[r, j] * Zc[r, j]
+        XS += np.dot(B.T, S)
+    return XS, dG2, db, sumS, sumSZc / sd, rss
+
+
+@njit(cache=True, error_model="numpy")
+def _grad_finish(Cn, G1, sd, gamma, ddof, N, XS, dG2, db, sumS, sumSZh, rss):
+    c = sumSZh / (N - ddof)
+    dG1 = (XS - np.dot(Cn, G1) * (c / sd)) * (gamma / sd)
+    return rss / N, dG1, sumSZh, sumS, dG2, db
+
+
+@njit(cache=True, error_model="numpy")
+def _first_not_finite(Y, G1, gamma, beta, G2, b):
+    """Index in INPUTS of the first input holding NaN or Inf, or -1."""
+    for idx, poison in enumerate((
+            (Y * 0.0).sum(), (G1 * 0.0).sum(), (gamma * 0.0).sum(),
+            (beta * 0.0).sum(), (G2 * 0.0).sum(), (b * 0.0).sum())):
+        if poison != 0.0:
+            return idx + 1
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def _status(bad, flat):
+    if bad >= 0:
+        return NOT_FINITE, bad
+    if flat >= 0:
+        return FLAT_COLUMN, flat
+    return OK, 0
+
+
+@njit(cache=True, error_model="numpy")
+def gradient(X, m, Cn, Y, G1, gamma, beta, G2, b, code, eps, ddof, tile):
+    """(status, index, (R, dG1, dgamma, dbeta, dG2, db)) on one thread,
+    given X's statistics (m, Cn)."""
+    N = X.shape[0]
+    bad = _first_not_finite(Y, G1, gamma, beta, G2, b)
+    sd, flat = z_sd(Cn, G1, eps, ddof, N)
+    XS, dG2, db, sumS, sumSZh, rss = _grad_chunk(
+        X, 0, N, m, G1, sd, gamma, beta, G2, b, Y, code, tile)
+    status, index = _status(bad, flat)
+    return status, index, _grad_finish(Cn, G1, sd, gamma, ddof, N, XS, dG2, db, sumS, sumSZh, rss)
+
+
+@njit(cache=True, error_model="numpy")
+def gradient_fresh(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats_tile, tile):
+    """x_stats and gradient in one call, for small X where a call's fixed
+    cost is most of the time."""
+    m, Cn, finite = x_stats(X, stats_tile)
+    if not finite:
+        p1, p2 = G1.shape
+        return NOT_FINITE, 0, (0.0, np.zeros((p1, p2)), np.zeros(p2), np.zeros(p2),
+                                np.zeros(G2.shape), np.zeros(b.shape))
+    return gradient(X, m, Cn, Y, G1, gamma, beta, G2, b, code, eps, ddof, tile)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def gradient_parallel(X, m, Cn, Y, G1, gamma, beta, G2, b, code, eps, ddof, tile, nchunks):
+    """gradient, the rows split over nchunks threads."""
+    N = X.shape[0]
+    p1, p2 = G1.shape
+    q = G2.shape[1]
+    bad = _first_not_finite(Y, G1, gamma, beta, G2, b)
+    sd, flat = z_sd(Cn, G1, eps, ddof, N)
+    bounds = _chunk_bounds(N, nchunks, tile)
+    XS = np.zeros((nchunks, p1, p2))
+    dG2 = np.zeros((nchunks, p2, q))
+    db = np.zeros((nchunks, q))
+    sumS = np.zeros((nchunks, p2))
+    sumSZh = np.zeros((nchunks, p2))
+    rss = np.zeros(nchunks)
+    for ch in prange(nchunks):
+        XS[ch], dG2[ch], db[ch], sumS[ch], sumSZh[ch], rss[ch] = _grad_chunk(
+            X, bounds[ch], bounds[ch + 1], m, G1, sd, gamma, beta, G2, b, Y, code, tile)
+    status, index = _status(bad, flat)
+    return status, index, _grad_finish(
+        Cn, G1, sd, gamma, ddof, N, XS.sum(axis=0), dG2.sum(axis=0), db.sum(axis=0),
+        sumS.sum(axis=0), sumSZh.sum(axis=0), rss.sum())

@@ -12,7 +12,8 @@ docs/derivation.md shows why the two are one.
 import numpy as np
 
 from . import kernels
-from .model import ACTIVATIONS, Gradients, check_eps_ddof, check_net, check_spread, real_array
+from .model import (ACTIVATIONS, Gradients, check_eps_ddof, check_net, check_spread,
+                    check_finite, real_array)
 
 MAX_DENSE = 4096
 """Largest N * p2 (and N * q) for which dense Jacobians are built: the BN
@@ -120,8 +121,9 @@ def dyhat_db(N, q):
 
 def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     """The core's Gradients, computed only by multiplying explicit Jacobians."""
-    X, Y, G1, gamma, beta, G2, b, _, eps, ddof = check_net(
-        X, y, params, activation, eps, ddof)
+    checked = check_net(X, y, params, activation, eps, ddof)
+    check_finite(checked)
+    X, Y, G1, gamma, beta, G2, b, _, eps, ddof = checked
     N, p2, q = X.shape[0], G1.shape[1], G2.shape[1]
     _check_size(N, p2, "p2")
     _check_size(N, q, "q")

@@ -6,6 +6,7 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
+from numba import get_num_threads
 
 from . import kernels
 
@@ -63,8 +64,8 @@ def init_params(n_inputs, n_hidden, n_outputs=1, seed=0):
     )
 
 
-def real_array(name, value, ndims):
-    """`value` as a finite float64 array with ndim in `ndims`.
+def real_array(name, value, ndims, finite=True):
+    """`value` as a float64 array with ndim in `ndims`, finite unless told.
 
     Never copies a float64 array (C, Fortran or read-only alike) and never
     writes to it; integer, unsigned, boolean and float32 data are converted.
@@ -76,7 +77,7 @@ def real_array(name, value, ndims):
         want = " or ".join(f"{d}-D" for d in ndims)
         raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
     arr = arr.astype(np.float64, copy=False)
-    if not np.isfinite(arr).all():
+    if finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or Inf")
     return arr
 
@@ -110,22 +111,29 @@ def check_spread(var, eps, Z, what):
 
 
 def _small(name, value, ndims):
-    """A parameter or y: a fresh C-ordered float64 copy.
-
-    Every array the kernels see is then C-ordered and writeable, so each
-    kernel compiles for one signature only, whatever layout R or numpy hands
-    over (X itself never reaches a kernel: it goes to NumPy's BLAS).
-    """
-    return np.array(real_array(name, value, ndims), order="C")
+    """A parameter or y as a C-ordered, writeable float64 array (copied only
+    if it is not one already), so that the kernels compile for that one
+    layout whatever R or numpy hands over.  NaN and Inf are the kernels' to
+    find (kernels.NOT_FINITE): checking here would cost more than the
+    gradient of a small net."""
+    arr = real_array(name, value, ndims, finite=False)
+    if arr.flags.c_contiguous and arr.flags.writeable and arr.dtype == np.float64:
+        return arr
+    return np.array(arr, dtype=np.float64, order="C")
 
 
 def check_net(X, y, params, activation, eps, ddof):
     """Validate and convert the arguments of `gradients`.
 
     Returns float64 (X, Y, G1, gamma, beta, G2, b) with Y and G2 2-D, the
-    activation code, eps and ddof.
+    activation code, eps and ddof.  X is C or Fortran ordered, not yet
+    checked for NaN or Inf: x_stats does that in its pass over X.
     """
-    X = real_array("X", X, (2,))
+    X = real_array("X", X, (2,), finite=False)
+    if not (X.flags.c_contiguous or X.flags.f_contiguous):
+        X = np.ascontiguousarray(X)          # a strided view: the kernels want rows or columns
+    elif not X.flags.writeable and X.size <= 4096:
+        X = X.copy(order="K")                # numba types read-only arrays slowly; a small copy is cheaper
     N, p1 = X.shape
     if N < 2:
         raise ValueError(f"X must have at least 2 rows (batch statistics), got {N}")
@@ -163,22 +171,108 @@ def check_net(X, y, params, activation, eps, ddof):
     return X, Y, G1, gamma, beta, G2, b, ACTIVATIONS[activation], eps, ddof
 
 
+class XStats(NamedTuple):
+    """What the batch statistics of X G1 need from X alone (see kernels.py)."""
+    m: np.ndarray     # column means of X
+    Cn: np.ndarray    # centred cross-products (X - 1m')'(X - 1m')
+
+
+# Below this many values in X and Z together, one thread beats starting two.
+PARALLEL_MIN = 200_000
+
+
+def _threads(X, p2):
+    if X.shape[0] * (X.shape[1] + p2) < PARALLEL_MIN:
+        return 1
+    return get_num_threads()
+
+
+class _ScipyBlas:
+    """Keeps the BLAS that numba's np.dot calls (SciPy's OpenBLAS) on one
+    thread while the kernels' own threads run, so that no two thread pools
+    compete for the cores; the user's setting is restored afterwards."""
+    limiter = None
+
+    @classmethod
+    def single(cls):
+        if cls.limiter is None:
+            import os
+            import scipy.linalg.cython_blas  # noqa: F401  (what numba's np.dot loads)
+            from threadpoolctl import ThreadpoolController
+            ctl = ThreadpoolController()
+            paths = [c.filepath for c in ctl.lib_controllers
+                     if c.user_api == "blas"
+                     and os.path.basename(os.path.dirname(c.filepath)).startswith("scipy")]
+            cls.limiter = ctl.select(filepath=paths) if paths else False
+        return cls.limiter.limit(limits=1) if cls.limiter else _nothing()
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def x_stats(X, nthreads=1):
+    """XStats of a validated X; ValueError if X holds NaN or Inf."""
+    tile = kernels.tile_rows(X.shape[1], 0)
+    if nthreads > 1:
+        with _ScipyBlas.single():
+            m, Cn, finite = kernels.x_stats_parallel(X, tile, nthreads)
+    else:
+        m, Cn, finite = kernels.x_stats(X, tile)
+    if not finite:
+        raise ValueError("X contains NaN or Inf")
+    return XStats(m, Cn)
+
+
+def check_finite(checked):
+    """NaN or Inf in any array of check_net's result is an error naming it
+    (the fast path leaves this to the kernels; slower paths call this)."""
+    for name, arr in zip(kernels.INPUTS, checked[:7]):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or Inf")
+
+
 def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     """Exact gradients of R = sum((y - yhat)^2) / N for the batch-normalised net.
 
     X: N x p1 (any real dtype or memory layout), y: N or N x q,
     params: Params.  Returns Gradients, each gradient shaped like its parameter.
     """
-    X, Y, G1, gamma, beta, G2, b, code, eps, ddof = check_net(
-        X, y, params, activation, eps, ddof)
-    Z = X @ G1
-    mu, var = kernels.column_stats(Z, ddof)
-    check_spread(var, eps, Z, "X @ G1")
-    sd = np.sqrt(var + eps)
-    loss, dZ, dgamma, dbeta, dG2, db = kernels.net_backward(
-        Z, Y, mu, sd, gamma, beta, G2, b, code, ddof)
-    dG1 = X.T @ dZ
+    checked = check_net(X, y, params, activation, eps, ddof)
+    X, Y, G1, gamma, beta, G2, b, code, eps, ddof = checked
     shape = [np.shape(p) for p in params]
-    return Gradients(
-        float(loss), dG1, dgamma.reshape(shape[1]), dbeta.reshape(shape[2]),
-        dG2.reshape(shape[3]), db.reshape(shape[4]))
+    nthreads = _threads(X, G1.shape[1])
+    if nthreads > 1:
+        return _gradients(checked, x_stats(X, nthreads), nthreads, shape)
+    result = kernels.gradient_fresh(X, Y, G1, gamma, beta, G2, b, code, eps, ddof,
+                                    kernels.tile_rows(X.shape[1], 0),
+                                    kernels.tile_rows(X.shape[1], G1.shape[1]))
+    return _result(result, shape)
+
+
+def _gradients(checked, stats, nthreads, shape):
+    """The kernel call, given checked arguments and X's statistics."""
+    X, Y, G1, gamma, beta, G2, b, code, eps, ddof = checked
+    tile = kernels.tile_rows(G1.shape[0], G1.shape[1])
+    args = (X, stats.m, stats.Cn, Y, G1, gamma, beta, G2, b, code, eps, ddof, tile)
+    if nthreads > 1:
+        with _ScipyBlas.single():
+            return _result(kernels.gradient_parallel(*args, nthreads), shape)
+    return _result(kernels.gradient(*args), shape)
+
+
+def _result(result, shape):
+    """Gradients from a kernel's (status, index, values), or the error."""
+    status, index, (loss, dG1, dgamma, dbeta, dG2, db) = result
+    if status == kernels.NOT_FINITE:
+        raise ValueError(f"{kernels.INPUTS[index]} contains NaN or Inf")
+    if status == kernels.FLAT_COLUMN:
+        raise ValueError(
+            f"column {index} of X @ G1 has zero variance, and eps = 0 divides by it; "
+            "use eps > 0 or change X / G1")
+    return Gradients(float(loss), dG1, dgamma.reshape(shape[1]), dbeta.reshape(shape[2]),
+                     dG2.reshape(shape[3]), db.reshape(shape[4]))

@@ -1,29 +1,45 @@
 """Compile every numba kernel into the on-disk cache: python -m bngrad.warmup
 
-The kernels only ever see fresh C-ordered float64 arrays (model.py makes
-them so), so one call compiles the one signature each kernel has; the
-layouts R and numpy hand over are exercised too, to prove no other is made.
+Each kernel that reads X compiles once per layout numba tells apart: C or
+Fortran order, writeable or read-only (what reticulate hands over for an R
+matrix), on one thread and on several.  Everything else the kernels see is a
+fresh C-ordered float64 array (model.py makes it so).
 """
 import time
 
 import numpy as np
 
-from . import kernels
+from . import kernels, model
 from .model import ACTIVATIONS, Params, gradients
+
+
+def layouts(X):
+    F = np.asfortranarray(X)
+    out = [np.ascontiguousarray(X), F]
+    for A in (np.ascontiguousarray(X), np.asfortranarray(X)):
+        A.flags.writeable = False
+        out.append(A)
+    return out
 
 
 def warm():
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((8, 3))
     p = Params(rng.standard_normal((3, 2)), np.ones(2), np.zeros(2),
                rng.standard_normal((2, 1)), np.zeros(1))
-    R_like = np.asfortranarray(X)
-    R_like.flags.writeable = False
-    for x in (X, R_like, X.astype(np.int32)):
-        for activation in ACTIVATIONS:
-            gradients(x, X[:, 0], p, activation=activation)
-    return {k.__name__: len(k.signatures)
-            for k in (kernels.column_stats, kernels.net_backward)}
+    small = rng.standard_normal((8, 3))            # read-only ones are copied (model.check_net)
+    medium = rng.standard_normal((3000, 3))        # read-only ones reach the one-thread kernels
+    large = rng.standard_normal((model.PARALLEL_MIN // 4, 3))   # takes the threaded path
+    shape = [np.shape(v) for v in p]
+    for X in (small, medium, large):
+        for x in layouts(X) + [X.astype(np.int32)]:
+            for activation in ACTIVATIONS:
+                gradients(x, X[:, 0], p, activation=activation)
+            # the path of a fit, which keeps X's statistics between calls
+            checked = model.check_net(x, X[:, 0], p, "relu", 1e-5, 0)
+            model._gradients(checked, model.x_stats(checked[0]), 1, shape)
+    return {k.__name__: len(k.signatures) for k in (
+        kernels.x_stats, kernels.x_stats_parallel, kernels.gradient_fresh, kernels.gradient,
+        kernels.gradient_parallel)}
 
 
 if __name__ == "__main__":

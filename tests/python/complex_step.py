@@ -66,3 +66,23 @@ def gradients(X, y, params, activation, eps, ddof):
         grads.append(g.reshape(shapes[k]))
     assert grads[3].shape == G2shape
     return float(f(Pc).real), grads
+
+
+def closed_form(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof):
+    """The textbook closed form with every N x p2 array materialised: a second
+    reference, cheap enough for the large N the tiled kernels need tested."""
+    N = X.shape[0]
+    Z = X @ G1
+    mu = Z.mean(axis=0)
+    sd = np.sqrt(((Z - mu) ** 2).sum(axis=0) / (N - ddof) + eps)
+    Zh = (Z - mu) / sd
+    A = gamma * Zh + beta
+    Hx = act(A, activation).real
+    E = -2.0 / N * (Y - (Hx @ G2 + b))
+    slope = act(A + 1j * H, activation).imag / H   # act' elementwise, by complex step
+    S = (E @ G2.T) * slope
+    dgamma = (S * Zh).sum(axis=0)
+    dZ = gamma / sd * (S - S.mean(axis=0) - Zh * dgamma / (N - ddof))
+    loss = ((Y - (Hx @ G2 + b)) ** 2).sum() / N
+    return loss, [X.T @ dZ, dgamma, S.sum(axis=0), Hx.T @ E, E.sum(axis=0)]
+

@@ -131,7 +131,19 @@ def test_init_params_shapes_and_seed():
     assert not np.array_equal(p.G1, bngrad.init_params(5, 7, 2, seed=4).G1)
 
 
-def test_one_compiled_signature_per_kernel():
-    """Whatever layout comes in, the kernels see one: nothing compiles twice."""
+def test_warmup_compiles_every_signature():
+    """After warm-up, no input a user can pass makes a kernel compile again."""
+    from bngrad import kernels
     from bngrad.warmup import warm
-    assert set(warm().values()) == {1}
+    before = warm()
+    assert set(before.values()) == {4}          # C/F order x writeable/read-only
+    rng = np.random.default_rng(0)
+    X, y, p = make_case(1, N=40, p1=3, p2=2, q=1)
+    big = rng.standard_normal((bngrad.model.PARALLEL_MIN, 2))
+    for x in [as_layout(X, l) for l in ("C", "F", "F-readonly", "view", "float32", "int32")] + [
+            big, np.asfortranarray(big), big[:, ::-1]]:
+        bngrad.gradients(x, rng.standard_normal(x.shape[0]), bngrad.init_params(x.shape[1], 3))
+    after = {k.__name__: len(k.signatures) for k in (
+        kernels.x_stats, kernels.x_stats_parallel, kernels.gradient_fresh, kernels.gradient,
+        kernels.gradient_parallel)}
+    assert after == before

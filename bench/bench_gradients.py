@@ -1,0 +1,161 @@
+"""Time bngrad.gradients beside its baselines, in one process.
+
+    make bench          (or: python bench/bench_gradients.py [--quick])
+
+Baselines: the closed form in plain NumPy, PyTorch autograd, JAX jit(grad),
+and the GEMM floor (X @ G1 and X.T @ dZ with NumPy's BLAS, the two products
+any exact gradient must do).  float64, relu, q = 1, median of repeats.
+Prints a table with ratios, writes bench/results.json and bench/gradients.png.
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+import bngrad
+
+CASES = [(64, 8, 16), (4096, 32, 64), (65536, 64, 128), (1_000_000, 10, 16)]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def median_time(f, budget=2.0, min_reps=5, max_reps=2000):
+    f()                                            # warm: compile, allocate, spin up pools
+    t0 = time.perf_counter()
+    f()
+    one = max(time.perf_counter() - t0, 1e-7)
+    reps = int(min(max_reps, max(min_reps, budget / one)))
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def numpy_closed_form(X, y, G1, gamma, beta, G2, b, eps=1e-5):
+    N = X.shape[0]
+    Z = X @ G1
+    mu = Z.mean(axis=0)
+    sd = np.sqrt(Z.var(axis=0) + eps)
+    Zh = (Z - mu) / sd
+    A = gamma * Zh + beta
+    H = np.maximum(A, 0)
+    E = -2.0 / N * (y - (H @ G2 + b))
+    S = (E @ G2.T) * (A > 0)
+    dgamma = (S * Zh).sum(axis=0)
+    dZ = gamma / sd * (S - S.mean(axis=0) - Zh * dgamma / N)
+    return X.T @ dZ, dgamma, S.sum(axis=0), H.T @ E, E.sum(axis=0)
+
+
+def torch_fn(X, y, p):
+    import torch
+    torch.set_num_threads(os.cpu_count())
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    P = [torch.from_numpy(np.array(v)).requires_grad_() for v in p]
+
+    def run():
+        G1, gamma, beta, G2, b = P
+        Z = Xt @ G1
+        A = torch.nn.functional.batch_norm(Z, None, None, gamma, beta, training=True, eps=1e-5)
+        loss = ((yt - (torch.relu(A) @ G2 + b)) ** 2).mean()
+        return torch.autograd.grad(loss, P)
+    return run
+
+
+def jax_fn(X, y, p):
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+
+    def loss(P, X, y):
+        G1, gamma, beta, G2, b = P
+        Z = X @ G1
+        mu = Z.mean(axis=0)
+        Zh = (Z - mu) / jnp.sqrt(((Z - mu) ** 2).mean(axis=0) + 1e-5)
+        return jnp.mean((y - (jax.nn.relu(gamma * Zh + beta) @ G2 + b)) ** 2)
+    g = jax.jit(jax.value_and_grad(loss))
+    P = tuple(jnp.asarray(v) for v in p)
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    return lambda: jax.block_until_ready(g(P, Xj, yj))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small budget, for a smoke run")
+    ap.add_argument("--skip", default="", help="comma list of baselines to skip: torch,jax")
+    args = ap.parse_args()
+    budget = 0.3 if args.quick else 3.0
+    skip = set(filter(None, args.skip.split(",")))
+    from threadpoolctl import threadpool_info
+    blas = {os.path.basename(os.path.dirname(i["filepath"])): (i["architecture"], i["num_threads"])
+            for i in threadpool_info() if i["user_api"] == "blas"}
+    print(f"numpy {np.__version__}, BLAS {blas}, cores {os.cpu_count()}")
+    rows = []
+    for N, p1, p2 in CASES:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((N, p1))
+        y = rng.standard_normal((N, 1))
+        p = bngrad.init_params(p1, p2, 1, seed=0)
+        dZ = rng.standard_normal((N, p2))
+        row = {"N": N, "p1": p1, "p2": p2}
+        row["bngrad"] = median_time(lambda: bngrad.gradients(X, y, p), budget)
+        Xf = np.asfortranarray(X)
+        Xf.flags.writeable = False
+        row["bngrad_R_layout"] = median_time(lambda: bngrad.gradients(Xf, y, p), budget)
+        row["numpy"] = median_time(lambda: numpy_closed_form(X, y, *p), budget)
+        row["floor"] = median_time(lambda: (X @ p.G1, X.T @ dZ), budget)
+        if "torch" not in skip:
+            row["torch"] = median_time(torch_fn(X, y, p), budget)
+        if "jax" not in skip:
+            row["jax"] = median_time(jax_fn(X, y, p), budget)
+        rows.append(row)
+        print(format_row(row), flush=True)
+    print()
+    print(table(rows))
+    with open(os.path.join(HERE, "results.json"), "w") as fh:
+        json.dump(rows, fh, indent=1)
+    plot(rows, os.path.join(HERE, "gradients.png"))
+
+
+def us(t):
+    return f"{t * 1e6:,.1f}" if t < 1e-3 else f"{t * 1e6:,.0f}"
+
+
+def format_row(r):
+    return " ".join(f"{k}={us(v) if isinstance(v, float) else v}" for k, v in r.items())
+
+
+def table(rows):
+    cols = [c for c in ("bngrad", "bngrad_R_layout", "numpy", "torch", "jax", "floor") if c in rows[0]]
+    head = "| N, p1, p2 | " + " | ".join(f"{c} (us)" for c in cols) + " | bngrad / floor | JAX / bngrad |"
+    out = [head, "|" + "---|" * (len(cols) + 3)]
+    for r in rows:
+        jax = f"{r['jax'] / r['bngrad']:.1f}" if "jax" in r else "-"
+        out.append(f"| {r['N']:,}, {r['p1']}, {r['p2']} | " + " | ".join(us(r[c]) for c in cols)
+                   + f" | {r['bngrad'] / r['floor']:.2f} | {jax} |")
+    return "\n".join(out)
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    Ns = [r["N"] for r in rows]
+    for c, style in (("bngrad", "o-"), ("numpy", "s--"), ("torch", "^--"), ("jax", "v--"),
+                     ("floor", "k:")):
+        if c in rows[0]:
+            ax.loglog(Ns, [r[c] * 1e6 for r in rows], style, label=c)
+    ax.set_xlabel("N (rows; p1, p2 as in the table)")
+    ax.set_ylabel("median time per gradient (us)")
+    ax.set_title("bngrad.gradients vs baselines (float64, relu, one process)")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
