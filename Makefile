@@ -21,7 +21,7 @@ export BNGRAD_REQUIRE_CORE := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest testthat check install clean
+.PHONY: demo test pytest testthat check install bench clean
 
 demo: install
 	Rscript scripts/demo.R
@@ -73,5 +73,22 @@ check: $(TARBALL) $(VENV)/core.stamp
 	@if grep -qE '(ERROR|WARNING)$$' $(BUILD)/bngrad.Rcheck/00check.log; then \
 	  cat $(BUILD)/bngrad.Rcheck/00check.log; exit 1; fi
 
+# Benchmarks (not part of test): torch (CPU build, from local disk) and jax
+# live in their own venv with current numpy; they are never needed otherwise.
+BENCH_VENV := .venv-bench
+BENCH_ENV := env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE NUMBA_CACHE_DIR=$(CURDIR)/$(BENCH_VENV)/numba-cache
+
+$(BENCH_VENV)/stamp: $(PY_SOURCES)
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check torch==2.13.0 jax numba scipy threadpoolctl matplotlib
+	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
+	@touch $@
+
+bench: $(BENCH_VENV)/stamp install
+	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
+	$(BENCH_ENV) $(PY) bench/bench_memory.py
+	$(BENCH_ENV) $(PY) bench/bench_startup.py --rscript
+
 clean:
-	rm -rf $(BUILD) $(VENV) .hypothesis
+	rm -rf $(BUILD) $(VENV) $(BENCH_VENV) .hypothesis

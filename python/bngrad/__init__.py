@@ -4,11 +4,12 @@
 """
 from . import kron
 from .batchnorm import batchnorm_backward, batchnorm_forward
+from .fit import BNRegressor, forward
 from .model import ACTIVATIONS, Gradients, Params, gradients, init_params
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "Gradients", "Params", "batchnorm_backward",
+    "ACTIVATIONS", "BNRegressor", "Gradients", "Params", "batchnorm_backward", "forward",
     "batchnorm_forward", "gradients", "init_params", "kron", "__version__",
 ]

@@ -183,7 +183,7 @@ def z_sd(Cn, G1, eps, ddof, N):
 
 
 @njit(cache=True, error_model="numpy")
-def _activate(A, code):
+def activate(A, code):
     """H = act(A) in place of A, and act'(A); one loop per activation so that
     each vectorises."""
     n, p2 = A.shape
@@ -231,7 +231,7 @@ def _grad_chunk(X, lo, hi, m, G1, sd, gamma, beta, G2, b, Y, code, tile):
         for r in range(n):
             for j in range(p2):
                 H[r, j] = Zc[r, j] * scale[j] + beta[j]
-        slope = _activate(H, code)
+        slope = activate(H, code)
         E = np.dot(H, G2)                    # yhat - b, then dR/dyhat
         for r in range(n):
             for k in range(q):
