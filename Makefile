@@ -10,7 +10,7 @@ VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL := $(BUILD)/bngrad_$(VERSION).tar.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite
-PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis
+PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn
 PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py)
 R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
 

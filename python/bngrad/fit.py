@@ -10,6 +10,7 @@ Scaling: inputs and outputs are standardised inside the fit (the weights in
 defaults need no tuning whatever the units of X and y.
 """
 import numbers
+import sys
 
 import numpy as np
 from scipy import optimize
@@ -21,6 +22,16 @@ from .model import (ACTIVATIONS, Params, _gradients, _threads, check_eps_ddof, c
 
 class NotFittedError(ValueError, AttributeError):
     """predict/score before fit (a ValueError and an AttributeError, as in scikit-learn)."""
+
+
+def _not_fitted_error():
+    """scikit-learn's NotFittedError where scikit-learn is loaded already (so
+    its users can catch its own type), else ours; importing scikit-learn just
+    for this would slow every start."""
+    if "sklearn" in sys.modules:
+        from sklearn.exceptions import NotFittedError as sk
+        return sk
+    return NotFittedError
 
 
 def _design(X, name="X", n_features=None, estimator="BNRegressor"):
@@ -108,7 +119,7 @@ class BNRegressor:
     progress = None
 
     def __init__(self, hidden=16, activation="relu", optimizer="lbfgs", max_iter=None,
-                 batch_size=None, learning_rate=1e-3, decay=0.0, eps=1e-5, ddof=0,
+                 batch_size=None, learning_rate=1e-2, decay=0.0, eps=1e-5, ddof=0,
                  momentum=0.1, seed=None, verbose=False):
         self.hidden = hidden
         self.activation = activation
@@ -286,7 +297,7 @@ class BNRegressor:
     # prediction --------------------------------------------------------
     def _check_fitted(self):
         if not hasattr(self, "params_"):
-            raise NotFittedError("This BNRegressor instance is not fitted yet: call fit first")
+            raise _not_fitted_error()("This BNRegressor instance is not fitted yet: call fit first")
 
     def predict(self, X):
         self._check_fitted()
