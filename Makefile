@@ -9,7 +9,7 @@ BUILD := build
 VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL := $(BUILD)/bngrad_$(VERSION).tar.gz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite
+R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-nnet
 PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn
 PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py)
 R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
@@ -33,7 +33,7 @@ install: $(BUILD)/r-deps.stamp $(VENV)/core.stamp $(BUILD)/r-install.stamp
 # Debian's R and R packages (no CRAN here): installed only when missing.
 $(BUILD)/r-deps.stamp:
 	@mkdir -p $(BUILD)
-	@if ! Rscript -e 'for (p in c("reticulate", "testthat", "jsonlite")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	@if ! Rscript -e 'for (p in c("reticulate", "testthat", "jsonlite", "nnet")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
 	  echo "installing $(R_PACKAGES) from Debian"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(R_PACKAGES); \
 	fi

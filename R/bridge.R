@@ -114,3 +114,8 @@ install_bngrad <- function(core = Sys.getenv("BNGRAD_CORE"), envname = "r-bngrad
           "'; restart R if Python was already started in this session.")
   invisible(py)
 }
+
+# Whether this session has started Python (the tests show predict() does not).
+reticulate_started <- function() {
+  isNamespaceLoaded("reticulate") && reticulate::py_available(initialize = FALSE)
+}

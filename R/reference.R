@@ -4,19 +4,18 @@
 # walks the staged graph (Zh -> sd -> var, Zh -> mu, Zh -> Z) instead of
 # using the compact closed form, so agreement between the two means something.
 
-# Scalar activation and its derivative (act'(0) = 0 for relu, as in the core).
+# Activation and its derivative (act'(0) = 0 for relu, as in the core);
+# vectorised, so the loops call them on scalars and predict() on matrices.
 .act <- function(activation) {
-  sigmoid <- function(a) if (a >= 0) 1 / (1 + exp(-a)) else exp(a) / (1 + exp(a))
+  sigmoid <- function(a) stats::plogis(a)
   switch(activation,
-    relu = list(f = function(a) if (a > 0) a else 0,
-                df = function(a) if (a > 0) 1 else 0),
-    leaky_relu = list(f = function(a) if (a > 0) a else 0.01 * a,
-                      df = function(a) if (a > 0) 1 else 0.01),
+    relu = list(f = function(a) pmax(a, 0), df = function(a) (a > 0) + 0),
+    leaky_relu = list(f = function(a) ifelse(a > 0, a, 0.01 * a),
+                      df = function(a) ifelse(a > 0, 1, 0.01)),
     tanh = list(f = tanh, df = function(a) 1 - tanh(a)^2),
     sigmoid = list(f = sigmoid, df = function(a) sigmoid(a) * (1 - sigmoid(a))),
-    softplus = list(f = function(a) if (a > 0) a + log1p(exp(-a)) else log1p(exp(a)),
-                    df = sigmoid),
-    identity = list(f = function(a) a, df = function(a) 1))
+    softplus = list(f = function(a) pmax(a, 0) + log1p(exp(-abs(a))), df = sigmoid),
+    identity = list(f = function(a) a, df = function(a) a * 0 + 1))
 }
 
 # Forward pass, node by node; returns every intermediate the backward needs.

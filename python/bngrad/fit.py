@@ -16,8 +16,8 @@ import numpy as np
 from scipy import optimize
 
 from . import kernels
-from .model import (ACTIVATIONS, Params, _gradients, _threads, check_eps_ddof, check_net,
-                    gradients, init_params, x_stats)
+from .model import (ACTIVATIONS, Params, _result, _ScipyBlas, _threads, check_eps_ddof,
+                    check_net, gradients, init_params, x_stats)
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -108,7 +108,8 @@ class BNRegressor:
     then uses the training set's exact statistics.  optimizer="adam":
     minibatches of batch_size rows, running statistics updated with
     `momentum` as in PyTorch, and used for prediction.
-    max_iter: L-BFGS iterations (default 500) or Adam epochs (default 200).
+    max_iter: L-BFGS iterations (default 150, memory 30) or Adam epochs (default 200).
+    activation: sigmoid by default, like nnet's hidden units (bench/fit_vs_nnet.R).
     seed: the initial weights and the minibatch order; None means seed 0, so
     that the same data and settings give the same fit, bit for bit.
     """
@@ -118,7 +119,7 @@ class BNRegressor:
     # A callable(iteration, objective) that the fit reports to, if set (R's trace).
     progress = None
 
-    def __init__(self, hidden=16, activation="relu", optimizer="lbfgs", max_iter=None,
+    def __init__(self, hidden=16, activation="sigmoid", optimizer="lbfgs", max_iter=None,
                  batch_size=None, learning_rate=1e-2, decay=0.0, eps=1e-5, ddof=0,
                  momentum=0.1, seed=None, verbose=False):
         self.hidden = hidden
@@ -174,7 +175,7 @@ class BNRegressor:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         if self.optimizer not in ("lbfgs", "adam"):
             raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
-        default_iter = 500 if self.optimizer == "lbfgs" else 200
+        default_iter = 150 if self.optimizer == "lbfgs" else 200
         eps, ddof = check_eps_ddof(self.eps, self.ddof)
         decay = self.decay
         if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not decay >= 0:
@@ -191,7 +192,9 @@ class BNRegressor:
     # fitting -----------------------------------------------------------
     def fit(self, X, y):
         s = self._settings()
-        X = _design(X)
+        # C order whatever the caller's layout (R's is Fortran), so that R and
+        # Python fits of the same numbers are the same to the last bit.
+        X = np.ascontiguousarray(_design(X))
         Y = _target(y, X.shape[0])
         if X.shape[0] < 2:
             raise ValueError("X must have at least 2 rows: batch statistics need more "
@@ -226,19 +229,36 @@ class BNRegressor:
             print(f"iter {it:4d} value {value:.6f}", flush=True)
 
     def _objective(self, Xs, Ys, p0, s):
-        """theta -> (objective, gradient), X's statistics computed once for all calls."""
-        checked = check_net(Xs, Ys, p0, self.activation, s["eps"], s["ddof"])
-        nthreads = _threads(Xs, s["hidden"])
-        stats = x_stats(Xs, nthreads)
-        p1, p2, q = Xs.shape[1], s["hidden"], Ys.shape[1]
+        """theta -> (objective, gradient).  X's statistics are computed once
+        for the whole fit, and each call goes straight to the kernel with
+        views into theta: an iteration costs little more than a gradient."""
+        X, Y, _, _, _, _, _, code, eps, ddof = check_net(Xs, Ys, p0, self.activation,
+                                                         s["eps"], s["ddof"])
+        nthreads = _threads(X, s["hidden"])
+        stats = x_stats(X, nthreads)
+        p1, p2, q = X.shape[1], s["hidden"], Y.shape[1]
+        tile = kernels.tile_rows(p1, p2)
+        lam = s["decay"] / X.shape[0]
+        cut = np.cumsum([p1 * p2, p2, p2, p2 * q])
         shape = [(p1, p2), (p2,), (p2,), (p2, q), (q,)]
-        lam = s["decay"] / Xs.shape[0]
 
         def f(theta):
-            p = _unflatten(theta, p1, p2, q)
-            g = _gradients(checked[:2] + tuple(p) + checked[7:], stats, nthreads, shape)
-            value = g.loss + lam * (np.sum(p.G1 ** 2) + np.sum(p.G2 ** 2))
-            grad = _flatten((g.G1 + 2 * lam * p.G1, g.gamma, g.beta, g.G2 + 2 * lam * p.G2, g.b))
+            theta = np.array(theta, dtype=np.float64)        # C-ordered, writeable, ours
+            G1, gamma, beta, G2, b = np.split(theta, cut)
+            G1, G2 = G1.reshape(p1, p2), G2.reshape(p2, q)
+            args = (X, stats.m, stats.Cn, Y, G1, gamma, beta, G2, b, code, eps, ddof, tile)
+            if nthreads > 1:
+                with _ScipyBlas.single():
+                    result = kernels.gradient_parallel(*args, nthreads)
+            else:
+                result = kernels.gradient(*args)
+            g = _result(result, shape)
+            grad = np.concatenate((g.G1.ravel(), g.gamma, g.beta, g.G2.ravel(), g.b))
+            value = g.loss
+            if lam:
+                value += lam * (np.dot(G1.ravel(), G1.ravel()) + np.dot(G2.ravel(), G2.ravel()))
+                grad[:cut[0]] += 2 * lam * G1.ravel()
+                grad[cut[2]:cut[3]] += 2 * lam * G2.ravel()
             return value, grad
         return f
 
@@ -252,7 +272,8 @@ class BNRegressor:
             self._report(len(curve), curve[-1])
 
         res = optimize.minimize(f, _flatten(p0), jac=True, method="L-BFGS-B", callback=callback,
-                                options={"maxiter": s["max_iter"], "ftol": 1e-10, "gtol": 1e-6})
+                                options={"maxiter": s["max_iter"], "maxcor": 30,
+                                         "ftol": 1e-10, "gtol": 1e-6})
         if not curve:
             curve.append(float(res.fun))
         return _unflatten(res.x, p1, p2, q), np.array(curve), max(int(res.nit), 1)

@@ -36,11 +36,8 @@ INPUTS = ("X", "y", "G1", "gamma", "beta", "G2", "b")
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _sigmoid(a):
-    # Two branches so exp never overflows.
-    if a >= 0.0:
-        return 1.0 / (1.0 + np.exp(-a))
-    e = np.exp(a)
-    return e / (1.0 + e)
+    # Where exp(-a) overflows to inf this gives 0, the exact limit: no branch needed.
+    return 1.0 / (1.0 + np.exp(-a))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -56,7 +53,13 @@ def act_and_slope(a, code):
             return a, 1.0
         return LEAKY_SLOPE * a, LEAKY_SLOPE
     if code == TANH:
-        t = np.tanh(a)
+        # expm1 is several times faster than tanh here, and as accurate:
+        # tanh(a) = expm1(2a) / (expm1(2a) + 2), saturated where 2a overflows.
+        if abs(a) > 20.0:
+            t = 1.0 if a > 0.0 else -1.0
+        else:
+            e = np.expm1(2.0 * a)
+            t = e / (e + 2.0)
         return t, 1.0 - t * t
     if code == SIGMOID:
         s = _sigmoid(a)
@@ -198,6 +201,12 @@ def activate(A, code):
                 slope[r, j] = g
     elif code == IDENTITY:
         slope[:] = 1.0
+    elif code == SIGMOID:                   # the fit's default: its own tight loop
+        for r in range(n):
+            for j in range(p2):
+                sg = 1.0 / (1.0 + np.exp(-A[r, j]))
+                A[r, j] = sg
+                slope[r, j] = sg * (1.0 - sg)
     else:
         for r in range(n):
             for j in range(p2):

@@ -9,7 +9,8 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 FIXTURES = sorted(glob.glob(os.path.join(HERE, "..", "fixtures", "*.json")))
-FIXTURES = [f for f in FIXTURES if not f.endswith("seed_data.json")]
+# gradient cases only: seed_data.json is raw data, fit_example.json a fit
+FIXTURES = [f for f in FIXTURES if not os.path.basename(f).startswith(("seed_data", "fit_"))]
 
 
 def load_fixture(path):

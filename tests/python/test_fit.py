@@ -144,3 +144,20 @@ def test_predict_checks_columns_and_fit():
     est = bngrad.BNRegressor(hidden=3, max_iter=5).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but BNRegressor is expecting 4"):
         est.predict(X[:, :3])
+
+
+def test_fit_fixture_is_what_the_core_fits():
+    """The weights testthat holds bn_fit to are the ones Python fits now."""
+    import json
+    import os
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "fixtures"))
+    from make_fit_fixture import SETTINGS, example
+    with open(os.path.join(here, "..", "fixtures", "fit_example.json")) as fh:
+        d = json.load(fh)
+    x, y = example()
+    assert np.array_equal(x, np.array(d["x"])) and np.array_equal(y, np.array(d["y"]))
+    est = bngrad.BNRegressor(**SETTINGS).fit(np.asfortranarray(x), y)   # R's layout
+    for k, v in est.params_._asdict().items():
+        np.testing.assert_allclose(v, d["expected"][k], rtol=1e-10, atol=1e-12)

@@ -13,7 +13,8 @@ need_core <- function() {
 fixture_files <- function() {
   dir <- test_path("..", "fixtures")
   files <- list.files(dir, pattern = "\\.json$", full.names = TRUE)
-  files[basename(files) != "seed_data.json"]
+  # gradient cases only: seed_data.json is raw data, fit_example.json a fit
+  files[!grepl("^(seed_data|fit_)", basename(files))]
 }
 
 read_fixture <- function(path) {

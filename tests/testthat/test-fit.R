@@ -1,0 +1,126 @@
+make_data <- function(n = 300, seed = 1) {
+  set.seed(seed)
+  d <- data.frame(a = runif(n, -2, 2), b = runif(n, -2, 2),
+                  f = factor(sample(c("u", "v", "w"), n, TRUE)))
+  d$y <- sin(2 * d$a) + d$b^2 / 2 + as.numeric(d$f) + rnorm(n, sd = 0.1)
+  d
+}
+
+test_that("the formula method fits, prints like nnet and predicts new data", {
+  need_core()
+  d <- make_data()
+  fit <- bn_fit(y ~ ., data = d, hidden = 8)
+  expect_s3_class(fit, "bn_fit")
+  expect_output(print(fit), "a 4-8-1 batch-normalised network, sigmoid, with 57 weights")
+  expect_output(print(summary(fit)), "training MSE")
+  expect_length(coef(fit), 57)
+  expect_true(all(c("a->h1", "gamma->h8", "h8->o1", "b->o1") %in% names(coef(fit))))
+  expect_equal(unname(fitted(fit) + residuals(fit)), d$y, tolerance = 1e-12)
+  test <- make_data(200, seed = 2)
+  r2 <- 1 - mean((test$y - predict(fit, test))^2) / var(test$y)
+  expect_gt(r2, 0.9)
+  expect_equal(fit$xlevels$f, c("u", "v", "w"))
+  pdf(NULL); on.exit(dev.off())
+  expect_silent(plot(fit))
+})
+
+test_that("predict pads NA rows, checks columns and factor levels", {
+  need_core()
+  d <- make_data()
+  fit <- bn_fit(y ~ a + b + f, data = d, hidden = 4, max_iter = 20)
+  nd <- d[1:5, ]
+  nd$a[2] <- NA
+  p <- predict(fit, nd)
+  expect_length(p, 5)
+  expect_true(is.na(p[2]) && all(!is.na(p[-2])))
+  expect_equal(unname(p[-2]), unname(fitted(fit)[c(1, 3, 4, 5)]), tolerance = 1e-12)
+  expect_equal(unname(predict(fit, d[7, ])), unname(fitted(fit)[7]), tolerance = 1e-12)
+  expect_error(predict(fit, d[, c("a", "f")]), "newdata is missing column\\(s\\) b")
+  bad <- d[1:3, ]
+  bad$f <- factor(c("u", "v", "zz"))
+  expect_error(predict(fit, bad), "new level")
+  fx <- bn_fit(as.matrix(d[, c("a", "b")]), d$y, hidden = 3, max_iter = 10)
+  expect_error(predict(fx, as.matrix(d[, "a", drop = FALSE])), "columns the net was fitted on")
+  m <- as.matrix(d[1:4, c("a", "b")]); m[3, 1] <- NA
+  expect_true(is.na(predict(fx, m)[3]))
+})
+
+test_that("a saved fit predicts the same numbers in a new R session without Python", {
+  need_core()
+  d <- make_data()
+  fit <- bn_fit(y ~ ., data = d, hidden = 5, max_iter = 30)
+  rds <- tempfile(fileext = ".rds")
+  out <- tempfile(fileext = ".rds")
+  saveRDS(list(fit = fit, new = make_data(50, seed = 9)), rds)
+  expect_true(all(vapply(unlist(fit, recursive = TRUE), function(v) !inherits(v, "python.builtin.object"), TRUE)))
+  script <- sprintf(paste(
+    "s <- readRDS('%s'); library(bngrad)",
+    "stopifnot(!bngrad:::reticulate_started())",
+    "saveRDS(predict(s$fit, s$new), '%s')",
+    "stopifnot(!bngrad:::reticulate_started())", sep = "; "), rds, out)
+  status <- system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(script)),
+                    env = c("RETICULATE_PYTHON=/nonexistent/python", "BNGRAD_REQUIRE_CORE="),
+                    stdout = FALSE, stderr = FALSE)
+  expect_equal(status, 0L)
+  expect_identical(readRDS(out), predict(fit, make_data(50, seed = 9)))
+})
+
+test_that("set.seed() or seed = makes a fit reproducible", {
+  need_core()
+  d <- make_data(150)
+  set.seed(3); f1 <- bn_fit(y ~ ., data = d, hidden = 4, max_iter = 15)
+  set.seed(3); f2 <- bn_fit(y ~ ., data = d, hidden = 4, max_iter = 15)
+  set.seed(4); f3 <- bn_fit(y ~ ., data = d, hidden = 4, max_iter = 15)
+  expect_identical(f1$params, f2$params)
+  expect_false(identical(f1$params, f3$params))
+  expect_identical(bn_fit(y ~ ., data = d, hidden = 4, max_iter = 15, seed = 8)$params,
+                   bn_fit(y ~ ., data = d, hidden = 4, max_iter = 15, seed = 8)$params)
+})
+
+test_that("R and Python fit the same weights from the same data and settings", {
+  need_core()
+  d <- jsonlite::fromJSON(test_path("..", "fixtures", "fit_example.json"))
+  s <- d$settings
+  fit <- bn_fit(d$x, d$y, hidden = s$hidden, activation = s$activation,
+                max_iter = s$max_iter, decay = s$decay, seed = s$seed)
+  for (k in c("G1", "gamma", "beta", "G2", "b")) {
+    expect_equal(as.vector(fit$params[[k]]), as.vector(d$expected[[k]]), tolerance = 1e-10,
+                 label = k)
+  }
+  expect_equal(unname(predict(fit, d$x)), d$predict, tolerance = 1e-10)
+  expect_equal(fit$running_mean, d$running_mean, tolerance = 1e-10)
+})
+
+test_that("trace = TRUE prints nnet-style progress as the fit runs", {
+  need_core()
+  d <- make_data(100)
+  expect_output(bn_fit(y ~ ., data = d, hidden = 3, max_iter = 20, trace = TRUE),
+                "iter   10 value [0-9.]+")
+})
+
+test_that("adam fits too, and predicts with its running statistics", {
+  need_core()
+  d <- make_data(400)
+  fit <- bn_fit(y ~ ., data = d, hidden = 8, optimizer = "adam", seed = 1)   # defaults
+  expect_equal(fit$optimizer, "adam")
+  test <- make_data(200, seed = 2)
+  expect_gt(1 - mean((test$y - predict(fit, test))^2) / var(test$y), 0.8)
+})
+
+test_that("bad input to bn_fit is a clear R error", {
+  d <- make_data(30)
+  x <- as.matrix(d[, c("a", "b")])
+  expect_error(bn_fit(x, as.character(d$y)), "y must be numeric")
+  expect_error(bn_fit(x, d$f), "y must be numeric")
+  expect_error(bn_fit(x, d$y[-1]), "x has 30 rows but y has 29")
+  xn <- x; xn[4, 2] <- NA
+  expect_error(bn_fit(xn, d$y), "x contains NA")
+  expect_error(bn_fit(x, d$y, hidden = 0), "hidden")
+  expect_error(bn_fit(data.frame(a = letters[1:30]), d$y), "x must be numeric")
+  dn <- d; dn$a[3] <- NA
+  expect_error(bn_fit(y ~ ., data = dn, na.action = na.fail), "missing values")
+  need_core()
+  expect_error(bn_fit(x, d$y, activation = "elu"), "activation")
+  fit <- bn_fit(y ~ ., data = dn, hidden = 3, max_iter = 5)      # na.omit drops the row
+  expect_length(fitted(fit), 29)
+})
