@@ -21,7 +21,7 @@ export BNGRAD_REQUIRE_CORE := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest testthat check install bench clean
+.PHONY: demo test pytest testthat check install bench bench-fit clean
 
 demo: install
 	Rscript scripts/demo.R
@@ -85,10 +85,13 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 
-bench: $(BENCH_VENV)/stamp install
+bench: $(BENCH_VENV)/stamp install bench-fit
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
 	$(BENCH_ENV) $(PY) bench/bench_memory.py
 	$(BENCH_ENV) $(PY) bench/bench_startup.py --rscript
 
 clean:
 	rm -rf $(BUILD) $(VENV) $(BENCH_VENV) .hypothesis
+
+bench-fit: install
+	Rscript bench/fit_vs_nnet.R

@@ -71,8 +71,10 @@ def act_and_slope(a, code):
 
 
 def tile_rows(p1, p2):
-    """Rows per tile: the tiles of X and Z together near 256 KiB, in L2."""
-    return max(8, min(1024, 32768 // (p1 + p2)))
+    """Rows per tile: tiles of X and Z together near 128 KiB (a quarter of
+    L2 here), or of X alone near 64 KiB for the statistics pass (p2 = 0).
+    Measured with bench/bench_gradients.py; larger tiles were slower."""
+    return max(8, min(1024, (8192 // p1) if p2 == 0 else (16384 // (p1 + p2))))
 
 
 @njit(cache=True, error_model="numpy")

@@ -37,6 +37,8 @@ def warm():
             # the path of a fit, which keeps X's statistics between calls
             checked = model.check_net(x, X[:, 0], p, "relu", 1e-5, 0)
             model._gradients(checked, model.x_stats(checked[0]), 1, shape)
+    for code in ACTIVATIONS.values():
+        kernels.activate(np.zeros((2, 2)), code)     # BNRegressor.predict's forward pass
     return {k.__name__: len(k.signatures) for k in (
         kernels.x_stats, kernels.x_stats_parallel, kernels.gradient_fresh, kernels.gradient,
         kernels.gradient_parallel)}
