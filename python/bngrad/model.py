@@ -132,8 +132,6 @@ def check_net(X, y, params, activation, eps, ddof):
     X = real_array("X", X, (2,), finite=False)
     if not (X.flags.c_contiguous or X.flags.f_contiguous):
         X = np.ascontiguousarray(X)          # a strided view: the kernels want rows or columns
-    elif not X.flags.writeable and X.size <= 4096:
-        X = X.copy(order="K")                # numba types read-only arrays slowly; a small copy is cheaper
     N, p1 = X.shape
     if N < 2:
         raise ValueError(f"X must have at least 2 rows (batch statistics), got {N}")
