@@ -21,12 +21,12 @@ export BNGRAD_REQUIRE_CORE := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest testthat check install bench bench-fit clean
+.PHONY: demo test pytest pytest-numpy2 testthat check install bench bench-fit clean
 
 demo: install
 	Rscript scripts/demo.R
 
-test: install pytest testthat check
+test: install pytest pytest-numpy2 testthat check
 
 install: $(BUILD)/r-deps.stamp $(VENV)/core.stamp $(BUILD)/r-install.stamp
 
@@ -63,6 +63,18 @@ $(BUILD)/r-install.stamp: $(TARBALL)
 pytest: $(VENV)/core.stamp
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# The core must work with NumPy 2 as well (R's reticulate 1.28 is what needs
+# numpy<2): the same tests in a venv with current NumPy, own numba cache.
+NP2_VENV := .venv-np2
+$(NP2_VENV)/stamp: $(PY_SOURCES)
+	@test -x $(NP2_VENV)/bin/python || $(PYTHON) -m venv $(NP2_VENV)
+	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check "numpy>=2" numba scipy threadpoolctl pytest hypothesis scikit-learn
+	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+pytest-numpy2: $(NP2_VENV)/stamp
+	NUMBA_CACHE_DIR=$(CURDIR)/$(NP2_VENV)/numba-cache $(NP2_VENV)/bin/python -m pytest -q -p no:cacheprovider
+
 testthat: install
 	Rscript tests/run_testthat.R
 
@@ -91,7 +103,7 @@ bench: $(BENCH_VENV)/stamp install bench-fit
 	$(BENCH_ENV) $(PY) bench/bench_startup.py --rscript
 
 clean:
-	rm -rf $(BUILD) $(VENV) $(BENCH_VENV) .hypothesis
+	rm -rf $(BUILD) $(VENV) $(BENCH_VENV) $(NP2_VENV) .hypothesis
 
 bench-fit: install
 	Rscript bench/fit_vs_nnet.R
