@@ -44,8 +44,11 @@ def _design(X, name="X", n_features=None, estimator="BNRegressor"):
     arr = np.asarray(X)
     if arr.dtype.kind == "c":
         raise ValueError(f"{name}: Complex data not supported")
-    if arr.dtype.kind in "OUS":
-        arr = arr.astype(np.float64)          # numbers stored as objects; strings fail here
+    if arr.dtype.kind in "OUS":               # numbers stored as objects pass; text does not
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{name} must be numeric: {err}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
     if arr.ndim == 1:

@@ -144,6 +144,10 @@ def test_predict_checks_columns_and_fit():
     est = bngrad.BNRegressor(hidden=3, max_iter=5).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but BNRegressor is expecting 4"):
         est.predict(X[:, :3])
+    with pytest.raises(ValueError, match="X must be numeric"):
+        est.predict(np.array([["a", "b", "c", "d"]]))
+    with pytest.raises(ValueError, match="X must be numeric"):
+        bngrad.BNRegressor().fit(np.array([["1", "x"]] * 5), np.arange(5.0))
 
 
 def test_fit_fixture_is_what_the_core_fits():
