@@ -82,25 +82,14 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
 # x as a numeric matrix with column names; NA is an error here (the formula
 # method's na.action is the place to drop rows).
 .fit_design <- function(x) {
-  x <- .as_design_na(x)
+  x <- .as_design(x, "x")
   if (anyNA(x)) {
     stop("x contains NA: remove those rows, or use the formula interface with ",
          "na.action = na.omit", call. = FALSE)
   }
   x <- .finite(x, "x")
-  if (is.null(colnames(x))) colnames(x) <- paste0("x", seq_len(ncol(x)))
-  x
-}
-
-.as_design_na <- function(x) {
-  if (is.data.frame(x)) {
-    bad <- !vapply(x, is.numeric, logical(1))
-    if (any(bad)) stop("x must be numeric: column '", names(x)[bad][1], "' is not", call. = FALSE)
-    x <- as.matrix(x)
-  }
-  if (is.null(dim(x))) x <- matrix(x, ncol = 1)
-  if (!is.numeric(x) || length(dim(x)) != 2) stop("x must be a numeric matrix", call. = FALSE)
   storage.mode(x) <- "double"
+  if (is.null(colnames(x))) colnames(x) <- paste0("x", seq_len(ncol(x)))
   x
 }
 
@@ -134,7 +123,7 @@ predict.bn_fit <- function(object, newdata, ...) {
     n_all <- nrow(newdata)
     labels <- row.names(newdata)
   } else {
-    x <- .as_design_na(newdata)
+    x <- .as_design(newdata, "newdata")
     if (is.null(colnames(x))) colnames(x) <- object$coefnames
     keep <- which(stats::complete.cases(x))
     n_all <- nrow(x)

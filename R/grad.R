@@ -38,30 +38,29 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   x
 }
 
-.as_design <- function(X) {
+# A numeric (or integer) matrix from a matrix, numeric data frame or vector;
+# NA is left for the caller to judge.
+.as_design <- function(X, name = "X") {
   if (is.data.frame(X)) {
     bad <- !vapply(X, is.numeric, logical(1))
     if (any(bad)) {
-      stop("X must be numeric: column '", names(X)[bad][1], "' is ",
+      stop(name, " must be numeric: column '", names(X)[bad][1], "' is ",
            class(X[[which(bad)[1]]])[1], call. = FALSE)
     }
     X <- as.matrix(X)
   }
-  if (is.null(dim(X))) {
-    if (!is.numeric(X)) stop("X must be a numeric matrix", call. = FALSE)
-    X <- matrix(X, ncol = 1)
-  }
+  if (is.null(dim(X)) && is.numeric(X)) X <- matrix(X, ncol = 1)
   if (!is.numeric(X) || length(dim(X)) != 2) {
-    stop("X must be a numeric matrix", call. = FALSE)
+    stop(name, " must be a numeric matrix", call. = FALSE)
   }
-  .finite(X, "X")
+  X
 }
 
 # Validate and normalise the arguments of bn_grad / bn_grad_loop.
 # Returns X (numeric or integer matrix), Y (N x q matrix), the parameters with
 # G2 as a p2 x q matrix, and whether G2 came as a vector.
 .check_net <- function(X, y, params, activation, eps, ddof) {
-  X <- .as_design(X)
+  X <- .finite(.as_design(X), "X")
   N <- nrow(X)
   if (N < 2) stop("X must have at least 2 rows (batch statistics), got ", N, call. = FALSE)
   need <- c("G1", "gamma", "beta", "G2", "b")
