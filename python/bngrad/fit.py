@@ -16,8 +16,8 @@ import numpy as np
 from scipy import optimize
 
 from . import kernels
-from .model import (ACTIVATIONS, Params, _result, _ScipyBlas, _threads, check_eps_ddof,
-                    check_net, gradients, init_params, x_stats)
+from .model import (ACTIVATIONS, Params, _gradients, _threads, check_eps_ddof, check_net,
+                    gradients, init_params, x_stats)
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -75,12 +75,10 @@ def _target(y, N):
     if y is None:
         raise ValueError("requires y to be passed, but the target y is None")
     Y = np.asarray(y)
-    if Y.dtype.kind not in "biuf":
-        try:
-            Y = Y.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"y must be numeric, got dtype {Y.dtype}") from None
-    Y = Y.astype(np.float64)
+    try:
+        Y = Y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"y must be numeric, got dtype {Y.dtype}") from None
     if Y.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D or 2-D, got shape {Y.shape}")
     if Y.shape[0] != N:
@@ -240,7 +238,6 @@ class BNRegressor:
         nthreads = _threads(X, s["hidden"])
         stats = x_stats(X, nthreads)
         p1, p2, q = X.shape[1], s["hidden"], Y.shape[1]
-        tile = kernels.tile_rows(p1, p2)
         lam = s["decay"] / X.shape[0]
         cut = np.cumsum([p1 * p2, p2, p2, p2 * q])
         shape = [(p1, p2), (p2,), (p2,), (p2, q), (q,)]
@@ -249,13 +246,7 @@ class BNRegressor:
             theta = np.array(theta, dtype=np.float64)        # C-ordered, writeable, ours
             G1, gamma, beta, G2, b = np.split(theta, cut)
             G1, G2 = G1.reshape(p1, p2), G2.reshape(p2, q)
-            args = (X, stats.m, stats.Cn, Y, G1, gamma, beta, G2, b, code, eps, ddof, tile)
-            if nthreads > 1:
-                with _ScipyBlas.single():
-                    result = kernels.gradient_parallel(*args, nthreads)
-            else:
-                result = kernels.gradient(*args)
-            g = _result(result, shape)
+            g = _gradients((X, Y, G1, gamma, beta, G2, b, code, eps, ddof), stats, nthreads, shape)
             grad = np.concatenate((g.G1.ravel(), g.gamma, g.beta, g.G2.ravel(), g.b))
             value = g.loss
             if lam:

@@ -2,6 +2,7 @@
 
 Validation happens once, here; the kernels trust what they are given.
 """
+import contextlib
 import numbers
 from typing import NamedTuple
 
@@ -202,15 +203,7 @@ class _ScipyBlas:
                      if c.user_api == "blas"
                      and os.path.basename(os.path.dirname(c.filepath)).startswith("scipy")]
             cls.limiter = ctl.select(filepath=paths) if paths else False
-        return cls.limiter.limit(limits=1) if cls.limiter else _nothing()
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+        return cls.limiter.limit(limits=1) if cls.limiter else contextlib.nullcontext()
 
 
 def x_stats(X, nthreads=1):
