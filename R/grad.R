@@ -130,7 +130,9 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0) {
   v <- .check_net(X, y, params, activation, eps, ddof)
   core <- .core()
-  p <- .call_core(core$Params, v$G1, v$gamma, v$beta, v$G2, v$b)
+  # as arrays: a length-1 R vector would reach Python as a float, which the
+  # core's small-X kernel does not take (it would fall back, more slowly)
+  p <- .call_core(core$Params, v$G1, array(v$gamma), array(v$beta), v$G2, array(v$b))
   g <- .call_core(core$gradients, v$X, v$Y, p, activation = v$activation,
                   eps = v$eps, ddof = v$ddof)
   .shape_like(g, v)

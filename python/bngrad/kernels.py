@@ -20,6 +20,7 @@ How the gradient is organised (docs/derivation.md has the algebra):
   its own partial results.  The tile products call BLAS through numba's
   np.dot (SciPy's OpenBLAS); model.py keeps that library single-threaded
   while the chunks run, so the two thread pools never fight over the cores.
+* Small X has its own kernel, gradient_small (at the end of this file).
 """
 import numpy as np
 from numba import njit, prange
@@ -341,3 +342,201 @@ def gradient_parallel(X, m, Cn, Y, G1, gamma, beta, G2, b, code, eps, ddof, tile
     return status, index, _grad_finish(
         Cn, G1, sd, gamma, ddof, N, XS.sum(axis=0), dG2.sum(axis=0), db.sum(axis=0),
         sumS.sum(axis=0), sumSZh.sum(axis=0), rss.sum())
+
+
+
+# --- Small X: one call, everything in L1/L2 -----------------------------------
+#
+# Below small_max values of X and Z together, a call's fixed costs are the
+# time: every BLAS call, allocation, boxed result and Python-level check is a
+# visible share of it.  gradient_small therefore checks its own arguments
+# (returning NOT_SMALL for anything it will not take, so that model.py's
+# general path, which names the bad argument, runs instead), forms Z whole,
+# fuses the elementwise work into few loops and calls BLAS only for the two
+# products every exact gradient needs.  Its batch statistics are two-pass
+# over Z, and a column counts as flat (eps = 0) by the test R and
+# batchnorm_forward use: sd below 64 ulp of max |Z|.
+NOT_SMALL = 3
+# Reassociation lets the short reductions (over p2) vectorise; 'contract'
+# allows FMA.  Neither assumes away NaN or Inf, which the checks rely on.
+_FAST = {"reassoc", "contract"}
+
+
+def _small_signatures():
+    """One signature per ndim of y and G2, every array read-only 'A' layout:
+    numba's dispatcher converts any float64 array (C, Fortran, strided,
+    writeable or not) to these without compiling anything new."""
+    from numba import types as nt
+    A1 = nt.Array(nt.float64, 1, "A", readonly=True)
+    A2 = nt.Array(nt.float64, 2, "A", readonly=True)
+    return [(A2, y, A2, A1, A1, G2, A1, nt.int64, nt.float64, nt.int64, nt.int64)
+            for y in (A1, A2) for G2 in (A2, A1)]
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _poison(a):
+    """0 if every value of the C-contiguous a is finite, NaN otherwise."""
+    s = 0.0
+    for v in a.ravel():
+        s += v * 0.0
+    return s
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
+def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
+    """(flat, R, dG1, dgamma, dbeta, dG2, db) for C-ordered inputs.
+
+    Works on Z' (p2 x N), a column of Z per row, so that every inner loop
+    runs along N contiguous values with the column's constants in
+    registers.  Loops index the 2-D arrays directly: taking row views
+    would cost a reference count each."""
+    N, p1 = X.shape
+    p2 = G1.shape[1]
+    q = G2.shape[1]
+    ZT = np.dot(G1.T, X.T)                  # Z', then centred, then Zh'
+    H = np.empty((p2, N))
+    S = np.empty((p2, N))                   # act'(A)', then S', then dZ'
+    F = np.zeros((q, N))                    # (H G2)', then E' = (dR/dyhat)'
+    sd = np.empty(p2)
+    flat = -1
+    simple = code == RELU or code == LEAKY_RELU or code == IDENTITY
+    neg = 0.0 if code == RELU else (LEAKY_SLOPE if code == LEAKY_RELU else 1.0)
+    for j in range(p2):
+        m = 0.0
+        for i in range(N):
+            m += ZT[j, i]
+        m /= N
+        v = 0.0
+        for i in range(N):
+            d = ZT[j, i] - m
+            ZT[j, i] = d
+            v += d * d
+        s = np.sqrt(v / (N - ddof) + eps)
+        if eps == 0.0:                      # max |Z| is the rounding scale of the spread
+            top = 0.0
+            for i in range(N):
+                top = max(top, abs(ZT[j, i] + m))
+            if s <= 64 * 2.220446049250313e-16 * top:
+                if flat < 0:
+                    flat = j
+                s = 1.0                     # a stand-in: the caller raises
+        sd[j] = s
+        inv = 1.0 / s
+        g = gamma[j]
+        bt = beta[j]
+        if simple:
+            for i in range(N):
+                zh = ZT[j, i] * inv
+                ZT[j, i] = zh
+                a = g * zh + bt
+                w = 1.0 if a > 0.0 else neg     # act'(0) = 0 for relu
+                H[j, i] = a * w
+                S[j, i] = w
+        else:
+            for i in range(N):
+                zh = ZT[j, i] * inv
+                ZT[j, i] = zh
+                H[j, i], S[j, i] = act_and_slope(g * zh + bt, code)
+        for k in range(q):
+            w2 = G2[j, k]
+            for i in range(N):
+                F[k, i] += H[j, i] * w2
+    c = -2.0 / N
+    rss = 0.0
+    db = np.empty(q)
+    for k in range(q):
+        bk = b[k]
+        acc = 0.0
+        for i in range(N):
+            e = Y[i, k] - bk - F[k, i]
+            rss += e * e
+            e *= c
+            F[k, i] = e
+            acc += e
+        db[k] = acc
+    dG2 = np.empty((p2, q))
+    dgamma = np.empty(p2)
+    dbeta = np.empty(p2)
+    for j in range(p2):
+        if q == 1:
+            w2 = G2[j, 0]
+            acc = 0.0
+            sb = 0.0
+            sg = 0.0
+            for i in range(N):
+                e = F[0, i]
+                acc += H[j, i] * e
+                s = S[j, i] * e * w2
+                S[j, i] = s
+                sb += s
+                sg += s * ZT[j, i]
+            dG2[j, 0] = acc
+        else:
+            for k in range(q):
+                acc = 0.0
+                for i in range(N):
+                    acc += H[j, i] * F[k, i]
+                dG2[j, k] = acc
+            for i in range(N):              # H' row j becomes (E G2')' row j
+                H[j, i] = 0.0
+            for k in range(q):
+                w2 = G2[j, k]
+                for i in range(N):
+                    H[j, i] += F[k, i] * w2
+            sb = 0.0
+            sg = 0.0
+            for i in range(N):
+                s = S[j, i] * H[j, i]
+                S[j, i] = s
+                sb += s
+                sg += s * ZT[j, i]
+        dbeta[j] = sb
+        dgamma[j] = sg
+        # dZ = (S - mean(S) - Zh c) gamma / sd, c = sum(S Zh) / (N - ddof)
+        mS = sb / N
+        cS = sg / (N - ddof)
+        sc = gamma[j] / sd[j]
+        for i in range(N):
+            S[j, i] = (S[j, i] - mS - ZT[j, i] * cS) * sc
+    return flat, rss / N, np.dot(X.T, S.T), dgamma, dbeta, dG2, db
+
+
+@njit(_small_signatures(), cache=True, error_model="numpy", fastmath=_FAST)
+def gradient_small(X, y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
+    """(status, index, R, dG1, dgamma, dbeta, dG2, db) for a small X, each
+    gradient shaped like its parameter; status NOT_SMALL (and empty
+    arrays) when N (p1 + p2) > small_max or any argument is off."""
+    N, p1 = X.shape
+    p2 = G1.shape[1]
+    q = G2.size // p2 if p2 > 0 else 0
+    if not (N >= 2 and p1 > 0 and p2 > 0 and N * (p1 + p2) <= small_max
+            and G1.shape[0] == p1 and gamma.size == p2 and beta.size == p2
+            and G2.shape[0] == p2 and q > 0 and G2.size == p2 * q and b.size == q
+            and y.shape[0] == N and y.size == N * q
+            and 0.0 <= eps < np.inf and (ddof == 0 or ddof == 1) and 0 <= code <= IDENTITY):
+        # np.empty(G2.shape) only gives the result its type: never touched.
+        return (NOT_SMALL, 0, 0.0, np.empty((0, 0)), np.empty(0), np.empty(0),
+                np.empty(G2.shape), np.empty(0))
+    Xc = np.ascontiguousarray(X)
+    Y = np.ascontiguousarray(y).reshape((N, q))
+    G1c = np.ascontiguousarray(G1)
+    G2c = np.ascontiguousarray(G2).reshape((p2, q))
+    gammac = np.ascontiguousarray(gamma)
+    betac = np.ascontiguousarray(beta)
+    bc = np.ascontiguousarray(b)
+    flat, loss, dG1, dgamma, dbeta, dG2, db = _small_core(
+        Xc, Y, G1c, gammac, betac, G2c, bc, code, eps, ddof)
+    # NaN or Inf in y or a parameter reaches the loss through the elementwise
+    # loops; in X it might not (a BLAS may skip a product by an exact zero),
+    # so X is checked itself.  Only then is the culprit looked for.
+    bad = -1
+    if _poison(Xc) != 0.0:
+        bad = 0
+    elif not np.isfinite(loss):
+        for idx, poison in enumerate((_poison(Y), _poison(G1c), _poison(gammac),
+                                      _poison(betac), _poison(G2c), _poison(bc))):
+            if poison != 0.0:
+                bad = idx + 1
+                break
+    status, index = _status(bad, flat)
+    return status, index, loss, dG1, dgamma, dbeta, dG2.reshape(G2.shape), db

@@ -2,7 +2,8 @@
 
 Each kernel that reads X compiles once per layout numba tells apart: C or
 Fortran order, writeable or read-only (what reticulate hands over for an R
-matrix), on one thread and on several.  Everything else the kernels see is a
+matrix), on one thread and on several.  gradient_small is the exception: its
+signatures are fixed in kernels.py (any float64 layout converts to them).  Everything else the kernels see is a
 fresh C-ordered float64 array (model.py makes it so).
 """
 import time
@@ -27,9 +28,12 @@ def warm():
     p = Params(rng.standard_normal((3, 2)), np.ones(2), np.zeros(2),
                rng.standard_normal((2, 1)), np.zeros(1))
     small = rng.standard_normal((8, 3))
-    large = rng.standard_normal((model.PARALLEL_MIN // 4, 3))   # takes the threaded path
+    # gradient_small's signatures are fixed (compiled or loaded at import);
+    # a medium X takes the tiled kernel on one thread, a large one threads.
+    medium = rng.standard_normal((model.SMALL_MAX // 5 + 1, 3))
+    large = rng.standard_normal((model.PARALLEL_MIN // 4, 3))
     shape = [np.shape(v) for v in p]
-    for X in (small, large):
+    for X in (small, medium, large):
         for x in layouts(X) + [X.astype(np.int32)]:
             for activation in ACTIVATIONS:
                 gradients(x, X[:, 0], p, activation=activation)
@@ -38,9 +42,14 @@ def warm():
             model._gradients(checked, model.x_stats(checked[0]), 1, shape)
     for code in ACTIVATIONS.values():
         kernels.activate(np.zeros((2, 2)), code)     # BNRegressor.predict's forward pass
+    return signatures()
+
+
+def signatures():
+    """How many signatures each kernel that reads X has compiled."""
     return {k.__name__: len(k.signatures) for k in (
-        kernels.x_stats, kernels.x_stats_parallel, kernels.gradient_fresh, kernels.gradient,
-        kernels.gradient_parallel)}
+        kernels.gradient_small, kernels.x_stats, kernels.x_stats_parallel,
+        kernels.gradient_fresh, kernels.gradient, kernels.gradient_parallel)}
 
 
 if __name__ == "__main__":

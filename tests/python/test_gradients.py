@@ -133,17 +133,19 @@ def test_init_params_shapes_and_seed():
 
 def test_warmup_compiles_every_signature():
     """After warm-up, no input a user can pass makes a kernel compile again."""
-    from bngrad import kernels
-    from bngrad.warmup import warm
+    from bngrad.warmup import signatures, warm
     before = warm()
-    assert set(before.values()) == {4}          # C/F order x writeable/read-only
+    assert set(before.values()) == {4}          # C/F order x writeable/read-only;
+    # gradient_small: y and G2 as vector or matrix
     rng = np.random.default_rng(0)
     X, y, p = make_case(1, N=40, p1=3, p2=2, q=1)
+    medium = rng.standard_normal((bngrad.model.SMALL_MAX, 2))
     big = rng.standard_normal((bngrad.model.PARALLEL_MIN, 2))
     for x in [as_layout(X, l) for l in ("C", "F", "F-readonly", "view", "float32", "int32")] + [
+            medium, np.asfortranarray(medium), medium[:, ::-1],
             big, np.asfortranarray(big), big[:, ::-1]]:
-        bngrad.gradients(x, rng.standard_normal(x.shape[0]), bngrad.init_params(x.shape[1], 3))
-    after = {k.__name__: len(k.signatures) for k in (
-        kernels.x_stats, kernels.x_stats_parallel, kernels.gradient_fresh, kernels.gradient,
-        kernels.gradient_parallel)}
-    assert after == before
+        for G2_shape in ((3, 1), (3,)):
+            p = bngrad.init_params(x.shape[1], 3)._replace(G2=np.ones(G2_shape))
+            bngrad.gradients(x, rng.standard_normal(x.shape[0]), p)
+            bngrad.gradients(x, rng.standard_normal((x.shape[0], 1)), p)
+    assert signatures() == before

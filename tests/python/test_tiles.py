@@ -14,6 +14,7 @@ TILE = kernels.tile_rows(P1, P2)
 
 
 def check(N, layout, threaded, monkeypatch, activation="tanh", q=2, ddof=1, eps=1e-5):
+    monkeypatch.setattr(model, "SMALL_MAX", 0)          # the tiled kernel at every N
     if threaded:
         monkeypatch.setattr(model, "PARALLEL_MIN", 0)
     rng = np.random.default_rng(N)
@@ -58,6 +59,7 @@ def test_large_threaded_case_without_monkeypatch():
 
 
 def test_nan_found_by_the_threaded_pass(monkeypatch):
+    monkeypatch.setattr(model, "SMALL_MAX", 0)
     monkeypatch.setattr(model, "PARALLEL_MIN", 0)
     X = np.random.default_rng(0).standard_normal((3 * TILE, P1))
     X[2 * TILE + 1, 3] = np.nan
