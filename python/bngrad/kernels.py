@@ -362,23 +362,39 @@ NOT_SMALL = 3
 _FAST = {"reassoc", "contract"}
 
 
-def _small_signatures():
-    """One signature per ndim of y and G2, every array read-only 'A' layout:
-    numba's dispatcher converts any float64 array (C, Fortran, strided,
-    writeable or not) to these without compiling anything new."""
+def small_signature(y_ndim, G2_ndim):
+    """gradient_small's signature for a y and G2 of these ndims: every array
+    read-only 'A' layout, which numba's dispatcher converts any float64 array
+    (C, Fortran, strided, writeable or not) to without compiling anything."""
     from numba import types as nt
     A1 = nt.Array(nt.float64, 1, "A", readonly=True)
     A2 = nt.Array(nt.float64, 2, "A", readonly=True)
-    return [(A2, y, A2, A1, A1, G2, A1, nt.int64, nt.float64, nt.int64, nt.int64)
-            for y in (A1, A2) for G2 in (A2, A1)]
+    y, G2 = (A1 if y_ndim == 1 else A2), (A1 if G2_ndim == 1 else A2)
+    return (A2, y, A2, A1, A1, G2, A1, nt.int64, nt.float64, nt.int64, nt.int64)
+
+
+SMALL_SIGNATURES = [(y, G2) for y in (1, 2) for G2 in (2, 1)]
+
+
+def load_small(y_ndim, G2_ndim):
+    """Load (or, on a cold cache, compile) one signature of gradient_small,
+    then let its dispatcher only convert, never compile.  Signatures load
+    when first needed, not at import: each costs ~0.1 s."""
+    gradient_small.disable_compile(False)
+    try:
+        gradient_small.compile(small_signature(y_ndim, G2_ndim))
+    finally:
+        gradient_small.disable_compile(True)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
 def _poison(a):
-    """0 if every value of the C-contiguous a is finite, NaN otherwise."""
+    """0 if every value of the C-contiguous a is finite, NaN otherwise.
+    (An indexed loop: iterating over a.ravel() was ten times slower.)"""
+    v = a.ravel()
     s = 0.0
-    for v in a.ravel():
-        s += v * 0.0
+    for i in range(v.size):
+        s += v[i] * 0.0
     return s
 
 
@@ -402,20 +418,22 @@ def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
     simple = code == RELU or code == LEAKY_RELU or code == IDENTITY
     neg = 0.0 if code == RELU else (LEAKY_SLOPE if code == LEAKY_RELU else 1.0)
     for j in range(p2):
-        m = 0.0
+        # One pass for the mean and variance, shifted by the column's first
+        # value so that the sums of squares do not cancel.
+        z0 = ZT[j, 0]
+        s1 = 0.0
+        s2 = 0.0
         for i in range(N):
-            m += ZT[j, i]
-        m /= N
-        v = 0.0
-        for i in range(N):
-            d = ZT[j, i] - m
-            ZT[j, i] = d
-            v += d * d
-        s = np.sqrt(v / (N - ddof) + eps)
+            d = ZT[j, i] - z0
+            s1 += d
+            s2 += d * d
+        shift = s1 / N
+        m = z0 + shift
+        s = np.sqrt(max(s2 - s1 * shift, 0.0) / (N - ddof) + eps)
         if eps == 0.0:                      # max |Z| is the rounding scale of the spread
             top = 0.0
             for i in range(N):
-                top = max(top, abs(ZT[j, i] + m))
+                top = max(top, abs(ZT[j, i]))
             if s <= 64 * 2.220446049250313e-16 * top:
                 if flat < 0:
                     flat = j
@@ -424,17 +442,29 @@ def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
         inv = 1.0 / s
         g = gamma[j]
         bt = beta[j]
-        if simple:
+        if simple and q == 1:               # the common case, in one loop
+            w2 = G2[j, 0]
             for i in range(N):
-                zh = ZT[j, i] * inv
+                zh = (ZT[j, i] - m) * inv
                 ZT[j, i] = zh
                 a = g * zh + bt
                 w = 1.0 if a > 0.0 else neg     # act'(0) = 0 for relu
+                h = a * w
+                H[j, i] = h
+                S[j, i] = w
+                F[0, i] += h * w2
+            continue
+        if simple:
+            for i in range(N):
+                zh = (ZT[j, i] - m) * inv
+                ZT[j, i] = zh
+                a = g * zh + bt
+                w = 1.0 if a > 0.0 else neg
                 H[j, i] = a * w
                 S[j, i] = w
         else:
             for i in range(N):
-                zh = ZT[j, i] * inv
+                zh = (ZT[j, i] - m) * inv
                 ZT[j, i] = zh
                 H[j, i], S[j, i] = act_and_slope(g * zh + bt, code)
         for k in range(q):
@@ -501,9 +531,9 @@ def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
     return flat, rss / N, np.dot(X.T, S.T), dgamma, dbeta, dG2, db
 
 
-@njit(_small_signatures(), cache=True, error_model="numpy", fastmath=_FAST)
+@njit(cache=True, error_model="numpy", fastmath=_FAST)
 def gradient_small(X, y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
-    """(status, index, R, dG1, dgamma, dbeta, dG2, db) for a small X, each
+    """(status, index, (R, dG1, dgamma, dbeta, dG2, db)) for a small X, each
     gradient shaped like its parameter; status NOT_SMALL (and empty
     arrays) when N (p1 + p2) > small_max or any argument is off."""
     N, p1 = X.shape
@@ -515,8 +545,8 @@ def gradient_small(X, y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
             and y.shape[0] == N and y.size == N * q
             and 0.0 <= eps < np.inf and (ddof == 0 or ddof == 1) and 0 <= code <= IDENTITY):
         # np.empty(G2.shape) only gives the result its type: never touched.
-        return (NOT_SMALL, 0, 0.0, np.empty((0, 0)), np.empty(0), np.empty(0),
-                np.empty(G2.shape), np.empty(0))
+        return NOT_SMALL, 0, (0.0, np.empty((0, 0)), np.empty(0), np.empty(0),
+                              np.empty(G2.shape), np.empty(0))
     Xc = np.ascontiguousarray(X)
     Y = np.ascontiguousarray(y).reshape((N, q))
     G1c = np.ascontiguousarray(G1)
@@ -539,4 +569,4 @@ def gradient_small(X, y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
                 bad = idx + 1
                 break
     status, index = _status(bad, flat)
-    return status, index, loss, dG1, dgamma, dbeta, dG2.reshape(G2.shape), db
+    return status, index, (loss, dG1, dgamma, dbeta, dG2.reshape(G2.shape), db)

@@ -231,6 +231,31 @@ def check_finite(checked):
 # tries kernels.gradient_small; measured faster than the tiled kernel there.
 SMALL_MAX = 1 << 15
 _F64 = np.dtype(np.float64)
+_ndarray = np.ndarray
+_OK, _NOT_SMALL = kernels.OK, kernels.NOT_SMALL
+
+
+def _small_kernel(*args):
+    """Stands for kernels.gradient_small until _small_first loads it."""
+    raise TypeError("gradient_small not loaded")
+
+
+def _small_first(X, y, params, code, eps, ddof):
+    """What gradient_small's dispatcher had no signature for: load the one
+    for these ndims of y and G2 (once per process) and call it, or NOT_SMALL
+    if a parameter is not a float64 array it can take."""
+    global _small_kernel
+    shapes = [(type(a) is _ndarray and a.dtype == _F64, np.ndim(a)) for a in params]
+    if (y.ndim not in (1, 2) or shapes[:3] != [(True, 2), (True, 1), (True, 1)]
+            or shapes[3] not in ((True, 1), (True, 2)) or shapes[4] != (True, 1)):
+        return _NOT_SMALL, 0, None
+    key = (y.ndim, params[3].ndim)
+    sig = kernels.small_signature(*key)
+    if sig in kernels.gradient_small.signatures:
+        return _NOT_SMALL, 0, None           # loaded, yet refused: leave it to the general path
+    kernels.load_small(*key)
+    _small_kernel = kernels.gradient_small
+    return _small_kernel(X, y, *params, code, eps, ddof, SMALL_MAX)
 
 
 def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
@@ -244,19 +269,19 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     # and declines (NOT_SMALL) whatever it does not take; the general path
     # then checks everything and names what is wrong.  Only cheap tests of
     # type are made here: a call numba cannot match costs ~0.2 ms to refuse.
-    if (type(X) is np.ndarray and X.dtype is _F64 and type(y) is np.ndarray
+    if (type(X) is _ndarray and X.dtype is _F64 and type(y) is _ndarray
             and y.dtype is _F64 and type(params) is Params and type(activation) is str
             and type(eps) is float and type(ddof) is int):
         code = ACTIVATIONS.get(activation)
         if code is not None:
             try:
-                status, index, loss, dG1, dgamma, dbeta, dG2, db = kernels.gradient_small(
-                    X, y, *params, code, eps, ddof, SMALL_MAX)
-            except TypeError:        # a parameter of another dtype or ndim
-                status = kernels.NOT_SMALL
-            if status == kernels.OK:
-                return Gradients(loss, dG1, dgamma, dbeta, dG2, db)
-            if status != kernels.NOT_SMALL:
+                status, index, values = _small_kernel(X, y, *params, code, eps, ddof, SMALL_MAX)
+            except TypeError:        # a signature not loaded yet, or not a float64 array
+                status, index, values = _small_first(X, y, params, code, eps, ddof)
+            if status == _OK:
+                # values is (loss, dG1, ..., db) already: no call of Gradients' __new__
+                return tuple.__new__(Gradients, values)
+            if status != _NOT_SMALL:
                 _raise(status, index)
     checked = check_net(X, y, params, activation, eps, ddof)
     X, Y, G1, gamma, beta, G2, b, code, eps, ddof = checked

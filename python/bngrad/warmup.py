@@ -2,8 +2,9 @@
 
 Each kernel that reads X compiles once per layout numba tells apart: C or
 Fortran order, writeable or read-only (what reticulate hands over for an R
-matrix), on one thread and on several.  gradient_small is the exception: its
-signatures are fixed in kernels.py (any float64 layout converts to them).  Everything else the kernels see is a
+matrix), on one thread and on several.  gradient_small is the exception: it
+has one signature per ndim of y and G2 (kernels.small_signature), to which
+any float64 layout converts.  Everything else the kernels see is a
 fresh C-ordered float64 array (model.py makes it so).
 """
 import time
@@ -40,6 +41,8 @@ def warm():
             # the path of a fit, which keeps X's statistics between calls
             checked = model.check_net(x, X[:, 0], p, "relu", 1e-5, 0)
             model._gradients(checked, model.x_stats(checked[0]), 1, shape)
+    for key in kernels.SMALL_SIGNATURES:
+        kernels.load_small(*key)
     for code in ACTIVATIONS.values():
         kernels.activate(np.zeros((2, 2)), code)     # BNRegressor.predict's forward pass
     return signatures()
