@@ -243,19 +243,22 @@ def _small_kernel(*args):
 def _small_first(X, y, params, code, eps, ddof):
     """What gradient_small's dispatcher had no signature for: load the one
     for these ndims of y and G2 (once per process) and call it, or NOT_SMALL
-    if a parameter is not a float64 array it can take."""
+    if an argument is not a float64 array of an ndim it takes."""
     global _small_kernel
     shapes = [(type(a) is _ndarray and a.dtype == _F64, np.ndim(a)) for a in params]
-    if (y.ndim not in (1, 2) or shapes[:3] != [(True, 2), (True, 1), (True, 1)]
+    if (X.ndim != 2 or y.ndim not in (1, 2)
+            or shapes[:3] != [(True, 2), (True, 1), (True, 1)]
             or shapes[3] not in ((True, 1), (True, 2)) or shapes[4] != (True, 1)):
         return _NOT_SMALL, 0, None
     key = (y.ndim, params[3].ndim)
-    sig = kernels.small_signature(*key)
-    if sig in kernels.gradient_small.signatures:
+    if kernels.small_signature(*key) in kernels.gradient_small.signatures:
         return _NOT_SMALL, 0, None           # loaded, yet refused: leave it to the general path
     kernels.load_small(*key)
     _small_kernel = kernels.gradient_small
-    return _small_kernel(X, y, *params, code, eps, ddof, SMALL_MAX)
+    try:
+        return _small_kernel(X, y, *params, code, eps, ddof, SMALL_MAX)
+    except TypeError:
+        return _NOT_SMALL, 0, None
 
 
 def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):

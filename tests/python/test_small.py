@@ -146,3 +146,26 @@ def test_shape_mismatches_named_as_before():
     # a parameter numba has no signature for (float32) still works, via the general path
     g = bngrad.gradients(X, y, p._replace(G1=p.G1.astype(np.float32)))
     assert np.isfinite(g.loss)
+
+
+def test_first_call_of_a_process_loads_one_signature(tmp_path):
+    """A fresh process: importing loads no signature of gradient_small, the
+    first small call loads the one it needs, and an X of the wrong ndim
+    still gets the general path's error."""
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np, bngrad\n"
+        "from bngrad import kernels\n"
+        "assert len(kernels.gradient_small.signatures) == 0\n"
+        "p = bngrad.init_params(3, 2)\n"
+        "try:\n"
+        "    bngrad.gradients(np.ones(5), np.ones(5), p)\n"
+        "except ValueError as e:\n"
+        "    assert 'X must be 2-D' in str(e), e\n"
+        "else:\n"
+        "    raise AssertionError('no error')\n"
+        "g = bngrad.gradients(np.random.default_rng(0).standard_normal((6, 3)), np.ones(6), p)\n"
+        "assert np.isfinite(g.loss)\n"
+        "assert len(kernels.gradient_small.signatures) == 1\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
