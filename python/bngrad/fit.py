@@ -13,7 +13,6 @@ import numbers
 import sys
 
 import numpy as np
-from scipy import optimize
 
 from . import kernels
 from .model import (ACTIVATIONS, Params, _gradients, _threads, check_eps_ddof, check_net,
@@ -265,6 +264,7 @@ class BNRegressor:
             curve.append(float(intermediate_result.fun))
             self._report(len(curve), curve[-1])
 
+        from scipy import optimize        # here, not at import: it is a tenth of start-up
         res = optimize.minimize(f, _flatten(p0), jac=True, method="L-BFGS-B", callback=callback,
                                 options={"maxiter": s["max_iter"], "maxcor": 30,
                                          "ftol": 1e-10, "gtol": 1e-6})

@@ -242,15 +242,17 @@ def _small_kernel(*args):
 
 def _small_first(X, y, params, code, eps, ddof):
     """What gradient_small's dispatcher had no signature for: load the one
-    for these ndims of y and G2 (once per process) and call it, or NOT_SMALL
-    if an argument is not a float64 array of an ndim it takes."""
+    for these ndims of y and G2 and this layout (once per process) and call
+    it, or NOT_SMALL if an argument is not a float64 array of an ndim it
+    takes."""
     global _small_kernel
     shapes = [(type(a) is _ndarray and a.dtype == _F64, np.ndim(a)) for a in params]
     if (X.ndim != 2 or y.ndim not in (1, 2)
             or shapes[:3] != [(True, 2), (True, 1), (True, 1)]
             or shapes[3] not in ((True, 1), (True, 2)) or shapes[4] != (True, 1)):
         return _NOT_SMALL, 0, None
-    key = (y.ndim, params[3].ndim)
+    exact = all(a.flags.c_contiguous and a.flags.writeable for a in (X, y, *params))
+    key = (y.ndim, params[3].ndim, exact)
     if kernels.small_signature(*key) in kernels.gradient_small.signatures:
         return _NOT_SMALL, 0, None           # loaded, yet refused: leave it to the general path
     kernels.load_small(*key)

@@ -3,8 +3,8 @@
 Each kernel that reads X compiles once per layout numba tells apart: C or
 Fortran order, writeable or read-only (what reticulate hands over for an R
 matrix), on one thread and on several.  gradient_small is the exception: it
-has one signature per ndim of y and G2 (kernels.small_signature), to which
-any float64 layout converts.  Everything else the kernels see is a
+has two signatures per ndim of y and G2 (kernels.small_signature): all
+C-ordered, and read-only 'A' layout, to which any float64 layout converts.  Everything else the kernels see is a
 fresh C-ordered float64 array (model.py makes it so).
 """
 import time
