@@ -405,7 +405,8 @@ def _poison(a):
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
 def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
-    """(flat, R, dG1, dgamma, dbeta, dG2, db) for C-ordered inputs.
+    """(flat, R, (gamma, beta poisons), dG1, dgamma, dbeta, dG2, db) for
+    C-ordered inputs.
 
     Works on Z' (p2 x N), a column of Z per row, so that every inner loop
     runs along N contiguous values with the column's constants in
@@ -420,6 +421,8 @@ def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
     F = np.zeros((q, N))                    # (H G2)', then E' = (dR/dyhat)'
     sd = np.empty(p2)
     flat = -1
+    pgamma = 0.0                            # NaN if gamma (beta) holds NaN or Inf
+    pbeta = 0.0
     simple = code == RELU or code == LEAKY_RELU or code == IDENTITY
     neg = 0.0 if code == RELU else (LEAKY_SLOPE if code == LEAKY_RELU else 1.0)
     for j in range(p2):
@@ -447,6 +450,8 @@ def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
         inv = 1.0 / s
         g = gamma[j]
         bt = beta[j]
+        pgamma += g * 0.0
+        pbeta += bt * 0.0
         if simple and q == 1:               # the common case, in one loop
             w2 = G2[j, 0]
             for i in range(N):
@@ -533,7 +538,7 @@ def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
         sc = gamma[j] / sd[j]
         for i in range(N):
             S[j, i] = (S[j, i] - mS - ZT[j, i] * cS) * sc
-    return flat, rss / N, np.dot(X.T, S.T), dgamma, dbeta, dG2, db
+    return flat, rss / N, (pgamma, pbeta), np.dot(X.T, S.T), dgamma, dbeta, dG2, db
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
@@ -559,19 +564,19 @@ def gradient_small(X, y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
     gammac = np.ascontiguousarray(gamma)
     betac = np.ascontiguousarray(beta)
     bc = np.ascontiguousarray(b)
-    flat, loss, dG1, dgamma, dbeta, dG2, db = _small_core(
+    flat, loss, (pgamma, pbeta), dG1, dgamma, dbeta, dG2, db = _small_core(
         Xc, Y, G1c, gammac, betac, G2c, bc, code, eps, ddof)
-    # NaN or Inf in y or a parameter reaches the loss through the elementwise
-    # loops; in X it might not (a BLAS may skip a product by an exact zero),
-    # so X is checked itself.  Only then is the culprit looked for.
+    # NaN or Inf in y, G2 or b always reaches the loss, so those are looked at
+    # only then.  X, G1, gamma and beta are checked themselves: tanh and
+    # sigmoid saturate at an infinite gamma or beta, and a BLAS may skip a
+    # product by an exact zero.
+    late = not np.isfinite(loss)
     bad = -1
-    if _poison(Xc) != 0.0:
-        bad = 0
-    elif not np.isfinite(loss):
-        for idx, poison in enumerate((_poison(Y), _poison(G1c), _poison(gammac),
-                                      _poison(betac), _poison(G2c), _poison(bc))):
-            if poison != 0.0:
-                bad = idx + 1
-                break
+    for idx, poison in enumerate((
+            _poison(Xc), _poison(Y) if late else 0.0, _poison(G1c), pgamma, pbeta,
+            _poison(G2c) if late else 0.0, _poison(bc) if late else 0.0)):
+        if poison != 0.0:
+            bad = idx
+            break
     status, index = _status(bad, flat)
     return status, index, (loss, dG1, dgamma, dbeta, dG2.reshape(G2.shape), db)

@@ -100,6 +100,19 @@ def test_nan_or_inf_named_in_each_input(where, value):
         bngrad.gradients(X, y, bngrad.Params(*rest))
 
 
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("where", [3, 4])
+def test_inf_in_gamma_or_beta_where_the_activation_saturates(activation, where):
+    """An infinite gamma or beta leaves tanh and sigmoid finite, so the loss
+    would not show it: it is still named."""
+    X, y, p = case(11)
+    arrays = list(p)
+    arrays[where - 2] = arrays[where - 2].copy()
+    arrays[where - 2][1] = np.inf
+    with pytest.raises(ValueError, match=f"^{kernels.INPUTS[where]} contains NaN or Inf"):
+        bngrad.gradients(X, y, bngrad.Params(*arrays), activation)
+
+
 def test_nan_in_X_where_G1_has_a_zero_row():
     X, y, p = case(11)
     X[3, 2] = np.nan
