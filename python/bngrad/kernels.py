@@ -353,9 +353,10 @@ def gradient_parallel(X, m, Cn, Y, G1, gamma, beta, G2, b, code, eps, ddof, tile
 # (returning NOT_SMALL for anything it will not take, so that model.py's
 # general path, which names the bad argument, runs instead), forms Z whole,
 # fuses the elementwise work into few loops and calls BLAS only for the two
-# products every exact gradient needs.  Its batch statistics are two-pass
-# over Z, and a column counts as flat (eps = 0) by the test R and
-# batchnorm_forward use: sd below 64 ulp of max |Z|.
+# products every exact gradient needs.  Its batch statistics are one pass
+# over each column of Z (shifted by its first value), and a column counts as
+# flat (eps = 0) by the test R and batchnorm_forward use: sd below 64 ulp of
+# max |Z|.
 NOT_SMALL = 3
 # Reassociation lets the reductions vectorise; 'contract' allows FMA; 'arcp'
 # keeps reassociation from turning x * (1 / s) back into a division per
@@ -452,8 +453,9 @@ def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
         bt = beta[j]
         pgamma += g * 0.0
         pbeta += bt * 0.0
-        if simple and q == 1:               # the common case, in one loop
-            w2 = G2[j, 0]
+        fused = q == 1                      # H G2 summed in the same loop
+        w2 = G2[j, 0]
+        if simple:
             for i in range(N):
                 zh = (ZT[j, i] - m) * inv
                 ZT[j, i] = zh
@@ -462,25 +464,21 @@ def _small_core(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
                 h = a * w
                 H[j, i] = h
                 S[j, i] = w
-                F[0, i] += h * w2
-            continue
-        if simple:
-            for i in range(N):
-                zh = (ZT[j, i] - m) * inv
-                ZT[j, i] = zh
-                a = g * zh + bt
-                w = 1.0 if a > 0.0 else neg
-                H[j, i] = a * w
-                S[j, i] = w
+                if fused:                   # loop-invariant: LLVM unswitches it
+                    F[0, i] += h * w2
         else:
             for i in range(N):
                 zh = (ZT[j, i] - m) * inv
                 ZT[j, i] = zh
-                H[j, i], S[j, i] = act_and_slope(g * zh + bt, code)
-        for k in range(q):
-            w2 = G2[j, k]
-            for i in range(N):
-                F[k, i] += H[j, i] * w2
+                h, S[j, i] = act_and_slope(g * zh + bt, code)
+                H[j, i] = h
+                if fused:
+                    F[0, i] += h * w2
+        if not fused:
+            for k in range(q):
+                w2 = G2[j, k]
+                for i in range(N):
+                    F[k, i] += H[j, i] * w2
     c = -2.0 / N
     rss = 0.0
     db = np.empty(q)
@@ -569,14 +567,12 @@ def gradient_small(X, y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
     # NaN or Inf in y, G2 or b always reaches the loss, so those are looked at
     # only then.  X, G1, gamma and beta are checked themselves: tanh and
     # sigmoid saturate at an infinite gamma or beta, and a BLAS may skip a
-    # product by an exact zero.
-    late = not np.isfinite(loss)
+    # product by an exact zero.  Which input it is, the tiled kernels' search
+    # says (an error path: its temporaries do not matter).
     bad = -1
-    for idx, poison in enumerate((
-            _poison(Xc), _poison(Y) if late else 0.0, _poison(G1c), pgamma, pbeta,
-            _poison(G2c) if late else 0.0, _poison(bc) if late else 0.0)):
-        if poison != 0.0:
-            bad = idx
-            break
+    if _poison(Xc) != 0.0:
+        bad = 0
+    elif not np.isfinite(loss) or _poison(G1c) + pgamma + pbeta != 0.0:
+        bad = _first_not_finite(Y, G1c, gammac, betac, G2c, bc)
     status, index = _status(bad, flat)
     return status, index, (loss, dG1, dgamma, dbeta, dG2.reshape(G2.shape), db)

@@ -3,9 +3,10 @@
 Each kernel that reads X compiles once per layout numba tells apart: C or
 Fortran order, writeable or read-only (what reticulate hands over for an R
 matrix), on one thread and on several.  gradient_small is the exception: it
-has two signatures per ndim of y and G2 (kernels.small_signature): all
-C-ordered, and read-only 'A' layout, to which any float64 layout converts.  Everything else the kernels see is a
-fresh C-ordered float64 array (model.py makes it so).
+has two signatures per ndim of y and G2 (kernels.small_signature), all
+C-ordered and read-only 'A' layout, to which any float64 layout converts.
+Everything else the kernels see is a fresh C-ordered float64 array (model.py
+makes it so).
 """
 import time
 
@@ -29,8 +30,8 @@ def warm():
     p = Params(rng.standard_normal((3, 2)), np.ones(2), np.zeros(2),
                rng.standard_normal((2, 1)), np.zeros(1))
     small = rng.standard_normal((8, 3))
-    # gradient_small's signatures are fixed (compiled or loaded at import);
-    # a medium X takes the tiled kernel on one thread, a large one threads.
+    # A medium X takes the tiled kernel on one thread, a large one threads;
+    # gradient_small's signatures are loaded below (small X uses only some).
     medium = rng.standard_normal((model.SMALL_MAX // 5 + 1, 3))
     large = rng.standard_normal((model.PARALLEL_MIN // 4, 3))
     shape = [np.shape(v) for v in p]
