@@ -5,7 +5,8 @@
 from . import kron
 from .batchnorm import batchnorm_backward, batchnorm_forward
 from .fit import BNRegressor, forward
-from .model import ACTIVATIONS, Gradients, Params, gradients, init_params
+from .checks import ACTIVATIONS
+from .model import Gradients, Params, gradients, init_params
 
 __version__ = "0.1.0"
 

@@ -5,7 +5,8 @@ normalised per feature f over n*h*w values, as in the first seed.
 """
 import numpy as np
 
-from .model import check_eps_ddof, check_spread, real_array
+from . import checks
+from .checks import real_array
 
 
 def batchnorm_forward(x, gamma, beta, eps=1e-5, ddof=0):
@@ -22,13 +23,13 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, ddof=0):
     for name, v in (("gamma", gamma), ("beta", beta)):
         if v.size != f:
             raise ValueError(f"{name} must have length {f} (the last axis of x), got {v.size}")
-    eps, ddof = check_eps_ddof(eps, ddof)
+    eps, ddof = checks.eps_ddof(eps, ddof)
     if n < 2:
         raise ValueError(f"x must hold at least 2 values per feature, got {n}")
     axes = tuple(range(x.ndim - 1))
     mean = x.mean(axis=axes)
     var = ((x - mean) ** 2).sum(axis=axes) / (n - ddof)
-    check_spread(var, eps, x.reshape(n, f), "x")
+    checks.spread(var, eps, x.reshape(n, f), "x")
     inv_sd = 1.0 / np.sqrt(var + eps)
     xhat = (x - mean) * inv_sd
     cache = (xhat, gamma, inv_sd, ddof)

@@ -14,9 +14,9 @@ import sys
 
 import numpy as np
 
-from . import kernels
-from .model import (ACTIVATIONS, Params, _gradients, _threads, check_eps_ddof, check_net,
-                    gradients, init_params, x_stats)
+from . import checks, engine
+from .checks import ACTIVATIONS, design as _design, target as _target
+from .model import Params, gradients, init_params
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -31,60 +31,6 @@ def _not_fitted_error():
         from sklearn.exceptions import NotFittedError as sk
         return sk
     return NotFittedError
-
-
-def _design(X, name="X", n_features=None, estimator="BNRegressor"):
-    """X as a finite 2-D float64 array, with scikit-learn's messages."""
-    from scipy import sparse
-    if sparse.issparse(X):
-        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
-    if X is None:
-        raise ValueError(f"{name} must be an array, got None")
-    arr = np.asarray(X)
-    if arr.dtype.kind == "c":
-        raise ValueError(f"{name}: Complex data not supported")
-    if arr.dtype.kind in "OUS":               # numbers stored as objects pass; text does not
-        try:
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as err:
-            raise type(err)(f"{name} must be numeric: {err}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
-    if arr.ndim == 1:
-        raise ValueError(
-            f"Expected 2D array, got 1D array instead: {name}. Reshape your data either using "
-            "array.reshape(-1, 1) if your data has a single feature or array.reshape(1, -1) "
-            "if it contains a single sample.")
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
-    if arr.shape[1] == 0:
-        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
-    arr = arr.astype(np.float64, copy=False)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or Inf")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"X has {arr.shape[1]} features, but {estimator} is expecting "
-                         f"{n_features} features as input")
-    return arr
-
-
-def _target(y, N):
-    if y is None:
-        raise ValueError("requires y to be passed, but the target y is None")
-    Y = np.asarray(y)
-    try:
-        Y = Y.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"y must be numeric, got dtype {Y.dtype}") from None
-    if Y.ndim not in (1, 2):
-        raise ValueError(f"y must be 1-D or 2-D, got shape {Y.shape}")
-    if Y.shape[0] != N:
-        raise ValueError(f"y has {Y.shape[0]} rows but X has {N}: they must match")
-    if not np.isfinite(Y).all():
-        raise ValueError("y contains NaN or Inf")
-    return Y
 
 
 def _flatten(p):
@@ -176,7 +122,7 @@ class BNRegressor:
         if self.optimizer not in ("lbfgs", "adam"):
             raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
         default_iter = 150 if self.optimizer == "lbfgs" else 200
-        eps, ddof = check_eps_ddof(self.eps, self.ddof)
+        eps, ddof = checks.eps_ddof(self.eps, self.ddof)
         decay = self.decay
         if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not decay >= 0:
             raise ValueError(f"decay must be a number >= 0, got {decay!r}")
@@ -208,12 +154,16 @@ class BNRegressor:
         Xs = (X - self.x_center_) / self.x_scale_
         Ys = (Y2 - self.y_center_) / self.y_scale_
         p0 = init_params(X.shape[1], s["hidden"], Ys.shape[1], seed=s["seed"])
-        if self.optimizer == "lbfgs":
-            params, curve, n_iter = self._lbfgs(Xs, Ys, p0, s)
-            Z = Xs @ params.G1
-            mean, var = Z.mean(axis=0), Z.var(axis=0, ddof=s["ddof"])
-        else:
-            params, curve, n_iter, mean, var = self._adam(Xs, Ys, p0, s)
+        # Every BLAS on one thread for the whole fit: the optimiser's and the
+        # array work's between kernel calls would otherwise wake pools that
+        # take the cores the kernels' threads need.
+        with engine.fit_blas:
+            if self.optimizer == "lbfgs":
+                params, curve, n_iter = self._lbfgs(Xs, Ys, p0, s)
+                Z = Xs @ params.G1
+                mean, var = Z.mean(axis=0), Z.var(axis=0, ddof=s["ddof"])
+            else:
+                params, curve, n_iter, mean, var = self._adam(Xs, Ys, p0, s)
         self.params_ = params
         self.running_mean_ = mean
         self.running_var_ = var
@@ -230,29 +180,30 @@ class BNRegressor:
 
     def _objective(self, Xs, Ys, p0, s):
         """theta -> (objective, gradient).  X's statistics are computed once
-        for the whole fit, and each call goes straight to the kernel with
-        views into theta: an iteration costs little more than a gradient."""
-        X, Y, _, _, _, _, _, code, eps, ddof = check_net(Xs, Ys, p0, self.activation,
-                                                         s["eps"], s["ddof"])
-        nthreads = _threads(X, s["hidden"])
-        stats = x_stats(X, nthreads)
-        p1, p2, q = X.shape[1], s["hidden"], Y.shape[1]
-        lam = s["decay"] / X.shape[0]
+        for the whole fit (small X needs none), and each call goes straight
+        to the engine with views into theta: an iteration costs little more
+        than a gradient."""
+        X, Y, _, _, _, _, _, code, eps, ddof = checks.net(Xs, Ys, p0, self.activation,
+                                                          s["eps"], s["ddof"])
+        N, p1 = X.shape
+        p2, q = s["hidden"], Y.shape[1]
+        small = N * (p1 + p2) <= engine.SMALL_MAX
+        stats = None if small else engine.x_stats(X)
+        lam = s["decay"] / N
         cut = np.cumsum([p1 * p2, p2, p2, p2 * q])
-        shape = [(p1, p2), (p2,), (p2,), (p2, q), (q,)]
 
         def f(theta):
-            theta = np.array(theta, dtype=np.float64)        # C-ordered, writeable, ours
             G1, gamma, beta, G2, b = np.split(theta, cut)
             G1, G2 = G1.reshape(p1, p2), G2.reshape(p2, q)
-            g = _gradients((X, Y, G1, gamma, beta, G2, b, code, eps, ddof), stats, nthreads, shape)
-            grad = np.concatenate((g.G1.ravel(), g.gamma, g.beta, g.G2.ravel(), g.b))
-            value = g.loss
+            loss, dG1, dgamma, dbeta, dG2, db = engine.gradient(
+                X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats=stats)
+            grad = np.concatenate((dG1.ravel(), dgamma, dbeta, dG2.ravel(), db))
             if lam:
-                value += lam * (np.dot(G1.ravel(), G1.ravel()) + np.dot(G2.ravel(), G2.ravel()))
+                # sums, not np.dot: no BLAS call between kernel calls
+                loss += lam * ((G1 * G1).sum() + (G2 * G2).sum())
                 grad[:cut[0]] += 2 * lam * G1.ravel()
                 grad[cut[2]:cut[3]] += 2 * lam * G2.ravel()
-            return value, grad
+            return loss, grad
         return f
 
     def _lbfgs(self, Xs, Ys, p0, s):
@@ -344,5 +295,5 @@ def forward(X, params, mean, var, activation="relu", eps=1e-5):
     each row's prediction depends on that row alone, so one row predicts too."""
     H = np.ascontiguousarray(params.gamma * (X @ params.G1 - mean) / np.sqrt(var + eps)
                              + params.beta)
-    kernels.activate(H, ACTIVATIONS[activation])         # A -> act(A) in place
+    engine.activate(H, ACTIVATIONS[activation])          # A -> act(A) in place
     return H @ params.G2 + params.b

@@ -11,9 +11,10 @@ docs/derivation.md shows why the two are one.
 """
 import numpy as np
 
-from . import kernels
-from .model import (ACTIVATIONS, Gradients, check_eps_ddof, check_net, check_spread,
-                    check_finite, real_array)
+from . import checks
+from .checks import real_array
+from .kernels.activations import act_and_slope
+from .model import Gradients
 
 MAX_DENSE = 4096
 """Largest N * p2 (and N * q) for which dense Jacobians are built: the BN
@@ -36,7 +37,7 @@ def _stats(Z, eps, ddof):
     N = Z.shape[0]
     mu = Z.mean(axis=0)
     var = ((Z - mu) ** 2).sum(axis=0) / (N - ddof)
-    check_spread(var, eps, Z, "Z")
+    checks.spread(var, eps, Z, "Z")
     sd = np.sqrt(var + eps)
     return (Z - mu) / sd, sd
 
@@ -56,7 +57,7 @@ def bn_jacobian(Z, gamma, eps=1e-5, ddof=0):
     gamma = real_array("gamma", gamma, (0, 1)).reshape(-1)
     if gamma.size != p2:
         raise ValueError(f"gamma must have length {p2} (the columns of Z), got {gamma.size}")
-    eps, ddof = check_eps_ddof(eps, ddof)
+    eps, ddof = checks.eps_ddof(eps, ddof)
     Zh, sd = _stats(Z, eps, ddof)
     J = np.zeros((N * p2, N * p2))
     centre = np.eye(N) - np.ones((N, N)) / N
@@ -91,11 +92,9 @@ def dA_dbeta(N, p2):
 
 def _act(A, activation):
     """act(A) and act'(A) elementwise, from the core's own scalar definition."""
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    code = ACTIVATIONS[activation]
+    code = checks.activation_code(activation)
     A = real_array("A", A, (2,))
-    pairs = np.array([kernels.act_and_slope(a, code) for a in A.reshape(-1)])
+    pairs = np.array([act_and_slope(a, code) for a in A.reshape(-1)])
     return pairs[:, 0].reshape(A.shape), pairs[:, 1].reshape(A.shape)
 
 
@@ -121,8 +120,8 @@ def dyhat_db(N, q):
 
 def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     """The core's Gradients, computed only by multiplying explicit Jacobians."""
-    checked = check_net(X, y, params, activation, eps, ddof)
-    check_finite(checked)
+    checked = checks.net(X, y, params, activation, eps, ddof)
+    checks.finite_all(("X", "y", "G1", "gamma", "beta", "G2", "b"), checked[:7])
     X, Y, G1, gamma, beta, G2, b, _, eps, ddof = checked
     N, p2, q = X.shape[0], G1.shape[1], G2.shape[1]
     _check_size(N, p2, "p2")

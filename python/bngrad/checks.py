@@ -1,0 +1,195 @@
+"""Every check of what a caller hands in, and its message.
+
+model, fit, kron and batchnorm check their arguments here and nowhere else.
+What only a pass over the data can find (NaN or Inf in X, a flat column of
+X G1, overflow) the kernels find in the pass they make anyway, and
+engine.raise_status words it.
+"""
+import numbers
+
+import numpy as np
+
+from . import kernels
+
+ACTIVATIONS = {
+    "relu": kernels.RELU,
+    "leaky_relu": kernels.LEAKY_RELU,
+    "tanh": kernels.TANH,
+    "sigmoid": kernels.SIGMOID,
+    "softplus": kernels.SOFTPLUS,
+    "identity": kernels.IDENTITY,
+}
+
+
+def whole(name, value, lowest=1):
+    """A whole number >= lowest; R hands whole numbers over as floats."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a whole number >= {lowest}, got {value!r}")
+    if not (np.isfinite(value) and value >= lowest and float(value) == int(value)):
+        raise ValueError(f"{name} must be a whole number >= {lowest}, got {value!r}")
+    return int(value)
+
+
+def real_array(name, value, ndims, finite=True):
+    """`value` as a float64 ndarray with ndim in `ndims`, finite unless told.
+
+    Never copies a float64 array (C, Fortran, strided or read-only alike)
+    and never writes to it; integer, unsigned, boolean and float32 data are
+    converted.
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    if finite and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or Inf")
+    return arr
+
+
+def activation_code(activation):
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    return ACTIVATIONS[activation]
+
+
+def eps_ddof(eps, ddof):
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a number >= 0, got {eps!r}")
+    if not (np.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    if (isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, numbers.Real)
+            or ddof not in (0, 1)):
+        raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
+    return float(eps), int(ddof)
+
+
+def spread(var, eps, Z, what):
+    """With eps = 0 a constant column would divide by zero.
+
+    'Constant' allows for rounding: a column whose spread is below what
+    float64 can resolve at its magnitude counts as constant.
+    """
+    if eps > 0:
+        return
+    scale = np.abs(Z).max(axis=0)
+    flat = (np.sqrt(var) <= 64 * np.finfo(np.float64).eps * scale) | (var == 0)
+    if flat.any():
+        j = int(np.flatnonzero(flat)[0])
+        raise ValueError(
+            f"column {j} of {what} has zero variance, and eps = 0 divides by it; "
+            "use eps > 0 or change X / G1")
+
+
+def net(X, y, params, activation, eps, ddof):
+    """The arguments of `gradients`, checked and converted.
+
+    Returns (X, Y, G1, gamma, beta, G2, b, code, eps, ddof): float64 arrays,
+    Y and G2 2-D, X in whatever layout it came (the kernels read any), not
+    yet checked for NaN or Inf: the kernels find those in their pass.
+    """
+    X = real_array("X", X, (2,), finite=False)
+    N, p1 = X.shape
+    if N < 2:
+        raise ValueError(f"X must have at least 2 rows (batch statistics), got {N}")
+    if p1 < 1:
+        raise ValueError(f"X must have at least 1 column, got shape {X.shape}")
+    if not isinstance(params, (tuple, list)) or len(params) != 5:
+        raise TypeError("params must be a Params (G1, gamma, beta, G2, b)")
+    G1 = real_array("G1", params[0], (2,), finite=False)
+    if G1.shape[0] != p1:
+        raise ValueError(f"G1 must have {p1} rows (the columns of X), got shape {G1.shape}")
+    p2 = G1.shape[1]
+    if p2 < 1:
+        raise ValueError(f"G1 must have at least 1 column, got shape {G1.shape}")
+    gamma = real_array("gamma", params[1], (0, 1), finite=False).reshape(-1)
+    beta = real_array("beta", params[2], (0, 1), finite=False).reshape(-1)
+    for name, v in (("gamma", gamma), ("beta", beta)):
+        if v.size != p2:
+            raise ValueError(f"{name} must have length {p2} (the columns of G1), got {v.size}")
+    G2 = real_array("G2", params[3], (0, 1, 2), finite=False)
+    if G2.ndim < 2:
+        G2 = G2.reshape(-1, 1)
+    if G2.shape[0] != p2:
+        raise ValueError(f"G2 must have {p2} rows (the columns of G1), got shape {G2.shape}")
+    q = G2.shape[1]
+    if q < 1:
+        raise ValueError(f"G2 must have at least 1 column, got shape {G2.shape}")
+    b = real_array("b", params[4], (0, 1), finite=False).reshape(-1)
+    if b.size != q:
+        raise ValueError(f"b must have length {q} (the columns of G2), got {b.size}")
+    Y = real_array("y", y, (1, 2), finite=False)
+    if Y.ndim == 1:
+        Y = Y.reshape(-1, 1)
+    if Y.shape[0] != N:
+        raise ValueError(f"y must have {N} rows (the rows of X), got shape {Y.shape}")
+    if Y.shape[1] != q:
+        raise ValueError(f"y must have {q} columns (the columns of G2), got shape {Y.shape}")
+    code = activation_code(activation)
+    eps, ddof = eps_ddof(eps, ddof)
+    return X, Y, G1, gamma, beta, G2, b, code, eps, ddof
+
+
+def finite_all(names, arrays):
+    """ValueError naming the first array that holds NaN or Inf."""
+    for name, arr in zip(names, arrays):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or Inf")
+
+
+# --- the estimator's data, in scikit-learn's words ---------------------------
+
+def design(X, name="X", n_features=None, estimator="BNRegressor"):
+    """X as a finite 2-D float64 array, with scikit-learn's messages."""
+    from scipy import sparse
+    if sparse.issparse(X):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    if X is None:
+        raise ValueError(f"{name} must be an array, got None")
+    arr = np.asarray(X)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name}: Complex data not supported")
+    if arr.dtype.kind in "OUS":               # numbers stored as objects pass; text does not
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{name} must be numeric: {err}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        raise ValueError(
+            f"Expected 2D array, got 1D array instead: {name}. Reshape your data either using "
+            "array.reshape(-1, 1) if your data has a single feature or array.reshape(1, -1) "
+            "if it contains a single sample.")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    if arr.shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or Inf")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"X has {arr.shape[1]} features, but {estimator} is expecting "
+                         f"{n_features} features as input")
+    return arr
+
+
+def target(y, N):
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None")
+    Y = np.asarray(y)
+    try:
+        Y = Y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"y must be numeric, got dtype {Y.dtype}") from None
+    if Y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D or 2-D, got shape {Y.shape}")
+    if Y.shape[0] != N:
+        raise ValueError(f"y has {Y.shape[0]} rows but X has {N}: they must match")
+    if not np.isfinite(Y).all():
+        raise ValueError("y contains NaN or Inf")
+    return Y

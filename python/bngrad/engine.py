@@ -1,0 +1,365 @@
+"""Running the kernels: which path, which threads, which BLAS, which errors.
+
+* Paths.  Small X (N (p1 + p2) <= SMALL_MAX) takes kernels.small in one
+  call.  Otherwise X's statistics (one pass) and the gradient (one more)
+  run over fixed row chunks (kernels.tiled) and are reduced in chunk order.
+* Threads.  Chunks go to a pool of plain Python threads running nogil
+  kernels, the calling thread included; each thread takes the next chunk
+  until none is left.  The chunks, and the order their sums are added in,
+  depend on the shapes only, so every thread count gives the same bits.
+  No OpenMP or TBB runtime is started, so a process may fork at any time
+  (the pool is dropped in the child).
+* BLAS.  The tiled kernels' products call SciPy's OpenBLAS (through numba's
+  np.dot).  While any kernel runs it is held to one thread (SingleBlas), so
+  its pool never competes with ours and its results never depend on a
+  thread count; fits hold every BLAS in the process to one thread.
+* Compiling.  Each kernel has one signature, read-only 'A' layout arrays,
+  to which numba converts any float64 array without compiling; it is
+  compiled (or loaded from the cache) on first use, once, under a lock.
+"""
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numpy as np
+
+from . import kernels
+from .kernels import small, tiled
+from .kernels.activations import activate as _activate
+
+# Up to this many values of X and Z together, kernels.small (no BLAS,
+# measured faster there); above, the tiled pass.
+SMALL_MAX = 1 << 15
+# From this many values of X and Z together, chunks go to several threads.
+PARALLEL_MIN = 200_000
+
+
+# --- compiling on first use ---------------------------------------------------
+
+def _signatures():
+    from numba import types as nt
+    i64, f64 = nt.int64, nt.float64
+    R1 = nt.Array(f64, 1, "A", readonly=True)
+    R2 = nt.Array(f64, 2, "A", readonly=True)
+    C2 = nt.Array(f64, 2, "C", readonly=True)
+    W1, W2, W3 = (nt.Array(f64, d, "C") for d in (1, 2, 3))
+    return {
+        small.gradient_small: (R2, R2, R2, R1, R1, R2, R1, i64, f64, i64, i64),
+        tiled.grad_chunks: (R2, R1, R1, C2, R1, R1, R1, C2, R1, R2, i64, i64, i64, i64, i64,
+                            W3, W3, W2, W2, W2, W1),
+        _activate: (W2, i64),
+    }
+
+
+_compile_lock = threading.Lock()
+_ready = set()
+
+
+def ready(kernel):
+    """`kernel` with its one signature compiled or loaded, compiling nothing
+    later: numba then converts any float64 layout to it.  Thread-safe."""
+    if kernel not in _ready:
+        with _compile_lock:
+            if kernel not in _ready:
+                kernel.compile(_signatures()[kernel])
+                kernel.disable_compile()
+                _ready.add(kernel)
+    return kernel
+
+
+def kernels_used():
+    """Every kernel with a signature (what warmup compiles)."""
+    return list(_signatures())
+
+
+# --- BLAS held to one thread ----------------------------------------------------
+
+class SingleBlas:
+    """A context in which the process's BLAS libraries run on one thread.
+
+    Counted, not nested blindly: the first thread in saves each library's
+    setting and sets 1, the last one out restores it, so concurrent callers
+    never restore a setting under each other's feet.  which="scipy" holds
+    only SciPy's OpenBLAS (what the kernels call); "all" every BLAS that is
+    loaded (a fit, whose optimiser and array work use NumPy's and SciPy's).
+    """
+
+    def __init__(self, which):
+        self.which = which
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.libs = None
+        self.saved = []
+
+    def _find(self):
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba's np.dot calls)
+        from threadpoolctl import ThreadpoolController
+        libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        if self.which == "scipy":
+            libs = [c for c in libs
+                    if os.path.basename(os.path.dirname(c.filepath)).startswith("scipy")]
+        return libs
+
+    def __enter__(self):
+        with self.lock:
+            if self.depth == 0:
+                if self.libs is None:
+                    self.libs = self._find()
+                self.saved = [c.get_num_threads() for c in self.libs]
+                for c, n in zip(self.libs, self.saved):
+                    if n != 1:
+                        c.set_num_threads(1)
+            self.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0:
+                for c, n in zip(self.libs, self.saved):
+                    if n != 1:
+                        c.set_num_threads(n)
+
+    def _after_fork(self):
+        self.lock = threading.Lock()
+        if self.depth:
+            self.depth = 1
+            self.__exit__()
+
+
+kernel_blas = SingleBlas("scipy")
+fit_blas = SingleBlas("all")
+
+
+# --- threads ------------------------------------------------------------------
+
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def num_threads():
+    """Threads for one call: BNGRAD_NUM_THREADS, else the cores this process
+    may run on (NUMBA_NUM_THREADS caps it, as numba users expect)."""
+    n = os.environ.get("BNGRAD_NUM_THREADS") or os.environ.get("NUMBA_NUM_THREADS")
+    if n:
+        try:
+            return max(1, int(n))
+        except ValueError:
+            pass
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                     # not on Linux
+        return os.cpu_count() or 1
+
+
+def _get_pool(workers):
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < workers:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bngrad")
+        return _pool
+
+
+def _after_fork_in_child():
+    global _pool, _pool_lock, _compile_lock
+    _pool = None                               # its threads did not come along
+    _pool_lock = threading.Lock()
+    _compile_lock = threading.Lock()
+    kernel_blas._after_fork()
+    fit_blas._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _run_chunks(kernel, nchunks, threads, args, outs):
+    """kernel(*args, c_lo, c_hi, *outs) over chunks 0..nchunks-1, on up to
+    `threads` threads; each chunk writes only its own slot of outs."""
+    threads = min(threads, nchunks)
+    if threads <= 1:
+        kernel(*args, 0, nchunks, *outs)
+        return
+    counter = itertools.count()
+
+    def work():
+        for c in iter(counter.__next__, None):
+            if c >= nchunks:
+                return
+            kernel(*args, c, c + 1, *outs)
+
+    futures = [_get_pool(threads - 1).submit(work) for _ in range(threads - 1)]
+    try:
+        work()
+    finally:
+        for f in futures:
+            f.result()
+
+
+def _threads_for(N, p1, p2, threads):
+    if threads is None:
+        threads = num_threads() if N * (p1 + p2) >= PARALLEL_MIN else 1
+    return threads
+
+
+# --- the gradient -------------------------------------------------------------
+
+class XStats(NamedTuple):
+    """What the batch statistics of X G1 need from X alone (kernels.tiled)."""
+    x0: np.ndarray    # X's first row: the shift
+    d: np.ndarray     # mean(X - 1x0')
+    Cn: np.ndarray    # centred cross-products Xc'Xc
+
+
+def _gemm(A, B):
+    """A @ B by SciPy's BLAS (call inside kernel_blas: one thread, fixed bits)."""
+    from scipy.linalg.blas import dgemm
+    return dgemm(1.0, A, B)
+
+
+# Rows per chunk of the statistics pass: about 2 MiB of X per chunk, so a
+# chunk's shifted copy stays small beside X; a constant of p1 only.
+def stats_rows(p1):
+    return max(64, (1 << 18) // p1)
+
+
+def _stats_chunk(X, x0, lo, hi, S, C, c):
+    """Chunk c of X's statistics: S[c] = column sums of D = X[lo:hi] - x0,
+    C[c] = D'D.  NumPy and SciPy's BLAS (one thread here), GIL released."""
+    from scipy.linalg.blas import dgemm
+    D = X[lo:hi] - x0
+    S[c] = D.sum(axis=0)
+    # D'D with no copy: a C-ordered D is the Fortran-ordered D'
+    C[c] = dgemm(1.0, D.T, D.T, trans_b=True) if D.flags.c_contiguous else \
+        dgemm(1.0, D, D, trans_a=True)
+
+
+def x_stats(X, threads=None):
+    """XStats of a checked float64 X (any layout); errors for NaN, Inf or overflow.
+    NumPy, not a kernel: a first call with a cold cache then compiles only
+    the gradient's kernel."""
+    N, p1 = X.shape
+    rows = stats_rows(p1)
+    nchunks = -(-N // rows)
+    x0 = np.array(X[0], dtype=np.float64)
+    S = np.empty((nchunks, p1))
+    C = np.empty((nchunks, p1, p1))
+
+    def run(c, c_hi):
+        for i in range(c, c_hi):
+            _stats_chunk(X, x0, i * rows, min((i + 1) * rows, N), S, C, i)
+    with kernel_blas:
+        _run_chunks(run, nchunks, _threads_for(N, p1, 0, threads), (), ())
+    s = S.sum(axis=0)                          # chunk order: the same bits for any threads
+    if not np.isfinite(s).all():
+        if not np.isfinite(X).all():
+            raise_status(kernels.NOT_FINITE, 0)
+        raise_status(kernels.OVERFLOW_X, 0)
+    d = s / N
+    Cn = C.sum(axis=0) - N * np.outer(d, d)
+    if not np.isfinite(Cn).all():
+        raise_status(kernels.OVERFLOW_X, 0)
+    return XStats(x0, d, Cn)
+
+
+def _sd(Cn, G1, eps, ddof, N):
+    """sd of the columns of Z = X G1 from Cn (eq. var); with eps = 0 a
+    column whose variance is zero to rounding is FLAT_COLUMN."""
+    with kernel_blas:
+        CG = _gemm(Cn, G1)
+        bound = (np.abs(G1) * _gemm(np.abs(Cn), np.abs(G1))).sum(axis=0)   # rounding scale
+    v = (G1 * CG).sum(axis=0)
+    if not (np.isfinite(v).all() and np.isfinite(bound).all()):
+        raise_status(kernels.OVERFLOW_Z, int(np.flatnonzero(~np.isfinite(v + bound))[0]))
+    if eps == 0.0:
+        flat = v <= 64 * np.finfo(np.float64).eps * bound
+        if flat.any():
+            raise_status(kernels.FLAT_COLUMN, int(np.flatnonzero(flat)[0]))
+    sd = np.sqrt(np.maximum(v, 0.0) / (N - ddof) + eps)
+    if not np.isfinite(sd).all():
+        raise_status(kernels.OVERFLOW_Z, int(np.flatnonzero(~np.isfinite(sd))[0]))
+    return sd, CG
+
+
+def tiled_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
+    """(R, dG1, dgamma, dbeta, dG2, db) by the tiled pass; Y and G2 2-D.
+    `stats` (XStats of X) may be given, as a fit does once for all calls."""
+    N, p1 = X.shape
+    p2, q = G1.shape[1], G2.shape[1]
+    threads = _threads_for(N, p1, p2, threads)
+    if stats is None:
+        stats = x_stats(X, threads)
+    inputs = (Y, G1, gamma, beta, G2, b)
+    for name, a in zip(kernels.INPUTS[1:], inputs):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or Inf")
+    sd, CG = _sd(stats.Cn, G1, eps, ddof, N)
+    tile = tiled.tile_rows(p1, p2)
+    chunk = tiled.chunk_rows(p1, p2)
+    nchunks = -(-N // chunk)
+    XS, dG2, db, sumS, sumSZc, rss = outs = (
+        np.empty((nchunks, p1, p2)), np.empty((nchunks, p2, q)), np.empty((nchunks, q)),
+        np.empty((nchunks, p2)), np.empty((nchunks, p2)), np.empty(nchunks))
+    G1c, G2c = np.ascontiguousarray(G1), np.ascontiguousarray(G2)
+    with kernel_blas:
+        _run_chunks(ready(tiled.grad_chunks), nchunks, threads,
+                    (X, stats.x0, stats.d, G1c, sd, gamma, beta, G2c, b, Y, code, chunk, tile),
+                    outs)
+    # the chunks' sums in chunk order, then eq. dG1-onepass
+    dgamma = sumSZc.sum(axis=0) / sd           # 1'(S * Zh)
+    c = dgamma / (N - ddof)
+    dG1 = (XS.sum(axis=0) - CG * (c / sd)) * (gamma / sd)
+    values = (rss.sum() / N, dG1, dgamma, sumS.sum(axis=0), dG2.sum(axis=0), db.sum(axis=0))
+    if not all(np.isfinite(v).all() for v in values):
+        raise_status(kernels.OVERFLOW, 0)
+    return values
+
+
+def small_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
+    """(status, index, values) of kernels.small; NOT_SMALL if it declines."""
+    return ready(small.gradient_small)(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, SMALL_MAX)
+
+
+def gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
+    """(R, dG1, dgamma, dbeta, dG2, db) of checked arguments (checks.net)."""
+    if stats is None and X.shape[0] * (X.shape[1] + G1.shape[1]) <= SMALL_MAX:
+        status, index, values = small_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof)
+        if status != kernels.NOT_SMALL:
+            raise_status(status, index, (Y, G1, gamma, beta, G2, b))
+            return values
+    return tiled_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats, threads)
+
+
+def activate(A, code):
+    """A -> act(A) in place (A C-ordered, writeable, 2-D)."""
+    ready(_activate)(A, code)
+
+
+MESSAGES = {
+    kernels.FLAT_COLUMN: "column {index} of X @ G1 has zero variance, and eps = 0 divides by it; "
+                         "use eps > 0 or change X / G1",
+    kernels.OVERFLOW_X: "X is too large for float64: the spread of its columns, squared, "
+                        "overflows (rescale X, e.g. standardise its columns)",
+    kernels.OVERFLOW_Z: "X @ G1 is too large for float64: column {index} has a variance that "
+                        "overflows (rescale X or G1)",
+    kernels.OVERFLOW: "the loss or a gradient overflows float64 although X, y and the parameters "
+                      "are finite (rescale X, y or the parameters)",
+}
+
+
+def raise_status(status, index, inputs=None):
+    """The ValueError a kernel's status code stands for (none for OK).
+    NOT_FINITE with index -1: the first of `inputs` (y, G1, gamma, beta,
+    G2, b) that holds NaN or Inf, or overflow if none does."""
+    if status == kernels.OK:
+        return
+    if status == kernels.NOT_FINITE and index < 0:
+        for name, a in zip(kernels.INPUTS[1:], inputs):
+            if not np.isfinite(a).all():
+                raise ValueError(f"{name} contains NaN or Inf")
+        status = kernels.OVERFLOW
+    if status == kernels.NOT_FINITE:
+        raise ValueError(f"{kernels.INPUTS[index]} contains NaN or Inf")
+    raise ValueError(MESSAGES[status].format(index=index))

@@ -1,0 +1,222 @@
+"""Small X: the whole gradient in one call, with no BLAS.
+
+Below engine.SMALL_MAX values of X and Z together a call's fixed costs are
+the time: every BLAS call, allocation, boxed result and Python-level check
+is a visible share of it.  gradient_small therefore checks its own
+arguments (returning NOT_SMALL for anything it will not take, so that the
+general path, which names the bad argument, runs instead), and does the
+products in its own loops: at these sizes they cost about what a BLAS call
+costs to start, and no BLAS thread pool is ever woken for a small product.
+
+It works on transposed arrays (X', Z', S': one row per column of X or Z),
+so that every inner loop runs along N contiguous values with the column's
+constants in registers, and X is shifted by its first row before anything
+else (eq. shift), so the result does not depend on where the data sit.
+"""
+import numpy as np
+from ._jit import jit
+
+from . import FLAT_COLUMN, NOT_FINITE, NOT_SMALL, OK, OVERFLOW, OVERFLOW_X, OVERFLOW_Z
+from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, act_and_slope
+
+# Reassociation lets the reductions vectorise; 'contract' allows FMA; 'arcp'
+# keeps reassociation from turning x * (1 / s) back into a division per
+# element.  None of them assumes away NaN or Inf, which the checks rely on.
+# The same compiled kernel always takes the same path through the data, so
+# results stay the same bit for bit from call to call and thread to thread.
+_FAST = {"reassoc", "contract", "arcp"}
+_ULP = 2.220446049250313e-16
+
+
+@jit(fastmath=_FAST)
+def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
+    """(status, index, (R, dG1, dgamma, dbeta, dG2, db)) for small X, or
+    NOT_SMALL (and empty arrays) when N (p1 + p2) > small_max or an argument
+    is off.  Y and G2 are 2-D (engine.py reshapes vectors).  NOT_FINITE
+    with index -1: y or a parameter holds NaN or Inf (the caller finds which;
+    an error path need not be fast)."""
+    N, p1 = X.shape
+    p2 = G1.shape[1]
+    q = G2.shape[1]
+    if not (N >= 2 and p1 > 0 and p2 > 0 and q > 0 and N * (p1 + p2) <= small_max
+            and G1.shape[0] == p1 and gamma.size == p2 and beta.size == p2
+            and G2.shape[0] == p2 and b.size == q and Y.shape[0] == N and Y.shape[1] == q
+            and 0.0 <= eps < np.inf and (ddof == 0 or ddof == 1) and 0 <= code <= IDENTITY):
+        return NOT_SMALL, 0, (0.0, np.empty((0, 0)), np.empty(0), np.empty(0),
+                              np.empty((0, 0)), np.empty(0))
+    # D' = (X - 1x0')' centred: the shift is exact where an offset dwarfs
+    # the spread, and centring D (not X) leaves only the spread's rounding.
+    DT = np.empty((p1, N))
+    top = np.zeros(p1)                         # max |D_c| per column: rounding scale of Z
+    poison = 0.0
+    for k in range(p1):
+        x0 = X[0, k]
+        s = 0.0
+        for i in range(N):
+            v = X[i, k]
+            poison += v * 0.0
+            dv = v - x0
+            DT[k, i] = dv
+            s += dv
+        m = s / N
+        t = 0.0
+        for i in range(N):
+            dv = DT[k, i] - m
+            DT[k, i] = dv
+            t = max(t, abs(dv))
+        top[k] = t
+    if poison != 0.0:
+        return NOT_FINITE, 0, (0.0, np.zeros((p1, p2)), np.zeros(p2), np.zeros(p2),
+                               np.zeros((p2, q)), np.zeros(q))
+    pg = 0.0                                   # NaN if G1, gamma or beta holds NaN or Inf
+    ZT = np.zeros((p2, N))                     # Z' = G1' D', then Zh'
+    bound = np.zeros(p2)                       # |G1|' max|D_c|: rounding scale of Z's columns
+    for j in range(p2):
+        for k in range(p1):
+            g = G1[k, j]
+            pg += g * 0.0
+            bound[j] += abs(g) * top[k]
+            for i in range(N):
+                ZT[j, i] += g * DT[k, i]
+    H = np.empty((p2, N))
+    S = np.empty((p2, N))                      # act'(A)', then S', then dZ'
+    F = np.zeros((q, N))                       # (H G2)', then E' = (dR/dyhat)'
+    sd = np.empty(p2)
+    status = OK
+    index = 0
+    simple = code == RELU or code == LEAKY_RELU or code == IDENTITY
+    neg = 0.0 if code == RELU else (LEAKY_SLOPE if code == LEAKY_RELU else 1.0)
+    for j in range(p2):
+        s1 = 0.0
+        for i in range(N):
+            s1 += ZT[j, i]
+        m = s1 / N
+        s2 = 0.0
+        for i in range(N):
+            dz = ZT[j, i] - m
+            s2 += dz * dz
+        var = s2 / (N - ddof)
+        if not (np.isfinite(var) and np.isfinite(m)):
+            if status == OK:
+                status, index = OVERFLOW_Z, j
+            var = 1.0
+        elif eps == 0.0 and np.sqrt(var) <= 64 * _ULP * bound[j]:
+            if status == OK:                   # a flat column divides by zero
+                status, index = FLAT_COLUMN, j
+            var = 1.0
+        sdj = np.sqrt(var + eps)
+        sd[j] = sdj
+        inv = 1.0 / sdj
+        g = gamma[j]
+        bt = beta[j]
+        pg += g * 0.0 + bt * 0.0
+        fused = q == 1                         # H G2 summed in the same loop
+        w2 = G2[j, 0]
+        if simple:
+            for i in range(N):
+                zh = (ZT[j, i] - m) * inv
+                ZT[j, i] = zh
+                a = g * zh + bt
+                w = 1.0 if a > 0.0 else neg    # act'(0) = 0 for relu
+                h = a * w
+                H[j, i] = h
+                S[j, i] = w
+                if fused:                      # loop-invariant: LLVM unswitches it
+                    F[0, i] += h * w2
+        else:
+            for i in range(N):
+                zh = (ZT[j, i] - m) * inv
+                ZT[j, i] = zh
+                h, S[j, i] = act_and_slope(g * zh + bt, code)
+                H[j, i] = h
+                if fused:
+                    F[0, i] += h * w2
+        if not fused:
+            for k in range(q):
+                w2 = G2[j, k]
+                for i in range(N):
+                    F[k, i] += H[j, i] * w2
+    c = -2.0 / N
+    rss = 0.0
+    db = np.empty(q)
+    for k in range(q):
+        bk = b[k]
+        acc = 0.0
+        for i in range(N):
+            e = Y[i, k] - bk - F[k, i]
+            rss += e * e
+            e *= c
+            F[k, i] = e
+            acc += e
+        db[k] = acc
+    dG2 = np.empty((p2, q))
+    dgamma = np.empty(p2)
+    dbeta = np.empty(p2)
+    for j in range(p2):
+        if q == 1:
+            w2 = G2[j, 0]
+            acc = 0.0
+            sb = 0.0
+            sg = 0.0
+            for i in range(N):
+                e = F[0, i]
+                acc += H[j, i] * e
+                s = S[j, i] * e * w2
+                S[j, i] = s
+                sb += s
+                sg += s * ZT[j, i]
+            dG2[j, 0] = acc
+        else:
+            for k in range(q):
+                acc = 0.0
+                for i in range(N):
+                    acc += H[j, i] * F[k, i]
+                dG2[j, k] = acc
+            for i in range(N):                 # H' row j becomes (E G2')' row j
+                H[j, i] = 0.0
+            for k in range(q):
+                w2 = G2[j, k]
+                for i in range(N):
+                    H[j, i] += F[k, i] * w2
+            sb = 0.0
+            sg = 0.0
+            for i in range(N):
+                s = S[j, i] * H[j, i]
+                S[j, i] = s
+                sb += s
+                sg += s * ZT[j, i]
+        dbeta[j] = sb
+        dgamma[j] = sg
+        # dZ = (S - mean(S) - Zh c) gamma / sd, c = sum(S Zh) / (N - ddof)  (eq. dZ)
+        mS = sb / N
+        cS = sg / (N - ddof)
+        sc = gamma[j] / sd[j]
+        for i in range(N):
+            S[j, i] = (S[j, i] - mS - ZT[j, i] * cS) * sc
+    dG1 = np.empty((p1, p2))                   # D_c' dZ: 1'dZ = 0 lets centred D stand for X
+    pd = 0.0                                   # NaN if a gradient is not finite
+    for k in range(p1):
+        for j in range(p2):
+            acc = 0.0
+            for i in range(N):
+                acc += DT[k, i] * S[j, i]
+            dG1[k, j] = acc
+            pd += acc * 0.0
+    for j in range(p2):
+        pd += dgamma[j] * 0.0 + dbeta[j] * 0.0
+    loss = rss / N
+    pd += loss * 0.0
+    # y, G2 and b reach the loss; G1, gamma and beta are in pg (tanh and
+    # sigmoid saturate at an infinite gamma or beta, leaving the loss finite).
+    # NaN or Inf in an input explains any other status, so it goes first.
+    if pg != 0.0 or (status == OK and (loss != loss or abs(loss) == np.inf)):
+        status, index = NOT_FINITE, -1
+    elif status == OK and pd != 0.0:
+        status = OVERFLOW
+    if status == OVERFLOW_Z or status == OVERFLOW:
+        # a spread of X whose square overflows is X's fault, not G1's
+        for k in range(p1):
+            if top[k] > 1e150:
+                status, index = OVERFLOW_X, k
+                break
+    return status, index, (loss, dG1, dgamma, dbeta, dG2, db)

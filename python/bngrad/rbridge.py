@@ -1,0 +1,37 @@
+"""The entry points the R package calls through reticulate.
+
+R checks the arguments (shapes, types, settings) in its own words before it
+calls; these functions check nothing twice.  What only a pass over the data
+can find (NaN or Inf, a flat column of X G1, overflow) the kernels report,
+and the ValueError raised here is already worded for R (1-based columns,
+`%*%`), so R passes its message on unchanged.
+
+Results cross the bridge as one float64 vector (one conversion in R):
+    c(loss, vec(dG1), dgamma, dbeta, vec(dG2), db)    vec: column-major
+"""
+import numpy as np
+
+from .model import Params, gradients as _gradients
+
+_R_WORDS = (
+    ("contains NaN or Inf", "contains NA, NaN or Inf"),
+    ("X @ G1", "X %*% G1"),
+)
+
+
+def _r_message(msg):
+    import re
+    for a, b in _R_WORDS:
+        msg = msg.replace(a, b)
+    # column j (0-based in Python) -> column j + 1 (1-based in R)
+    return re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + 1}", msg)
+
+
+def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof):
+    """The gradients of an R call as one vector (see the module docstring)."""
+    try:
+        g = _gradients(X, Y, Params(G1, gamma, beta, G2, b), activation, float(eps), int(ddof))
+    except ValueError as e:
+        raise ValueError(_r_message(str(e))) from None
+    return np.concatenate(([g.loss], np.ravel(g.G1, order="F"), g.gamma, g.beta,
+                           np.ravel(g.G2, order="F"), np.ravel(g.b)))
