@@ -17,6 +17,7 @@
   to which numba converts any float64 array without compiling; it is
   compiled (or loaded from the cache) on first use, once, under a lock.
 """
+import functools
 import itertools
 import os
 import threading
@@ -225,6 +226,17 @@ def stats_rows(p1):
     return max(64, (1 << 18) // p1)
 
 
+# Overflow is found by the isfinite checks that follow and named there: no
+# numpy warning before the error (errstate is per thread, hence each worker's own).
+def _quiet(f):
+    @functools.wraps(f)
+    def quiet(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return f(*args, **kwargs)
+    return quiet
+
+
+@_quiet
 def _stats_chunk(X, x0, lo, hi, S, C, c):
     """Chunk c of X's statistics: S[c] = column sums of D = X[lo:hi] - x0,
     C[c] = D'D.  NumPy and SciPy's BLAS (one thread here), GIL released."""
@@ -236,6 +248,7 @@ def _stats_chunk(X, x0, lo, hi, S, C, c):
         dgemm(1.0, D, D, trans_a=True)
 
 
+@_quiet
 def x_stats(X, threads=None):
     """XStats of a checked float64 X (any layout); errors for NaN, Inf or overflow.
     NumPy, not a kernel: a first call with a cold cache then compiles only
@@ -264,6 +277,7 @@ def x_stats(X, threads=None):
     return XStats(x0, d, Cn)
 
 
+@_quiet
 def _sd(Cn, G1, eps, ddof, N):
     """sd of the columns of Z = X G1 from Cn (eq. var); with eps = 0 a
     column whose variance is zero to rounding is FLAT_COLUMN."""
@@ -283,6 +297,7 @@ def _sd(Cn, G1, eps, ddof, N):
     return sd, CG
 
 
+@_quiet
 def tiled_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
     """(R, dG1, dgamma, dbeta, dG2, db) by the tiled pass; Y and G2 2-D.
     `stats` (XStats of X) may be given, as a fit does once for all calls."""
