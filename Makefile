@@ -8,15 +8,18 @@ PY := $(VENV)/bin/python
 BUILD := build
 VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL := $(BUILD)/bngrad_$(VERSION).tar.gz
+# The R package is installed here, never into R's site library.
+RLIB := $(BUILD)/Rlib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-nnet
 PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn
-PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py)
+PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py python/bngrad/kernels/*.py)
 R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
 
 # R (through reticulate) and the tests use the project's venv; in tests a
 # missing core is a failure, never a skip.
 export RETICULATE_PYTHON := $(CURDIR)/$(PY)
+export R_LIBS := $(CURDIR)/$(RLIB)
 export BNGRAD_REQUIRE_CORE := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
@@ -57,7 +60,8 @@ $(TARBALL): $(R_SOURCES) $(BUILD)/r-deps.stamp
 	cd $(BUILD) && R CMD build --no-build-vignettes src >/dev/null
 
 $(BUILD)/r-install.stamp: $(TARBALL)
-	R CMD INSTALL $(TARBALL)
+	@mkdir -p $(RLIB)
+	R CMD INSTALL -l $(RLIB) $(TARBALL)
 	@touch $@
 
 pytest: $(VENV)/core.stamp
