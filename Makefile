@@ -24,7 +24,7 @@ export BNGRAD_REQUIRE_CORE := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest pytest-numpy2 testthat check install bench bench-fit clean
+.PHONY: demo test pytest pytest-numpy2 testthat check install bench bench-fit bench-bridge clean
 
 demo: install
 	Rscript scripts/demo.R
@@ -102,7 +102,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 
-bench: $(BENCH_VENV)/stamp install bench-fit
+bench: $(BENCH_VENV)/stamp install bench-fit bench-bridge
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
 	# the project's venv and the cache make warmed for it, as a user has them
 	$(BENCH_UNSET) $(PY) bench/bench_memory.py
@@ -113,3 +113,7 @@ clean:
 
 bench-fit: install
 	Rscript bench/fit_vs_nnet.R
+
+# R's side of a call (the project's venv, as R users have it)
+bench-bridge: install
+	Rscript bench/bench_bridge.R

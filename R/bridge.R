@@ -37,27 +37,29 @@
     stop("bngrad could not start Python at ", cfg$python, ". ", .setup_hint(),
          call. = FALSE)
   }
-  py <- reticulate::py_config()
+  where <- reticulate::py_config()$python
   # Ask Python itself: py_config() reports no numpy at all for a numpy 2.
   np_version <- tryCatch(reticulate::py_eval("__import__('numpy').__version__"),
                          error = function(e) NULL)
   if (is.null(np_version)) {
-    stop("bngrad's Python (", py$python, ") has no numpy. ", .setup_hint(),
-         call. = FALSE)
+    stop("bngrad's Python (", where, ") has no numpy. ", .setup_hint(), call. = FALSE)
   }
   if (numeric_version(np_version) >= "2") {
-    stop("bngrad's Python (", py$python, ") has numpy ", np_version,
+    stop("bngrad's Python (", where, ") has numpy ", np_version,
          "; reticulate ", utils::packageVersion("reticulate"),
          " needs numpy<2. ", .setup_hint(), call. = FALSE)
   }
-  core <- tryCatch(
-    reticulate::import("bngrad", convert = TRUE),
-    error = function(e) {
-      stop("bngrad's Python (", py$python, ") cannot import the bngrad core (",
+  import <- function(module, convert) {
+    tryCatch(reticulate::import(module, convert = convert), error = function(e) {
+      stop("bngrad's Python (", where, ") cannot import the bngrad core (",
            .py_message(e), "). ", .setup_hint(), call. = FALSE)
-    }
-  )
-  .check_core_version(as.character(core$`__version__`), py$python)
+    })
+  }
+  core <- import("bngrad", convert = TRUE)
+  .check_core_version(as.character(core$`__version__`), where)
+  # bn_grad's hot path: the function object fetched once (`$` on a module
+  # costs a Python call), its one-vector result converted on return.
+  .state$gradients <- import("bngrad.rbridge", convert = TRUE)$gradients
   core
 }
 
@@ -77,6 +79,12 @@
 .core <- function() {
   if (is.null(.state$core)) .state$core <- .load_core()
   .state$core
+}
+
+# The core's gradient entry point for R (bngrad.rbridge.gradients).
+.core_gradients <- function() {
+  if (is.null(.state$gradients)) .core()
+  .state$gradients
 }
 
 bn_core_available <- function() {
