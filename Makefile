@@ -24,7 +24,7 @@ export BNGRAD_REQUIRE_CORE := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-fit bench-bridge clean
+.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-fit bench-bridge bench-busy clean
 
 demo: install
 	Rscript scripts/demo.R
@@ -126,7 +126,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 
-bench: $(BENCH_VENV)/stamp install bench-fit bench-bridge
+bench: $(BENCH_VENV)/stamp install bench-fit bench-bridge bench-busy
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
 	# the project's venv and the cache make warmed for it, as a user has them
 	$(BENCH_UNSET) $(PY) bench/bench_memory.py
@@ -141,3 +141,6 @@ bench-fit: install
 # R's side of a call (the project's venv, as R users have it)
 bench-bridge: install
 	Rscript bench/bench_bridge.R
+
+bench-busy: install
+	Rscript bench/bench_busy.R
