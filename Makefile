@@ -8,25 +8,28 @@ PY := $(VENV)/bin/python
 BUILD := build
 VERSION := $(shell sed -n 's/^Version: //p' DESCRIPTION)
 TARBALL := $(BUILD)/bngrad_$(VERSION).tar.gz
+# The R package is installed here, never into R's site library.
+RLIB := $(BUILD)/Rlib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-nnet
 PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn
-PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py)
+PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py python/bngrad/kernels/*.py)
 R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
 
 # R (through reticulate) and the tests use the project's venv; in tests a
 # missing core is a failure, never a skip.
 export RETICULATE_PYTHON := $(CURDIR)/$(PY)
+export R_LIBS := $(CURDIR)/$(RLIB)
 export BNGRAD_REQUIRE_CORE := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest pytest-numpy2 testthat check install bench bench-fit clean
+.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-fit bench-bridge bench-busy clean
 
 demo: install
 	Rscript scripts/demo.R
 
-test: install pytest pytest-numpy2 testthat check
+test: install pytest pytest-numpy2 testthat check check-nocore test-tarball
 
 install: $(BUILD)/r-deps.stamp $(VENV)/core.stamp $(BUILD)/r-install.stamp
 
@@ -50,14 +53,24 @@ $(VENV)/core.stamp: $(PY_SOURCES)
 	@touch $@
 
 # Built from a copy without the venvs (R CMD build would copy gigabytes of
-# them before .Rbuildignore drops them).
-$(TARBALL): $(R_SOURCES) $(BUILD)/r-deps.stamp
-	@rm -rf $(BUILD)/src && mkdir -p $(BUILD)/src
+# them before .Rbuildignore drops them).  The copy carries the core in
+# inst/python, pip-installable there (install_bngrad() installs it from the
+# installed package): python/ stays its one source in git, and the
+# pyproject is the root one with the package directory pointed at "." (and
+# no readme, which stays at the root).
+$(TARBALL): $(R_SOURCES) $(PY_SOURCES) $(BUILD)/r-deps.stamp
+	@rm -rf $(BUILD)/src && mkdir -p $(BUILD)/src/inst/python
 	tar --exclude='./.venv*' --exclude='./$(BUILD)' --exclude='./.git' -cf - . | tar -xf - -C $(BUILD)/src
+	tar --exclude=__pycache__ --exclude='*.py[co]' -C python -cf - bngrad | tar -xf - -C $(BUILD)/src/inst/python
+	sed -e 's|^package-dir = { "" = "python" }$$|package-dir = { "" = "." }|' -e '/^readme = /d' \
+	  pyproject.toml > $(BUILD)/src/inst/python/pyproject.toml
+	@grep -q '^package-dir = { "" = "." }$$' $(BUILD)/src/inst/python/pyproject.toml || \
+	  { echo "pyproject.toml: no package-dir line to point at inst/python"; exit 1; }
 	cd $(BUILD) && R CMD build --no-build-vignettes src >/dev/null
 
 $(BUILD)/r-install.stamp: $(TARBALL)
-	R CMD INSTALL $(TARBALL)
+	@mkdir -p $(RLIB)
+	R CMD INSTALL -l $(RLIB) $(TARBALL)
 	@touch $@
 
 pytest: $(VENV)/core.stamp
@@ -78,12 +91,27 @@ pytest-numpy2: $(NP2_VENV)/stamp
 testthat: install
 	Rscript tests/run_testthat.R
 
-# No ERROR, no WARNING (NOTEs are shown, not fatal).
+# R CMD check in $(BUILD)/$(1) with environment $(2): no ERROR, no WARNING
+# (NOTEs are shown, not fatal).
+define r_check
+	@mkdir -p $(BUILD)/$(1)
+	cd $(BUILD)/$(1) && $(2) R CMD check --no-manual $(CURDIR)/$(TARBALL) >check.out 2>&1 || (cat check.out; exit 1)
+	@sed -n '/^Status:/p' $(BUILD)/$(1)/bngrad.Rcheck/00check.log
+	@if grep -qE '(ERROR|WARNING)$$' $(BUILD)/$(1)/bngrad.Rcheck/00check.log; then \
+	  cat $(BUILD)/$(1)/bngrad.Rcheck/00check.log; exit 1; fi
+endef
+
 check: $(TARBALL) $(VENV)/core.stamp
-	cd $(BUILD) && R CMD check --no-manual $(notdir $(TARBALL)) >check.out 2>&1 || (cat check.out; exit 1)
-	@sed -n '/^Status:/p' $(BUILD)/bngrad.Rcheck/00check.log
-	@if grep -qE '(ERROR|WARNING)$$' $(BUILD)/bngrad.Rcheck/00check.log; then \
-	  cat $(BUILD)/bngrad.Rcheck/00check.log; exit 1; fi
+	$(call r_check,check,)
+
+# The same for a user without the core: the examples and tests must pass.
+check-nocore: $(TARBALL)
+	$(call r_check,check-nocore,env -u RETICULATE_PYTHON BNGRAD_REQUIRE_CORE= BNGRAD_PYTHON_ENV=/nonexistent/bngrad-venv)
+
+# An R user's install from the tarball alone: fresh HOME and library, no
+# RETICULATE_PYTHON, install_bngrad() from PyPI (a few minutes).
+test-tarball: $(TARBALL)
+	scripts/test_tarball.sh $(TARBALL)
 
 # Benchmarks (not part of test): torch (CPU build, from local disk) and jax
 # live in their own venv with current numpy; they are never needed otherwise.
@@ -98,7 +126,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 
-bench: $(BENCH_VENV)/stamp install bench-fit
+bench: $(BENCH_VENV)/stamp install bench-fit bench-bridge bench-busy
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
 	# the project's venv and the cache make warmed for it, as a user has them
 	$(BENCH_UNSET) $(PY) bench/bench_memory.py
@@ -109,3 +137,10 @@ clean:
 
 bench-fit: install
 	Rscript bench/fit_vs_nnet.R
+
+# R's side of a call (the project's venv, as R users have it)
+bench-bridge: install
+	Rscript bench/bench_bridge.R
+
+bench-busy: install
+	Rscript bench/bench_busy.R

@@ -1,28 +1,68 @@
-# The bridge to the Python core: find Python, load the core once, and turn
-# Python exceptions into plain R errors.  Nothing here touches Python until
-# the first call that needs it, so library(bngrad) is instant and the pure-R
-# reference works with no Python at all.
+# The bridge to the Python core: which Python, loading the core once, and
+# Python exceptions as plain R errors.  Nothing here touches Python until the
+# first call that needs it, so library(bngrad) is instant and the pure-R
+# reference works with no Python at all.  Making the core's virtualenv is in
+# install.R.
 
 .state <- new.env(parent = emptyenv())
 
-.envname <- "r-bngrad"
+.default_envname <- "r-bngrad"
 
-.setup_hint <- function() {
-  paste0(
-    "Run bngrad::install_bngrad(core = \"/path/to/bngrad\") once (it makes the ",
-    "virtualenv '", .envname, "' with numpy<2, numba and scipy), or point ",
-    "RETICULATE_PYTHON at a Python that has them and the bngrad core."
-  )
+# The virtualenv bngrad loads: BNGRAD_PYTHON_ENV if set, else the one
+# install_bngrad() last set up for this user (remembered in a file, so that
+# its envname holds in later sessions too), else "r-bngrad".
+.envname <- function() {
+  env <- Sys.getenv("BNGRAD_PYTHON_ENV")
+  if (nzchar(env)) return(env)
+  f <- .envname_file()
+  if (file.exists(f)) {
+    env <- readLines(f, n = 1L, warn = FALSE)
+    if (length(env) == 1L && nzchar(env)) return(env)
+  }
+  .default_envname
 }
 
-# Choose the Python before reticulate starts one: RETICULATE_PYTHON wins, as
-# reticulate users expect; else the package's own virtualenv if it exists.
+.envname_file <- function() file.path(tools::R_user_dir("bngrad", "config"), "envname")
+
+# As in reticulate: a name is a virtualenv under its root (WORKON_HOME), a
+# name with a slash is the virtualenv's path.
+.venv_dir <- function(envname) {
+  if (grepl("/", envname, fixed = TRUE)) return(normalizePath(envname, mustWork = FALSE))
+  file.path(path.expand(reticulate::virtualenv_root()), envname)
+}
+
+.venv_python <- function(dir) {
+  if (.Platform$OS.type == "windows") file.path(dir, "Scripts", "python.exe")
+  else file.path(dir, "bin", "python")
+}
+
+.setup_hint <- function(envname = .envname()) {
+  paste0("Run bngrad::install_bngrad(", if (envname != .default_envname)
+    sprintf("envname = \"%s\"", envname), ") once (it makes the virtualenv '", envname,
+    "' with numpy<2, numba, scipy and the core), or point RETICULATE_PYTHON at a Python ",
+    "that has them.")
+}
+
+# Choose the Python before reticulate starts one.  A Python already running
+# in this session, or RETICULATE_PYTHON, wins, as reticulate users expect;
+# else the virtualenv, and when it is missing we stop before starting any
+# Python, so that install_bngrad() then works without restarting R.
 .choose_python <- function() {
-  if (reticulate::py_available(initialize = FALSE)) return(invisible())
-  if (!nzchar(Sys.getenv("RETICULATE_PYTHON")) &&
-      reticulate::virtualenv_exists(.envname)) {
-    reticulate::use_virtualenv(.envname, required = TRUE)
+  if (reticulate::py_available(initialize = FALSE) ||
+      nzchar(Sys.getenv("RETICULATE_PYTHON"))) return(invisible())
+  envname <- .envname()
+  dir <- .venv_dir(envname)
+  named <- paste0("'", envname, "'", if (dir != envname) paste0(" (", dir, ")"))
+  if (!dir.exists(dir)) {
+    stop("bngrad's Python core is not set up: there is no virtualenv ", named, ". ",
+         .setup_hint(envname), call. = FALSE)
   }
+  py <- .venv_python(dir)
+  if (!file.exists(py)) {
+    stop("the virtualenv ", named, " is broken: it has no Python at ", py, ". ",
+         .setup_hint(envname), " install_bngrad() rebuilds it.", call. = FALSE)
+  }
+  reticulate::use_python(py, required = TRUE)
   invisible()
 }
 
@@ -37,27 +77,29 @@
     stop("bngrad could not start Python at ", cfg$python, ". ", .setup_hint(),
          call. = FALSE)
   }
-  py <- reticulate::py_config()
+  where <- reticulate::py_config()$python
   # Ask Python itself: py_config() reports no numpy at all for a numpy 2.
   np_version <- tryCatch(reticulate::py_eval("__import__('numpy').__version__"),
                          error = function(e) NULL)
   if (is.null(np_version)) {
-    stop("bngrad's Python (", py$python, ") has no numpy. ", .setup_hint(),
-         call. = FALSE)
+    stop("bngrad's Python (", where, ") has no numpy. ", .setup_hint(), call. = FALSE)
   }
   if (numeric_version(np_version) >= "2") {
-    stop("bngrad's Python (", py$python, ") has numpy ", np_version,
+    stop("bngrad's Python (", where, ") has numpy ", np_version,
          "; reticulate ", utils::packageVersion("reticulate"),
          " needs numpy<2. ", .setup_hint(), call. = FALSE)
   }
-  core <- tryCatch(
-    reticulate::import("bngrad", convert = TRUE),
-    error = function(e) {
-      stop("bngrad's Python (", py$python, ") cannot import the bngrad core (",
+  import <- function(module, convert) {
+    tryCatch(reticulate::import(module, convert = convert), error = function(e) {
+      stop("bngrad's Python (", where, ") cannot import the bngrad core (",
            .py_message(e), "). ", .setup_hint(), call. = FALSE)
-    }
-  )
-  .check_core_version(as.character(core$`__version__`), py$python)
+    })
+  }
+  core <- import("bngrad", convert = TRUE)
+  .check_core_version(as.character(core$`__version__`), where)
+  # bn_grad's hot path: the function object fetched once (`$` on a module
+  # costs a Python call), its one-vector result converted on return.
+  .state$gradients <- import("bngrad.rbridge", convert = TRUE)$gradients
   core
 }
 
@@ -79,8 +121,18 @@
   .state$core
 }
 
+# The core's gradient entry point for R (bngrad.rbridge.gradients).
+.core_gradients <- function() {
+  if (is.null(.state$gradients)) .core()
+  .state$gradients
+}
+
 bn_core_available <- function() {
-  isTRUE(tryCatch(!is.null(.core()), error = function(e) FALSE))
+  reason <- tryCatch({
+    .core()
+    NULL
+  }, error = function(e) conditionMessage(e))
+  if (is.null(reason)) TRUE else structure(FALSE, reason = reason)
 }
 
 # The Python exception's own message, without reticulate's advice lines.
@@ -93,26 +145,6 @@ bn_core_available <- function() {
 # Call the core; a Python exception becomes an R error with Python's message.
 .call_core <- function(fun, ...) {
   tryCatch(fun(...), error = function(e) stop(.py_message(e), call. = FALSE))
-}
-
-install_bngrad <- function(core = Sys.getenv("BNGRAD_CORE"), envname = "r-bngrad",
-                           python = NULL) {
-  if (!nzchar(core)) {
-    core <- paste0("bngrad==", utils::packageVersion("bngrad"))
-  }
-  if (dir.exists(core)) core <- normalizePath(core)
-  if (!reticulate::virtualenv_exists(envname)) {
-    reticulate::virtualenv_create(envname, python = python)
-  }
-  reticulate::virtualenv_install(envname, c("numpy<2", "numba", "scipy", core),
-                                 ignore_installed = FALSE)
-  py <- reticulate::virtualenv_python(envname)
-  # Compile the kernels now, so no later call waits on numba.
-  status <- system2(py, c("-m", "bngrad.warmup"))
-  if (!identical(status, 0L)) stop("warming the numba cache failed", call. = FALSE)
-  message("bngrad's Python is ready in virtualenv '", envname,
-          "'; restart R if Python was already started in this session.")
-  invisible(py)
 }
 
 # Whether this session has started Python (the tests show predict() does not).

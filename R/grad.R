@@ -32,9 +32,13 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   as.integer(x)
 }
 
-.finite <- function(x, name) {
+.numeric <- function(x, name) {
   if (!is.numeric(x)) stop(name, " must be numeric", call. = FALSE)
-  if (!all(is.finite(x))) stop(name, " contains NA, NaN or Inf", call. = FALSE)
+  x
+}
+
+.finite <- function(x, name) {
+  if (!all(is.finite(.numeric(x, name)))) stop(name, " contains NA, NaN or Inf", call. = FALSE)
   x
 }
 
@@ -56,11 +60,25 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   X
 }
 
+.double <- function(x) {
+  if (!is.double(x)) storage.mode(x) <- "double"
+  x
+}
+
 # Validate and normalise the arguments of bn_grad / bn_grad_loop.
 # Returns X (numeric or integer matrix), Y (N x q matrix), the parameters with
 # G2 as a p2 x q matrix, and whether G2 came as a vector.
-.check_net <- function(X, y, params, activation, eps, ddof) {
-  X <- .finite(.as_design(X), "X")
+#
+# Who checks what: this checks types, shapes and settings, in R's words.
+# With values = FALSE (bn_grad) it leaves the values to the core, whose
+# kernels find NaN/Inf and flat columns of X G1 in their own pass over the
+# data and word the error for R (bngrad.rbridge); scanning X here as well
+# would read it twice.  The one value check kept is NA in an integer X:
+# it reaches Python as an ordinary int32, which no pass can tell from data.
+.check_net <- function(X, y, params, activation, eps, ddof, values = TRUE) {
+  vet <- if (values) .finite else .numeric
+  X <- vet(.as_design(X), "X")
+  if (!values && is.integer(X) && anyNA(X)) stop("X contains NA, NaN or Inf", call. = FALSE)
   N <- nrow(X)
   if (N < 2) stop("X must have at least 2 rows (batch statistics), got ", N, call. = FALSE)
   need <- c("G1", "gamma", "beta", "G2", "b")
@@ -68,24 +86,24 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
     stop("params must be a list with G1, gamma, beta, G2 and b (see bn_params())",
          call. = FALSE)
   }
-  G1 <- .finite(params$G1, "G1")
+  G1 <- vet(params$G1, "G1")
   if (!is.matrix(G1) || nrow(G1) != ncol(X)) {
     stop("G1 must be a matrix with ", ncol(X), " rows (the columns of X)", call. = FALSE)
   }
   p2 <- ncol(G1)
-  gamma <- as.vector(.finite(params$gamma, "gamma"))
-  beta <- as.vector(.finite(params$beta, "beta"))
+  gamma <- as.vector(vet(params$gamma, "gamma"))
+  beta <- as.vector(vet(params$beta, "beta"))
   if (length(gamma) != p2) stop("gamma must have length ", p2, " (the columns of G1)", call. = FALSE)
   if (length(beta) != p2) stop("beta must have length ", p2, " (the columns of G1)", call. = FALSE)
-  G2 <- .finite(params$G2, "G2")
+  G2 <- vet(params$G2, "G2")
   G2_vector <- is.null(dim(G2))
   if (G2_vector) G2 <- matrix(G2, ncol = 1)
   if (nrow(G2) != p2) stop("G2 must have ", p2, " rows (the columns of G1)", call. = FALSE)
   q <- ncol(G2)
-  b <- as.vector(.finite(params$b, "b"))
+  b <- as.vector(vet(params$b, "b"))
   if (length(b) != q) stop("b must have length ", q, " (the columns of G2)", call. = FALSE)
   if (is.data.frame(y)) y <- as.matrix(y)
-  Y <- .finite(y, "y")
+  Y <- vet(y, "y")
   if (is.null(dim(Y))) Y <- matrix(Y, ncol = 1)
   if (nrow(Y) != N) stop("y must have ", N, " rows (the rows of X), got ", nrow(Y), call. = FALSE)
   if (ncol(Y) != q) stop("y must have ", q, " columns (the columns of G2)", call. = FALSE)
@@ -98,12 +116,9 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
     stop("ddof must be 0 or 1", call. = FALSE)
   }
-  if (eps == 0) .check_spread(X %*% G1, ddof)
-  storage.mode(Y) <- "double"
-  storage.mode(G1) <- "double"
-  storage.mode(G2) <- "double"
-  list(X = X, Y = Y, G1 = G1, gamma = as.double(gamma), beta = as.double(beta),
-       G2 = G2, b = as.double(b), G2_vector = G2_vector,
+  if (values && eps == 0) .check_spread(X %*% G1, ddof)
+  list(X = X, Y = .double(Y), G1 = .double(G1), gamma = as.double(gamma),
+       beta = as.double(beta), G2 = .double(G2), b = as.double(b), G2_vector = G2_vector,
        activation = activation, eps = as.double(eps), ddof = as.integer(ddof))
 }
 
@@ -128,12 +143,25 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 }
 
 bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0) {
-  v <- .check_net(X, y, params, activation, eps, ddof)
-  core <- .core()
-  # as arrays: a length-1 R vector would reach Python as a float, which the
-  # core's small-X kernel does not take (it would fall back, more slowly)
-  p <- .call_core(core$Params, v$G1, array(v$gamma), array(v$beta), v$G2, array(v$b))
-  g <- .call_core(core$gradients, v$X, v$Y, p, activation = v$activation,
-                  eps = v$eps, ddof = v$ddof)
-  .shape_like(g, v)
+  v <- .check_net(X, y, params, activation, eps, ddof, values = FALSE)
+  # gamma, beta and b as 1-d arrays: reticulate makes a length-1 R vector a
+  # Python float and a longer one a list, neither of which the core's
+  # small-X kernel takes.  X goes as it is (an integer X is converted by
+  # the core, a double one is read in place).
+  g <- .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
+                  array(v$b), v$activation, v$eps, v$ddof)
+  .unpack(g[[1L]], v)
+}
+
+# bngrad.rbridge's one vector c(loss, vec(dG1), dgamma, dbeta, vec(dG2), db)
+# in the shapes of the parameters the caller gave.
+.unpack <- function(g, v) {
+  dim(g) <- NULL       # reticulate gives a 1-d array, whose subsets stay 1-d arrays
+  p1 <- nrow(v$G1)
+  p2 <- ncol(v$G1)
+  q <- ncol(v$G2)
+  end <- cumsum(c(1L, p1 * p2, p2, p2, p2 * q, q))
+  block <- function(k) g[(end[k - 1L] + 1L):end[k]]
+  list(loss = g[[1L]], G1 = matrix(block(2L), p1, p2), gamma = block(3L), beta = block(4L),
+       G2 = if (v$G2_vector) block(5L) else matrix(block(5L), p2, q), b = block(6L))
 }

@@ -7,6 +7,8 @@ na_at <- function(x, m) { x[m] <- NA; x }
 cases <- list(
   list("X", list(X = na_at(good$X, 3))),
   list("X", list(X = good$X / 0)),
+  # NA in an integer X reaches Python as an ordinary int32: R must see it
+  list("X", list(X = na_at(matrix(as.integer(round(good$X * 10)), 10), 7))),
   list("y", list(y = na_at(good$y, 1))),
   list("G1", list(params = with_param(G1 = na_at(good$params$G1, 2)))),
   list("gamma", list(params = with_param(gamma = c(1, NaN, 1, 1)))),
