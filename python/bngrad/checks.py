@@ -83,12 +83,30 @@ def spread(var, eps, Z, what):
             "use eps > 0 or change X / G1")
 
 
-def net(X, y, params, activation, eps, ddof):
+def weights(w, N, ddof, name="weights"):
+    """Case weights (frequency weights: a weight of 2 counts a row twice) as
+    a float64 vector, or the kernels' empty 'no weights' for None."""
+    from .engine import NO_WEIGHTS
+    if w is None:
+        return NO_WEIGHTS
+    w = real_array(name, w, (0, 1)).reshape(-1)
+    if w.size != N:
+        raise ValueError(f"{name} must have length {N} (the rows of X), got {w.size}")
+    if (w < 0).any():
+        raise ValueError(f"{name} must be >= 0, got {w[w < 0][0]!r} at row {int(np.argmax(w < 0))}")
+    if np.count_nonzero(w) < 2 or w.sum() <= ddof or not np.isfinite(w.sum()):
+        raise ValueError(f"{name} must give at least 2 rows a positive weight and sum to more "
+                         f"than ddof = {ddof} (batch statistics), got sum {w.sum()!r}")
+    return w
+
+
+def net(X, y, params, activation, eps, ddof, w=None):
     """The arguments of `gradients`, checked and converted.
 
-    Returns (X, Y, G1, gamma, beta, G2, b, code, eps, ddof): float64 arrays,
-    Y and G2 2-D, X in whatever layout it came (the kernels read any), not
-    yet checked for NaN or Inf: the kernels find those in their pass.
+    Returns (X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof): float64 arrays,
+    Y and G2 2-D, w the case weights (empty for none), X in whatever layout
+    it came (the kernels read any), not yet checked for NaN or Inf: the
+    kernels find those in their pass.
     """
     X = real_array("X", X, (2,), finite=False)
     N, p1 = X.shape
@@ -129,7 +147,7 @@ def net(X, y, params, activation, eps, ddof):
         raise ValueError(f"y must have {q} columns (the columns of G2), got shape {Y.shape}")
     code = activation_code(activation)
     eps, ddof = eps_ddof(eps, ddof)
-    return X, Y, G1, gamma, beta, G2, b, code, eps, ddof
+    return X, Y, weights(w, N, ddof), G1, gamma, beta, G2, b, code, eps, ddof
 
 
 def finite_all(names, arrays):

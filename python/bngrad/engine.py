@@ -47,9 +47,9 @@ def _signatures():
     C2 = nt.Array(f64, 2, "C", readonly=True)
     W1, W2, W3 = (nt.Array(f64, d, "C") for d in (1, 2, 3))
     return {
-        small.gradient_small: (R2, R2, R2, R1, R1, R2, R1, i64, f64, i64, i64),
-        tiled.grad_chunks: (R2, R1, R1, C2, R1, R1, R1, C2, R1, R2, i64, i64, i64, i64, i64,
-                            W3, W3, W2, W2, W2, W1),
+        small.gradient_small: (R2, R2, R1, R2, R1, R1, R2, R1, i64, f64, i64, i64),
+        tiled.grad_chunks: (R2, R1, R1, C2, R1, R1, R1, C2, R1, R2, R1, f64, i64, i64, i64, i64,
+                            i64, W3, W3, W2, W2, W2, W1),
         _activate: (W2, i64),
     }
 
@@ -207,11 +207,15 @@ def _threads_for(N, p1, p2, threads):
 
 # --- the gradient -------------------------------------------------------------
 
+NO_WEIGHTS = np.empty(0)           # the kernels' "every row counts once"
+NO_WEIGHTS.flags.writeable = False
+
 class XStats(NamedTuple):
     """What the batch statistics of X G1 need from X alone (kernels.tiled)."""
     x0: np.ndarray    # X's first row: the shift
-    d: np.ndarray     # mean(X - 1x0')
-    Cn: np.ndarray    # centred cross-products Xc'Xc
+    d: np.ndarray     # mean(X - 1x0'), weighted by w if there are weights
+    Cn: np.ndarray    # centred cross-products Xc' diag(w) Xc
+    W: float          # sum(w), or N
 
 
 def _gemm(A, B):
@@ -237,20 +241,27 @@ def _quiet(f):
 
 
 @_quiet
-def _stats_chunk(X, x0, lo, hi, S, C, c):
+def _stats_chunk(X, w, x0, lo, hi, S, C, c):
     """Chunk c of X's statistics: S[c] = column sums of D = X[lo:hi] - x0,
-    C[c] = D'D.  NumPy and SciPy's BLAS (one thread here), GIL released."""
+    C[c] = D'D, each row weighted by w if w is not empty.  NumPy and SciPy's
+    BLAS (one thread here), GIL released."""
     from scipy.linalg.blas import dgemm
     D = X[lo:hi] - x0
-    S[c] = D.sum(axis=0)
+    if w.size:
+        sw = np.sqrt(w[lo:hi])[:, None]
+        S[c] = (sw * sw * D).sum(axis=0)
+        D = D * sw                             # C-ordered, so D'D below is sum w d d'
+    else:
+        S[c] = D.sum(axis=0)
     # D'D with no copy: a C-ordered D is the Fortran-ordered D'
     C[c] = dgemm(1.0, D.T, D.T, trans_b=True) if D.flags.c_contiguous else \
         dgemm(1.0, D, D, trans_a=True)
 
 
 @_quiet
-def x_stats(X, threads=None):
-    """XStats of a checked float64 X (any layout); errors for NaN, Inf or overflow.
+def x_stats(X, threads=None, w=None):
+    """XStats of a checked float64 X (any layout) with case weights w
+    (checked; None or empty for none); errors for NaN, Inf or overflow.
     NumPy, not a kernel: a first call with a cold cache then compiles only
     the gradient's kernel."""
     N, p1 = X.shape
@@ -260,9 +271,12 @@ def x_stats(X, threads=None):
     S = np.empty((nchunks, p1))
     C = np.empty((nchunks, p1, p1))
 
+    w = NO_WEIGHTS if w is None else w
+    W = float(w.sum()) if w.size else float(N)
+
     def run(c, c_hi):
         for i in range(c, c_hi):
-            _stats_chunk(X, x0, i * rows, min((i + 1) * rows, N), S, C, i)
+            _stats_chunk(X, w, x0, i * rows, min((i + 1) * rows, N), S, C, i)
     with kernel_blas:
         _run_chunks(run, nchunks, _threads_for(N, p1, 0, threads), (), ())
     s = S.sum(axis=0)                          # chunk order: the same bits for any threads
@@ -270,15 +284,15 @@ def x_stats(X, threads=None):
         if not np.isfinite(X).all():
             raise_status(kernels.NOT_FINITE, 0)
         raise_status(kernels.OVERFLOW_X, 0)
-    d = s / N
-    Cn = C.sum(axis=0) - N * np.outer(d, d)
+    d = s / W
+    Cn = C.sum(axis=0) - W * np.outer(d, d)
     if not np.isfinite(Cn).all():
         raise_status(kernels.OVERFLOW_X, 0)
-    return XStats(x0, d, Cn)
+    return XStats(x0, d, Cn, W)
 
 
 @_quiet
-def _sd(Cn, G1, eps, ddof, N):
+def _sd(Cn, G1, eps, ddof, W):
     """sd of the columns of Z = X G1 from Cn (eq. var); with eps = 0 a
     column whose variance is zero to rounding is FLAT_COLUMN."""
     with kernel_blas:
@@ -291,26 +305,28 @@ def _sd(Cn, G1, eps, ddof, N):
         flat = v <= 64 * np.finfo(np.float64).eps * bound
         if flat.any():
             raise_status(kernels.FLAT_COLUMN, int(np.flatnonzero(flat)[0]))
-    sd = np.sqrt(np.maximum(v, 0.0) / (N - ddof) + eps)
+    sd = np.sqrt(np.maximum(v, 0.0) / (W - ddof) + eps)
     if not np.isfinite(sd).all():
         raise_status(kernels.OVERFLOW_Z, int(np.flatnonzero(~np.isfinite(sd))[0]))
     return sd, CG
 
 
 @_quiet
-def tiled_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
-    """(R, dG1, dgamma, dbeta, dG2, db) by the tiled pass; Y and G2 2-D.
-    `stats` (XStats of X) may be given, as a fit does once for all calls."""
+def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
+    """(R, dG1, dgamma, dbeta, dG2, db) by the tiled pass; Y and G2 2-D,
+    w case weights or empty.  `stats` (XStats of X and w) may be given, as a
+    fit does once for all calls."""
     N, p1 = X.shape
     p2, q = G1.shape[1], G2.shape[1]
     threads = _threads_for(N, p1, p2, threads)
     if stats is None:
-        stats = x_stats(X, threads)
+        stats = x_stats(X, threads, w)
+    W = stats.W
     inputs = (Y, G1, gamma, beta, G2, b)
     for name, a in zip(kernels.INPUTS[1:], inputs):
         if not np.isfinite(a).all():
             raise ValueError(f"{name} contains NaN or Inf")
-    sd, CG = _sd(stats.Cn, G1, eps, ddof, N)
+    sd, CG = _sd(stats.Cn, G1, eps, ddof, W)
     tile = tiled.tile_rows(p1, p2)
     chunk = tiled.chunk_rows(p1, p2)
     nchunks = -(-N // chunk)
@@ -320,31 +336,34 @@ def tiled_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, th
     G1c, G2c = np.ascontiguousarray(G1), np.ascontiguousarray(G2)
     with kernel_blas:
         _run_chunks(ready(tiled.grad_chunks), nchunks, threads,
-                    (X, stats.x0, stats.d, G1c, sd, gamma, beta, G2c, b, Y, code, chunk, tile),
+                    (X, stats.x0, stats.d, G1c, sd, gamma, beta, G2c, b, Y, w, W, code, chunk,
+                     tile),
                     outs)
     # the chunks' sums in chunk order, then eq. dG1-onepass
     dgamma = sumSZc.sum(axis=0) / sd           # 1'(S * Zh)
-    c = dgamma / (N - ddof)
+    c = dgamma / (W - ddof)
     dG1 = (XS.sum(axis=0) - CG * (c / sd)) * (gamma / sd)
-    values = (rss.sum() / N, dG1, dgamma, sumS.sum(axis=0), dG2.sum(axis=0), db.sum(axis=0))
+    values = (rss.sum() / W, dG1, dgamma, sumS.sum(axis=0), dG2.sum(axis=0), db.sum(axis=0))
     if not all(np.isfinite(v).all() for v in values):
         raise_status(kernels.OVERFLOW, 0)
     return values
 
 
-def small_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof):
+def small_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof):
     """(status, index, values) of kernels.small; NOT_SMALL if it declines."""
-    return ready(small.gradient_small)(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, SMALL_MAX)
+    return ready(small.gradient_small)(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof,
+                                       SMALL_MAX)
 
 
-def gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
+def gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
     """(R, dG1, dgamma, dbeta, dG2, db) of checked arguments (checks.net)."""
     if stats is None and X.shape[0] * (X.shape[1] + G1.shape[1]) <= SMALL_MAX:
-        status, index, values = small_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof)
+        status, index, values = small_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps,
+                                               ddof)
         if status != kernels.NOT_SMALL:
             raise_status(status, index, (Y, G1, gamma, beta, G2, b))
             return values
-    return tiled_gradient(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats, threads)
+    return tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats, threads)
 
 
 def activate(A, code):

@@ -183,8 +183,8 @@ class BNRegressor:
         for the whole fit (small X needs none), and each call goes straight
         to the engine with views into theta: an iteration costs little more
         than a gradient."""
-        X, Y, _, _, _, _, _, code, eps, ddof = checks.net(Xs, Ys, p0, self.activation,
-                                                          s["eps"], s["ddof"])
+        X, Y, w, _, _, _, _, _, code, eps, ddof = checks.net(Xs, Ys, p0, self.activation,
+                                                             s["eps"], s["ddof"])
         N, p1 = X.shape
         p2, q = s["hidden"], Y.shape[1]
         small = N * (p1 + p2) <= engine.SMALL_MAX
@@ -196,7 +196,7 @@ class BNRegressor:
             G1, gamma, beta, G2, b = np.split(theta, cut)
             G1, G2 = G1.reshape(p1, p2), G2.reshape(p2, q)
             loss, dG1, dgamma, dbeta, dG2, db = engine.gradient(
-                X, Y, G1, gamma, beta, G2, b, code, eps, ddof, stats=stats)
+                X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=stats)
             grad = np.concatenate((dG1.ravel(), dgamma, dbeta, dG2.ravel(), db))
             if lam:
                 # sums, not np.dot: no BLAS call between kernel calls

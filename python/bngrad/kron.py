@@ -121,8 +121,8 @@ def dyhat_db(N, q):
 def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     """The core's Gradients, computed only by multiplying explicit Jacobians."""
     checked = checks.net(X, y, params, activation, eps, ddof)
-    checks.finite_all(("X", "y", "G1", "gamma", "beta", "G2", "b"), checked[:7])
-    X, Y, G1, gamma, beta, G2, b, _, eps, ddof = checked
+    X, Y, _, G1, gamma, beta, G2, b, _, eps, ddof = checked
+    checks.finite_all(("X", "y", "G1", "gamma", "beta", "G2", "b"), (X, Y, G1, gamma, beta, G2, b))
     N, p2, q = X.shape[0], G1.shape[1], G2.shape[1]
     _check_size(N, p2, "p2")
     _check_size(N, q, "q")

@@ -47,13 +47,30 @@ _ndarray = np.ndarray
 _small = None          # engine's small kernel, once loaded
 
 
-def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
+def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
     """Exact gradients of R = sum((y - yhat)^2) / N for the batch-normalised net.
 
-    X: N x p1 (any real dtype or memory layout; never copied when float64,
-    never written), y: N or N x q, params: Params.  Returns Gradients, each
-    gradient shaped like its parameter.  Bad input raises ValueError or
-    TypeError naming the argument.
+    Parameters
+    ----------
+    X : array, N x p1
+        Any real dtype or memory layout; never copied when float64, never written.
+    y : array, N or N x q
+    params : Params
+        (G1, gamma, beta, G2, b); G2 may be a length-p2 vector (q = 1).
+    activation : str
+        One of ACTIVATIONS.
+    eps, ddof : float, int
+        Batch norm's variance is sum((z - mean)^2) / (N - ddof) + eps.
+    weights : array of N, optional
+        Frequency weights: an integer weight k counts a row k times, in the
+        loss and in the batch statistics alike (W = sum(weights) stands for
+        N).  None: every row counts once.
+
+    Returns
+    -------
+    Gradients
+        The loss and each gradient, shaped like its parameter.  Bad input
+        raises ValueError or TypeError naming the argument.
     """
     global _small
     # Small X: the checks below would cost more than the gradient, so float64
@@ -62,8 +79,8 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     # checks everything and names what is wrong.  Only cheap tests of type
     # here: a call numba cannot match costs ~0.2 ms to refuse.
     G1, G2 = (params[0], params[3]) if type(params) is Params else (None, None)
-    if (type(X) is _ndarray and X.dtype is _F64 and X.ndim == 2 and type(y) is _ndarray
-            and y.dtype is _F64 and 1 <= y.ndim <= 2 and type(params) is Params
+    if (weights is None and type(X) is _ndarray and X.dtype is _F64 and X.ndim == 2
+            and type(y) is _ndarray and y.dtype is _F64 and 1 <= y.ndim <= 2 and type(params) is Params
             and type(G1) is _ndarray and G1.ndim == 2 and type(G2) is _ndarray
             and X.shape[0] * (X.shape[1] + G1.shape[1]) <= engine.SMALL_MAX
             and type(activation) is str and type(eps) is float and type(ddof) is int):
@@ -74,9 +91,9 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
                 _small = engine.ready(engine.small.gradient_small)
             try:
                 status, index, values = _small(
-                    X, y if y.ndim == 2 else y.reshape(-1, 1), G1, params[1], params[2],
-                    G2.reshape(-1, 1) if vector else G2, params[4], code, eps, ddof,
-                    engine.SMALL_MAX)
+                    X, y if y.ndim == 2 else y.reshape(-1, 1), engine.NO_WEIGHTS, G1,
+                    params[1], params[2], G2.reshape(-1, 1) if vector else G2, params[4], code,
+                    eps, ddof, engine.SMALL_MAX)
             except TypeError:                  # not float64 arrays of the dimensions it takes
                 status = kernels.NOT_SMALL
             if status == kernels.OK:
@@ -86,6 +103,6 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
                 return tuple.__new__(Gradients, values)
             if status != kernels.NOT_SMALL:
                 engine.raise_status(status, index, (y, *params))
-    checked = checks.net(X, y, params, activation, eps, ddof)
+    checked = checks.net(X, y, params, activation, eps, ddof, weights)
     loss, *grads = engine.gradient(*checked)
     return Gradients(float(loss), *(g.reshape(np.shape(p)) for g, p in zip(grads, params)))

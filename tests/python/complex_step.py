@@ -28,18 +28,20 @@ def act(a, name):
     raise ValueError(name)
 
 
-def loss(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof):
-    """The net's loss, written plainly (works for real and complex weights)."""
-    N = X.shape[0]
+def loss(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, w=None):
+    """The net's loss, written plainly (works for real and complex weights);
+    w: frequency weights (each row counted w_i times), None for ones."""
+    w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=float)
+    W = w.sum()
     Z = X @ G1
-    mu = Z.sum(axis=0) / N
-    var = ((Z - mu) ** 2).sum(axis=0) / (N - ddof)   # no abs(): stays analytic
+    mu = (w[:, None] * Z).sum(axis=0) / W
+    var = (w[:, None] * (Z - mu) ** 2).sum(axis=0) / (W - ddof)   # no abs(): stays analytic
     A = gamma * (Z - mu) / np.sqrt(var + eps) + beta
     yhat = act(A, activation) @ G2 + b
-    return ((Y - yhat) ** 2).sum() / N
+    return (w[:, None] * (Y - yhat) ** 2).sum() / W
 
 
-def gradients(X, y, params, activation, eps, ddof):
+def gradients(X, y, params, activation, eps, ddof, w=None):
     """(loss, [dG1, dgamma, dbeta, dG2, db]) with every parameter 2-D/1-D as given."""
     X = np.asarray(X, dtype=float)
     Y = np.asarray(y, dtype=float)
@@ -54,7 +56,7 @@ def gradients(X, y, params, activation, eps, ddof):
         G1, gamma, beta, G2, b = (v.reshape(s) for v, s in zip(Pc, shapes))
         if G2.ndim < 2:
             G2 = G2.reshape(-1, 1)
-        return loss(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof)
+        return loss(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, w)
 
     grads = []
     for k, v in enumerate(Pc):

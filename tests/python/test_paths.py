@@ -29,7 +29,7 @@ def small_status(X, y, p, activation="relu", eps=1e-5, ddof=0):
     """What kernels.small says to these arguments (NOT_SMALL if it declines)."""
     Y = y if y.ndim == 2 else y.reshape(-1, 1)
     G2 = p.G2 if p.G2.ndim == 2 else p.G2.reshape(-1, 1)
-    return engine.small_gradient(X, Y, p.G1, p.gamma, p.beta, G2, p.b,
+    return engine.small_gradient(X, Y, engine.NO_WEIGHTS, p.G1, p.gamma, p.beta, G2, p.b,
                                  bngrad.ACTIVATIONS[activation], eps, ddof)[0]
 
 

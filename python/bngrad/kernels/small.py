@@ -29,10 +29,11 @@ _ULP = 2.220446049250313e-16
 
 
 @jit(fastmath=_FAST)
-def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
+def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
     """(status, index, (R, dG1, dgamma, dbeta, dG2, db)) for small X, or
     NOT_SMALL (and empty arrays) when N (p1 + p2) > small_max or an argument
-    is off.  Y and G2 are 2-D (engine.py reshapes vectors).  NOT_FINITE
+    is off.  Y and G2 are 2-D (engine.py reshapes vectors).  wt: case
+    weights (checks.weights), or empty for none.  NOT_FINITE
     with index -1: y or a parameter holds NaN or Inf (the caller finds which;
     an error path need not be fast)."""
     N, p1 = X.shape
@@ -41,9 +42,18 @@ def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
     if not (N >= 2 and p1 > 0 and p2 > 0 and q > 0 and N * (p1 + p2) <= small_max
             and G1.shape[0] == p1 and gamma.size == p2 and beta.size == p2
             and G2.shape[0] == p2 and b.size == q and Y.shape[0] == N and Y.shape[1] == q
-            and 0.0 <= eps < np.inf and (ddof == 0 or ddof == 1) and 0 <= code <= IDENTITY):
+            and 0.0 <= eps < np.inf and (ddof == 0 or ddof == 1) and 0 <= code <= IDENTITY
+            and (wt.size == 0 or wt.size == N)):
         return NOT_SMALL, 0, (0.0, np.empty((0, 0)), np.empty(0), np.empty(0),
                               np.empty((0, 0)), np.empty(0))
+    # Frequency weights: W = sum(wt) stands for N, and each row counts wt_i
+    # times (eq. weights); without weights every wt_i is 1.
+    weighted = wt.size > 0
+    W = float(N)
+    if weighted:
+        W = 0.0
+        for i in range(N):
+            W += wt[i]
     # D' = (X - 1x0')' centred: the shift is exact where an offset dwarfs
     # the spread, and centring D (not X) leaves only the spread's rounding.
     DT = np.empty((p1, N))
@@ -57,8 +67,8 @@ def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
             poison += v * 0.0
             dv = v - x0
             DT[k, i] = dv
-            s += dv
-        m = s / N
+            s += dv * wt[i] if weighted else dv
+        m = s / W
         t = 0.0
         for i in range(N):
             dv = DT[k, i] - m
@@ -89,13 +99,13 @@ def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
     for j in range(p2):
         s1 = 0.0
         for i in range(N):
-            s1 += ZT[j, i]
-        m = s1 / N
+            s1 += ZT[j, i] * wt[i] if weighted else ZT[j, i]
+        m = s1 / W
         s2 = 0.0
         for i in range(N):
             dz = ZT[j, i] - m
-            s2 += dz * dz
-        var = s2 / (N - ddof)
+            s2 += dz * dz * wt[i] if weighted else dz * dz
+        var = s2 / (W - ddof)
         if not (np.isfinite(var) and np.isfinite(m)):
             if status == OK:
                 status, index = OVERFLOW_Z, j
@@ -136,7 +146,7 @@ def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
                 w2 = G2[j, k]
                 for i in range(N):
                     F[k, i] += H[j, i] * w2
-    c = -2.0 / N
+    c = -2.0 / W
     rss = 0.0
     db = np.empty(q)
     for k in range(q):
@@ -144,8 +154,12 @@ def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
         acc = 0.0
         for i in range(N):
             e = Y[i, k] - bk - F[k, i]
-            rss += e * e
-            e *= c
+            if weighted:
+                rss += e * e * wt[i]
+                e *= c * wt[i]
+            else:
+                rss += e * e
+                e *= c
             F[k, i] = e
             acc += e
         db[k] = acc
@@ -187,12 +201,16 @@ def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
                 sg += s * ZT[j, i]
         dbeta[j] = sb
         dgamma[j] = sg
-        # dZ = (S - mean(S) - Zh c) gamma / sd, c = sum(S Zh) / (N - ddof)  (eq. dZ)
-        mS = sb / N
-        cS = sg / (N - ddof)
+        # dZ = (S - w mean(S) - w Zh c) gamma / sd, c = sum(S Zh) / (W - ddof)  (eq. dZ)
+        mS = sb / W
+        cS = sg / (W - ddof)
         sc = gamma[j] / sd[j]
-        for i in range(N):
-            S[j, i] = (S[j, i] - mS - ZT[j, i] * cS) * sc
+        if weighted:
+            for i in range(N):
+                S[j, i] = (S[j, i] - wt[i] * (mS + ZT[j, i] * cS)) * sc
+        else:
+            for i in range(N):
+                S[j, i] = (S[j, i] - mS - ZT[j, i] * cS) * sc
     dG1 = np.empty((p1, p2))                   # D_c' dZ: 1'dZ = 0 lets centred D stand for X
     pd = 0.0                                   # NaN if a gradient is not finite
     for k in range(p1):
@@ -204,7 +222,7 @@ def gradient_small(X, Y, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
             pd += acc * 0.0
     for j in range(p2):
         pd += dgamma[j] * 0.0 + dbeta[j] * 0.0
-    loss = rss / N
+    loss = rss / W
     pd += loss * 0.0
     # y, G2 and b reach the loss; G1, gamma and beta are in pg (tanh and
     # sigmoid saturate at an infinite gamma or beta, leaving the loss finite).

@@ -5,7 +5,8 @@
   dwarfs its spread, so nothing below depends on where the data sit
   (eq. shift).  With D = X - 1x0', d = mean(D) and Cn = D'D - N dd'
   (= Xc'Xc), the columns of Z = X G1 have variance diag(G1' Cn G1) / (N - ddof)
-  (eq. var).
+  (eq. var).  Case weights w (frequency weights) make these weighted sums,
+  with W = sum(w) in place of N (eq. weights).
 * The gradient is then one pass: per tile of rows, B = (X - 1x0') - 1d'
   (centred X), Zc = B G1, the forward and S = dR/dA row by row, and B'S
   summed.  The batch-norm backward needs no second pass (eq. dG1-onepass):
@@ -71,12 +72,13 @@ def _pack(X, lo, hi, x0, d, B, BT):
 
 
 @jit()
-def grad_chunks(X, x0, d, G1, sd, gamma, beta, G2, b, Y, code, chunk, tile, c_lo, c_hi,
+def grad_chunks(X, x0, d, G1, sd, gamma, beta, G2, b, Y, wt, W, code, chunk, tile, c_lo, c_hi,
                 XS, dG2, db, sumS, sumSZc, rss):
     """Chunks c_lo..c_hi-1 of the gradient's sums, each into its own slot:
     XS[c] = B'S, dG2[c] = H'E, db[c] = 1'E, sumS[c] = 1'S,
     sumSZc[c] = 1'(S * Zc), rss[c] = sum of squared residuals.
-    G1 and G2 are C-ordered (engine.py makes them so)."""
+    G1 and G2 are C-ordered (engine.py makes them so).  wt: case weights
+    summing to W (eq. weights), or empty for none (W = N)."""
     N = X.shape[0]
     p1, p2 = G1.shape
     q = G2.shape[1]
@@ -85,7 +87,8 @@ def grad_chunks(X, x0, d, G1, sd, gamma, beta, G2, b, Y, code, chunk, tile, c_lo
         scale[j] = gamma[j] / sd[j]
     simple = code == RELU or code == LEAKY_RELU or code == IDENTITY
     neg = 0.0 if code == RELU else (LEAKY_SLOPE if code == LEAKY_RELU else 1.0)
-    c2 = -2.0 / N
+    c2 = -2.0 / W
+    weighted = wt.size > 0
     B = np.empty((tile, p1))
     BT = np.empty((p1, tile))
     H = np.empty((tile, p2))                   # A, then act(A)
@@ -123,8 +126,12 @@ def grad_chunks(X, x0, d, G1, sd, gamma, beta, G2, b, Y, code, chunk, tile, c_lo
             for r in range(n):
                 for k in range(q):
                     e = Y[t0 + r, k] - E[r, k] - b[k]
-                    rs += e * e
-                    e *= c2
+                    if weighted:
+                        rs += e * e * wt[t0 + r]
+                        e *= c2 * wt[t0 + r]
+                    else:
+                        rs += e * e
+                        e *= c2
                     E[r, k] = e
                     dbc[k] += e
             for k in range(q):                 # H'E

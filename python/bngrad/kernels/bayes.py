@@ -1,0 +1,231 @@
+"""Levenberg-Marquardt with Bayesian regularisation (docs/derivation.md, "the Bayesian fit").
+
+The net is fitted in V-coordinates: V = G1 diag(gamma), so that G1 = V / |V|
+column by column and gamma = |V|.  Batch norm makes the output invariant to
+the scale of G1's columns; in V the invariance is gone, and a Gaussian prior
+on v = (V, beta, G2, b) is a prior on the function (|V_j| is how sharply
+unit j bends), which is what MacKay's evidence framework needs.
+
+    F(v) = beta_ * SSE(v) + alpha * |v|^2,  SSE = sum_i w_i |y_i - yhat_i|^2
+
+LM steps minimise F at fixed (alpha, beta_) on the exact Gauss-Newton
+matrix J'WJ of the batch-normalised net (every row of J depends on every
+row of X through the batch statistics); between blocks of steps the
+evidence re-estimates them:
+
+    A = beta_ J'WJ + alpha I,  g = P - alpha tr(A^-1)  (well-determined weights)
+    alpha = g / (2 |v|^2),     beta_ = (W - g) / (2 SSE)
+
+and the state of highest evidence seen is the one returned (the iteration
+can drift from it into over-fitting where P approaches W).
+
+Rows of J and of the residual r are observation-major (row i q + k) and
+scaled by sqrt(w_i), so J'J and J'r are the weighted products.
+"""
+import numpy as np
+
+from ._jit import jit
+from .activations import act_and_slope
+
+CONVERGED, MAX_ITER = 0, 1
+
+
+@jit()
+def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
+    """Weighted residuals sqrt(w)(y - yhat) into r, sqrt(w) d yhat / d v into
+    J (if want_jac), for the net with batch statistics of X; returns SSE."""
+    N, p1 = X.shape
+    q = Y.shape[1]
+    W = 0.0
+    for i in range(N):
+        W += w[i]
+    m = np.zeros(p1)
+    for i in range(N):
+        for l in range(p1):
+            m[l] += w[i] * X[i, l]
+    for l in range(p1):
+        m[l] /= W
+    Xc = np.empty((N, p1))
+    for i in range(N):
+        for l in range(p1):
+            Xc[i, l] = X[i, l] - m[l]
+    gam = np.zeros(p2)
+    G1 = np.empty((p1, p2))
+    for j in range(p2):
+        s = 0.0
+        for l in range(p1):
+            s += v[l * p2 + j] ** 2
+        gam[j] = np.sqrt(s)
+        inv = 1.0 / gam[j] if gam[j] > 0.0 else 0.0
+        for l in range(p1):
+            G1[l, j] = v[l * p2 + j] * inv
+    Zc = np.dot(Xc, G1)
+    sd = np.empty(p2)
+    var = np.empty(p2)
+    for j in range(p2):
+        s = 0.0
+        for i in range(N):
+            s += w[i] * Zc[i, j] ** 2
+        var[j] = s / (W - ddof)
+        sd[j] = np.sqrt(var[j] + eps)
+    ob = p1 * p2                   # offsets of beta, G2, b in v
+    og = ob + p2
+    oc = og + p2 * q
+    Zh = np.empty((N, p2))
+    H = np.empty((N, p2))
+    S = np.empty((N, p2))
+    for i in range(N):
+        for j in range(p2):
+            zh = Zc[i, j] / sd[j]
+            Zh[i, j] = zh
+            H[i, j], S[i, j] = act_and_slope(gam[j] * zh + v[ob + j], code)
+    sse = 0.0
+    for i in range(N):
+        for k in range(q):
+            yh = v[oc + k]
+            for j in range(p2):
+                yh += H[i, j] * v[og + j * q + k]
+            e = sw[i] * (Y[i, k] - yh)
+            r[i * q + k] = e
+            sse += e * e
+    if not want_jac:
+        return sse
+    # U[j, l] = sum_m w_m Zh_mj Xc_ml / (W - ddof): how Zh_.j moves with G1_lj through sd_j
+    WZh = np.empty((N, p2))
+    for i in range(N):
+        for j in range(p2):
+            WZh[i, j] = w[i] * Zh[i, j]
+    U = np.dot(WZh.T, Xc)
+    for j in range(p2):
+        for l in range(p1):
+            U[j, l] /= W - ddof
+    J[:, :] = 0.0
+    for i in range(N):
+        s = sw[i]
+        for k in range(q):
+            row = i * q + k
+            for j in range(p2):
+                g = S[i, j] * v[og + j * q + k]          # d yhat_ik / d A_ij
+                zh = Zh[i, j]
+                cg = g / sd[j]
+                radial = g * zh * (1.0 - eps / (sd[j] * sd[j]))
+                # d yhat / d V_lj: through G1 = V/|V| (the batch-norm backward) and gamma = |V|
+                for l in range(p1):
+                    J[row, l * p2 + j] = s * (cg * (Xc[i, l] - zh * U[j, l]) + radial * G1[l, j])
+                J[row, ob + j] = s * g
+                J[row, og + j * q + k] = s * H[i, j]
+            J[row, oc + k] = s
+    return sse
+
+
+@jit()
+def _chol_solve(A, g):
+    """A^-1 g for symmetric positive definite A (Cholesky, own substitutions)."""
+    L = np.linalg.cholesky(A)
+    n = g.size
+    x = g.copy()
+    for i in range(n):
+        s = x[i]
+        for k in range(i):
+            s -= L[i, k] * x[k]
+        x[i] = s / L[i, i]
+    for i in range(n - 1, -1, -1):
+        s = x[i]
+        for k in range(i + 1, n):
+            s -= L[k, i] * x[k]
+        x[i] = s / L[i, i]
+    return x
+
+
+@jit()
+def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, patience,
+              v_out, info):
+    """LM with Bayesian regularisation from v0; the best-evidence state into
+    v_out, and into info: (status, LM iterations, log evidence, effective
+    number of parameters, alpha, beta_) of that state."""
+    N = X.shape[0]
+    q = Y.shape[1]
+    P = v0.size
+    sw = np.sqrt(w)
+    nobs = 0.0
+    for i in range(N):
+        nobs += w[i]
+    nobs *= q
+    r = np.empty(N * q)
+    r2 = np.empty(N * q)
+    J = np.empty((N * q, P))
+    v = v0.copy()
+    sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)
+    ssw = np.dot(v, v)
+    alpha = alpha0
+    beta_ = 1.0
+    mu = 1e-2
+    best = -np.inf
+    since_best = 0
+    v_out[:] = v
+    it = 0
+    status = MAX_ITER
+    while it < max_iter:
+        F = beta_ * sse + alpha * ssw
+        moved = False
+        for _ in range(inner):
+            it += 1
+            JJ = np.dot(J.T, J)
+            g = beta_ * np.dot(J.T, r) - alpha * v
+            accepted = False
+            rel = 0.0
+            while mu < 1e10:
+                Hm = beta_ * JJ
+                for d in range(P):
+                    Hm[d, d] += alpha + mu
+                v2 = v + _chol_solve(Hm, g)
+                sse2 = net_eval(X, w, sw, Y, v2, p2, code, eps, ddof, False, r2, J)
+                ssw2 = np.dot(v2, v2)
+                F2 = beta_ * sse2 + alpha * ssw2
+                if F2 < F:
+                    accepted = True
+                    rel = (F - F2) / F
+                    v = v2
+                    sse, ssw, F = sse2, ssw2, F2
+                    mu = max(mu * 0.1, 1e-12)
+                    break
+                mu *= 10.0
+            if not accepted:
+                break
+            moved = True
+            sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)
+            if rel < 1e-6 or it >= max_iter:
+                break
+        # the evidence of (alpha, beta_) at this minimum, then their update
+        A = beta_ * np.dot(J.T, J)
+        for d in range(P):
+            A[d, d] += alpha
+        L = np.linalg.cholesky(A)
+        logdet = 0.0
+        for d in range(P):
+            logdet += 2.0 * np.log(L[d, d])
+        evidence = (-(beta_ * sse + alpha * ssw) - 0.5 * logdet + 0.5 * P * np.log(alpha)
+                    + 0.5 * nobs * np.log(beta_ / np.pi))
+        tr = 0.0
+        Ainv = np.linalg.inv(A)
+        for d in range(P):
+            tr += Ainv[d, d]
+        gamma_eff = min(max(P - alpha * tr, 1e-3), min(P, nobs - 1.0))
+        since_best += 1
+        if evidence > best + tol:
+            since_best = 0
+        if evidence > best:
+            best = evidence
+            v_out[:] = v
+            info[2], info[3], info[4], info[5] = evidence, gamma_eff, alpha, beta_
+        a_new = gamma_eff / (2.0 * max(ssw, 1e-300))
+        b_new = (nobs - gamma_eff) / (2.0 * max(sse, 1e-300))
+        done = abs(np.log(a_new / alpha)) < tol and abs(np.log(b_new / beta_)) < tol
+        alpha, beta_ = a_new, b_new
+        # settled hyperparameters, no step that improves F, or an evidence
+        # that has stopped rising: the best state is found
+        if done or not moved or since_best >= patience:
+            status = CONVERGED
+            break
+    info[0] = status
+    info[1] = it

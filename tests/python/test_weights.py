@@ -1,0 +1,108 @@
+"""Case weights are frequency weights: an integer weight k counts a row k
+times, in the loss and in the batch statistics alike (W = sum(w) stands for
+N).  Held against complex-step derivatives of a weighted forward pass and
+against the data with rows repeated, on every path."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import bngrad
+from bngrad import engine
+from bngrad.kernels import tiled
+import complex_step
+from conftest import rel_err
+
+NAMES = ("loss", "G1", "gamma", "beta", "G2", "b")
+ACTS = sorted(bngrad.ACTIVATIONS)
+
+
+def case(N, p1, p2, q, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, p1)) * 2 + 3
+    y = rng.standard_normal((N, q))
+    p = bngrad.Params(rng.standard_normal((p1, p2)), rng.uniform(0.5, 2, p2),
+                      rng.standard_normal(p2), rng.standard_normal((p2, q)),
+                      rng.standard_normal(q))
+    return X, y, p
+
+
+@pytest.fixture(params=["small", "tiled"])
+def path(request, monkeypatch):
+    if request.param == "tiled":              # tiny tiles and chunks: boundaries everywhere
+        monkeypatch.setattr(engine, "SMALL_MAX", 0)
+        monkeypatch.setattr(tiled, "tile_rows", lambda p1, p2: 3)
+        monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2: 7)
+        monkeypatch.setattr(engine, "stats_rows", lambda p1: 5)
+    return request.param
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31), N=st.integers(3, 20), q=st.sampled_from([1, 2]),
+       activation=st.sampled_from(ACTS), ddof=st.sampled_from([0, 1]),
+       eps=st.sampled_from([1e-5, 0.1]))
+def test_weights_against_complex_step(seed, N, q, activation, ddof, eps):
+    X, y, p = case(N, 3, 4, q, seed)
+    w = np.random.default_rng(seed).uniform(0.1, 3, N)
+    w[0] = 0.0                                  # a row that does not count
+    g = bngrad.gradients(X, y, p, activation, eps=eps, ddof=ddof, weights=w)
+    loss, ref = complex_step.gradients(X, y, p, activation, eps, ddof, w)
+    assert abs(g.loss - loss) <= 1e-10 * loss
+    scale = max(np.abs(r).max() for r in ref) + loss
+    for k, r in zip(NAMES[1:], ref):
+        np.testing.assert_allclose(getattr(g, k), r, rtol=1e-8, atol=1e-12 * scale, err_msg=k)
+
+
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_integer_weights_are_repeated_rows(activation, ddof, path):
+    X, y, p = case(23, 4, 5, 2, 7)
+    w = np.random.default_rng(1).integers(0, 4, 23)
+    w[:2] = 1
+    g = bngrad.gradients(X, y, p, activation, ddof=ddof, weights=w)
+    rep = np.repeat(np.arange(23), w)
+    h = bngrad.gradients(X[rep], y[rep], p, activation, ddof=ddof)
+    for k in NAMES:
+        assert rel_err(getattr(g, k), getattr(h, k)) < 1e-12, k
+
+
+def test_unit_weights_change_nothing(path):
+    X, y, p = case(17, 3, 4, 1, 3)
+    g = bngrad.gradients(X, y, p, "tanh", weights=np.ones(17))
+    h = bngrad.gradients(X, y, p, "tanh")
+    for k in NAMES:
+        assert rel_err(getattr(g, k), getattr(h, k)) < 1e-13, k
+
+
+def test_weights_scale_free():
+    """Frequency weights scaled by 2 with ddof = 0 give the same normalised net."""
+    X, y, p = case(15, 3, 4, 1, 4)
+    w = np.random.default_rng(2).uniform(0.5, 2, 15)
+    g = bngrad.gradients(X, y, p, "sigmoid", weights=w)
+    h = bngrad.gradients(X, y, p, "sigmoid", weights=2 * w)
+    for k in NAMES:
+        assert rel_err(getattr(g, k), getattr(h, k)) < 1e-12, k
+
+
+@pytest.mark.parametrize("w, match", [
+    (np.ones(4), "weights must have length 10"),
+    (-np.ones(10), "weights must be >= 0"),
+    (np.r_[1.0, np.zeros(9)], "at least 2 rows a positive weight"),
+    (np.r_[np.nan, np.ones(9)], "weights contains NaN or Inf"),
+    (np.full(10, "a"), "weights must be real numbers"),
+    (np.ones((10, 2)), "weights must be 0-D or 1-D"),
+])
+def test_bad_weights_named(w, match):
+    X, y, p = case(10, 3, 4, 1, 0)
+    with pytest.raises((ValueError, TypeError), match=match):
+        bngrad.gradients(X, y, p, weights=w)
+
+
+def test_weights_on_the_threaded_path():
+    N = engine.PARALLEL_MIN // 8 + 5
+    X, y, p = case(N, 3, 5, 1, 9)
+    w = np.random.default_rng(3).integers(1, 3, N)
+    g = bngrad.gradients(X, y, p, "softplus", weights=w)
+    rep = np.repeat(np.arange(N), w)
+    h = bngrad.gradients(X[rep], y[rep], p, "softplus")
+    for k in NAMES:
+        assert rel_err(getattr(g, k), getattr(h, k)) < 1e-11, k
