@@ -67,7 +67,11 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
             poison += v * 0.0
             dv = v - x0
             DT[k, i] = dv
-            s += dv * wt[i] if weighted else dv
+            s += dv
+        if weighted:                           # the weighted mean, in its own loop
+            s = 0.0
+            for i in range(N):
+                s += DT[k, i] * wt[i]
         m = s / W
         t = 0.0
         for i in range(N):
@@ -98,13 +102,21 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
     neg = 0.0 if code == RELU else (LEAKY_SLOPE if code == LEAKY_RELU else 1.0)
     for j in range(p2):
         s1 = 0.0
-        for i in range(N):
-            s1 += ZT[j, i] * wt[i] if weighted else ZT[j, i]
-        m = s1 / W
         s2 = 0.0
-        for i in range(N):
-            dz = ZT[j, i] - m
-            s2 += dz * dz * wt[i] if weighted else dz * dz
+        if weighted:
+            for i in range(N):
+                s1 += ZT[j, i] * wt[i]
+            m = s1 / W
+            for i in range(N):
+                dz = ZT[j, i] - m
+                s2 += dz * dz * wt[i]
+        else:
+            for i in range(N):
+                s1 += ZT[j, i]
+            m = s1 / W
+            for i in range(N):
+                dz = ZT[j, i] - m
+                s2 += dz * dz
         var = s2 / (W - ddof)
         if not (np.isfinite(var) and np.isfinite(m)):
             if status == OK:
@@ -152,16 +164,20 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
     for k in range(q):
         bk = b[k]
         acc = 0.0
-        for i in range(N):
-            e = Y[i, k] - bk - F[k, i]
-            if weighted:
+        if weighted:
+            for i in range(N):
+                e = Y[i, k] - bk - F[k, i]
                 rss += e * e * wt[i]
                 e *= c * wt[i]
-            else:
+                F[k, i] = e
+                acc += e
+        else:
+            for i in range(N):
+                e = Y[i, k] - bk - F[k, i]
                 rss += e * e
                 e *= c
-            F[k, i] = e
-            acc += e
+                F[k, i] = e
+                acc += e
         db[k] = acc
     dG2 = np.empty((p2, q))
     dgamma = np.empty(p2)
