@@ -12,7 +12,7 @@ TARBALL := $(BUILD)/bngrad_$(VERSION).tar.gz
 RLIB := $(BUILD)/Rlib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-nnet
-PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn
+PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn pandas
 PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py python/bngrad/kernels/*.py)
 R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
 
@@ -81,7 +81,7 @@ pytest: $(VENV)/core.stamp
 NP2_VENV := .venv-np2
 $(NP2_VENV)/stamp: $(PY_SOURCES)
 	@test -x $(NP2_VENV)/bin/python || $(PYTHON) -m venv $(NP2_VENV)
-	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check "numpy>=2" numba scipy threadpoolctl pytest hypothesis scikit-learn
+	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check "numpy>=2" numba scipy threadpoolctl pytest hypothesis scikit-learn pandas
 	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $@
 

@@ -4,7 +4,7 @@
 
 bn_fit <- function(x, ...) UseMethod("bn_fit")
 
-bn_fit.formula <- function(formula, data, subset, na.action, contrasts = NULL, ...) {
+bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts = NULL, ...) {
   m <- match.call(expand.dots = FALSE)
   if (is.matrix(eval.parent(m$data))) m$data <- as.data.frame(data)
   m$... <- m$contrasts <- NULL
@@ -16,7 +16,7 @@ bn_fit.formula <- function(formula, data, subset, na.action, contrasts = NULL, .
   xint <- match("(Intercept)", colnames(x), nomatch = 0L)
   if (xint > 0L) x <- x[, -xint, drop = FALSE]
   y <- stats::model.response(m)
-  fit <- bn_fit.default(x, y, ...)
+  fit <- bn_fit.default(x, y, weights = stats::model.weights(m), ...)
   fit$terms <- Terms
   fit$contrasts <- cons
   fit$xlevels <- stats::.getXlevels(Terms, m)
@@ -29,10 +29,11 @@ bn_fit.formula <- function(formula, data, subset, na.action, contrasts = NULL, .
 }
 
 bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
-                           optimizer = c("lbfgs", "adam"), max_iter = NULL,
-                           batch_size = NULL, learning_rate = 0.01, decay = 0,
-                           eps = 1e-5, ddof = 0, momentum = 0.1, seed = NULL,
-                           trace = FALSE, ...) {
+                           optimizer = c("auto", "bayes", "lbfgs", "adam"), decay = NULL,
+                           ensemble = NULL, restarts = 1, max_iter = NULL, tol = NULL,
+                           batch_size = NULL, learning_rate = 0.01, eps = 1e-5, ddof = 0,
+                           momentum = 0.1, seed = NULL, trace = FALSE, weights = NULL,
+                           ...) {
   optimizer <- match.arg(optimizer)
   x <- .fit_design(x)
   if (is.data.frame(y)) y <- as.matrix(y)
@@ -42,36 +43,53 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
     stop("x has ", nrow(x), " rows but y has ", nrow(Y), ": they must match", call. = FALSE)
   }
   if (anyNA(Y) || !all(is.finite(Y))) stop("y contains NA, NaN or Inf", call. = FALSE)
+  if (!is.null(weights)) {
+    if (!is.numeric(weights) || length(weights) != nrow(x)) {
+      stop("weights must be a numeric vector of length ", nrow(x), " (the rows of x)",
+           call. = FALSE)
+    }
+    if (anyNA(weights) || any(!is.finite(weights)) || any(weights < 0)) {
+      stop("weights must be finite and >= 0", call. = FALSE)
+    }
+    weights <- array(as.double(weights))
+  }
   hidden <- .whole(hidden, "hidden")
   if (!activation %in% .activations) {
     stop("activation must be one of ", paste(.activations, collapse = ", "), call. = FALSE)
   }
+  opt_whole <- function(v, name, lowest = 1) if (is.null(v)) NULL else .whole(v, name, lowest)
   # The R stream chooses the seed unless one is given, so set.seed() works.
   seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
   core <- .core()
   est <- .call_core(core$BNRegressor,
-    hidden = hidden, activation = activation, optimizer = optimizer,
-    max_iter = if (is.null(max_iter)) NULL else .whole(max_iter, "max_iter"),
-    batch_size = if (is.null(batch_size)) NULL else .whole(batch_size, "batch_size", 2),
-    learning_rate = learning_rate, decay = decay, eps = eps, ddof = ddof,
+    hidden = hidden, activation = activation, optimizer = optimizer, decay = decay,
+    ensemble = opt_whole(ensemble, "ensemble"), restarts = .whole(restarts, "restarts"),
+    max_iter = opt_whole(max_iter, "max_iter"), tol = tol,
+    batch_size = opt_whole(batch_size, "batch_size", 2),
+    learning_rate = learning_rate, eps = eps, ddof = ddof,
     momentum = momentum, seed = seed, verbose = FALSE)
   if (isTRUE(trace)) {
-    reticulate::py_set_attr(est, "progress", function(iteration, value) {
-      cat(sprintf("iter %4d value %.6f\n", as.integer(iteration), value))
+    reticulate::py_set_attr(est, "progress", function(net, iteration, value) {
+      cat(sprintf("net %d iter %4d value %.6f\n", as.integer(net), as.integer(iteration), value))
       utils::flush.console()
     })
   }
-  .call_core(est$fit, x, if (ncol(Y) == 1) as.vector(Y) else Y)
+  .call_core(est$fit, x, if (ncol(Y) == 1) as.vector(Y) else Y, sample_weight = weights)
   p <- est$params_
+  num <- function(v) as.numeric(reticulate::py_to_r(v))
   fit <- list(
     params = list(G1 = as.matrix(p$G1), gamma = as.numeric(p$gamma),
                   beta = as.numeric(p$beta), G2 = as.matrix(p$G2), b = as.numeric(p$b)),
     running_mean = as.numeric(est$running_mean_), running_var = as.numeric(est$running_var_),
     x_center = as.numeric(est$x_center_), x_scale = as.numeric(est$x_scale_),
     y_center = as.numeric(est$y_center_), y_scale = as.numeric(est$y_scale_),
-    n = c(ncol(x), hidden, ncol(Y)), activation = activation, optimizer = optimizer,
-    decay = decay, eps = eps, ddof = ddof, seed = seed,
+    n = c(ncol(x), length(as.numeric(p$gamma)), ncol(Y)), hidden = hidden,
+    activation = activation, optimizer = as.character(est$optimizer_),
+    decay = as.numeric(est$decay_), eps = eps, ddof = ddof, seed = seed,
     loss_curve = as.numeric(est$loss_curve_), n_iter = as.integer(est$n_iter_),
+    convergence = as.integer(est$convergence_),
+    log_evidence = as.numeric(est$log_evidence_),
+    effective_params = as.numeric(est$effective_params_),
     coefnames = colnames(x), ynames = colnames(Y), call = match.call())
   class(fit) <- "bn_fit"
   fit$fitted.values <- .bn_forward(fit, x)
@@ -164,8 +182,9 @@ print.bn_fit <- function(x, ...) {
               n[1], n[2], n[3], x$activation, length(coef(x))))
   cat("inputs:", x$coefnames, "\n")
   if (!is.null(x$ynames)) cat("outputs:", x$ynames, "\n")
-  cat(sprintf("options: %s, decay %g, eps %g, ddof %d, seed %d\n",
-              x$optimizer, x$decay, x$eps, as.integer(x$ddof), as.integer(x$seed)))
+  cat(sprintf("options: %s, decay %s, eps %g, ddof %d, seed %d\n",
+              x$optimizer, paste(signif(x$decay, 3), collapse = " "), x$eps, as.integer(x$ddof),
+              as.integer(x$seed)))
   cat(sprintf("final value %.6f after %d %s\n", utils::tail(x$loss_curve, 1), x$n_iter,
               if (x$optimizer == "lbfgs") "iterations" else "epochs"))
   invisible(x)

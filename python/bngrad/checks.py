@@ -6,6 +6,8 @@ X G1, overflow) the kernels find in the pass they make anyway, and
 engine.raise_status words it.
 """
 import numbers
+import os
+import warnings
 
 import numpy as np
 
@@ -95,8 +97,9 @@ def weights(w, N, ddof, name="weights"):
     if (w < 0).any():
         raise ValueError(f"{name} must be >= 0, got {w[w < 0][0]!r} at row {int(np.argmax(w < 0))}")
     if np.count_nonzero(w) < 2 or w.sum() <= ddof or not np.isfinite(w.sum()):
-        raise ValueError(f"{name} must give at least 2 rows a positive weight and sum to more "
-                         f"than ddof = {ddof} (batch statistics), got sum {w.sum()!r}")
+        raise ValueError(f"{name} must give at least 2 rows a non-zero weight and sum to more "
+                         f"than ddof = {ddof} (batch statistics), got {np.count_nonzero(w)} "
+                         f"non-zero weights summing to {w.sum()!r}")
     return w
 
 
@@ -159,6 +162,11 @@ def finite_all(names, arrays):
 
 # --- the estimator's data, in scikit-learn's words ---------------------------
 
+# pandas' nullable numeric dtypes (numpy sees them as objects)
+_NULLABLE = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
+             "Float32", "Float64", "boolean"}
+
+
 def design(X, name="X", n_features=None, estimator="BNRegressor"):
     """X as a finite 2-D float64 array, with scikit-learn's messages."""
     from scipy import sparse
@@ -166,6 +174,18 @@ def design(X, name="X", n_features=None, estimator="BNRegressor"):
         raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
     if X is None:
         raise ValueError(f"{name} must be an array, got None")
+    if hasattr(X, "isna") and hasattr(X, "columns"):      # a pandas DataFrame
+        missing = np.asarray(X.isna()).any(axis=0)
+        if missing.any():
+            col = list(X.columns)[int(np.argmax(missing))]
+            raise ValueError(f"{name} contains NaN or missing values (pandas NA), first in "
+                             f"column {col!r}")
+        kinds = [getattr(t, "kind", "O") for t in X.dtypes]
+        if all(k in "biuf" for k in kinds) or any(str(t) in _NULLABLE for t in X.dtypes):
+            try:
+                X = X.to_numpy(dtype=np.float64)
+            except (TypeError, ValueError):
+                pass
     arr = np.asarray(X)
     if arr.dtype.kind == "c":
         raise ValueError(f"{name}: Complex data not supported")
@@ -200,6 +220,8 @@ def target(y, N):
     if y is None:
         raise ValueError("requires y to be passed, but the target y is None")
     Y = np.asarray(y)
+    if Y.ndim == 0:                            # R sends a one-row y as a number
+        Y = Y.reshape(1)
     try:
         Y = Y.astype(np.float64)
     except (TypeError, ValueError):
@@ -211,3 +233,96 @@ def target(y, N):
     if not np.isfinite(Y).all():
         raise ValueError("y contains NaN or Inf")
     return Y
+
+
+# --- the estimator's settings ------------------------------------------------
+
+def setting_int(name, value, lowest):
+    """A whole-number setting (an integral float, as R sends, is accepted)."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+            or not np.isfinite(value) or value != int(value) or value < lowest):
+        raise ValueError(f"{name} must be a whole number >= {lowest}, got {value!r}")
+    return int(value)
+
+
+def setting_real(name, value, low, high=np.inf, open_low=False):
+    """A real setting in [low, high] ((low, high] with open_low)."""
+    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
+          and np.isfinite(value) and (value > low if open_low else value >= low) and value <= high)
+    if not ok:
+        interval = ("(" if open_low else "[") + f"{low:g}, " + (f"{high:g}]" if np.isfinite(high)
+                                                                  else "inf)")
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return float(value)
+
+
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def fits_in_memory(N, p1, q, hidden, ensemble, optimizer):
+    """Refuse, before anything is allocated, a net whose fit cannot fit in
+    this machine's memory; warn when it has far more weights than rows."""
+    P = p1 * hidden + 2 * hidden + hidden * q + q
+    per_net = {"bayes": 8.0 * (N * q * P + 3 * P * P),      # J, J'J, the step's matrix, A^-1
+               "lbfgs": 8.0 * (2 * 30 * P + N * hidden),     # L-BFGS memory, a tile's Z
+               "adam": 8.0 * (5 * P + 64 * hidden)}[optimizer]
+    need = per_net * min(ensemble, 2) + 8.0 * N * (p1 + q)
+    have = _memory_bytes()
+    if have is not None and need > 0.8 * have:
+        raise ValueError(
+            f"hidden = {hidden} is too large for this machine: fitting {P:,} weights per net by "
+            f"{optimizer} needs about {need / 2**30:.1f} GiB, and there are {have / 2**30:.1f} GiB; "
+            "use fewer hidden units")
+    if P > 100 * N * q and P > 100_000:
+        warnings.warn(f"hidden = {hidden} gives {P:,} weights per net for {N} rows: the fit "
+                      "will be slow and the net far larger than the data can determine",
+                      UserWarning, stacklevel=4)
+
+
+# --- feature names (scikit-learn's feature_names_in_) ------------------------
+
+def feature_names(X):
+    """X's column names as an object array where X is a DataFrame whose
+    columns are all strings (scikit-learn's rule), else None."""
+    cols = getattr(X, "columns", None)
+    if cols is None or not hasattr(X, "iloc"):
+        return None
+    names = np.asarray(list(cols), dtype=object)
+    kinds = {type(c) is str for c in names}
+    if kinds == {True}:
+        return names
+    if kinds == {True, False}:
+        raise TypeError("Feature names are only supported if all input features have string "
+                        f"names, but your input has {sorted({type(c).__name__ for c in names})} "
+                        "as feature name / column name types.")
+    return None
+
+
+def same_features(X, fitted):
+    """predict's X must have the fit's column names, in the fit's order."""
+    names = feature_names(X)
+    if fitted is None:
+        if names is not None:
+            warnings.warn("X has feature names, but BNRegressor was fitted without feature "
+                          "names", UserWarning, stacklevel=3)
+        return
+    if names is None:
+        warnings.warn("X does not have valid feature names, but BNRegressor was fitted with "
+                      "feature names", UserWarning, stacklevel=3)
+        return
+    if len(names) != len(fitted) or (names != fitted).any():
+        unseen = [n for n in names if n not in set(fitted)]
+        missing = [n for n in fitted if n not in set(names)]
+        detail = ""
+        if unseen:
+            detail += f"\nFeature names unseen at fit time: {unseen}"
+        if missing:
+            detail += f"\nFeature names seen at fit time, yet now missing: {missing}"
+        if not detail:
+            detail = "\nFeature names must be in the same order as they were in fit."
+        raise ValueError("The feature names should match those that were passed during fit."
+                         + detail)

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kernels
-from .kernels import small, tiled
+from .kernels import bayes, small, tiled
 from .kernels.activations import activate as _activate
 
 # Up to this many values of X and Z together, kernels.small (no BLAS,
@@ -44,13 +44,14 @@ def _signatures():
     i64, f64 = nt.int64, nt.float64
     R1 = nt.Array(f64, 1, "A", readonly=True)
     R2 = nt.Array(f64, 2, "A", readonly=True)
-    C2 = nt.Array(f64, 2, "C", readonly=True)
+    C1, C2 = (nt.Array(f64, d, "C", readonly=True) for d in (1, 2))
     W1, W2, W3 = (nt.Array(f64, d, "C") for d in (1, 2, 3))
     return {
         small.gradient_small: (R2, R2, R1, R2, R1, R1, R2, R1, i64, f64, i64, i64),
         tiled.grad_chunks: (R2, R1, R1, C2, R1, R1, R1, C2, R1, R2, R1, f64, i64, i64, i64, i64,
                             i64, W3, W3, W2, W2, W2, W1),
         _activate: (W2, i64),
+        bayes.fit_bayes: (C2, C1, C2, C1, i64, i64, f64, i64, f64, i64, i64, f64, i64, W1, W1, W1),
     }
 
 
@@ -176,7 +177,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _run_chunks(kernel, nchunks, threads, args, outs):
+def run_chunks(kernel, nchunks, threads, args, outs):
     """kernel(*args, c_lo, c_hi, *outs) over chunks 0..nchunks-1, on up to
     `threads` threads; each chunk writes only its own slot of outs."""
     threads = min(threads, nchunks)
@@ -278,7 +279,7 @@ def x_stats(X, threads=None, w=None):
         for i in range(c, c_hi):
             _stats_chunk(X, w, x0, i * rows, min((i + 1) * rows, N), S, C, i)
     with kernel_blas:
-        _run_chunks(run, nchunks, _threads_for(N, p1, 0, threads), (), ())
+        run_chunks(run, nchunks, _threads_for(N, p1, 0, threads), (), ())
     s = S.sum(axis=0)                          # chunk order: the same bits for any threads
     if not np.isfinite(s).all():
         if not np.isfinite(X).all():
@@ -335,7 +336,7 @@ def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None,
         np.empty((nchunks, p2)), np.empty((nchunks, p2)), np.empty(nchunks))
     G1c, G2c = np.ascontiguousarray(G1), np.ascontiguousarray(G2)
     with kernel_blas:
-        _run_chunks(ready(tiled.grad_chunks), nchunks, threads,
+        run_chunks(ready(tiled.grad_chunks), nchunks, threads,
                     (X, stats.x0, stats.d, G1c, sd, gamma, beta, G2c, b, Y, w, W, code, chunk,
                      tile),
                     outs)

@@ -1,80 +1,243 @@
-"""Fitting the net: full-batch L-BFGS on the exact gradient, or minibatch Adam.
+"""Fitting the net: BNRegressor, a scikit-learn estimator.
 
-BNRegressor follows scikit-learn's estimator conventions (get_params,
-set_params, fit/predict/score, fitted attributes ending in "_") without
-depending on scikit-learn; `__sklearn_tags__` imports it only when
-scikit-learn itself asks.
+Every optimiser works in V-coordinates, v = (V, beta, G2, b) with
+V = G1 diag(gamma): batch norm makes the net blind to the scale of G1's
+columns, so G1 = V / |V| and gamma = |V| column by column, and a penalty
+decay * |v|^2 (or the Bayesian prior) acts on the function itself, not on a
+scale the output ignores.  The fitted weights are ordinary Params: unit
+columns in G1, gamma >= 0.
 
-Scaling: inputs and outputs are standardised inside the fit (the weights in
-`params_` belong to the standardised problem; `predict` undoes it), so the
-defaults need no tuning whatever the units of X and y.
+* optimizer="bayes" (kernels/bayes.py): Levenberg-Marquardt on the exact
+  Gauss-Newton matrix, with MacKay's evidence setting the decay.
+* "lbfgs": scipy's L-BFGS-B on the exact gradient (model.gradients' engine,
+  X's statistics computed once per fit).
+* "adam": minibatches, with PyTorch-style running statistics.
+* "auto" (the default): "bayes" where its Gauss-Newton matrix is cheap
+  (small data, which is where over-fitting is the danger), else "lbfgs".
+
+Several nets (`ensemble`) are averaged; since batch norm acts column by
+column, their average is itself one net with all their hidden units (G2
+divided by the number of nets), so the fitted object stays one Params.
+
+Inputs and outputs are standardised inside the fit (params_ belong to the
+standardised problem; predict undoes it).
 """
 import numbers
 import sys
+import warnings
 
 import numpy as np
 
 from . import checks, engine
-from .checks import ACTIVATIONS, design as _design, target as _target
-from .model import Params, gradients, init_params
+from .checks import ACTIVATIONS
+from .kernels import bayes
+from .model import Params, gradients
+
+OPTIMIZERS = ("auto", "bayes", "lbfgs", "adam")
+# "auto" takes the Bayesian fit while N q P^2 (the cost of one Gauss-Newton
+# matrix) stays below BAYES_MAX, or below BAYES_BIG where the net has as many
+# weights as half the values of y (there a regulariser is not optional);
+# elsewhere L-BFGS, whose iteration costs one gradient.
+BAYES_MAX, BAYES_BIG = 1 << 26, 1 << 30
+# L-BFGS without a decay stops early: on VALIDATION of the rows, held out,
+# when PATIENCE_LBFGS iterations in a row have not improved their MSE.
+VALIDATION, PATIENCE_LBFGS = 0.1, 10
+# Adam stops when PATIENCE_ADAM epochs in a row have not beaten its best loss by tol.
+PATIENCE_ADAM = 20      # scikit-learn waits 10; BN nets sit on plateaus longer (measured)
+DEFAULT_ITER = {"bayes": 300, "lbfgs": 500, "adam": 200}
+DEFAULT_TOL = {"bayes": 1e-3, "lbfgs": 1e-9, "adam": 1e-4}
+# The Bayesian fit's schedule (kernels/bayes.py): first prior precision,
+# LM steps between evidence updates, updates without a better evidence
+# before it stops.
+ALPHA0, INNER, PATIENCE = 1.0, 10, 5
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit stopped at max_iter before its stopping rule was met.
+
+    scikit-learn's own ConvergenceWarning is raised instead when scikit-learn
+    is loaded, so that its users' filters catch it."""
 
 
 class NotFittedError(ValueError, AttributeError):
     """predict/score before fit (a ValueError and an AttributeError, as in scikit-learn)."""
 
 
-def _not_fitted_error():
-    """scikit-learn's NotFittedError where scikit-learn is loaded already (so
-    its users can catch its own type), else ours; importing scikit-learn just
+def _sklearn_class(name, ours):
+    """scikit-learn's class of that name where scikit-learn is loaded already
+    (its users catch its own types), else ours; importing scikit-learn just
     for this would slow every start."""
     if "sklearn" in sys.modules:
-        from sklearn.exceptions import NotFittedError as sk
-        return sk
-    return NotFittedError
+        from sklearn import exceptions
+        return getattr(exceptions, name)
+    return ours
 
 
-def _flatten(p):
-    return np.concatenate([np.ravel(v) for v in p])
+# --- V-coordinates ---------------------------------------------------------------
+
+def _cuts(p1, p2, q):
+    return np.cumsum([p1 * p2, p2, p2 * q])
 
 
-def _unflatten(theta, p1, p2, q):
-    cuts = np.cumsum([p1 * p2, p2, p2, p2 * q])
-    G1, gamma, beta, G2, b = np.split(np.array(theta, dtype=np.float64), cuts)
-    return Params(G1.reshape(p1, p2), gamma, beta, G2.reshape(p2, q), b)
+def _to_params(v, p1, p2, q):
+    """v = (V, beta, G2, b) -> Params with G1 = V / |V|, gamma = |V|."""
+    V, beta, G2, b = np.split(v, _cuts(p1, p2, q))
+    V = V.reshape(p1, p2)
+    gamma = np.sqrt((V * V).sum(axis=0))
+    G1 = V / np.where(gamma > 0, gamma, 1.0)
+    return Params(G1, gamma, beta.copy(), G2.reshape(p2, q).copy(), b.copy())
+
+
+def _v_gradient(g, p):
+    """dR/dv from dR/d(G1, gamma, beta, G2, b) at p = _to_params(v)."""
+    G1, gamma = p.G1, p.gamma
+    radial = (g.G1 * G1).sum(axis=0)
+    dV = (g.G1 - radial * G1) / np.where(gamma > 0, gamma, 1.0) + g.gamma * G1
+    return np.concatenate((dV.ravel(), g.beta, np.ravel(g.G2), np.ravel(g.b)))
+
+
+def _start(p1, p2, q, rng):
+    """A random v: unit columns of V (gamma = 1, plain standardisation), beta = 0,
+    G2 ~ N(0, 1/p2), b = 0."""
+    V = rng.standard_normal((p1, p2))
+    V /= np.sqrt((V * V).sum(axis=0))
+    return np.concatenate((V.ravel(), np.zeros(p2), rng.standard_normal(p2 * q) / np.sqrt(p2),
+                           np.zeros(q)))
+
+
+def _combine(members):
+    """One net that predicts the average of `members` (Params of one shape)."""
+    K = len(members)
+    return Params(np.hstack([m.G1 for m in members]), np.concatenate([m.gamma for m in members]),
+                  np.concatenate([m.beta for m in members]),
+                  np.vstack([m.G2 for m in members]) / K, np.mean([m.b for m in members], axis=0))
+
+
+class _Member:
+    """One fitted net: its v, how the fit ended, and what it learnt of itself."""
+
+    def __init__(self, v, n_iter, converged, curve, criterion, evidence=np.nan,
+                 gamma_eff=np.nan, decay=np.nan, noise=np.nan):
+        self.v, self.n_iter, self.converged, self.curve = v, n_iter, converged, curve
+        self.criterion, self.evidence, self.gamma_eff = criterion, evidence, gamma_eff
+        self.decay, self.noise = decay, noise
 
 
 class BNRegressor:
     """A one-hidden-layer batch-normalised regression net.
 
-    yhat = act(BN(X G1)) G2 + b, fitted to minimise
-    mean((y - yhat)^2) + decay * (|G1|^2 + |G2|^2) / N on standardised X and y.
+    yhat = act(BN(X G1)) G2 + b, fitted to standardised X and y.  By default
+    (``optimizer="auto"`` on small data) three nets are fitted by
+    Levenberg-Marquardt with Bayesian regularisation, each choosing its own
+    weight decay by MacKay's evidence and stopping where the evidence stops
+    rising, and averaged.
 
-    optimizer="lbfgs": full batch, scipy's L-BFGS-B on the exact gradient (the
-    batch statistics make the full-batch objective deterministic); prediction
-    then uses the training set's exact statistics.  optimizer="adam":
-    minibatches of batch_size rows, running statistics updated with
-    `momentum` as in PyTorch, and used for prediction.
-    max_iter: L-BFGS iterations (default 150, memory 30) or Adam epochs (default 200).
-    activation: sigmoid by default, like nnet's hidden units (bench/fit_vs_nnet.R).
-    seed: the initial weights and the minibatch order; None means seed 0, so
-    that the same data and settings give the same fit, bit for bit.
+    Parameters
+    ----------
+    hidden : int, default=16
+        Hidden units of each net.
+    activation : str, default="sigmoid"
+        One of "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "identity".
+    optimizer : {"auto", "bayes", "lbfgs", "adam"}, default="auto"
+        "bayes": Levenberg-Marquardt with Bayesian regularisation (exact
+        Gauss-Newton matrix of the batch-normalised net); "lbfgs": full-batch
+        L-BFGS-B on the exact gradient; "adam": minibatch Adam; "auto":
+        "bayes" while N * q * P^2 <= 2^26 (P weights per net), or <= 2^30
+        where 2 P >= N * q; else "lbfgs".
+    decay : float or None, default=None
+        Weight decay: the fit minimises SSE + decay * |v|^2 on standardised
+        data, v the weights in V-coordinates (module docstring).  None: chosen
+        by the evidence for "bayes"; for "lbfgs", no decay but early stopping
+        (10% of the rows held out, stop when 10 iterations in a row have not
+        improved their error, keep the best); 0 for "adam".
+    ensemble : int or None, default=None
+        Nets averaged into the fitted net (which then has ensemble * hidden
+        units).  None: 3 for "bayes", 1 otherwise.
+    restarts : int, default=1
+        Random starts per net; the best is kept (highest evidence for
+        "bayes", lowest objective otherwise).
+    max_iter : int or None, default=None
+        Iterations per net: LM steps ("bayes", 300), L-BFGS iterations
+        ("lbfgs", 500) or epochs ("adam", 200).  Reaching it warns
+        (ConvergenceWarning) and sets convergence_ to 1.
+    tol : float or None, default=None
+        Stopping tolerance: on the change of log alpha, log beta and the log
+        evidence ("bayes", 1e-3), L-BFGS-B's ftol ("lbfgs", 1e-9), the
+        improvement of the epoch's loss on its best, 20 epochs in a row ("adam",
+        1e-4, as scikit-learn's MLPRegressor, which waits 10).
+    batch_size : int or None, default=None
+        Adam's minibatch (64 if None).
+    learning_rate : float, default=0.01
+        Adam's step size.
+    eps : float, default=1e-5
+        Batch norm's variance floor.
+    ddof : {0, 1}, default=0
+        Batch norm's variance divides by N - ddof.
+    momentum : float, default=0.1
+        Adam's running-statistics momentum, in (0, 1].
+    seed : int or None, default=None
+        Seed of the starting weights and minibatch order; None means 0, so
+        that the same data and settings give the same fit, bit for bit.
+    verbose : bool, default=False
+        Print progress every 10 iterations.
+
+    Attributes
+    ----------
+    params_ : Params
+        The fitted net on the standardised scale (G1, gamma, beta, G2, b),
+        ensemble * hidden units.
+    running_mean_, running_var_ : ndarray of shape (n_units,)
+        The batch-norm statistics prediction uses (the training set's exact
+        ones for "bayes" and "lbfgs", running averages for "adam").
+    x_center_, x_scale_ : ndarray of shape (n_features_in_,)
+        The (weighted) mean and standard deviation that standardise X.
+    y_center_, y_scale_ : ndarray of shape (n_outputs_,)
+        The same for y.
+    n_features_in_ : int
+        Number of columns of X at fit.
+    feature_names_in_ : ndarray of str
+        Column names of X at fit, where X had string column names.
+    n_outputs_ : int
+        Columns of y (1 for a 1-D y).
+    optimizer_ : str
+        The optimiser that ran ("auto" resolved).
+    n_iter_ : int
+        Iterations of the longest-running net.
+    convergence_ : int
+        0 if every net met its stopping rule, 1 if one reached max_iter
+        (nnet's ``$convergence``).
+    loss_curve_ : ndarray
+        The first net's training objective per iteration (standardised y).
+    log_evidence_ : ndarray of shape (ensemble,)
+        "bayes": each net's log evidence log p(y | alpha, beta), on y's scale.
+    effective_params_ : ndarray of shape (ensemble,)
+        "bayes": each net's well-determined weights, gamma = P - alpha tr(A^-1).
+    decay_ : ndarray of shape (ensemble,)
+        Each net's weight decay (alpha / beta for "bayes").
+    noise_sd_ : ndarray of shape (ensemble, )
+        "bayes": each net's estimate of the noise's standard deviation, on
+        y's scale (of y's first column where y has several).
     """
 
-    _params = ("hidden", "activation", "optimizer", "max_iter", "batch_size",
-               "learning_rate", "decay", "eps", "ddof", "momentum", "seed", "verbose")
-    # A callable(iteration, objective) that the fit reports to, if set (R's trace).
+    _params = ("hidden", "activation", "optimizer", "decay", "ensemble", "restarts",
+               "max_iter", "tol", "batch_size", "learning_rate", "eps", "ddof", "momentum",
+               "seed", "verbose")
+    # A callable(net, iteration, objective) that the fit reports to, if set (R's trace).
     progress = None
 
-    def __init__(self, hidden=16, activation="sigmoid", optimizer="lbfgs", max_iter=None,
-                 batch_size=None, learning_rate=1e-2, decay=0.0, eps=1e-5, ddof=0,
-                 momentum=0.1, seed=None, verbose=False):
+    def __init__(self, hidden=16, activation="sigmoid", optimizer="auto", decay=None,
+                 ensemble=None, restarts=1, max_iter=None, tol=None, batch_size=None,
+                 learning_rate=1e-2, eps=1e-5, ddof=0, momentum=0.1, seed=None, verbose=False):
         self.hidden = hidden
         self.activation = activation
         self.optimizer = optimizer
+        self.decay = decay
+        self.ensemble = ensemble
+        self.restarts = restarts
         self.max_iter = max_iter
+        self.tol = tol
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.decay = decay
         self.eps = eps
         self.ddof = ddof
         self.momentum = momentum
@@ -83,12 +246,15 @@ class BNRegressor:
 
     # scikit-learn's estimator protocol ---------------------------------
     def get_params(self, deep=True):
+        """The constructor's parameters, as a dict (scikit-learn protocol)."""
         return {k: getattr(self, k) for k in self._params}
 
     def set_params(self, **params):
+        """Set constructor parameters by name; returns self (scikit-learn protocol)."""
         for k, v in params.items():
             if k not in self._params:
-                raise ValueError(f"Invalid parameter {k!r} for BNRegressor")
+                raise ValueError(f"Invalid parameter {k!r} for estimator BNRegressor. "
+                                 f"Valid parameters are: {sorted(self._params)!r}.")
             setattr(self, k, v)
         return self
 
@@ -99,194 +265,362 @@ class BNRegressor:
         return "BNRegressor(" + ", ".join(changed) + ")"
 
     def __sklearn_tags__(self):
-        from sklearn.utils import RegressorTags, Tags, TargetTags
+        from sklearn.utils import RegressorTags, Tags, TargetTags, InputTags
         return Tags(estimator_type="regressor",
                     target_tags=TargetTags(required=True, multi_output=True,
                                            single_output=True),
-                    regressor_tags=RegressorTags())
+                    regressor_tags=RegressorTags(), input_tags=InputTags())
+
+    def _more_tags(self):                    # scikit-learn < 1.6
+        return {"preserves_dtype": [np.float64, np.float32], "multioutput": True}
 
     # settings ----------------------------------------------------------
-    def _settings(self):
-        def whole(name, v, lowest):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or v != int(v) or v < lowest:
-                raise ValueError(f"{name} must be a whole number >= {lowest}, got {v!r}")
-            return int(v)
-
-        def positive(name, v, upper=np.inf):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (0 < v < upper):
-                raise ValueError(f"{name} must be a number in (0, {upper}), got {v!r}")
-            return float(v)
-
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
-        if self.optimizer not in ("lbfgs", "adam"):
-            raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
-        default_iter = 150 if self.optimizer == "lbfgs" else 200
-        eps, ddof = checks.eps_ddof(self.eps, self.ddof)
-        decay = self.decay
-        if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not decay >= 0:
-            raise ValueError(f"decay must be a number >= 0, got {decay!r}")
-        return dict(
-            hidden=whole("hidden", self.hidden, 1),
-            max_iter=default_iter if self.max_iter is None else whole("max_iter", self.max_iter, 1),
-            batch_size=None if self.batch_size is None else whole("batch_size", self.batch_size, 2),
-            learning_rate=positive("learning_rate", self.learning_rate),
-            momentum=positive("momentum", self.momentum, 1.0 + 1e-12),
-            decay=float(decay), eps=eps, ddof=ddof,
-            seed=0 if self.seed is None else whole("seed", self.seed, 0))
+    def _settings(self, N, p1, q):
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
+                             f"got {self.activation!r}")
+        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+        hidden = checks.setting_int("hidden", self.hidden, 1)
+        P = p1 * hidden + 2 * hidden + hidden * q + q
+        opt = self.optimizer
+        if opt == "auto":
+            cost = N * q * P * P
+            opt = "bayes" if cost <= BAYES_MAX or (2 * P >= N * q and cost <= BAYES_BIG) \
+                else "lbfgs"
+        decay = None if self.decay is None else checks.setting_real("decay", self.decay, 0)
+        s = dict(
+            hidden=hidden, P=P, optimizer=opt, decay=decay,
+            ensemble=(3 if opt == "bayes" else 1) if self.ensemble is None
+            else checks.setting_int("ensemble", self.ensemble, 1),
+            restarts=checks.setting_int("restarts", self.restarts, 1),
+            max_iter=DEFAULT_ITER[opt] if self.max_iter is None
+            else checks.setting_int("max_iter", self.max_iter, 1),
+            tol=DEFAULT_TOL[opt] if self.tol is None
+            else checks.setting_real("tol", self.tol, 0, open_low=True),
+            batch_size=64 if self.batch_size is None
+            else checks.setting_int("batch_size", self.batch_size, 2),
+            learning_rate=checks.setting_real("learning_rate", self.learning_rate, 0,
+                                              open_low=True),
+            momentum=checks.setting_real("momentum", self.momentum, 0, 1, open_low=True),
+            seed=0 if self.seed is None else checks.setting_int("seed", self.seed, 0))
+        s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
+        checks.fits_in_memory(N, p1, q, hidden, s["ensemble"], opt)
+        return s
 
     # fitting -----------------------------------------------------------
-    def fit(self, X, y):
-        s = self._settings()
-        # C order whatever the caller's layout (R's is Fortran), so that R and
-        # Python fits of the same numbers are the same to the last bit.
-        X = np.ascontiguousarray(_design(X))
-        Y = _target(y, X.shape[0])
-        if X.shape[0] < 2:
-            raise ValueError("X must have at least 2 rows: batch statistics need more "
-                             f"than 1 sample, got {X.shape[0]} sample")
-        self._y_1d = Y.ndim == 1
-        Y2 = Y.reshape(X.shape[0], -1)
-        self.x_center_ = X.mean(axis=0)
-        self.x_scale_ = _scale(X - self.x_center_)
-        self.y_center_ = Y2.mean(axis=0)
-        self.y_scale_ = _scale(Y2 - self.y_center_)
-        Xs = (X - self.x_center_) / self.x_scale_
-        Ys = (Y2 - self.y_center_) / self.y_scale_
-        p0 = init_params(X.shape[1], s["hidden"], Ys.shape[1], seed=s["seed"])
-        # Every BLAS on one thread for the whole fit: the optimiser's and the
-        # array work's between kernel calls would otherwise wake pools that
-        # take the cores the kernels' threads need.
+    def fit(self, X, y, sample_weight=None):
+        """Fit the net.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Real numbers (a pandas DataFrame's column names are kept and
+            checked at predict).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+            Frequency weights: an integer weight k counts a row k times, in
+            the loss, the batch statistics and the standardisation alike.
+
+        Returns
+        -------
+        self
+        """
+        names = checks.feature_names(X)
+        X = np.ascontiguousarray(checks.design(X, "X"), dtype=np.float64)
+        N = X.shape[0]
+        Y = checks.target(y, N)
+        if N < 2:
+            raise ValueError(f"X must have at least 2 rows: batch statistics need more than "
+                             f"1 sample, got {N} sample")
+        y_1d = Y.ndim == 1
+        Y2 = np.ascontiguousarray(Y.reshape(N, -1))
+        s = self._settings(N, X.shape[1], Y2.shape[1])
+        w = checks.weights(sample_weight, N, s["ddof"], "sample_weight")
+        wt = np.ones(N) if w.size == 0 else w
+        W = wt.sum()
+        self.x_center_ = np.average(X, axis=0, weights=wt)
+        self.x_scale_ = _scale(X - self.x_center_, wt)
+        self.y_center_ = np.average(Y2, axis=0, weights=wt)
+        self.y_scale_ = _scale(Y2 - self.y_center_, wt)
+        Xs = np.ascontiguousarray((X - self.x_center_) / self.x_scale_)
+        Ys = np.ascontiguousarray((Y2 - self.y_center_) / self.y_scale_)
+        # Every BLAS in the process on one thread for the whole fit: the
+        # optimiser's and the array work's between kernel calls would
+        # otherwise wake pools that take the cores the kernels need.
         with engine.fit_blas:
-            if self.optimizer == "lbfgs":
-                params, curve, n_iter = self._lbfgs(Xs, Ys, p0, s)
-                Z = Xs @ params.G1
-                mean, var = Z.mean(axis=0), Z.var(axis=0, ddof=s["ddof"])
-            else:
-                params, curve, n_iter, mean, var = self._adam(Xs, Ys, p0, s)
+            members = self._fit_members(Xs, Ys, w, s)
+        p1, p2, q = X.shape[1], s["hidden"], Y2.shape[1]
+        params = _combine([_to_params(m.v, p1, p2, q) for m in members])
+        if s["optimizer"] == "adam":
+            mean = np.concatenate([m.running[0] for m in members])
+            var = np.concatenate([m.running[1] for m in members])
+        else:
+            # the training batch's own statistics: prediction of the training
+            # rows reproduces the fitted forward pass exactly
+            Z = Xs @ params.G1
+            mean = np.average(Z, axis=0, weights=wt)
+            var = (wt[:, None] * (Z - mean) ** 2).sum(axis=0) / (W - s["ddof"])
         self.params_ = params
-        self.running_mean_ = mean
-        self.running_var_ = var
-        self.loss_curve_ = curve
-        self.n_iter_ = n_iter
+        self.running_mean_, self.running_var_ = mean, var
         self.n_features_in_ = X.shape[1]
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_outputs_ = q
+        self._y_1d = y_1d
+        self.optimizer_ = s["optimizer"]
+        self.n_iter_ = max(m.n_iter for m in members)
+        self.convergence_ = int(not all(m.converged for m in members))
+        self.loss_curve_ = members[0].curve
+        scale = float(np.log(self.y_scale_).sum())
+        self.log_evidence_ = np.array([m.evidence for m in members]) - W * scale
+        self.effective_params_ = np.array([m.gamma_eff for m in members])
+        self.decay_ = np.array([m.decay for m in members])
+        self.noise_sd_ = np.array([m.noise for m in members]) * self.y_scale_[0]
+        if self.convergence_:
+            warnings.warn(
+                f"BNRegressor: max_iter = {s['max_iter']} reached before the fit converged "
+                f"({s['optimizer']}); increase max_iter or tol",
+                _sklearn_class("ConvergenceWarning", ConvergenceWarning), stacklevel=2)
         return self
 
-    def _report(self, it, value):
-        if self.progress is not None and (it % 10 == 0 or it == 1):
-            self.progress(it, value)
-        if self.verbose and it % 10 == 0:
-            print(f"iter {it:4d} value {value:.6f}", flush=True)
+    def _fit_members(self, Xs, Ys, w, s):
+        """The ensemble's nets, each the best of its restarts; nets run on
+        the engine's threads (they are independent, so any thread count gives
+        the same bits)."""
+        N, p1 = Xs.shape
+        q = Ys.shape[1]
+        K, R = s["ensemble"], s["restarts"]
+        fit_one = {"bayes": self._bayes, "lbfgs": self._lbfgs, "adam": self._adam}[s["optimizer"]]
+        shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
+        out = [None] * K
 
-    def _objective(self, Xs, Ys, p0, s):
-        """theta -> (objective, gradient).  X's statistics are computed once
-        for the whole fit (small X needs none), and each call goes straight
-        to the engine with views into theta: an iteration costs little more
-        than a gradient."""
-        X, Y, w, _, _, _, _, _, code, eps, ddof = checks.net(Xs, Ys, p0, self.activation,
-                                                             s["eps"], s["ddof"])
-        N, p1 = X.shape
-        p2, q = s["hidden"], Y.shape[1]
-        small = N * (p1 + p2) <= engine.SMALL_MAX
-        stats = None if small else engine.x_stats(X)
-        lam = s["decay"] / N
-        cut = np.cumsum([p1 * p2, p2, p2, p2 * q])
+        def run(k, k_hi):
+            for k in range(k, k_hi):
+                best = None
+                for r in range(R):
+                    rng = np.random.default_rng([s["seed"], k, r])
+                    m = fit_one(Xs, Ys, w, s, _start(p1, s["hidden"], q, rng), rng, shared)
+                    if best is None or m.criterion < best.criterion:
+                        best = m
+                out[k] = best
+        # threads only where a net is worth one (the fits are nogil kernels)
+        threads = 1 if N * s["P"] < 1000 or self.progress else min(K, engine.num_threads())
+        engine.run_chunks(run, K, threads, (), ())
+        for k, m in enumerate(out):
+            self._report(k, m.curve)
+        return out
 
-        def f(theta):
-            G1, gamma, beta, G2, b = np.split(theta, cut)
-            G1, G2 = G1.reshape(p1, p2), G2.reshape(p2, q)
-            loss, dG1, dgamma, dbeta, dG2, db = engine.gradient(
-                X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=stats)
-            grad = np.concatenate((dG1.ravel(), dgamma, dbeta, dG2.ravel(), db))
+    def _report(self, net, curve):
+        for it in range(9, len(curve), 10):
+            if self.progress is not None:
+                self.progress(net + 1, it + 1, float(curve[it]))
+            if self.verbose:
+                print(f"net {net + 1} iter {it + 1:4d} value {curve[it]:.6f}", flush=True)
+
+    def _bayes(self, Xs, Ys, w, s, v0, rng, shared):
+        fixed = s["decay"] is not None
+        kernel = engine.ready(bayes.fit_bayes)
+        w = np.ones(len(Xs)) if w.size == 0 else w
+
+        def run(alpha0):
+            v, info = np.empty_like(v0), np.zeros(6)
+            curve = np.full(s["max_iter"], np.nan)
+            kernel(Xs, w, Ys, v0, s["hidden"], ACTIVATIONS[self.activation], s["eps"], s["ddof"],
+                   alpha0, s["max_iter"], INNER, s["tol"], PATIENCE, v, info, curve)
+            return v, info, curve[np.isfinite(curve)]
+        v, info, curve = run(-s["decay"] if fixed else ALPHA0)
+        if not fixed and info[3] < 1.0:
+            # Collapsed to the constant net (fewer than one well-determined
+            # weight): a strong first prior can pull a net whose signal is not
+            # linear into it for good.  Start again with a weak one, and let
+            # the evidence choose between the two (pure noise keeps the first).
+            again = run(ALPHA0 * 1e-2)
+            if again[1][2] > info[2]:
+                v, info, curve = again
+        status, n_iter, evidence, gamma_eff, alpha, beta_ = info
+        return _Member(v, int(n_iter), status == bayes.CONVERGED, curve,
+                       criterion=curve[-1] if fixed and curve.size else -evidence,
+                       evidence=np.nan if fixed else evidence,
+                       gamma_eff=np.nan if fixed else gamma_eff, decay=alpha / beta_,
+                       noise=np.nan if fixed else 1 / np.sqrt(2 * beta_))
+
+    def _lbfgs_setup(self, Xs, Ys, w, s):
+        """X's statistics, shared by every L-BFGS net of a fit (one pass over
+        X), or None where the small-X kernel needs none.  Early stopping
+        holds rows out per net, so each computes its own."""
+        N, p1 = Xs.shape
+        if s["decay"] is None or N * (p1 + s["hidden"]) <= engine.SMALL_MAX:
+            return None
+        return engine.x_stats(Xs, w=w)
+
+    def _objective(self, Xs, Ys, w, s, stats):
+        """v -> (objective, gradient): R + decay |v|^2 / W, R the (weighted)
+        mean squared error, through the engine with X's statistics given."""
+        N, p1 = Xs.shape
+        p2, q = s["hidden"], Ys.shape[1]
+        code = ACTIVATIONS[self.activation]
+        lam = (s["decay"] or 0.0) / (w.sum() if w.size else N)
+
+        def f(v):
+            p = _to_params(v, p1, p2, q)
+            g = engine.gradient(Xs, Ys, w, p.G1, p.gamma, p.beta, p.G2, p.b, code, s["eps"],
+                                s["ddof"], stats=stats)
+            grad = _v_gradient(Params(*g[1:]), p)
+            loss = g[0]
             if lam:
-                # sums, not np.dot: no BLAS call between kernel calls
-                loss += lam * ((G1 * G1).sum() + (G2 * G2).sum())
-                grad[:cut[0]] += 2 * lam * G1.ravel()
-                grad[cut[2]:cut[3]] += 2 * lam * G2.ravel()
+                loss += lam * (v * v).sum()       # sums, not np.dot: no BLAS between kernels
+                grad += 2 * lam * v
             return loss, grad
         return f
 
-    def _lbfgs(self, Xs, Ys, p0, s):
-        f = self._objective(Xs, Ys, p0, s)
-        p1, p2, q = Xs.shape[1], s["hidden"], Ys.shape[1]
+    def _lbfgs(self, Xs, Ys, w, s, v0, rng, stats):
+        N, p1 = Xs.shape
+        p2, q = s["hidden"], Ys.shape[1]
+        early = s["decay"] is None and N >= 20
+        if early:
+            held = np.zeros(N, bool)
+            held[rng.permutation(N)[:max(2, int(round(VALIDATION * N)))]] = True
+            Xt, Yt = np.ascontiguousarray(Xs[~held]), np.ascontiguousarray(Ys[~held])
+            wt = w[~held] if w.size else w
+            if wt.size and np.count_nonzero(wt) < 2:
+                early, Xt, Yt, wt = False, Xs, Ys, w
+        else:
+            Xt, Yt, wt = Xs, Ys, w
+        if early:
+            # the held-out rows are predicted with the training rows' statistics
+            vstats = engine.x_stats(Xt, w=wt)
+            Xv, Yv = Xs[held], Ys[held]
+            wv = w[held] if w.size else np.ones(len(Xv))
+            W, mean_x = vstats.W, vstats.x0 + vstats.d
+            if len(Xt) * (p1 + p2) > engine.SMALL_MAX:
+                stats = vstats
+        f = self._objective(Xt, Yt, wt, s, stats)
         curve = []
+        best = [np.inf, v0, 0]
 
         def callback(intermediate_result):
             curve.append(float(intermediate_result.fun))
-            self._report(len(curve), curve[-1])
+            if not early:
+                return
+            v = intermediate_result.x
+            p = _to_params(v, p1, p2, q)
+            var = (p.G1 * (vstats.Cn @ p.G1)).sum(axis=0) / (W - s["ddof"])
+            e = Yv - forward(Xv, p, mean_x @ p.G1, var, self.activation, s["eps"])
+            err = float((wv[:, None] * e * e).sum() / wv.sum())
+            if err < best[0]:
+                best[:] = [err, v.copy(), 0]
+            else:
+                best[2] += 1
+                if best[2] >= PATIENCE_LBFGS:
+                    raise StopIteration
 
         from scipy import optimize        # here, not at import: it is a tenth of start-up
-        res = optimize.minimize(f, _flatten(p0), jac=True, method="L-BFGS-B", callback=callback,
+        res = optimize.minimize(f, v0, jac=True, method="L-BFGS-B", callback=callback,
                                 options={"maxiter": s["max_iter"], "maxcor": 30,
-                                         "ftol": 1e-10, "gtol": 1e-6})
+                                         "ftol": s["tol"], "gtol": 1e-6})
         if not curve:
             curve.append(float(res.fun))
-        return _unflatten(res.x, p1, p2, q), np.array(curve), max(int(res.nit), 1)
+        stopped = early and best[2] >= PATIENCE_LBFGS
+        v = best[1] if early and np.isfinite(best[0]) else res.x
+        return _Member(v, max(len(curve), 1), stopped or res.status != 1, np.array(curve),
+                       criterion=best[0] if early else float(res.fun), decay=s["decay"] or 0.0)
 
-    def _adam(self, Xs, Ys, p0, s):
+    def _adam(self, Xs, Ys, w, s, v0, rng, shared):
         N, p1 = Xs.shape
         p2, q = s["hidden"], Ys.shape[1]
-        batch = min(N, s["batch_size"] or 64)
-        rng = np.random.default_rng(s["seed"])
-        theta = _flatten(p0)
-        m1 = np.zeros_like(theta)
-        m2 = np.zeros_like(theta)
-        b1, b2, lr = 0.9, 0.999, s["learning_rate"]
+        batch = min(N, s["batch_size"])
+        W = w.sum() if w.size else N
+        lam = (s["decay"] or 0.0) / W
+        v, m1, m2 = v0.copy(), np.zeros_like(v0), np.zeros_like(v0)
+        b1, b2, lr, mo = 0.9, 0.999, s["learning_rate"], s["momentum"]
         mean, var = np.zeros(p2), np.ones(p2)
-        lam = s["decay"] / N
-        curve, t = [], 0
+        curve, t, converged, best, stale = [], 0, False, np.inf, 0
         for epoch in range(1, s["max_iter"] + 1):
             order = rng.permutation(N)
-            total = 0.0
+            total, seen = 0.0, 0.0
             for lo in range(0, N - 1, batch):
                 idx = order[lo:lo + batch]
-                if idx.size < 2:
-                    continue                  # a batch of one has no statistics
-                p = _unflatten(theta, p1, p2, q)
+                wb = w[idx] if w.size else None
+                if idx.size < 2 or (wb is not None and np.count_nonzero(wb) < 2):
+                    continue                  # a batch needs two rows for its statistics
+                p = _to_params(v, p1, p2, q)
                 Xb = Xs[idx]
-                g = gradients(Xb, Ys[idx], p, self.activation, s["eps"], s["ddof"])
-                grad = _flatten((g.G1 + 2 * lam * p.G1, g.gamma, g.beta, g.G2 + 2 * lam * p.G2, g.b))
+                g = gradients(Xb, Ys[idx], p, self.activation, s["eps"], s["ddof"], wb)
+                grad = _v_gradient(g, p) + 2 * lam * v
                 t += 1
                 m1 = b1 * m1 + (1 - b1) * grad
                 m2 = b2 * m2 + (1 - b2) * grad ** 2
-                theta = theta - lr * (m1 / (1 - b1 ** t)) / (np.sqrt(m2 / (1 - b2 ** t)) + 1e-8)
+                v = v - lr * (m1 / (1 - b1 ** t)) / (np.sqrt(m2 / (1 - b2 ** t)) + 1e-8)
                 # running statistics of X G1, as PyTorch keeps them (unbiased variance)
                 Z = Xb @ p.G1
-                mo = s["momentum"]
                 mean = (1 - mo) * mean + mo * Z.mean(axis=0)
                 var = (1 - mo) * var + mo * Z.var(axis=0, ddof=1)
-                total += g.loss * idx.size
-            curve.append(total / N)
-            self._report(epoch, curve[-1])
-        return _unflatten(theta, p1, p2, q), np.array(curve), s["max_iter"], mean, var
+                nb = wb.sum() if wb is not None else idx.size
+                total += g.loss * nb
+                seen += nb
+            curve.append(total / max(seen, 1.0))
+            # scikit-learn's rule: PATIENCE_ADAM epochs without beating the best by tol
+            if epoch == 1 or curve[-1] < best - s["tol"] * abs(best):
+                best, stale = curve[-1], 0
+            else:
+                stale += 1
+                if stale >= PATIENCE_ADAM:
+                    converged = True
+                    break
+        m = _Member(v, len(curve), converged, np.array(curve), criterion=curve[-1],
+                    decay=s["decay"] or 0.0)
+        m.running = (mean, var)
+        return m
 
     # prediction --------------------------------------------------------
     def _check_fitted(self):
         if not hasattr(self, "params_"):
-            raise _not_fitted_error()("This BNRegressor instance is not fitted yet: call fit first")
+            raise _sklearn_class("NotFittedError", NotFittedError)(
+                "This BNRegressor instance is not fitted yet. Call 'fit' with appropriate "
+                "arguments before using this estimator.")
 
     def predict(self, X):
+        """Predictions for X (each row on its own: batch norm is frozen at the
+        fit's statistics).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+            float32 for float32 X, else float64.
+        """
         self._check_fitted()
-        X = _design(X, n_features=self.n_features_in_)
+        checks.same_features(X, getattr(self, "feature_names_in_", None))
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        X = checks.design(X, "X", n_features=self.n_features_in_)
         Xs = (X - self.x_center_) / self.x_scale_
         out = forward(Xs, self.params_, self.running_mean_, self.running_var_,
                       self.activation, self.eps)
         yhat = out * self.y_scale_ + self.y_center_
-        return yhat[:, 0] if self._y_1d else yhat
+        return (yhat[:, 0] if self._y_1d else yhat).astype(dtype, copy=False)
 
-    def score(self, X, y):
-        """R^2 of the prediction (uniform average over outputs)."""
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the prediction (uniform average over outputs), as
+        scikit-learn's r2_score."""
         yhat = np.asarray(self.predict(X), dtype=float).reshape(len(X), -1)
-        Y = _target(y, yhat.shape[0]).reshape(yhat.shape[0], -1)
-        ss_res = ((Y - yhat) ** 2).sum(axis=0)
-        ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        Y = checks.target(y, yhat.shape[0]).reshape(yhat.shape[0], -1)
+        w = np.ones(len(Y)) if sample_weight is None else \
+            checks.weights(sample_weight, len(Y), 0, "sample_weight")
+        ss_res = (w[:, None] * (Y - yhat) ** 2).sum(axis=0)
+        ss_tot = (w[:, None] * (Y - np.average(Y, axis=0, weights=w)) ** 2).sum(axis=0)
         ok = ss_tot > 0
         r2 = np.where(ok, 1 - ss_res / np.where(ok, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
         return float(r2.mean())
 
 
-def _scale(Xc):
-    sd = np.sqrt((Xc ** 2).mean(axis=0))
+def _scale(Xc, w):
+    sd = np.sqrt((w[:, None] * Xc ** 2).sum(axis=0) / w.sum())
     return np.where(sd > 0, sd, 1.0)
 
 

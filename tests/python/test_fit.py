@@ -1,5 +1,6 @@
-"""BNRegressor: scikit-learn conventions, fit quality, reproducibility, the
-prediction statistics, and bad input."""
+"""BNRegressor: scikit-learn conventions, every optimiser, the Bayesian
+fit's own numbers (Jacobian, evidence, fixed decay), ensembles, case
+weights, reproducibility, the prediction statistics, and bad input."""
 import warnings
 
 import numpy as np
@@ -8,18 +9,29 @@ from scipy import optimize
 
 import bngrad
 from bngrad import fit as fitmod
+from bngrad.kernels import bayes
+from conftest import rel_err
+
+OPTS = ["bayes", "lbfgs", "adam"]
 
 
 def data(N=600, p1=4, seed=0, noise=0.1):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-2, 2, (N, p1)) * [1, 10, 0.1, 100][:p1] + [0, 50, 0, -300][:p1]
     Xu = (X - [0, 50, 0, -300][:p1]) / [1, 10, 0.1, 100][:p1]
+    Xu = np.c_[Xu, np.ones((N, 4 - p1))]
     y = np.sin(2 * Xu[:, 0]) + Xu[:, 1] ** 2 / 2 - Xu[:, 2] * Xu[:, 3] + noise * rng.standard_normal(N)
     return X, 1000 + 50 * y
 
 
+def quiet(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y, **kw)
+
+
 def test_check_estimator():
-    sklearn = pytest.importorskip("sklearn")
+    import sklearn
     from sklearn.utils.estimator_checks import check_estimator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -29,33 +41,45 @@ def test_check_estimator():
     assert sklearn.base.clone(bngrad.BNRegressor(hidden=5)).hidden == 5
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
-def test_fits_a_nonlinear_function_with_defaults(optimizer):
-    X, y = data()
+@pytest.mark.parametrize("optimizer", ["auto"] + OPTS)
+def test_fits_a_nonlinear_function(optimizer):
+    X, y = data(N=400)
     Xt, yt = data(seed=1)
-    est = bngrad.BNRegressor(hidden=16, optimizer=optimizer,
-                             max_iter=None if optimizer == "lbfgs" else 150).fit(X, y)
+    est = quiet(bngrad.BNRegressor(hidden=12, optimizer=optimizer), X, y)
     assert est.score(Xt, yt) > 0.9
+    assert est.optimizer_ == ("bayes" if optimizer == "auto" else optimizer)
     assert est.n_iter_ >= 1 and len(est.loss_curve_) >= 1
     assert est.loss_curve_[-1] < est.loss_curve_[0]
 
 
-def test_same_seed_same_fit_bit_for_bit():
+def test_auto_takes_lbfgs_where_the_gauss_newton_matrix_is_dear(monkeypatch):
     X, y = data(N=300)
-    for optimizer in ("lbfgs", "adam"):
-        a = bngrad.BNRegressor(hidden=6, optimizer=optimizer, max_iter=20, seed=3).fit(X, y)
-        b = bngrad.BNRegressor(hidden=6, optimizer=optimizer, max_iter=20, seed=3).fit(X, y)
-        c = bngrad.BNRegressor(hidden=6, optimizer=optimizer, max_iter=20, seed=4).fit(X, y)
-        assert all(np.array_equal(u, v) for u, v in zip(a.params_, b.params_))
-        assert not np.array_equal(a.params_.G1, c.params_.G1)
-        assert np.array_equal(a.predict(X), b.predict(X))
+    monkeypatch.setattr(fitmod, "BAYES_MAX", 300 * 49 ** 2 - 1)     # P = 4*8 + 2*8 + 8 + 1 = 57
+    assert quiet(bngrad.BNRegressor(hidden=8, max_iter=5), X, y).optimizer_ == "lbfgs"
+    monkeypatch.setattr(fitmod, "BAYES_MAX", 300 * 57 ** 2)
+    assert quiet(bngrad.BNRegressor(hidden=8, max_iter=5), X, y).optimizer_ == "bayes"
 
 
-def test_lbfgs_predicts_with_exact_training_statistics():
+@pytest.mark.parametrize("optimizer", OPTS)
+def test_same_seed_same_fit_bit_for_bit(optimizer, monkeypatch):
+    X, y = data(N=300)
+    kw = dict(hidden=6, optimizer=optimizer, max_iter=20, ensemble=2)
+    a = quiet(bngrad.BNRegressor(seed=3, **kw), X, y)
+    monkeypatch.setenv("BNGRAD_NUM_THREADS", "1")
+    b = quiet(bngrad.BNRegressor(seed=3, **kw), X, y)
+    c = quiet(bngrad.BNRegressor(seed=4, **kw), X, y)
+    assert all(np.array_equal(u, v) for u, v in zip(a.params_, b.params_))
+    assert not np.array_equal(a.params_.G1, c.params_.G1)
+    assert np.array_equal(a.predict(X), b.predict(X))
+
+
+@pytest.mark.parametrize("optimizer", ["bayes", "lbfgs"])
+def test_full_batch_fits_predict_with_exact_training_statistics(optimizer):
     """After full-batch training, predicting the training set reproduces the
     training forward pass exactly (batch stats = population stats)."""
     X, y = data(N=200)
-    est = bngrad.BNRegressor(hidden=5, max_iter=50, ddof=1, eps=1e-3).fit(X, y)
+    est = quiet(bngrad.BNRegressor(hidden=5, optimizer=optimizer, max_iter=50, ddof=1,
+                                   eps=1e-3), X, y)
     Xs = (X - est.x_center_) / est.x_scale_
     Z = Xs @ est.params_.G1
     np.testing.assert_allclose(est.running_mean_, Z.mean(axis=0), rtol=1e-12, atol=1e-14)
@@ -70,43 +94,285 @@ def test_lbfgs_predicts_with_exact_training_statistics():
 
 def test_adam_keeps_running_statistics_like_pytorch():
     X, y = data(N=256)
-    est = bngrad.BNRegressor(hidden=4, optimizer="adam", batch_size=256, max_iter=1,
-                             momentum=0.25).fit(X, y)
+    est = quiet(bngrad.BNRegressor(hidden=4, optimizer="adam", batch_size=256, max_iter=1,
+                                   momentum=0.25), X, y)
     Xs = (X - est.x_center_) / est.x_scale_
-    # one full batch, one step: running = 0.75 * init + 0.25 * batch stats at the initial weights
-    p0 = bngrad.init_params(4, 4, 1, seed=0)
-    Z = Xs @ p0.G1
+    # one full batch, one step: running = 0.75 * init + 0.25 * batch stats at the first weights
+    v0 = fitmod._start(4, 4, 1, np.random.default_rng([0, 0, 0]))
+    Z = Xs @ fitmod._to_params(v0, 4, 4, 1).G1
     np.testing.assert_allclose(est.running_mean_, 0.25 * Z.mean(axis=0), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(est.running_var_, 0.75 + 0.25 * Z.var(axis=0, ddof=1), rtol=1e-12)
 
 
-def test_objective_gradient_with_decay_matches_finite_differences():
+# --- V-coordinates and the Bayesian kernel ---------------------------------------
+
+def net_loss(X, Y, w, v, p2, activation, eps, ddof):
+    """SSE of the net at v, through the core's own loss (independent of bayes.py)."""
+    p1, q = X.shape[1], Y.shape[1]
+    p = fitmod._to_params(v, p1, p2, q)
+    return bngrad.gradients(X, Y, p, activation, eps, ddof, weights=w).loss * w.sum()
+
+
+@pytest.mark.parametrize("activation", sorted(bngrad.ACTIVATIONS))
+@pytest.mark.parametrize("q", [1, 2])
+def test_bayes_jacobian_against_central_differences(activation, q):
+    rng = np.random.default_rng(q)
+    N, p1, p2 = 11, 3, 4
+    X = rng.standard_normal((N, p1))
+    Y = rng.standard_normal((N, q))
+    w = rng.integers(1, 4, N).astype(float)
+    v = rng.standard_normal(p1 * p2 + p2 + p2 * q + q)
+    code = bngrad.ACTIVATIONS[activation]
+    r, J = np.empty(N * q), np.empty((N * q, v.size))
+    sse = bayes.net_eval(X, w, np.sqrt(w), Y, v, p2, code, 1e-5, 1, True, r, J)
+    assert sse == pytest.approx(net_loss(X, Y, w, v, p2, activation, 1e-5, 1), rel=1e-12)
+    Xc = X - np.average(X, axis=0, weights=w)
+
+    def yhat(v):
+        p = fitmod._to_params(v, p1, p2, q)
+        return fitmod.forward(Xc, p, *batch_stats(X, w, p.G1, 1), activation, 1e-5)
+    num = np.empty_like(J)
+    for k in range(v.size):
+        e = np.zeros_like(v)
+        e[k] = 1e-6
+        num[:, k] = (np.sqrt(w)[:, None] * (yhat(v + e) - yhat(v - e)) / 2e-6).ravel()
+    assert rel_err(J, num) < 1e-7
+
+
+def batch_stats(X, w, G1, ddof):
+    Z = (X - np.average(X, axis=0, weights=w)) @ G1
+    return np.zeros(G1.shape[1]), (w[:, None] * Z ** 2).sum(axis=0) / (w.sum() - ddof)
+
+
+def test_v_gradient_against_finite_differences():
+    """The chain rule to V-coordinates, on the lbfgs objective with a decay."""
     X, y = data(N=80)
-    est = bngrad.BNRegressor(hidden=3, decay=0.7, activation="tanh")
-    s = est._settings()
+    est = bngrad.BNRegressor(hidden=3, decay=0.7, activation="tanh", optimizer="lbfgs")
+    s = est._settings(80, 4, 1)
     Xs = (X - X.mean(0)) / X.std(0)
     Ys = ((y - y.mean()) / y.std())[:, None]
-    p0 = bngrad.init_params(4, 3, 1, seed=0)
-    f = est._objective(Xs, Ys, p0, s)
-    theta = fitmod._flatten(p0) + 0.1
-    err = optimize.check_grad(lambda t: f(t)[0], lambda t: f(t)[1], theta)
-    assert err < 1e-6 * np.linalg.norm(f(theta)[1])
+    f = est._objective(Xs, Ys, bngrad.engine.NO_WEIGHTS, s, None)
+    v = fitmod._start(4, 3, 1, np.random.default_rng(0)) * 1.3 + 0.1
+    err = optimize.check_grad(lambda t: f(t)[0], lambda t: f(t)[1], v)
+    assert err < 1e-6 * np.linalg.norm(f(v)[1])
 
 
-def test_decay_shrinks_weights():
-    X, y = data(N=300)
-    small = bngrad.BNRegressor(hidden=8, max_iter=200).fit(X, y)
-    big = bngrad.BNRegressor(hidden=8, max_iter=200, decay=50.0).fit(X, y)
-    norm = lambda e: np.sum(e.params_.G1 ** 2) + np.sum(e.params_.G2 ** 2)
-    assert norm(big) < norm(small)
+def laplace_evidence(X, Y, w, v, p2, activation, alpha, beta_, eps=1e-5, ddof=0):
+    """log p(y | alpha, beta) in the Laplace approximation, from central
+    differences of the core's own forward pass (nothing of bayes.py)."""
+    N, p1 = X.shape
+    q = Y.shape[1]
+    Xc = X - np.average(X, axis=0, weights=w)
 
+    def f(v):
+        p = fitmod._to_params(v, p1, p2, q)
+        return fitmod.forward(Xc, p, *batch_stats(X, w, p.G1, ddof), activation, eps)
+    J = np.empty((N * q, v.size))
+    for k in range(v.size):
+        e = np.zeros_like(v)
+        e[k] = 1e-6
+        J[:, k] = (np.sqrt(w)[:, None] * (f(v + e) - f(v - e)) / 2e-6).ravel()
+    sse = (w[:, None] * (Y - f(v)) ** 2).sum()
+    A = beta_ * J.T @ J + alpha * np.eye(v.size)
+    W = w.sum() * q
+    ev = (-(beta_ * sse + alpha * v @ v) - 0.5 * np.linalg.slogdet(A)[1]
+          + 0.5 * v.size * np.log(alpha) + 0.5 * W * np.log(beta_ / np.pi))
+    return ev, v.size - alpha * np.trace(np.linalg.inv(A))
+
+
+def test_bayes_reports_the_evidence_of_the_state_it_returns():
+    X, y = data(N=60, p1=2, noise=0.3)
+    Xs = (X - X.mean(0)) / X.std(0)
+    Ys = ((y - y.mean()) / y.std())[:, None]
+    w = np.random.default_rng(0).integers(1, 3, 60).astype(float)
+    v0 = fitmod._start(2, 3, 1, np.random.default_rng(1))
+    v, info, curve = np.empty_like(v0), np.zeros(6), np.full(300, np.nan)
+    bayes.fit_bayes(Xs, w, Ys, v0, 3, bngrad.ACTIVATIONS["sigmoid"], 1e-5, 0, 0.01, 300, 10,
+                    1e-3, 5, v, info, curve)
+    status, n_iter, evidence, gamma_eff, alpha, beta_ = info
+    assert status == bayes.CONVERGED and 1 <= n_iter < 300
+    ev, g = laplace_evidence(Xs, Ys, w, v, 3, "sigmoid", alpha, beta_)
+    assert evidence == pytest.approx(ev, rel=1e-6)
+    assert gamma_eff == pytest.approx(g, rel=1e-6)
+    assert 0 < gamma_eff < v.size
+    finite = curve[np.isfinite(curve)]
+    assert finite.size >= 1 and finite[-1] < finite[0]
+
+
+def test_a_collapsed_start_is_tried_again_with_a_weak_prior():
+    """y nearly uncorrelated with X but not with its square: the strong
+    first prior pulls every net to the constant; the weak restart finds the
+    signal, and its evidence says so."""
+    X, y = data(N=60, p1=2, noise=0.3)
+    assert abs(np.corrcoef(X[:, 0], y)[0, 1]) < 0.3
+    est = quiet(bngrad.BNRegressor(hidden=3), X, y)
+    assert np.all(est.effective_params_ > 5)
+    assert est.score(X, y) > 0.8
+    noise = np.random.default_rng(0).standard_normal(60)       # nothing to find: stays flat
+    flat = quiet(bngrad.BNRegressor(hidden=3), X, noise)
+    assert np.all(flat.effective_params_ < 3)
+
+
+def test_bayes_with_a_fixed_decay_reaches_a_stationary_point():
+    """decay = d: the fit minimises SSE + d |v|^2, so it stops where that
+    is stationary (Gauss-Newton converges linearly here: 1e-4 of where it began)
+    and no nearby point is lower."""
+    X, y = data(N=120, noise=0.2)
+    est = quiet(bngrad.BNRegressor(hidden=4, optimizer="bayes", decay=0.5, ensemble=1,
+                                   max_iter=300), X, y)
+    assert est.convergence_ == 0
+    Xs = (X - est.x_center_) / est.x_scale_
+    Ys = ((y - est.y_center_) / est.y_scale_)[:, None]
+    p = est.params_
+    v = np.concatenate(((p.G1 * p.gamma).ravel(), p.beta, p.G2.ravel(), p.b))
+
+    def F(v):
+        q = fitmod._to_params(v, 4, 4, 1)
+        g = bngrad.gradients(Xs, Ys, q, est.activation)
+        return g.loss * len(Xs) + 0.5 * v @ v, fitmod._v_gradient(g, q) * len(Xs) + v
+    v0 = fitmod._start(4, 4, 1, np.random.default_rng([0, 0, 0]))
+    assert np.abs(F(v)[1]).max() < 1e-4 * np.abs(F(v0)[1]).max()
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        d = rng.standard_normal(v.size) * 1e-3
+        assert F(v + d)[0] > F(v)[0] - 1e-9 and F(v - d)[0] > F(v)[0] - 1e-9
+    assert est.decay_[0] == 0.5
+
+
+def test_the_evidence_chooses_a_decay_that_grows_with_the_noise():
+    X, y = data(N=150, p1=2, noise=0.05)
+    _, y_noisy = data(N=150, p1=2, noise=1.0)
+    quiet_fit = quiet(bngrad.BNRegressor(hidden=6), X, y)
+    noisy_fit = quiet(bngrad.BNRegressor(hidden=6), X, y_noisy)
+    assert np.median(noisy_fit.decay_) > 3 * np.median(quiet_fit.decay_)
+    assert np.median(noisy_fit.noise_sd_) > 5 * np.median(quiet_fit.noise_sd_)
+    assert np.median(noisy_fit.effective_params_) < np.median(quiet_fit.effective_params_)
+    assert np.all(np.isfinite(noisy_fit.log_evidence_))
+
+
+def test_an_ensemble_is_one_net_that_averages_its_members():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    members = [fitmod._to_params(fitmod._start(3, 4, 2, rng) + rng.standard_normal(3 * 4 + 4 + 8 + 2)
+                                 * 0.3, 3, 4, 2) for _ in range(3)]
+    one = fitmod._combine(members)
+    assert one.G1.shape == (3, 12) and one.G2.shape == (12, 2)
+    for act in ("tanh", "relu"):
+        Z = X @ one.G1
+        mean, var = Z.mean(axis=0), Z.var(axis=0)
+        avg = np.mean([fitmod.forward(X, m, (X @ m.G1).mean(0), (X @ m.G1).var(0), act)
+                       for m in members], axis=0)
+        np.testing.assert_allclose(fitmod.forward(X, one, mean, var, act), avg, rtol=1e-12)
+
+
+def test_restarts_keep_the_best():
+    X, y = data(N=100, noise=0.3)
+    one = quiet(bngrad.BNRegressor(hidden=4, ensemble=1, restarts=1), X, y)
+    three = quiet(bngrad.BNRegressor(hidden=4, ensemble=1, restarts=3), X, y)
+    assert three.log_evidence_[0] >= one.log_evidence_[0]
+
+
+# --- case weights -------------------------------------------------------------------
+
+@pytest.mark.parametrize("optimizer", ["bayes", "lbfgs"])
+def test_integer_sample_weights_are_repeated_rows(optimizer):
+    """Full-batch fits (Adam's minibatches, and early stopping's held-out
+    rows, are drawn from rows, so they differ by construction)."""
+    X, y = data(N=60, noise=0.3)
+    w = np.random.default_rng(2).integers(0, 4, 60)
+    w[:2] = 1
+    rep = np.repeat(np.arange(60), w)
+    kw = dict(hidden=4, optimizer=optimizer, max_iter=15, ensemble=1)
+    if optimizer == "lbfgs":
+        kw["decay"] = 0.0
+    a = quiet(bngrad.BNRegressor(**kw), X, y, sample_weight=w)
+    b = quiet(bngrad.BNRegressor(**kw), X[rep], y[rep])
+    np.testing.assert_allclose(a.x_center_, b.x_center_, rtol=1e-13)
+    np.testing.assert_allclose(a.x_scale_, b.x_scale_, rtol=1e-13)
+    for u, v in zip(a.params_, b.params_):
+        np.testing.assert_allclose(u, v, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-8)
+
+
+def test_zero_weights_drop_rows():
+    X, y = data(N=50, noise=0.3)
+    w = np.ones(50)
+    w[40:] = 0
+    a = quiet(bngrad.BNRegressor(hidden=3, ensemble=1), X, y, sample_weight=w)
+    b = quiet(bngrad.BNRegressor(hidden=3, ensemble=1), X[:40], y[:40])
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-8)
+
+
+# --- convergence ------------------------------------------------------------------
+
+@pytest.mark.parametrize("optimizer", OPTS)
+def test_max_iter_warns_and_sets_the_convergence_code(optimizer):
+    X, y = data(N=200)
+    with pytest.warns(UserWarning, match="max_iter = 2 reached"):
+        est = bngrad.BNRegressor(hidden=5, optimizer=optimizer, max_iter=2).fit(X, y)
+    assert est.convergence_ == 1 and est.n_iter_ == 2
+
+
+@pytest.mark.parametrize("optimizer", OPTS)
+def test_a_converged_fit_says_so(optimizer):
+    X, y = data(N=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = bngrad.BNRegressor(hidden=5, optimizer=optimizer, max_iter=3000).fit(X, y)
+    assert est.convergence_ == 0 and est.n_iter_ < 3000
+
+
+def test_sklearn_convergence_warning_class_where_sklearn_is_loaded():
+    from sklearn.exceptions import ConvergenceWarning
+    X, y = data(N=50)
+    with pytest.warns(ConvergenceWarning):
+        bngrad.BNRegressor(hidden=3, max_iter=1).fit(X, y)
+
+
+# --- the scikit-learn surface ------------------------------------------------------
 
 def test_multi_output_and_shapes():
     X, y = data(N=150)
     Y = np.c_[y, -y, y / 2]
-    est = bngrad.BNRegressor(hidden=5, max_iter=30).fit(X, Y)
+    est = quiet(bngrad.BNRegressor(hidden=5, max_iter=30), X, Y)
     assert est.predict(X).shape == (150, 3)
-    assert est.params_.G2.shape == (5, 3)
+    assert est.params_.G2.shape == (15, 3) and est.n_outputs_ == 3
+
+
+def test_feature_names_are_kept_and_checked():
+    import pandas as pd
+    X, y = data(N=80)
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = quiet(bngrad.BNRegressor(hidden=3, max_iter=10), df, y)
+    assert list(est.feature_names_in_) == ["a", "b", "c", "d"]
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        plain = est.predict(X)
+    np.testing.assert_array_equal(est.predict(df), plain)
+    with pytest.raises(ValueError, match="same order"):
+        est.predict(df[["b", "a", "c", "d"]])
+    with pytest.raises(ValueError, match="unseen at fit time: \\['e'\\]"):
+        est.predict(df.rename(columns={"d": "e"}))
+    assert not hasattr(quiet(bngrad.BNRegressor(hidden=3, max_iter=5), X, y),
+                       "feature_names_in_")
+
+
+def test_float32_in_float32_out():
+    X, y = data(N=60)
+    est = quiet(bngrad.BNRegressor(hidden=3, max_iter=10), X.astype(np.float32), y)
+    assert est.predict(X.astype(np.float32)).dtype == np.float32
+    assert est.predict(X).dtype == np.float64
+
+
+def test_every_parameter_and_attribute_is_documented():
+    doc = bngrad.BNRegressor.__doc__
+    for name in bngrad.BNRegressor._params:
+        assert f"\n    {name} :" in doc or f", {name} :" in doc or f"\n    {name}," in doc, name
+    for attr in ("params_", "running_mean_", "x_center_", "y_center_", "n_features_in_",
+                 "feature_names_in_", "n_outputs_", "optimizer_", "n_iter_", "convergence_",
+                 "loss_curve_", "log_evidence_", "effective_params_", "decay_", "noise_sd_"):
+        assert attr in doc, attr
+    for method in ("fit", "predict", "score", "get_params", "set_params"):
+        assert getattr(bngrad.BNRegressor, method).__doc__, method
 
 
 @pytest.mark.parametrize("kw,Xy,match", [
@@ -115,12 +381,19 @@ def test_multi_output_and_shapes():
     ({}, "nan", "X contains NaN"),
     ({"hidden": 0}, None, "hidden"),
     ({"hidden": 2.5}, None, "hidden"),
+    ({"hidden": 10**7}, None, "hidden = 10000000 is too large for this machine"),
     ({"optimizer": "sgd"}, None, "optimizer"),
     ({"activation": "elu"}, None, "activation"),
     ({"decay": -1}, None, "decay"),
+    ({"decay": float("nan")}, None, "decay must be a finite number"),
+    ({"momentum": 5}, None, r"momentum must be a finite number in \(0, 1\], got 5"),
+    ({"ensemble": 0}, None, "ensemble"),
+    ({"restarts": 1.5}, None, "restarts"),
+    ({"tol": 0}, None, "tol"),
     ({"eps": -1}, None, "eps"),
     ({"ddof": 3}, None, "ddof"),
     ({}, "one_row", "1 sample"),
+    ({}, "no_columns", "0 feature"),
 ])
 def test_bad_input(kw, Xy, match):
     X, y = data(N=10)
@@ -133,15 +406,37 @@ def test_bad_input(kw, Xy, match):
         X[3, 1] = np.nan
     elif Xy == "one_row":
         X, y = X[:1], y[:1]
+    elif Xy == "no_columns":
+        X = X[:, :0]
     with pytest.raises(ValueError, match=match):
         bngrad.BNRegressor(**kw).fit(X, y)
+
+
+def test_bad_data_types_named():
+    from scipy import sparse
+    import pandas as pd
+    X, y = data(N=10)
+    with pytest.raises(TypeError, match="sparse"):
+        bngrad.BNRegressor().fit(sparse.csr_matrix(X), y)
+    df = pd.DataFrame({"a": pd.array([1, None, 3, 4, 5, 6, 7, 8, 9, 10], dtype="Int64"),
+                       "b": np.arange(10.0)})
+    with pytest.raises(ValueError, match="X contains NaN or missing values .*column 'a'"):
+        bngrad.BNRegressor().fit(df, y)
+    ok = pd.DataFrame({"a": pd.array(range(10), dtype="Int64"), "b": np.arange(10.0) ** 2})
+    assert quiet(bngrad.BNRegressor(hidden=2, max_iter=3), ok, y).n_features_in_ == 2
+    with pytest.raises(ValueError, match="sample_weight must have length 10"):
+        bngrad.BNRegressor().fit(X, y, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="non-zero weight"):
+        bngrad.BNRegressor().fit(X, y, sample_weight=np.zeros(10))
+    with pytest.raises(ValueError, match="Invalid parameter 'hiden'"):
+        bngrad.BNRegressor().set_params(hiden=3)
 
 
 def test_predict_checks_columns_and_fit():
     X, y = data(N=50)
     with pytest.raises(ValueError, match="not fitted"):
         bngrad.BNRegressor().predict(X)
-    est = bngrad.BNRegressor(hidden=3, max_iter=5).fit(X, y)
+    est = quiet(bngrad.BNRegressor(hidden=3, max_iter=5), X, y)
     with pytest.raises(ValueError, match="X has 3 features, but BNRegressor is expecting 4"):
         est.predict(X[:, :3])
     with pytest.raises(ValueError, match="X must be numeric"):
@@ -157,11 +452,15 @@ def test_fit_fixture_is_what_the_core_fits():
     import sys
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path.insert(0, os.path.join(here, "..", "fixtures"))
-    from make_fit_fixture import SETTINGS, example
+    from make_fit_fixture import CASES, example
     with open(os.path.join(here, "..", "fixtures", "fit_example.json")) as fh:
         d = json.load(fh)
-    x, y = example()
+    x, y, w = example()
     assert np.array_equal(x, np.array(d["x"])) and np.array_equal(y, np.array(d["y"]))
-    est = bngrad.BNRegressor(**SETTINGS).fit(np.asfortranarray(x), y)   # R's layout
-    for k, v in est.params_._asdict().items():
-        np.testing.assert_allclose(v, d["expected"][k], rtol=1e-10, atol=1e-12)
+    for case in d["cases"]:
+        kw = case["settings"]
+        assert kw == CASES[case["name"]]
+        sw = w if case["weighted"] else None
+        est = quiet(bngrad.BNRegressor(**kw), np.asfortranarray(x), y, sample_weight=sw)
+        for k, v in est.params_._asdict().items():
+            np.testing.assert_allclose(v, case["expected"][k], rtol=1e-10, atol=1e-12)

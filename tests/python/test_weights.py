@@ -86,7 +86,7 @@ def test_weights_scale_free():
 @pytest.mark.parametrize("w, match", [
     (np.ones(4), "weights must have length 10"),
     (-np.ones(10), "weights must be >= 0"),
-    (np.r_[1.0, np.zeros(9)], "at least 2 rows a positive weight"),
+    (np.r_[1.0, np.zeros(9)], "at least 2 rows a non-zero weight"),
     (np.r_[np.nan, np.ones(9)], "weights contains NaN or Inf"),
     (np.full(10, "a"), "weights must be real numbers"),
     (np.ones((10, 2)), "weights must be 0-D or 1-D"),

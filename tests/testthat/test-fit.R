@@ -11,10 +11,10 @@ test_that("the formula method fits, prints like nnet and predicts new data", {
   d <- make_data()
   fit <- bn_fit(y ~ ., data = d, hidden = 8)
   expect_s3_class(fit, "bn_fit")
-  expect_output(print(fit), "a 4-8-1 batch-normalised network, sigmoid, with 57 weights")
+  expect_output(print(fit), "a 4-24-1 batch-normalised network, sigmoid, with 169 weights")
   expect_output(print(summary(fit)), "training MSE")
-  expect_length(coef(fit), 57)
-  expect_true(all(c("a->h1", "gamma->h8", "h8->o1", "b->o1") %in% names(coef(fit))))
+  expect_length(coef(fit), 169)
+  expect_true(all(c("a->h1", "gamma->h24", "h24->o1", "b->o1") %in% names(coef(fit))))
   expect_equal(unname(fitted(fit) + residuals(fit)), d$y, tolerance = 1e-12)
   test <- make_data(200, seed = 2)
   r2 <- 1 - mean((test$y - predict(fit, test))^2) / var(test$y)
@@ -79,23 +79,32 @@ test_that("set.seed() or seed = makes a fit reproducible", {
 
 test_that("R and Python fit the same weights from the same data and settings", {
   need_core()
-  d <- jsonlite::fromJSON(test_path("..", "fixtures", "fit_example.json"))
-  s <- d$settings
-  fit <- bn_fit(d$x, d$y, hidden = s$hidden, activation = s$activation,
-                max_iter = s$max_iter, decay = s$decay, seed = s$seed)
-  for (k in c("G1", "gamma", "beta", "G2", "b")) {
-    expect_equal(as.vector(fit$params[[k]]), as.vector(d$expected[[k]]), tolerance = 1e-10,
-                 label = k)
+  d <- jsonlite::fromJSON(test_path("..", "fixtures", "fit_example.json"), simplifyVector = FALSE)
+  x <- do.call(rbind, lapply(d$x, unlist))
+  y <- unlist(d$y)
+  w <- unlist(d$w)
+  for (case in d$cases) {
+    s <- case$settings
+    args <- c(list(x, y), s)
+    if (isTRUE(case$weighted)) args$weights <- w
+    fit <- suppressWarnings(do.call(bn_fit, args))
+    for (k in c("G1", "gamma", "beta", "G2", "b")) {
+      want <- unlist(case$expected[[k]])
+      if (k %in% c("G1", "G2")) want <- do.call(rbind, lapply(case$expected[[k]], unlist))
+      expect_equal(as.vector(fit$params[[k]]), as.vector(want), tolerance = 1e-10,
+                   label = paste(case$name, k))
+    }
+    expect_equal(unname(predict(fit, x)), unlist(case$predict), tolerance = 1e-10)
+    expect_equal(fit$running_mean, unlist(case$running_mean), tolerance = 1e-10)
+    expect_identical(fit$convergence, as.integer(case$convergence))
   }
-  expect_equal(unname(predict(fit, d$x)), d$predict, tolerance = 1e-10)
-  expect_equal(fit$running_mean, d$running_mean, tolerance = 1e-10)
 })
 
 test_that("trace = TRUE prints nnet-style progress as the fit runs", {
   need_core()
   d <- make_data(100)
   expect_output(bn_fit(y ~ ., data = d, hidden = 3, max_iter = 20, trace = TRUE),
-                "iter   10 value [0-9.]+")
+                "net 1 iter   10 value [0-9.]+")
 })
 
 test_that("adam fits too, and predicts with its running statistics", {

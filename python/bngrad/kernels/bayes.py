@@ -119,9 +119,18 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
 
 
 @jit()
-def _chol_solve(A, g):
-    """A^-1 g for symmetric positive definite A (Cholesky, own substitutions)."""
-    L = np.linalg.cholesky(A)
+def _cholesky(A):
+    """A's Cholesky factor, or an empty array where rounding has left A
+    (positive definite in exact arithmetic) without one."""
+    try:
+        return np.linalg.cholesky(A)
+    except Exception:
+        return np.empty((0, 0))
+
+
+@jit()
+def _chol_solve(L, g):
+    """A^-1 g from A's Cholesky factor L (own substitutions: O(n^2))."""
     n = g.size
     x = g.copy()
     for i in range(n):
@@ -139,10 +148,15 @@ def _chol_solve(A, g):
 
 @jit()
 def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, patience,
-              v_out, info):
+              v_out, info, curve):
     """LM with Bayesian regularisation from v0; the best-evidence state into
     v_out, and into info: (status, LM iterations, log evidence, effective
-    number of parameters, alpha, beta_) of that state."""
+    number of parameters, alpha, beta_) of that state; curve[t] = the
+    weighted mean squared error after LM iteration t.
+
+    alpha0 < 0 fixes the regulariser instead: F = SSE + (-alpha0) |v|^2 is
+    minimised (a user's fixed decay) and converged when no step improves F
+    by a relative 1e-10 (tol plays no part)."""
     N = X.shape[0]
     q = Y.shape[1]
     P = v0.size
@@ -157,9 +171,11 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
     v = v0.copy()
     sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)
     ssw = np.dot(v, v)
-    alpha = alpha0
+    fixed = alpha0 < 0.0
+    alpha = -alpha0 if fixed else alpha0
     beta_ = 1.0
     mu = 1e-2
+    nu = 2.0
     best = -np.inf
     since_best = 0
     v_out[:] = v
@@ -178,38 +194,63 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
                 Hm = beta_ * JJ
                 for d in range(P):
                     Hm[d, d] += alpha + mu
-                v2 = v + _chol_solve(Hm, g)
+                L = _cholesky(Hm)
+                if L.shape[0] == 0:            # more damping makes it definite again
+                    mu *= nu
+                    nu *= 2.0
+                    continue
+                step = _chol_solve(L, g)
+                v2 = v + step
                 sse2 = net_eval(X, w, sw, Y, v2, p2, code, eps, ddof, False, r2, J)
                 ssw2 = np.dot(v2, v2)
                 F2 = beta_ * sse2 + alpha * ssw2
-                if F2 < F:
+                # the reduction the quadratic model promised: step'(g + mu step)
+                promised = np.dot(step, g) + mu * np.dot(step, step)
+                if F2 < F and promised > 0.0:
                     accepted = True
                     rel = (F - F2) / F
                     v = v2
-                    sse, ssw, F = sse2, ssw2, F2
-                    mu = max(mu * 0.1, 1e-12)
+                    sse, ssw = sse2, ssw2
+                    # Nielsen's damping: by how well the model predicted the step
+                    rho = (F - F2) / promised
+                    F = F2
+                    mu = max(mu * max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3), 1e-12)
+                    nu = 2.0
                     break
-                mu *= 10.0
+                mu *= nu
+                nu *= 2.0
             if not accepted:
                 break
             moved = True
             sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)
-            if rel < 1e-6 or it >= max_iter:
+            curve[it - 1] = sse / nobs
+            if rel < (1e-10 if fixed else 1e-6) or it >= max_iter:
                 break
-        # the evidence of (alpha, beta_) at this minimum, then their update
-        A = beta_ * np.dot(J.T, J)
-        for d in range(P):
-            A[d, d] += alpha
-        L = np.linalg.cholesky(A)
-        logdet = 0.0
-        for d in range(P):
-            logdet += 2.0 * np.log(L[d, d])
+        if fixed:
+            info[2], info[3], info[4], info[5] = np.nan, np.nan, alpha, beta_
+            v_out[:] = v
+            if not moved or rel < 1e-10:
+                status = CONVERGED
+                break
+            continue
+        # the evidence of (alpha, beta_) at this minimum, then their update.
+        # log det A and tr A^-1 from the eigenvalues of J'J, or of JJ' where
+        # that is smaller (the same non-zero ones; the rest of A's are alpha)
+        rows = N * q
+        if P <= rows:
+            lam = np.linalg.eigvalsh(np.dot(J.T, J))
+            rest = 0
+        else:
+            lam = np.linalg.eigvalsh(np.dot(J, J.T))
+            rest = P - rows
+        logdet = rest * np.log(alpha)
+        tr = rest / alpha
+        for d in range(lam.size):
+            a = beta_ * max(lam[d], 0.0) + alpha
+            logdet += np.log(a)
+            tr += 1.0 / a
         evidence = (-(beta_ * sse + alpha * ssw) - 0.5 * logdet + 0.5 * P * np.log(alpha)
                     + 0.5 * nobs * np.log(beta_ / np.pi))
-        tr = 0.0
-        Ainv = np.linalg.inv(A)
-        for d in range(P):
-            tr += Ainv[d, d]
         gamma_eff = min(max(P - alpha * tr, 1e-3), min(P, nobs - 1.0))
         since_best += 1
         if evidence > best + tol:
@@ -218,8 +259,10 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
             best = evidence
             v_out[:] = v
             info[2], info[3], info[4], info[5] = evidence, gamma_eff, alpha, beta_
-        a_new = gamma_eff / (2.0 * max(ssw, 1e-300))
-        b_new = (nobs - gamma_eff) / (2.0 * max(sse, 1e-300))
+        # bounded where a perfect fit (SSE -> 0) or no weights (|v| -> 0)
+        # would send them to infinity: a noise and a prior sd of 1e-5 of y's
+        a_new = min(gamma_eff / (2.0 * max(ssw, 1e-300)), 1e10)
+        b_new = min((nobs - gamma_eff) / (2.0 * max(sse, 1e-300)), 1e10)
         done = abs(np.log(a_new / alpha)) < tol and abs(np.log(b_new / beta_)) < tol
         alpha, beta_ = a_new, b_new
         # settled hyperparameters, no step that improves F, or an evidence
