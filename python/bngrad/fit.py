@@ -89,7 +89,7 @@ def _to_params(v, p1, p2, q):
 
 
 def _v_gradient(g, p):
-    """dR/dv from dR/d(G1, gamma, beta, G2, b) at p = _to_params(v)."""
+    """dR/dv from dR/d(G1, gamma, beta, G2, b) at p = _to_params(v) (eq. V-grad)."""
     G1, gamma = p.G1, p.gamma
     radial = (g.G1 * G1).sum(axis=0)
     dV = (g.G1 - radial * G1) / np.where(gamma > 0, gamma, 1.0) + g.gamma * G1

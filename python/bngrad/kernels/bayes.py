@@ -1,4 +1,4 @@
-"""Levenberg-Marquardt with Bayesian regularisation (docs/derivation.md, "the Bayesian fit").
+"""Levenberg-Marquardt with Bayesian regularisation (docs/derivation.md, section 4).
 
 The net is fitted in V-coordinates: V = G1 diag(gamma), so that G1 = V / |V|
 column by column and gamma = |V|.  Batch norm makes the output invariant to
@@ -109,7 +109,8 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
                 zh = Zh[i, j]
                 cg = g / sd[j]
                 radial = g * zh * (1.0 - eps / (sd[j] * sd[j]))
-                # d yhat / d V_lj: through G1 = V/|V| (the batch-norm backward) and gamma = |V|
+                # d yhat / d V_lj (eq. J): through G1 = V/|V| (the batch-norm backward)
+                # and gamma = |V|
                 for l in range(p1):
                     J[row, l * p2 + j] = s * (cg * (Xc[i, l] - zh * U[j, l]) + radial * G1[l, j])
                 J[row, ob + j] = s * g
@@ -249,6 +250,7 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
             a = beta_ * max(lam[d], 0.0) + alpha
             logdet += np.log(a)
             tr += 1.0 / a
+        # (eq. ev)
         evidence = (-(beta_ * sse + alpha * ssw) - 0.5 * logdet + 0.5 * P * np.log(alpha)
                     + 0.5 * nobs * np.log(beta_ / np.pi))
         gamma_eff = min(max(P - alpha * tr, 1e-3), min(P, nobs - 1.0))
