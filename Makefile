@@ -24,7 +24,7 @@ export BNGRAD_REQUIRE_CORE := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-fit bench-bridge bench-busy clean
+.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-panel bench-fit-speed bench-bridge bench-busy clean
 
 demo: install
 	Rscript scripts/demo.R
@@ -126,7 +126,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 
-bench: $(BENCH_VENV)/stamp install bench-fit bench-bridge bench-busy
+bench: $(BENCH_VENV)/stamp install bench-panel bench-fit-speed bench-bridge bench-busy
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
 	# the project's venv and the cache make warmed for it, as a user has them
 	$(BENCH_UNSET) $(PY) bench/bench_memory.py
@@ -135,8 +135,22 @@ bench: $(BENCH_VENV)/stamp install bench-fit bench-bridge bench-busy
 clean:
 	rm -rf $(BUILD) $(VENV) $(BENCH_VENV) $(NP2_VENV) .hypothesis
 
-bench-fit: install
-	Rscript bench/fit_vs_nnet.R
+# Issue 10's panels: bn_fit against tuned nnet on R's data sets, BNRegressor
+# against scikit-learn's estimators on its own.
+bench-panel: install $(BUILD)/r-bench.stamp
+	$(BENCH_UNSET) Rscript bench/fit_panel.R
+	$(BENCH_UNSET) $(PY) bench/fit_panel.py
+
+# Issue 13: a fit iteration in gradient calls, two BLAS settings; bn_fit vs nnet.
+bench-fit-speed: install
+	$(BENCH_UNSET) $(PY) bench/bench_fit_speed.py
+	$(BENCH_UNSET) Rscript bench/fit_speed_nnet.R
+
+# The panel's data sets: Debian's MASS, mlbench and carData (only if missing).
+$(BUILD)/r-bench.stamp:
+	@if ! Rscript -e 'for (p in c("MASS", "mlbench", "carData")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	  $(SUDO) apt-get install -y -qq r-cran-mass r-cran-mlbench r-cran-cardata; fi
+	@touch $@
 
 # R's side of a call (the project's venv, as R users have it)
 bench-bridge: install

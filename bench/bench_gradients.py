@@ -6,10 +6,16 @@ Baselines: the closed form in plain NumPy, PyTorch autograd, JAX jit(grad),
 and the GEMM floor (X @ G1 and X.T @ dZ with NumPy's BLAS, the two products
 any exact gradient must do).  float64, relu, q = 1, median of repeats.
 Prints a table with ratios, writes bench/results.json and bench/gradients.png.
+Then two more tables: cold start (fresh processes with an empty numba cache)
+and concurrent calls (several threads calling gradients() at once).
 """
 import argparse
 import json
 import os
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 
 import numpy as np
@@ -97,7 +103,7 @@ def main():
     from threadpoolctl import threadpool_info
     blas = {os.path.basename(os.path.dirname(i["filepath"])): (i["architecture"], i["num_threads"])
             for i in threadpool_info() if i["user_api"] == "blas"}
-    print(f"numpy {np.__version__}, BLAS {blas}, cores {os.cpu_count()}")
+    print(f"CPU {cpu_model()}; numpy {np.__version__}, BLAS {blas}, cores {os.cpu_count()}")
     t_end = time.perf_counter() + 2.0          # let the cores reach their clock before timing
     while time.perf_counter() < t_end:
         np.ones((256, 256)) @ np.ones((256, 256))
@@ -123,9 +129,114 @@ def main():
         print(format_row(row), flush=True)
     print()
     print(table(rows))
+    import scipy.linalg.cython_blas  # noqa: F401  (the BLAS the kernels call, now loaded)
+    kernels_blas = {i["filepath"].split("/")[-2]: (i["architecture"], i["num_threads"])
+                    for i in threadpool_info() if i["user_api"] == "blas"}
+    print(f"(BLAS libraries after the kernels ran: {kernels_blas})")
+    cold = cold_start()
+    print()
+    print(cold_table(cold))
+    conc = concurrent(budget)
+    print()
+    print(concurrent_table(conc))
     with open(os.path.join(HERE, "results.json"), "w") as fh:
-        json.dump(rows, fh, indent=1)
+        json.dump({"cpu": cpu_model(), "gradients": rows, "cold_start": cold,
+                   "concurrent": conc}, fh, indent=1)
     plot(rows, os.path.join(HERE, "gradients.png"))
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or "unknown"
+
+
+COLD = """
+import time; t0 = time.perf_counter()
+import numpy as np, bngrad
+X = np.random.default_rng(0).standard_normal(({N}, 10)); y = X[:, 0].copy()
+t1 = time.perf_counter(); bngrad.gradients(X, y, bngrad.init_params(10, 16))
+print(time.perf_counter() - t1, time.perf_counter() - t0)
+"""
+
+
+def cold_start():
+    """Fresh processes, each with an empty numba cache: the first gradient at
+    small and large N, a first default fit, and the whole warm-up."""
+    rows = []
+    for what, code in (("first gradient, N = 64", COLD.format(N=64)),
+                       ("first gradient, N = 100,000", COLD.format(N=100_000)),
+                       ("first default fit (N = 200)", COLD.format(N=200).replace(
+                           "bngrad.gradients(X, y, bngrad.init_params(10, 16))",
+                           "bngrad.BNRegressor(hidden=8).fit(X, y)"))):
+        with tempfile.TemporaryDirectory() as cache:
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 env=dict(os.environ, NUMBA_CACHE_DIR=cache), check=True)
+        first, total = map(float, out.stdout.split())
+        rows.append({"what": what, "call": first, "process": total})
+    with tempfile.TemporaryDirectory() as cache:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bngrad.warmup"], capture_output=True, check=True,
+                       env=dict(os.environ, NUMBA_CACHE_DIR=cache))
+        rows.append({"what": "python -m bngrad.warmup (every kernel)", "call": None,
+                     "process": time.perf_counter() - t0})
+    return rows
+
+
+def cold_table(rows):
+    out = ["| empty numba cache | the call (s) | whole process (s) | goal (s) |", "|---|---|---|---|"]
+    for r in rows:
+        goal = "60" if r["call"] is None else ("5" if "gradient" in r["what"] else "-")
+        call = "-" if r["call"] is None else f"{r['call']:.2f}"
+        out.append(f"| {r['what']} | {call} | {r['process']:.2f} | {goal} |")
+    return "\n".join(out)
+
+
+def concurrent(budget):
+    """Calls per second with 1, 2 and 4 threads calling gradients() at once
+    (each its own data), and whether every thread got the single-thread bits."""
+    out = []
+    for N, p1, p2 in [(64, 8, 16), (4096, 32, 64), (100_000, 10, 16)]:
+        rng = np.random.default_rng(1)
+        X = rng.standard_normal((N, p1))
+        y = rng.standard_normal(N)
+        p = bngrad.init_params(p1, p2)
+        want = bngrad.gradients(X, y, p)
+        per_call = median_time(lambda: bngrad.gradients(X, y, p), budget / 3)
+        calls = max(4, int(budget / 3 / per_call))
+        row = {"N": N, "p1": p1, "p2": p2}
+        for T in (1, 2, 4):
+            same = []
+
+            def work():
+                for _ in range(calls):
+                    g = bngrad.gradients(X, y, p)
+                same.append(all(np.array_equal(a, b) for a, b in zip(g, want)))
+            threads = [threading.Thread(target=work) for _ in range(T)]
+            t0 = time.perf_counter()
+            [t.start() for t in threads]
+            [t.join() for t in threads]
+            row[f"{T} threads"] = T * calls / (time.perf_counter() - t0)
+            row[f"{T} same"] = all(same)
+        out.append(row)
+    return out
+
+
+def concurrent_table(rows):
+    out = ["| N, p1, p2 | calls/s, 1 thread | 2 threads | 4 threads | 4 threads / 1 | same bits |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['N']:,}, {r['p1']}, {r['p2']} | {r['1 threads']:,.0f} | "
+                   f"{r['2 threads']:,.0f} | {r['4 threads']:,.0f} | "
+                   f"{r['4 threads'] / r['1 threads']:.2f} | "
+                   f"{'yes' if all(r[f'{T} same'] for T in (1, 2, 4)) else 'NO'} |")
+    return "\n".join(out)
 
 
 def us(t):

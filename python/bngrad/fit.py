@@ -432,11 +432,12 @@ class BNRegressor:
                    alpha0, s["max_iter"], INNER, s["tol"], PATIENCE, v, info, curve)
             return v, info, curve[np.isfinite(curve)]
         v, info, curve = run(-s["decay"] if fixed else ALPHA0)
-        if not fixed and info[3] < 1.0:
-            # Collapsed to the constant net (fewer than one well-determined
-            # weight): a strong first prior can pull a net whose signal is not
-            # linear into it for good.  Start again with a weak one, and let
-            # the evidence choose between the two (pure noise keeps the first).
+        p1, q = Xs.shape[1], Ys.shape[1]
+        if not fixed and info[3] < (p1 + 1) * q + 1:
+            # No more well-determined weights than a linear model has: a strong
+            # first prior can hold a net whose signal is not linear in its
+            # linear regime (or at the constant) for good.  Start again with a
+            # weak one, and let the evidence choose (a linear truth keeps the first).
             again = run(ALPHA0 * 1e-2)
             if again[1][2] > info[2]:
                 v, info, curve = again

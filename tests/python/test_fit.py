@@ -213,6 +213,18 @@ def test_a_collapsed_start_is_tried_again_with_a_weak_prior():
     assert np.all(flat.effective_params_ < 3)
 
 
+def test_a_signal_with_no_linear_part_is_found():
+    """y = x0 x1 exactly: the strong first prior holds the net in its linear
+    regime (gamma ~ 3); the weak restart fits it, and a noise-free fit ends
+    at the noise floor without a ConvergenceWarning."""
+    X = np.random.default_rng(0).standard_normal((30, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = bngrad.BNRegressor(hidden=4).fit(X, X[:, 0] * X[:, 1])
+        assert est.score(X, X[:, 0] * X[:, 1]) > 0.99
+        assert bngrad.BNRegressor(hidden=4).fit(X, X[:, 0]).convergence_ == 0
+
+
 def test_bayes_with_a_fixed_decay_reaches_a_stationary_point():
     """decay = d: the fit minimises SSE + d |v|^2, so it stops where that
     is stationary (Gauss-Newton converges linearly here: 1e-4 of where it began)

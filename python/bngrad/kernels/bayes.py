@@ -266,6 +266,8 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
         a_new = min(gamma_eff / (2.0 * max(ssw, 1e-300)), 1e10)
         b_new = min((nobs - gamma_eff) / (2.0 * max(sse, 1e-300)), 1e10)
         done = abs(np.log(a_new / alpha)) < tol and abs(np.log(b_new / beta_)) < tol
+        if b_new >= 1e10 and beta_ >= 1e10:    # y fitted to the noise floor: nothing left
+            done = True
         alpha, beta_ = a_new, b_new
         # settled hyperparameters, no step that improves F, or an evidence
         # that has stopped rising: the best state is found

@@ -1,0 +1,66 @@
+# Issue 10's goal in R: default bn_fit (only hidden = 8 set) against nnet as a
+# user tunes it by hand (inputs standardised, size 8, maxit 500, decay chosen
+# from 0, 1e-3, 1e-2, 1e-1 on the *test* split: an oracle no user has), on the
+# real data sets of bench/panel.R, 5 random 75/25 splits each.
+#   make bench-panel      (or: Rscript bench/fit_panel.R)
+# Median test MSE over the splits, and time per split: bn_fit's one fit against
+# nnet's four.  bn_fit is timed after a warm-up call (Python start-up is paid
+# once per session).  Writes bench/fit_panel_R.md.
+suppressPackageStartupMessages({
+  library(bngrad)
+  library(nnet)
+})
+source("bench/panel.R")
+
+timed <- function(expr) {
+  t0 <- proc.time()[["elapsed"]]
+  value <- force(expr)
+  list(value = value, time = proc.time()[["elapsed"]] - t0)
+}
+invisible(bn_fit(mpg ~ ., data = mtcars, hidden = 2))     # warm-up: Python, numba cache
+
+P <- panel()
+rows <- list()
+for (name in names(P)) {
+  f <- P[[name]][[1]]
+  data <- P[[name]][[2]]
+  d <- design(f, data)
+  sp <- splits(nrow(d$x))
+  res <- t(vapply(seq_along(sp), function(s) {
+    train <- sp[[s]]
+    nn <- nnet_tuned(d$x, d$y, train, seed = s)
+    set.seed(s)
+    b <- timed(bn_fit(f, data = data[train, , drop = FALSE], hidden = 8))
+    pred <- predict(b$value, data[-train, , drop = FALSE])
+    yt <- d$y[-train]
+    c(nnet = min(nn$mse), bn = mean((yt - pred)^2), bn_time = b$time, nnet_time = nn$time,
+      converged = b$value$convergence == 0)
+  }, numeric(5)))
+  med <- apply(res, 2, stats::median)
+  rows[[name]] <- c(n = nrow(d$x), p = ncol(d$x), med,
+                    converged = mean(res[, "converged"]))
+  cat(sprintf("%-18s n %4d p %2d  bn_fit / nnet-oracle MSE %.3f  time %.3f s vs %.3f s\n", name,
+              nrow(d$x), ncol(d$x), med[["bn"]] / med[["nnet"]], med[["bn_time"]],
+              med[["nnet_time"]]))
+}
+
+ratio <- vapply(rows, function(r) r[["bn"]] / r[["nnet"]], 0)
+tratio <- vapply(rows, function(r) r[["bn_time"]] / r[["nnet_time"]], 0)
+md <- c(sprintf(paste("%d data sets, 5 splits each; ratio = median test MSE of default bn_fit",
+                      "(hidden = 8) / that of nnet with its decay chosen on the test split."),
+                length(rows)),
+        sprintf(paste("Ratio <= 1.05 on %d of %d (worst %.3f, %s; geometric mean %.3f);",
+                      "bn_fit's time <= nnet's four fits on %d of %d (worst %.2fx)."),
+                sum(ratio <= 1.05), length(ratio), max(ratio), names(which.max(ratio)),
+                exp(mean(log(ratio))), sum(tratio <= 1), length(tratio), max(tratio)),
+        "",
+        "| data set | n | p | nnet, decay tuned on test: MSE | bn_fit default: MSE | ratio | bn_fit (s) | nnet x 4 decays (s) |",
+        "|---|---|---|---|---|---|---|---|")
+for (name in names(rows)) {
+  r <- rows[[name]]
+  md <- c(md, sprintf("| %s | %d | %d | %.4g | %.4g | %.3f | %.3f | %.3f |", name, r[["n"]],
+                      r[["p"]], r[["nnet"]], r[["bn"]], r[["bn"]] / r[["nnet"]], r[["bn_time"]],
+                      r[["nnet_time"]]))
+}
+writeLines(md, "bench/fit_panel_R.md")
+cat(md, sep = "\n")
