@@ -237,14 +237,6 @@ def target(y, N):
 
 # --- the estimator's settings ------------------------------------------------
 
-def setting_int(name, value, lowest):
-    """A whole-number setting (an integral float, as R sends, is accepted)."""
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
-            or not np.isfinite(value) or value != int(value) or value < lowest):
-        raise ValueError(f"{name} must be a whole number >= {lowest}, got {value!r}")
-    return int(value)
-
-
 def setting_real(name, value, low, high=np.inf, open_low=False):
     """A real setting in [low, high] ((low, high] with open_low)."""
     ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)

@@ -281,7 +281,7 @@ class BNRegressor:
                              f"got {self.activation!r}")
         if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
-        hidden = checks.setting_int("hidden", self.hidden, 1)
+        hidden = checks.whole("hidden", self.hidden, 1)
         P = p1 * hidden + 2 * hidden + hidden * q + q
         opt = self.optimizer
         if opt == "auto":
@@ -292,18 +292,18 @@ class BNRegressor:
         s = dict(
             hidden=hidden, P=P, optimizer=opt, decay=decay,
             ensemble=(3 if opt == "bayes" else 1) if self.ensemble is None
-            else checks.setting_int("ensemble", self.ensemble, 1),
-            restarts=checks.setting_int("restarts", self.restarts, 1),
+            else checks.whole("ensemble", self.ensemble, 1),
+            restarts=checks.whole("restarts", self.restarts, 1),
             max_iter=DEFAULT_ITER[opt] if self.max_iter is None
-            else checks.setting_int("max_iter", self.max_iter, 1),
+            else checks.whole("max_iter", self.max_iter, 1),
             tol=DEFAULT_TOL[opt] if self.tol is None
             else checks.setting_real("tol", self.tol, 0, open_low=True),
             batch_size=64 if self.batch_size is None
-            else checks.setting_int("batch_size", self.batch_size, 2),
+            else checks.whole("batch_size", self.batch_size, 2),
             learning_rate=checks.setting_real("learning_rate", self.learning_rate, 0,
                                               open_low=True),
             momentum=checks.setting_real("momentum", self.momentum, 0, 1, open_low=True),
-            seed=0 if self.seed is None else checks.setting_int("seed", self.seed, 0))
+            seed=0 if self.seed is None else checks.whole("seed", self.seed, 0))
         s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
         checks.fits_in_memory(N, p1, q, hidden, s["ensemble"], opt)
         return s
