@@ -22,7 +22,6 @@ divided by the number of nets), so the fitted object stays one Params.
 Inputs and outputs are standardised inside the fit (params_ belong to the
 standardised problem; predict undoes it).
 """
-import numbers
 import sys
 import warnings
 
