@@ -32,6 +32,25 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   as.integer(x)
 }
 
+# Case weights: frequency weights, so every batch statistic needs two rows
+# that count and sum(w) - ddof > 0 to divide by.
+.check_weights <- function(w, N, ddof, name = "weights") {
+  if (!is.numeric(w) || !is.null(dim(w)) && length(dim(w)) != 1L) {
+    stop(name, " must be a numeric vector", call. = FALSE)
+  }
+  if (length(w) != N) {
+    stop(name, " must have length ", N, " (the rows of the data), got ", length(w),
+         call. = FALSE)
+  }
+  if (!all(is.finite(w))) stop(name, " contains NA, NaN or Inf", call. = FALSE)
+  if (any(w < 0)) stop(name, " must be >= 0, got ", min(w), call. = FALSE)
+  if (sum(w != 0) < 2 || sum(w) <= ddof) {
+    stop(name, " must give at least 2 rows a non-zero weight and sum to more than ddof = ",
+         ddof, " (batch statistics), got ", sum(w != 0), " non-zero weights", call. = FALSE)
+  }
+  as.double(as.vector(w))
+}
+
 .numeric <- function(x, name) {
   if (!is.numeric(x)) stop(name, " must be numeric", call. = FALSE)
   x
@@ -75,7 +94,7 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 # data and word the error for R (bngrad.rbridge); scanning X here as well
 # would read it twice.  The one value check kept is NA in an integer X:
 # it reaches Python as an ordinary int32, which no pass can tell from data.
-.check_net <- function(X, y, params, activation, eps, ddof, values = TRUE) {
+.check_net <- function(X, y, params, activation, eps, ddof, values = TRUE, weights = NULL) {
   vet <- if (values) .finite else .numeric
   X <- vet(.as_design(X), "X")
   if (!values && is.integer(X) && anyNA(X)) stop("X contains NA, NaN or Inf", call. = FALSE)
@@ -116,17 +135,22 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
     stop("ddof must be 0 or 1", call. = FALSE)
   }
-  if (values && eps == 0) .check_spread(X %*% G1, ddof)
+  if (!is.null(weights)) weights <- .check_weights(weights, N, ddof)
+  if (values && eps == 0) .check_spread(X %*% G1, ddof, weights)
   list(X = X, Y = .double(Y), G1 = .double(G1), gamma = as.double(gamma),
        beta = as.double(beta), G2 = .double(G2), b = as.double(b), G2_vector = G2_vector,
-       activation = activation, eps = as.double(eps), ddof = as.integer(ddof))
+       activation = activation, eps = as.double(eps), ddof = as.integer(ddof),
+       weights = weights)
 }
 
 # With eps = 0 a constant column of X G1 divides by zero; a spread below what
-# doubles resolve at the column's magnitude counts as constant (as in Python).
-.check_spread <- function(Z, ddof) {
-  sd <- sqrt(colSums(sweep(Z, 2, colMeans(Z))^2) / (nrow(Z) - ddof))
-  flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z), 2, max)
+# doubles resolve at the column's magnitude counts as constant (as in Python);
+# with weights, the spread of the rows that count.
+.check_spread <- function(Z, ddof, w = NULL) {
+  if (is.null(w)) w <- rep(1, nrow(Z))
+  mu <- colSums(w * Z) / sum(w)
+  sd <- sqrt(colSums(w * sweep(Z, 2, mu)^2) / (sum(w) - ddof))
+  flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z[w != 0, , drop = FALSE]), 2, max)
   if (any(flat)) {
     stop("column ", which(flat)[1], " of X %*% G1 has zero variance, and eps = 0 ",
          "divides by it; use eps > 0 or change X / G1", call. = FALSE)
@@ -142,14 +166,20 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
        b = as.numeric(g$b))
 }
 
-bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0) {
-  v <- .check_net(X, y, params, activation, eps, ddof, values = FALSE)
+bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0, weights = NULL) {
+  v <- .check_net(X, y, params, activation, eps, ddof, values = FALSE, weights = weights)
   # gamma, beta and b as 1-d arrays: reticulate makes a length-1 R vector a
   # Python float and a longer one a list, neither of which the core's
   # small-X kernel takes.  X goes as it is (an integer X is converted by
-  # the core, a double one is read in place).
-  g <- .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
-                  array(v$b), v$activation, v$eps, v$ddof)
+  # the core, a double one is read in place).  Without weights the call is
+  # the one it always was: no None to convert on the hot path.
+  g <- if (is.null(v$weights)) {
+    .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
+               array(v$b), v$activation, v$eps, v$ddof)
+  } else {
+    .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
+               array(v$b), v$activation, v$eps, v$ddof, array(v$weights))
+  }
   .unpack(g[[1L]], v)
 }
 

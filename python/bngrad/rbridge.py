@@ -30,10 +30,14 @@ def _r_message(msg):
     return re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + 1}", msg)
 
 
-def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof):
-    """The gradients of an R call as one vector, in a tuple (see the module docstring)."""
+def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, weights=None):
+    """The gradients of an R call as one vector, in a tuple (see the module docstring).
+
+    weights: R's case weights as a 1-d float64 array, or None (R then leaves
+    the argument out, so the unweighted call converts nothing more)."""
     try:
-        g = _gradients(X, Y, Params(G1, gamma, beta, G2, b), activation, float(eps), int(ddof))
+        g = _gradients(X, Y, Params(G1, gamma, beta, G2, b), activation, float(eps), int(ddof),
+                       weights)
     except ValueError as e:
         raise ValueError(_r_message(str(e))) from None
     return (np.concatenate(([g.loss], np.ravel(g.G1, order="F"), g.gamma, g.beta,
