@@ -4,17 +4,29 @@
 
 bn_fit <- function(x, ...) UseMethod("bn_fit")
 
+# Who checks what: R checks every setting and the data in R's words before
+# it calls the core (single numbers, NA, types, ranges, rows and columns),
+# and leaves nothing to the core's own checks, which are there for Python
+# callers.  Only what R cannot know comes back from the core: whether a net
+# of that size fits in this machine's memory (refused before anything is
+# allocated, the message naming hidden).
+
 bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts = NULL, ...) {
   m <- match.call(expand.dots = FALSE)
   if (is.matrix(eval.parent(m$data))) m$data <- as.data.frame(data)
   m$... <- m$contrasts <- NULL
   m[[1L]] <- quote(stats::model.frame)
   m <- eval.parent(m)
+  .check_rows(nrow(m), "the data (after subset and na.action)")
   Terms <- attr(m, "terms")
   x <- stats::model.matrix(Terms, m, contrasts)
   cons <- attr(x, "contrasts")
   xint <- match("(Intercept)", colnames(x), nomatch = 0L)
   if (xint > 0L) x <- x[, -xint, drop = FALSE]
+  if (ncol(x) == 0L) {
+    stop("the formula has no predictors (", paste(deparse(formula), collapse = " "),
+         "): bn_fit needs at least one input", call. = FALSE)
+  }
   y <- stats::model.response(m)
   fit <- bn_fit.default(x, y, weights = stats::model.weights(m), ...)
   fit$terms <- Terms
@@ -28,13 +40,31 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   fit
 }
 
+.optimizers <- c("auto", "bayes", "lbfgs", "adam")
+
 bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
                            optimizer = c("auto", "bayes", "lbfgs", "adam"), decay = NULL,
                            ensemble = NULL, restarts = 1, max_iter = NULL, tol = NULL,
                            batch_size = NULL, learning_rate = 0.01, eps = 1e-5, ddof = 0,
                            momentum = 0.1, seed = NULL, trace = FALSE, weights = NULL,
                            ...) {
-  optimizer <- match.arg(optimizer)
+  optimizer <- if (missing(optimizer)) "auto" else .one_of(optimizer, .optimizers, "optimizer")
+  activation <- .one_of(activation, .activations, "activation")
+  hidden <- .whole(hidden, "hidden")
+  decay <- .real(decay, "decay", 0, null_ok = TRUE)
+  ensemble <- .whole(ensemble, "ensemble", null_ok = TRUE)
+  restarts <- .whole(restarts, "restarts")
+  max_iter <- .whole(max_iter, "max_iter", null_ok = TRUE)
+  tol <- .real(tol, "tol", 0, open_low = TRUE, null_ok = TRUE)
+  batch_size <- .whole(batch_size, "batch_size", 2, null_ok = TRUE)
+  learning_rate <- .real(learning_rate, "learning_rate", 0, open_low = TRUE)
+  momentum <- .real(momentum, "momentum", 0, 1, open_low = TRUE)
+  eps <- .real(eps, "eps", 0)
+  ddof <- .ddof(ddof)
+  seed <- .whole(seed, "seed", 0, null_ok = TRUE)
+  if (!is.logical(trace) || length(trace) != 1 || is.na(trace)) {
+    stop("trace must be TRUE or FALSE, got ", .shown(trace), call. = FALSE)
+  }
   x <- .fit_design(x)
   if (is.data.frame(y)) y <- as.matrix(y)
   if (!is.numeric(y)) stop("y must be numeric, not ", class(y)[1], call. = FALSE)
@@ -42,41 +72,28 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   if (nrow(Y) != nrow(x)) {
     stop("x has ", nrow(x), " rows but y has ", nrow(Y), ": they must match", call. = FALSE)
   }
+  if (ncol(Y) == 0L) stop("y has no columns", call. = FALSE)
   if (anyNA(Y) || !all(is.finite(Y))) stop("y contains NA, NaN or Inf", call. = FALSE)
-  if (!is.null(weights)) {
-    if (!is.numeric(weights) || length(weights) != nrow(x)) {
-      stop("weights must be a numeric vector of length ", nrow(x), " (the rows of x)",
-           call. = FALSE)
-    }
-    if (anyNA(weights) || any(!is.finite(weights)) || any(weights < 0)) {
-      stop("weights must be finite and >= 0", call. = FALSE)
-    }
-    weights <- array(as.double(weights))
-  }
-  hidden <- .whole(hidden, "hidden")
-  if (!activation %in% .activations) {
-    stop("activation must be one of ", paste(.activations, collapse = ", "), call. = FALSE)
-  }
-  opt_whole <- function(v, name, lowest = 1) if (is.null(v)) NULL else .whole(v, name, lowest)
+  .check_rows(nrow(x), "x")
+  if (!is.null(weights)) weights <- .check_weights(weights, nrow(x), ddof)
   # The R stream chooses the seed unless one is given, so set.seed() works.
-  seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
+  if (is.null(seed)) seed <- sample.int(.Machine$integer.max, 1L)
   core <- .core()
-  est <- .call_core(core$BNRegressor,
+  est <- core$BNRegressor(
     hidden = hidden, activation = activation, optimizer = optimizer, decay = decay,
-    ensemble = opt_whole(ensemble, "ensemble"), restarts = .whole(restarts, "restarts"),
-    max_iter = opt_whole(max_iter, "max_iter"), tol = tol,
-    batch_size = opt_whole(batch_size, "batch_size", 2),
-    learning_rate = learning_rate, eps = eps, ddof = ddof,
+    ensemble = ensemble, restarts = restarts, max_iter = max_iter, tol = tol,
+    batch_size = batch_size, learning_rate = learning_rate, eps = eps, ddof = ddof,
     momentum = momentum, seed = seed, verbose = FALSE)
-  if (isTRUE(trace)) {
+  if (trace) {
     reticulate::py_set_attr(est, "progress", function(net, iteration, value) {
       cat(sprintf("net %d iter %4d value %.6f\n", as.integer(net), as.integer(iteration), value))
       utils::flush.console()
     })
   }
-  .call_core(est$fit, x, if (ncol(Y) == 1) as.vector(Y) else Y, sample_weight = weights)
+  .call_core(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
+             if (!is.null(weights)) array(weights),
+             function(msg) warning(msg, call. = FALSE))
   p <- est$params_
-  num <- function(v) as.numeric(reticulate::py_to_r(v))
   fit <- list(
     params = list(G1 = as.matrix(p$G1), gamma = as.numeric(p$gamma),
                   beta = as.numeric(p$beta), G2 = as.matrix(p$G2), b = as.numeric(p$b)),
@@ -97,10 +114,19 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   fit
 }
 
+# Batch statistics need two rows.
+.check_rows <- function(n, what) {
+  if (n == 0L) stop("no rows to fit: ", what, " has none", call. = FALSE)
+  if (n < 2L) {
+    stop("only 1 row to fit in ", what, ": batch statistics need at least 2", call. = FALSE)
+  }
+}
+
 # x as a numeric matrix with column names; NA is an error here (the formula
 # method's na.action is the place to drop rows).
 .fit_design <- function(x) {
   x <- .as_design(x, "x")
+  if (ncol(x) == 0L) stop("x has no columns: bn_fit needs at least one input", call. = FALSE)
   if (anyNA(x)) {
     stop("x contains NA: remove those rows, or use the formula interface with ",
          "na.action = na.omit", call. = FALSE)

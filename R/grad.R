@@ -25,11 +25,57 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   expr
 }
 
-.whole <- function(x, name, lowest = 1) {
+# Above .Machine$integer.max as.integer() would give NA (with a warning) and
+# the core would see a missing value, not the number asked for.
+.whole <- function(x, name, lowest = 1, null_ok = FALSE) {
+  if (null_ok && is.null(x)) return(NULL)
   if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || x < lowest || x != round(x)) {
-    stop(sprintf("%s must be a whole number >= %d", name, lowest), call. = FALSE)
+    stop(sprintf("%s must be %sa whole number >= %d, got %s", name,
+                 if (null_ok) "NULL or " else "", lowest, .shown(x)), call. = FALSE)
+  }
+  if (x > .Machine$integer.max) {
+    stop(sprintf("%s = %s is more than R's largest integer, %d", name, .shown(x),
+                 .Machine$integer.max), call. = FALSE)
   }
   as.integer(x)
+}
+
+# A real number in [low, high], or (low, high] with open_low.
+.real <- function(x, name, low, high = Inf, open_low = FALSE, null_ok = FALSE) {
+  if (null_ok && is.null(x)) return(NULL)
+  if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || (if (open_low) x <= low else x < low) ||
+      x > high) {
+    stop(sprintf("%s must be %sa number in %s%g, %s, got %s", name,
+                 if (null_ok) "NULL or " else "", if (open_low) "(" else "[", low,
+                 if (is.finite(high)) sprintf("%g]", high) else "Inf)", .shown(x)),
+         call. = FALSE)
+  }
+  as.double(x)
+}
+
+# One of `choices`, given as one string.
+.one_of <- function(x, choices, name) {
+  if (!is.character(x) || length(x) != 1 || !x %in% choices) {
+    stop(name, " must be one of ", paste(choices, collapse = ", "), ", got ", .shown(x),
+         call. = FALSE)
+  }
+  x
+}
+
+.ddof <- function(ddof) {
+  if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
+    stop("ddof must be 0 or 1, got ", .shown(ddof), call. = FALSE)
+  }
+  as.integer(ddof)
+}
+
+# A value as an error message shows it: one short line, whatever it is.
+.shown <- function(x) {
+  if (is.null(x)) return("NULL")
+  s <- if (is.atomic(x) && length(x) == 1) format(x, digits = 15) else
+    paste0("a ", class(x)[1], " of length ", length(x))
+  if (is.character(x) && length(x) == 1) s <- paste0('"', x, '"')
+  s
 }
 
 # Case weights: frequency weights, so every batch statistic needs two rows
@@ -126,21 +172,14 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (is.null(dim(Y))) Y <- matrix(Y, ncol = 1)
   if (nrow(Y) != N) stop("y must have ", N, " rows (the rows of X), got ", nrow(Y), call. = FALSE)
   if (ncol(Y) != q) stop("y must have ", q, " columns (the columns of G2)", call. = FALSE)
-  if (!is.character(activation) || length(activation) != 1 || !activation %in% .activations) {
-    stop("activation must be one of ", paste(.activations, collapse = ", "), call. = FALSE)
-  }
-  if (!is.numeric(eps) || length(eps) != 1 || !is.finite(eps) || eps < 0) {
-    stop("eps must be a finite number >= 0", call. = FALSE)
-  }
-  if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
-    stop("ddof must be 0 or 1", call. = FALSE)
-  }
+  .one_of(activation, .activations, "activation")
+  eps <- .real(eps, "eps", 0)
+  ddof <- .ddof(ddof)
   if (!is.null(weights)) weights <- .check_weights(weights, N, ddof)
   if (values && eps == 0) .check_spread(X %*% G1, ddof, weights)
   list(X = X, Y = .double(Y), G1 = .double(G1), gamma = as.double(gamma),
        beta = as.double(beta), G2 = .double(G2), b = as.double(b), G2_vector = G2_vector,
-       activation = activation, eps = as.double(eps), ddof = as.integer(ddof),
-       weights = weights)
+       activation = activation, eps = eps, ddof = ddof, weights = weights)
 }
 
 # With eps = 0 a constant column of X G1 divides by zero; a spread below what

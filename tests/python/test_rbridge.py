@@ -1,5 +1,7 @@
 """bngrad.rbridge, the entry points R calls, with arrays shaped as reticulate
 hands them over (Fortran-ordered, read-only; int32 for an R integer matrix)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,16 @@ def test_without_weights_the_same_bits_as_before():
     (c,) = rbridge.gradients(*args, np.ones(args[0].shape[0]))
     np.testing.assert_allclose(c, a, rtol=1e-13, atol=1e-15)
 
+
+def test_fit_hands_warnings_to_r_as_they_come():
+    said = []
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 2)), rng.standard_normal(30)
+    est = bngrad.BNRegressor(hidden=2, max_iter=1, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # none may escape as a Python warning
+        rbridge.fit(est, r_array(X), y, None, said.append)
+        rbridge.fit(est, r_array(X), y, None, said.append)
+    # each fit says it again: no once-per-place registry between R calls
+    assert len(said) == 2 and all("max_iter = 1 reached" in m for m in said)
+    assert est.convergence_ == 1

@@ -78,6 +78,7 @@ test_that("bad weights are an R error naming them, from the core and the loops a
               list(matrix(1, 13, 2), "weights must be a numeric vector"))
   for (b in bad) {
     expect_error(bn_grad_loop(cs$X, cs$y, cs$params, weights = b[[1]]), b[[2]])
+    expect_error(bn_fit(cs$X, cs$y, weights = b[[1]]), b[[2]])
   }
   # W - ddof is what the variance divides by
   expect_error(bn_grad_loop(cs$X, cs$y, cs$params, ddof = 1, weights = c(0.5, 0.4, rep(0, 11))),
