@@ -86,3 +86,26 @@ test_that("bad weights are an R error naming them, from the core and the loops a
   need_core()
   for (b in bad) expect_error(bn_grad(cs$X, cs$y, cs$params, weights = b[[1]]), b[[2]])
 })
+
+test_that("the default fit with integer weights is the fit on the rows repeated", {
+  need_core()
+  set.seed(7)
+  w <- sample(0:3, nrow(mtcars), replace = TRUE)
+  w[1:2] <- 1
+  rows <- rep(seq_len(nrow(mtcars)), w)
+  f <- bn_fit(mpg ~ wt + hp + qsec, mtcars, weights = w, hidden = 4, seed = 5)
+  r <- bn_fit(mpg ~ wt + hp + qsec, mtcars[rows, ], hidden = 4, seed = 5)
+  expect_equal(f$optimizer, "bayes")
+  expect_equal(predict(f, mtcars), predict(r, mtcars), tolerance = 1e-7)
+  for (k in names(r$params)) expect_equal(f$params[[k]], r$params[[k]], tolerance = 1e-7)
+  expect_equal(f$decay, r$decay, tolerance = 1e-7)
+  expect_equal(f$log_evidence, r$log_evidence, tolerance = 1e-7)
+  # and what is computed from the fit: nobs counts what the weights stand for
+  expect_equal(nobs(f), length(rows))
+  expect_equal(deviance(f), deviance(r), tolerance = 1e-7)
+  expect_equal(logLik(f), logLik(r), tolerance = 1e-7)
+  expect_identical(weights(f), as.double(w))
+  # the weights matter: the unweighted fit is another
+  u <- bn_fit(mpg ~ wt + hp + qsec, mtcars, hidden = 4, seed = 5)
+  expect_gt(max(abs(predict(u, mtcars) - predict(f, mtcars))), 1e-3)
+})
