@@ -11,7 +11,7 @@ TARBALL := $(BUILD)/bngrad_$(VERSION).tar.gz
 # The R package is installed here, never into R's site library.
 RLIB := $(BUILD)/Rlib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-nnet
+R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-nnet r-cran-caret
 PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn pandas
 PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py python/bngrad/kernels/*.py)
 R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
@@ -36,7 +36,7 @@ install: $(BUILD)/r-deps.stamp $(VENV)/core.stamp $(BUILD)/r-install.stamp
 # Debian's R and R packages (no CRAN here): installed only when missing.
 $(BUILD)/r-deps.stamp:
 	@mkdir -p $(BUILD)
-	@if ! Rscript -e 'for (p in c("reticulate", "testthat", "jsonlite", "nnet")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	@if ! Rscript -e 'for (p in c("reticulate", "testthat", "jsonlite", "nnet", "caret")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
 	  echo "installing $(R_PACKAGES) from Debian"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(R_PACKAGES); \
 	fi

@@ -99,7 +99,8 @@
   .check_core_version(as.character(core$`__version__`), where)
   # bn_grad's hot path: the function object fetched once (`$` on a module
   # costs a Python call), its one-vector result converted on return.
-  .state$gradients <- import("bngrad.rbridge", convert = TRUE)$gradients
+  .state$rbridge <- import("bngrad.rbridge", convert = TRUE)
+  .state$gradients <- .state$rbridge$gradients
   core
 }
 
@@ -125,6 +126,12 @@
 .core_gradients <- function() {
   if (is.null(.state$gradients)) .core()
   .state$gradients
+}
+
+# bngrad.rbridge, the core's entry points for R.
+.core_rbridge <- function() {
+  if (is.null(.state$rbridge)) .core()
+  .state$rbridge
 }
 
 bn_core_available <- function() {

@@ -4,17 +4,29 @@
 
 bn_fit <- function(x, ...) UseMethod("bn_fit")
 
+# Who checks what: R checks every setting and the data in R's words before
+# it calls the core (single numbers, NA, types, ranges, rows and columns),
+# and leaves nothing to the core's own checks, which are there for Python
+# callers.  Only what R cannot know comes back from the core: whether a net
+# of that size fits in this machine's memory (refused before anything is
+# allocated, the message naming hidden).
+
 bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts = NULL, ...) {
   m <- match.call(expand.dots = FALSE)
   if (is.matrix(eval.parent(m$data))) m$data <- as.data.frame(data)
   m$... <- m$contrasts <- NULL
   m[[1L]] <- quote(stats::model.frame)
   m <- eval.parent(m)
+  .check_rows(nrow(m), "the data (after subset and na.action)")
   Terms <- attr(m, "terms")
   x <- stats::model.matrix(Terms, m, contrasts)
   cons <- attr(x, "contrasts")
   xint <- match("(Intercept)", colnames(x), nomatch = 0L)
   if (xint > 0L) x <- x[, -xint, drop = FALSE]
+  if (ncol(x) == 0L) {
+    stop("the formula has no predictors (", paste(deparse(formula), collapse = " "),
+         "): bn_fit needs at least one input", call. = FALSE)
+  }
   y <- stats::model.response(m)
   fit <- bn_fit.default(x, y, weights = stats::model.weights(m), ...)
   fit$terms <- Terms
@@ -28,13 +40,38 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   fit
 }
 
+.optimizers <- c("auto", "bayes", "lbfgs", "adam")
+
 bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
                            optimizer = c("auto", "bayes", "lbfgs", "adam"), decay = NULL,
                            ensemble = NULL, restarts = 1, max_iter = NULL, tol = NULL,
                            batch_size = NULL, learning_rate = 0.01, eps = 1e-5, ddof = 0,
                            momentum = 0.1, seed = NULL, trace = FALSE, weights = NULL,
                            ...) {
-  optimizer <- match.arg(optimizer)
+  # `...` only catches what is not bn_fit's: nnet's names, and mistakes.
+  nnet <- .nnet_dots(match.call(expand.dots = FALSE)$..., function(k) ...elt(k),
+                     given = c(hidden = !missing(hidden), max_iter = !missing(max_iter)))
+  if (!is.null(nnet$hidden)) hidden <- nnet$hidden
+  if (!is.null(nnet$max_iter)) max_iter <- nnet$max_iter
+  # a bad value is named as the caller wrote it
+  named <- function(own, nnet_name, got) if (is.null(got)) own else nnet_name
+  optimizer <- if (missing(optimizer)) "auto" else .one_of(optimizer, .optimizers, "optimizer")
+  activation <- .one_of(activation, .activations, "activation")
+  hidden <- .whole(hidden, named("hidden", "size", nnet$hidden))
+  decay <- .real(decay, "decay", 0, null_ok = TRUE)
+  ensemble <- .whole(ensemble, "ensemble", null_ok = TRUE)
+  restarts <- .whole(restarts, "restarts")
+  max_iter <- .whole(max_iter, named("max_iter", "maxit", nnet$max_iter), null_ok = TRUE)
+  tol <- .real(tol, "tol", 0, open_low = TRUE, null_ok = TRUE)
+  batch_size <- .whole(batch_size, "batch_size", 2, null_ok = TRUE)
+  learning_rate <- .real(learning_rate, "learning_rate", 0, open_low = TRUE)
+  momentum <- .real(momentum, "momentum", 0, 1, open_low = TRUE)
+  eps <- .real(eps, "eps", 0)
+  ddof <- .ddof(ddof)
+  seed <- .whole(seed, "seed", 0, null_ok = TRUE)
+  if (!is.logical(trace) || length(trace) != 1 || is.na(trace)) {
+    stop("trace must be TRUE or FALSE, got ", .shown(trace), call. = FALSE)
+  }
   x <- .fit_design(x)
   if (is.data.frame(y)) y <- as.matrix(y)
   if (!is.numeric(y)) stop("y must be numeric, not ", class(y)[1], call. = FALSE)
@@ -42,41 +79,29 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   if (nrow(Y) != nrow(x)) {
     stop("x has ", nrow(x), " rows but y has ", nrow(Y), ": they must match", call. = FALSE)
   }
+  if (ncol(Y) == 0L) stop("y has no columns", call. = FALSE)
   if (anyNA(Y) || !all(is.finite(Y))) stop("y contains NA, NaN or Inf", call. = FALSE)
-  if (!is.null(weights)) {
-    if (!is.numeric(weights) || length(weights) != nrow(x)) {
-      stop("weights must be a numeric vector of length ", nrow(x), " (the rows of x)",
-           call. = FALSE)
-    }
-    if (anyNA(weights) || any(!is.finite(weights)) || any(weights < 0)) {
-      stop("weights must be finite and >= 0", call. = FALSE)
-    }
-    weights <- array(as.double(weights))
-  }
-  hidden <- .whole(hidden, "hidden")
-  if (!activation %in% .activations) {
-    stop("activation must be one of ", paste(.activations, collapse = ", "), call. = FALSE)
-  }
-  opt_whole <- function(v, name, lowest = 1) if (is.null(v)) NULL else .whole(v, name, lowest)
+  .check_rows(nrow(x), "x")
+  if (!is.null(weights)) weights <- .check_weights(weights, nrow(x), ddof)
+  if (length(nnet$said)) message("bn_fit: ", paste(nnet$said, collapse = "; "))
   # The R stream chooses the seed unless one is given, so set.seed() works.
-  seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
+  if (is.null(seed)) seed <- sample.int(.Machine$integer.max, 1L)
   core <- .core()
-  est <- .call_core(core$BNRegressor,
+  est <- core$BNRegressor(
     hidden = hidden, activation = activation, optimizer = optimizer, decay = decay,
-    ensemble = opt_whole(ensemble, "ensemble"), restarts = .whole(restarts, "restarts"),
-    max_iter = opt_whole(max_iter, "max_iter"), tol = tol,
-    batch_size = opt_whole(batch_size, "batch_size", 2),
-    learning_rate = learning_rate, eps = eps, ddof = ddof,
+    ensemble = ensemble, restarts = restarts, max_iter = max_iter, tol = tol,
+    batch_size = batch_size, learning_rate = learning_rate, eps = eps, ddof = ddof,
     momentum = momentum, seed = seed, verbose = FALSE)
-  if (isTRUE(trace)) {
+  if (trace) {
     reticulate::py_set_attr(est, "progress", function(net, iteration, value) {
       cat(sprintf("net %d iter %4d value %.6f\n", as.integer(net), as.integer(iteration), value))
       utils::flush.console()
     })
   }
-  .call_core(est$fit, x, if (ncol(Y) == 1) as.vector(Y) else Y, sample_weight = weights)
+  .call_core(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
+             if (!is.null(weights)) array(weights),
+             function(msg) warning(msg, call. = FALSE))
   p <- est$params_
-  num <- function(v) as.numeric(reticulate::py_to_r(v))
   fit <- list(
     params = list(G1 = as.matrix(p$G1), gamma = as.numeric(p$gamma),
                   beta = as.numeric(p$beta), G2 = as.matrix(p$G2), b = as.numeric(p$b)),
@@ -85,22 +110,106 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
     y_center = as.numeric(est$y_center_), y_scale = as.numeric(est$y_scale_),
     n = c(ncol(x), length(as.numeric(p$gamma)), ncol(Y)), hidden = hidden,
     activation = activation, optimizer = as.character(est$optimizer_),
-    decay = as.numeric(est$decay_), eps = eps, ddof = ddof, seed = seed,
-    loss_curve = as.numeric(est$loss_curve_), n_iter = as.integer(est$n_iter_),
+    decay = as.numeric(est$decay_), decay_chosen = is.null(decay), eps = eps, ddof = ddof,
+    seed = seed, loss_curve = as.numeric(est$loss_curve_), n_iter = as.integer(est$n_iter_),
     convergence = as.integer(est$convergence_),
     log_evidence = as.numeric(est$log_evidence_),
     effective_params = as.numeric(est$effective_params_),
-    coefnames = colnames(x), ynames = colnames(Y), call = match.call())
+    weights = weights, coefnames = colnames(x), ynames = colnames(Y), call = match.call())
+  fit$call[[1L]] <- as.name("bn_fit")
   class(fit) <- "bn_fit"
   fit$fitted.values <- .bn_forward(fit, x)
   fit$residuals <- if (ncol(Y) == 1) as.vector(Y) - fit$fitted.values else Y - fit$fitted.values
   fit
 }
 
+# nnet's arguments: those bn_fit has under its own names, and those it
+# refuses, with the reason.  decay, trace and weights are nnet's names too.
+.nnet_renamed <- c(size = "hidden", maxit = "max_iter")
+.nnet_refused <- c(
+  skip = "bn_fit has no skip-layer connections",
+  rang = "bn_fit draws its own starting weights (seed = sets them)",
+  Hess = "bn_fit keeps no Hessian",
+  softmax = "bn_fit is for regression (its output is linear)",
+  entropy = "bn_fit fits least squares only",
+  censored = "bn_fit is for regression (its output is linear)",
+  abstol = "the stopping rule is set by tol",
+  reltol = "the stopping rule is set by tol",
+  MaxNWts = "bn_fit sets no limit on weights (the core refuses a net too large for memory)",
+  Wts = "bn_fit draws its own starting weights (seed = sets them)",
+  mask = "bn_fit fits every weight")
+# The formula method's arguments, given to the default method.
+.formula_only <- c(
+  subset = "subset x and y before calling, or use the formula method",
+  na.action = "x must have no NA; the formula method takes na.action",
+  data = "data is for the formula method: bn_fit(y ~ ., data = ...)")
+
+# What reached bn_fit.default's `...`, unevaluated (value(k) evaluates the
+# k-th): nnet's size and maxit as hidden and max_iter, linout = TRUE
+# accepted, with what to tell the caller (`said`, one message once every
+# check has passed); nnet's other arguments, and any name bn_fit does not
+# know, an error naming them (`...` would otherwise swallow a typo).  Only
+# the names are looked at before an error.
+.nnet_dots <- function(dots, value, given) {
+  if (!length(dots)) return(list())
+  names <- if (is.null(names(dots))) rep("", length(dots)) else names(dots)
+  if (any(names == "")) {
+    stop("bn_fit takes its settings by name; ", sum(names == ""),
+         " unnamed argument(s) left over", call. = FALSE)
+  }
+  for (refused in list(list(.nnet_refused, "bn_fit has no argument %s (nnet's): %s"),
+                       list(.formula_only, "%s is an argument of bn_fit's formula method only: %s"))) {
+    a <- intersect(names, names(refused[[1]]))[1]
+    if (!is.na(a)) stop(sprintf(refused[[2]], a, refused[[1]][[a]]), call. = FALSE)
+  }
+  unknown <- setdiff(names, c(names(.nnet_renamed), "linout"))
+  if (length(unknown)) {
+    own <- setdiff(names(formals(bn_fit.default)), "...")
+    hint <- vapply(unknown, function(a) {
+      d <- utils::adist(a, own, ignore.case = TRUE)[1, ]
+      if (min(d) <= 2) sprintf(" (did you mean %s?)", own[which.min(d)]) else ""
+    }, "")
+    stop("unknown argument", if (length(unknown) > 1) "s", " to bn_fit: ",
+         paste0(unknown, hint, collapse = ", "), call. = FALSE)
+  }
+  out <- list()
+  said <- character()
+  for (k in seq_along(names)) {
+    a <- names[k]
+    v <- value(k)
+    if (a == "linout") {
+      if (!is.logical(v) || length(v) != 1 || is.na(v)) {
+        stop("linout must be TRUE or FALSE, got ", .shown(v), call. = FALSE)
+      }
+      if (!v) {
+        stop("linout = FALSE (nnet's logistic output) is not offered: bn_fit's output is ",
+             "always linear", call. = FALSE)
+      }
+      said <- c(said, "linout = TRUE is what bn_fit always does (a linear output)")
+    } else {
+      to <- .nnet_renamed[[a]]
+      if (isTRUE(given[[to]])) stop(sprintf("give %s or nnet's %s, not both", to, a), call. = FALSE)
+      out[[to]] <- v
+      said <- c(said, sprintf("nnet's %s = %s taken as %s", a, .shown(v), to))
+    }
+  }
+  out$said <- said
+  out
+}
+
+# Batch statistics need two rows.
+.check_rows <- function(n, what) {
+  if (n == 0L) stop("no rows to fit: ", what, " has none", call. = FALSE)
+  if (n < 2L) {
+    stop("only 1 row to fit in ", what, ": batch statistics need at least 2", call. = FALSE)
+  }
+}
+
 # x as a numeric matrix with column names; NA is an error here (the formula
 # method's na.action is the place to drop rows).
 .fit_design <- function(x) {
   x <- .as_design(x, "x")
+  if (ncol(x) == 0L) stop("x has no columns: bn_fit needs at least one input", call. = FALSE)
   if (anyNA(x)) {
     stop("x contains NA: remove those rows, or use the formula interface with ",
          "na.action = na.omit", call. = FALSE)
@@ -160,9 +269,37 @@ predict.bn_fit <- function(object, newdata, ...) {
   if (ncol(out) == 1) stats::setNames(out[, 1], labels) else out
 }
 
-fitted.bn_fit <- function(object, ...) object$fitted.values
+# As lm: rows that na.exclude dropped come back as NA.
+fitted.bn_fit <- function(object, ...) stats::napredict(object$na.action, object$fitted.values)
 
-residuals.bn_fit <- function(object, ...) object$residuals
+residuals.bn_fit <- function(object, ...) stats::naresid(object$na.action, object$residuals)
+
+# Frequency weights: a row of weight k stands for k observations.
+nobs.bn_fit <- function(object, ...) {
+  if (is.null(object$weights)) NROW(object$residuals) else sum(object$weights)
+}
+
+# The (weighted) residual sum of squares on y's scale, over every output.
+deviance.bn_fit <- function(object, ...) {
+  w <- if (is.null(object$weights)) 1 else object$weights
+  sum(w * as.matrix(object$residuals)^2)
+}
+
+# Gaussian, with the ML variance deviance / nobs (as lm's logLik).  df counts
+# sigma and the weights, or, where the evidence measured it ("bayes" with the
+# decay left to it), the nets' mean effective number of parameters: mgcv's
+# logLik likewise counts effective degrees of freedom.
+logLik.bn_fit <- function(object, ...) {
+  if (object$n[3] > 1) {
+    stop("logLik is defined here for one output; this fit has ", object$n[3], call. = FALSE)
+  }
+  n <- nobs(object)
+  ll <- -n / 2 * (log(2 * pi * deviance(object) / n) + 1)
+  eff <- object$effective_params
+  df <- if (object$optimizer == "bayes" && length(eff) && all(is.finite(eff))) mean(eff) + 1
+        else length(coef(object)) + 1
+  structure(ll, nobs = n, df = df, class = "logLik")
+}
 
 coef.bn_fit <- function(object, ...) {
   p <- object$params
@@ -176,46 +313,71 @@ coef.bn_fit <- function(object, ...) {
     stats::setNames(p$b, paste0("b->", o)))
 }
 
-print.bn_fit <- function(x, ...) {
+# Weights of a net with n = c(inputs, hidden units, outputs).
+.n_weights <- function(n) n[1] * n[2] + 2 * n[2] + n[2] * n[3] + n[3]
+
+.iterations <- function(optimizer) if (optimizer == "adam") "epochs" else "iterations"
+
+# What print and summary both say: the call, the net, how it was fitted and
+# how the fit ended (nnet's "converged" / "stopped after").
+.describe <- function(x) {
   n <- x$n
+  if (!is.null(x$call)) cat("Call:\n", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   cat(sprintf("a %d-%d-%d batch-normalised network, %s, with %d weights\n",
-              n[1], n[2], n[3], x$activation, length(coef(x))))
+              n[1], n[2], n[3], x$activation, .n_weights(n)))
   cat("inputs:", x$coefnames, "\n")
   if (!is.null(x$ynames)) cat("outputs:", x$ynames, "\n")
-  cat(sprintf("options: %s, decay %s, eps %g, ddof %d, seed %d\n",
-              x$optimizer, paste(signif(x$decay, 3), collapse = " "), x$eps, as.integer(x$ddof),
-              as.integer(x$seed)))
-  cat(sprintf("final value %.6f after %d %s\n", utils::tail(x$loss_curve, 1), x$n_iter,
-              if (x$optimizer == "lbfgs") "iterations" else "epochs"))
+  nets <- length(x$decay)
+  cat(sprintf("fitted by %s%s; eps %g, ddof %d, seed %d\n", x$optimizer,
+              if (nets > 1) sprintf(", %d nets of %d hidden units averaged", nets, x$hidden) else "",
+              x$eps, as.integer(x$ddof), as.integer(x$seed)))
+  num <- function(v, digits = 3) paste(signif(v, digits), collapse = " ")
+  evidence <- x$optimizer == "bayes" && all(is.finite(x$effective_params))
+  cat(if (evidence) {
+    sprintf("decay chosen by the evidence, per net: %s; effective parameters %s of %d per net\n",
+            num(x$decay), num(x$effective_params), .n_weights(c(n[1], x$hidden, n[3])))
+  } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
+    "decay none: early stopping on held-out rows (with 20 rows or more)\n"
+  } else sprintf("decay %s (fixed)\n", num(x$decay)))
+  cat(sprintf("final value %.6f after %d %s: %s\n", utils::tail(x$loss_curve, 1), x$n_iter,
+              .iterations(x$optimizer),
+              if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
+}
+
+print.bn_fit <- function(x, ...) {
+  .describe(x)
   invisible(x)
 }
 
 summary.bn_fit <- function(object, ...) {
-  res <- c(object[c("n", "activation", "optimizer", "n_iter", "loss_curve")],
-           list(weights = coef(object),
-                residuals = summary(as.vector(object$residuals)),
-                mse = mean(as.matrix(object$residuals)^2)))
+  res <- object
+  res$coefficients <- coef(object)
+  res$residual_summary <- summary(as.vector(object$residuals))
+  res$mse <- deviance(object) / (nobs(object) * object$n[3])
   class(res) <- "summary.bn_fit"
   res
 }
 
 print.summary.bn_fit <- function(x, ...) {
-  cat(sprintf("a %d-%d-%d batch-normalised network, %s, with %d weights\n",
-              x$n[1], x$n[2], x$n[3], x$activation, length(x$weights)))
-  cat(sprintf("fitted by %s in %d %s; training MSE %.6g\n", x$optimizer, x$n_iter,
-              if (x$optimizer == "lbfgs") "iterations" else "epochs", x$mse))
+  .describe(x)
+  cat(sprintf("training MSE %.6g%s\n", x$mse, if (is.null(x$weights)) "" else " (weighted)"))
   cat("\nresiduals:\n")
-  print(x$residuals)
+  print(x$residual_summary)
   cat("\nweights:\n")
-  print(round(x$weights, 4))
+  print(round(x$coefficients, 4))
   invisible(x)
 }
 
+# The training objective per iteration; the dots go to plot() and win over
+# these defaults.
 plot.bn_fit <- function(x, ...) {
   curve <- x$loss_curve
-  graphics::plot(seq_along(curve), curve, type = "l", log = if (all(curve > 0)) "y" else "",
-                 xlab = if (x$optimizer == "lbfgs") "iteration" else "epoch",
-                 ylab = "training objective (standardised y)",
-                 main = sprintf("bn_fit: %d-%d-%d, %s", x$n[1], x$n[2], x$n[3], x$activation), ...)
+  args <- list(seq_along(curve), curve, type = "l", log = if (all(curve > 0)) "y" else "",
+               xlab = if (x$optimizer == "adam") "epoch" else "iteration",
+               ylab = "training objective (standardised y)",
+               main = sprintf("bn_fit: %d-%d-%d, %s", x$n[1], x$n[2], x$n[3], x$activation))
+  dots <- list(...)
+  args[names(dots)] <- NULL
+  do.call(graphics::plot, c(args, dots))
   invisible(x)
 }

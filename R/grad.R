@@ -25,11 +25,76 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   expr
 }
 
-.whole <- function(x, name, lowest = 1) {
+# Above .Machine$integer.max as.integer() would give NA (with a warning) and
+# the core would see a missing value, not the number asked for.
+.whole <- function(x, name, lowest = 1, null_ok = FALSE) {
+  if (null_ok && is.null(x)) return(NULL)
   if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || x < lowest || x != round(x)) {
-    stop(sprintf("%s must be a whole number >= %d", name, lowest), call. = FALSE)
+    stop(sprintf("%s must be %sa whole number >= %d, got %s", name,
+                 if (null_ok) "NULL or " else "", lowest, .shown(x)), call. = FALSE)
+  }
+  if (x > .Machine$integer.max) {
+    stop(sprintf("%s = %s is more than R's largest integer, %d", name, .shown(x),
+                 .Machine$integer.max), call. = FALSE)
   }
   as.integer(x)
+}
+
+# A real number in [low, high], or (low, high] with open_low.
+.real <- function(x, name, low, high = Inf, open_low = FALSE, null_ok = FALSE) {
+  if (null_ok && is.null(x)) return(NULL)
+  if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || (if (open_low) x <= low else x < low) ||
+      x > high) {
+    stop(sprintf("%s must be %sa number in %s%g, %s, got %s", name,
+                 if (null_ok) "NULL or " else "", if (open_low) "(" else "[", low,
+                 if (is.finite(high)) sprintf("%g]", high) else "Inf)", .shown(x)),
+         call. = FALSE)
+  }
+  as.double(x)
+}
+
+# One of `choices`, given as one string.
+.one_of <- function(x, choices, name) {
+  if (!is.character(x) || length(x) != 1 || !x %in% choices) {
+    stop(name, " must be one of ", paste(choices, collapse = ", "), ", got ", .shown(x),
+         call. = FALSE)
+  }
+  x
+}
+
+.ddof <- function(ddof) {
+  if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
+    stop("ddof must be 0 or 1, got ", .shown(ddof), call. = FALSE)
+  }
+  as.integer(ddof)
+}
+
+# A value as an error message shows it: one short line, whatever it is.
+.shown <- function(x) {
+  if (is.null(x)) return("NULL")
+  s <- if (is.atomic(x) && length(x) == 1) format(x, digits = 15) else
+    paste0("a ", class(x)[1], " of length ", length(x))
+  if (is.character(x) && length(x) == 1) s <- paste0('"', x, '"')
+  s
+}
+
+# Case weights: frequency weights, so every batch statistic needs two rows
+# that count and sum(w) - ddof > 0 to divide by.
+.check_weights <- function(w, N, ddof, name = "weights") {
+  if (!is.numeric(w) || !is.null(dim(w)) && length(dim(w)) != 1L) {
+    stop(name, " must be a numeric vector", call. = FALSE)
+  }
+  if (length(w) != N) {
+    stop(name, " must have length ", N, " (the rows of the data), got ", length(w),
+         call. = FALSE)
+  }
+  if (!all(is.finite(w))) stop(name, " contains NA, NaN or Inf", call. = FALSE)
+  if (any(w < 0)) stop(name, " must be >= 0, got ", min(w), call. = FALSE)
+  if (sum(w != 0) < 2 || sum(w) <= ddof) {
+    stop(name, " must give at least 2 rows a non-zero weight and sum to more than ddof = ",
+         ddof, " (batch statistics), got ", sum(w != 0), " non-zero weights", call. = FALSE)
+  }
+  as.double(as.vector(w))
 }
 
 .numeric <- function(x, name) {
@@ -75,7 +140,7 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 # data and word the error for R (bngrad.rbridge); scanning X here as well
 # would read it twice.  The one value check kept is NA in an integer X:
 # it reaches Python as an ordinary int32, which no pass can tell from data.
-.check_net <- function(X, y, params, activation, eps, ddof, values = TRUE) {
+.check_net <- function(X, y, params, activation, eps, ddof, values = TRUE, weights = NULL) {
   vet <- if (values) .finite else .numeric
   X <- vet(.as_design(X), "X")
   if (!values && is.integer(X) && anyNA(X)) stop("X contains NA, NaN or Inf", call. = FALSE)
@@ -107,26 +172,24 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (is.null(dim(Y))) Y <- matrix(Y, ncol = 1)
   if (nrow(Y) != N) stop("y must have ", N, " rows (the rows of X), got ", nrow(Y), call. = FALSE)
   if (ncol(Y) != q) stop("y must have ", q, " columns (the columns of G2)", call. = FALSE)
-  if (!is.character(activation) || length(activation) != 1 || !activation %in% .activations) {
-    stop("activation must be one of ", paste(.activations, collapse = ", "), call. = FALSE)
-  }
-  if (!is.numeric(eps) || length(eps) != 1 || !is.finite(eps) || eps < 0) {
-    stop("eps must be a finite number >= 0", call. = FALSE)
-  }
-  if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
-    stop("ddof must be 0 or 1", call. = FALSE)
-  }
-  if (values && eps == 0) .check_spread(X %*% G1, ddof)
+  .one_of(activation, .activations, "activation")
+  eps <- .real(eps, "eps", 0)
+  ddof <- .ddof(ddof)
+  if (!is.null(weights)) weights <- .check_weights(weights, N, ddof)
+  if (values && eps == 0) .check_spread(X %*% G1, ddof, weights)
   list(X = X, Y = .double(Y), G1 = .double(G1), gamma = as.double(gamma),
        beta = as.double(beta), G2 = .double(G2), b = as.double(b), G2_vector = G2_vector,
-       activation = activation, eps = as.double(eps), ddof = as.integer(ddof))
+       activation = activation, eps = eps, ddof = ddof, weights = weights)
 }
 
 # With eps = 0 a constant column of X G1 divides by zero; a spread below what
-# doubles resolve at the column's magnitude counts as constant (as in Python).
-.check_spread <- function(Z, ddof) {
-  sd <- sqrt(colSums(sweep(Z, 2, colMeans(Z))^2) / (nrow(Z) - ddof))
-  flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z), 2, max)
+# doubles resolve at the column's magnitude counts as constant (as in Python);
+# with weights, the spread of the rows that count.
+.check_spread <- function(Z, ddof, w = NULL) {
+  if (is.null(w)) w <- rep(1, nrow(Z))
+  mu <- colSums(w * Z) / sum(w)
+  sd <- sqrt(colSums(w * sweep(Z, 2, mu)^2) / (sum(w) - ddof))
+  flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z[w != 0, , drop = FALSE]), 2, max)
   if (any(flat)) {
     stop("column ", which(flat)[1], " of X %*% G1 has zero variance, and eps = 0 ",
          "divides by it; use eps > 0 or change X / G1", call. = FALSE)
@@ -142,14 +205,20 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
        b = as.numeric(g$b))
 }
 
-bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0) {
-  v <- .check_net(X, y, params, activation, eps, ddof, values = FALSE)
+bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0, weights = NULL) {
+  v <- .check_net(X, y, params, activation, eps, ddof, values = FALSE, weights = weights)
   # gamma, beta and b as 1-d arrays: reticulate makes a length-1 R vector a
   # Python float and a longer one a list, neither of which the core's
   # small-X kernel takes.  X goes as it is (an integer X is converted by
-  # the core, a double one is read in place).
-  g <- .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
-                  array(v$b), v$activation, v$eps, v$ddof)
+  # the core, a double one is read in place).  Without weights the call is
+  # the one it always was: no None to convert on the hot path.
+  g <- if (is.null(v$weights)) {
+    .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
+               array(v$b), v$activation, v$eps, v$ddof)
+  } else {
+    .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
+               array(v$b), v$activation, v$eps, v$ddof, array(v$weights))
+  }
   .unpack(g[[1L]], v)
 }
 

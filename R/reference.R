@@ -19,15 +19,21 @@
 }
 
 # Forward pass, node by node; returns every intermediate the backward needs.
-.loop_forward <- function(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof) {
+# w: frequency weights (a row of weight k counts k times), W = sum(w)
+# standing for N; all ones without weights, which leaves every number as
+# the unweighted formulas give it (1 * z and sum(1) are exact).
+.loop_forward <- function(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof,
+                          w = rep(1, nrow(X))) {
   act <- .act(activation)
   N <- nrow(X); p1 <- ncol(X); p2 <- ncol(G1); q <- ncol(G2)
+  W <- 0
+  for (i in 1:N) W <- W + w[i]
   Z <- matrix(0, N, p2)
   for (i in 1:N) for (j in 1:p2) for (k in 1:p1) Z[i, j] <- Z[i, j] + X[i, k] * G1[k, j]
   mu <- numeric(p2); v <- numeric(p2)
   for (j in 1:p2) {
-    for (i in 1:N) mu[j] <- mu[j] + Z[i, j] / N
-    for (i in 1:N) v[j] <- v[j] + (Z[i, j] - mu[j])^2 / (N - ddof)
+    for (i in 1:N) mu[j] <- mu[j] + w[i] * Z[i, j] / W
+    for (i in 1:N) v[j] <- v[j] + w[i] * (Z[i, j] - mu[j])^2 / (W - ddof)
   }
   sd <- sqrt(v + eps)
   Zh <- A <- H <- matrix(0, N, p2)
@@ -41,21 +47,23 @@
   for (i in 1:N) for (k in 1:q) {
     yhat[i, k] <- b[k]
     for (j in 1:p2) yhat[i, k] <- yhat[i, k] + H[i, j] * G2[j, k]
-    loss <- loss + (Y[i, k] - yhat[i, k])^2 / N
+    loss <- loss + w[i] * (Y[i, k] - yhat[i, k])^2 / W
   }
-  list(loss = loss, Z = Z, mu = mu, sd = sd, Zh = Zh, A = A, H = H, yhat = yhat)
+  list(loss = loss, W = W, Z = Z, mu = mu, sd = sd, Zh = Zh, A = A, H = H, yhat = yhat)
 }
 
-bn_grad_loop <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0) {
-  v <- .check_net(X, y, params, activation, eps, ddof)
+bn_grad_loop <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0,
+                         weights = NULL) {
+  v <- .check_net(X, y, params, activation, eps, ddof, weights = weights)
   X <- v$X; Y <- v$Y; G1 <- v$G1; gamma <- v$gamma; G2 <- v$G2; b <- v$b
-  f <- .loop_forward(X, Y, G1, gamma, v$beta, G2, b, activation, v$eps, v$ddof)
+  w <- if (is.null(v$weights)) rep(1, nrow(X)) else v$weights
+  f <- .loop_forward(X, Y, G1, gamma, v$beta, G2, b, activation, v$eps, v$ddof, w)
   act <- .act(activation)
-  N <- nrow(X); p1 <- ncol(X); p2 <- ncol(G1); q <- ncol(G2); n <- N - v$ddof
-  # output layer: yhat[i,k] = b[k] + sum_j H[i,j] G2[j,k],  R = sum (Y - yhat)^2 / N
+  N <- nrow(X); p1 <- ncol(X); p2 <- ncol(G1); q <- ncol(G2); W <- f$W; n <- W - v$ddof
+  # output layer: yhat[i,k] = b[k] + sum_j H[i,j] G2[j,k],  R = sum w (Y - yhat)^2 / W
   dG2 <- matrix(0, p2, q); db <- numeric(q); dH <- matrix(0, N, p2)
   for (i in 1:N) for (k in 1:q) {
-    dyhat <- -2 * (Y[i, k] - f$yhat[i, k]) / N
+    dyhat <- -2 * w[i] * (Y[i, k] - f$yhat[i, k]) / W
     db[k] <- db[k] + dyhat
     for (j in 1:p2) {
       dG2[j, k] <- dG2[j, k] + f$H[i, j] * dyhat
@@ -70,8 +78,8 @@ bn_grad_loop <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
     dgamma[j] <- dgamma[j] + dA * f$Zh[i, j]
     dZh[i, j] <- dA * gamma[j]
   }
-  # Zh = (Z - mu) / sd, sd = sqrt(var + eps), var = sum (Z - mu)^2 / (N - ddof),
-  # mu = sum Z / N: Z reaches Zh directly, through mu and through var.
+  # Zh = (Z - mu) / sd, sd = sqrt(var + eps), var = sum w (Z - mu)^2 / (W - ddof),
+  # mu = sum w Z / W: Z reaches Zh directly, through mu and through var.
   dZ <- matrix(0, N, p2)
   for (j in 1:p2) {
     dsd <- 0
@@ -79,10 +87,11 @@ bn_grad_loop <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
     dvar <- dsd / (2 * f$sd[j])
     dmu <- 0
     for (i in 1:N) {
-      dmu <- dmu - dZh[i, j] / f$sd[j] - dvar * 2 * (f$Z[i, j] - f$mu[j]) / n
+      dmu <- dmu - dZh[i, j] / f$sd[j] - dvar * 2 * w[i] * (f$Z[i, j] - f$mu[j]) / n
     }
     for (i in 1:N) {
-      dZ[i, j] <- dZh[i, j] / f$sd[j] + dvar * 2 * (f$Z[i, j] - f$mu[j]) / n + dmu / N
+      dZ[i, j] <- dZh[i, j] / f$sd[j] + dvar * 2 * w[i] * (f$Z[i, j] - f$mu[j]) / n +
+        dmu * w[i] / W
     }
   }
   # Z = X G1
@@ -96,12 +105,13 @@ bn_grad_loop <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
 .rel_err <- function(a, b) max(abs(a - b)) / max(abs(b), .Machine$double.xmin)
 
 bn_check <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0,
-                     h = 1e-6) {
-  v <- .check_net(X, y, params, activation, eps, ddof)
-  loop <- bn_grad_loop(X, y, params, activation, eps, ddof)
+                     h = 1e-6, weights = NULL) {
+  v <- .check_net(X, y, params, activation, eps, ddof, weights = weights)
+  w <- if (is.null(v$weights)) rep(1, nrow(v$X)) else v$weights
+  loop <- bn_grad_loop(X, y, params, activation, eps, ddof, weights)
   # Without the core the loops-vs-differences column still says something.
   have_core <- bn_core_available()
-  core <- if (have_core) bn_grad(X, y, params, activation, eps, ddof)
+  core <- if (have_core) bn_grad(X, y, params, activation, eps, ddof, weights)
   if (!have_core) {
     message("bn_check: no Python core, so the core columns are NA (",
             attr(have_core, "reason"), ")")
@@ -110,7 +120,7 @@ bn_check <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0,
   P <- v[c("G1", "gamma", "beta", "G2", "b")]
   loss_at <- function(P) {
     .loop_forward(v$X, v$Y, P$G1, P$gamma, P$beta, P$G2, P$b, activation,
-                  v$eps, v$ddof)$loss
+                  v$eps, v$ddof, w)$loss
   }
   fd <- lapply(names(P), function(name) {
     g <- P[[name]]

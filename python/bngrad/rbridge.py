@@ -12,6 +12,9 @@ inside a one-element tuple: reticulate converts a tuple and the arrays in it
 in C++, but an array returned alone through an R method that asks NumPy
 whether it holds dates (~0.25 ms, 25 times the gradient at N = 64).
 """
+import threading
+import warnings
+
 import numpy as np
 
 from .model import Params, gradients as _gradients
@@ -30,11 +33,43 @@ def _r_message(msg):
     return re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + 1}", msg)
 
 
-def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof):
-    """The gradients of an R call as one vector, in a tuple (see the module docstring)."""
+def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, weights=None):
+    """The gradients of an R call as one vector, in a tuple (see the module docstring).
+
+    weights: R's case weights as a 1-d float64 array, or None (R then leaves
+    the argument out, so the unweighted call converts nothing more)."""
     try:
-        g = _gradients(X, Y, Params(G1, gamma, beta, G2, b), activation, float(eps), int(ddof))
+        g = _gradients(X, Y, Params(G1, gamma, beta, G2, b), activation, float(eps), int(ddof),
+                       weights)
     except ValueError as e:
         raise ValueError(_r_message(str(e))) from None
     return (np.concatenate(([g.loss], np.ravel(g.G1, order="F"), g.gamma, g.beta,
                             np.ravel(g.G2, order="F"), np.ravel(g.b))),)
+
+
+def fit(est, X, y, sample_weight, warn):
+    """est.fit(X, y, sample_weight=) for R's bn_fit, its warnings handed to
+    warn(message), R's warning(), so that R's handlers, suppressWarnings and
+    options(warn) see them; Python would only print them to stderr.
+
+    Every UserWarning (ConvergenceWarning is one) is passed on, each fit
+    anew (not once per place, Python's default); other categories keep
+    Python's filters.  One raised on the main thread, which is R's, goes as it is
+    raised (a warning about a slow fit then comes before the fit); one from a
+    fit's worker thread waits for the fit to end, since R may be called from
+    its own thread only."""
+    main = threading.main_thread()
+    later = []
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message).replace("BNRegressor", "bn_fit")
+        if threading.current_thread() is main:
+            warn(text)
+        else:
+            later.append(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = show
+        est.fit(X, y, sample_weight=sample_weight)
+    for text in later:
+        warn(text)

@@ -2,20 +2,24 @@
 import numpy as np
 
 import bngrad
-from conftest import FIXTURES, rel_err
+from conftest import FIXTURES, load_fixture, rel_err
 
 NAMES = ("G1", "gamma", "beta", "G2", "b")
 
 
 def test_there_are_fixtures():
-    assert len(FIXTURES) >= 16
+    assert len(FIXTURES) >= 20
+    # every case says whether it is weighted (null: every row counts once)
+    weighted = [load_fixture(f)[0]["weights"] is not None for f in FIXTURES]
+    assert sum(weighted) >= 4 and not all(weighted)
 
 
 def test_core_matches_fixture(fixture_case):
     d, X, a = fixture_case
     p = bngrad.Params(*(a[k] for k in NAMES))
+    w = None if d["weights"] is None else np.array(d["weights"])
     g = bngrad.gradients(X, a["y"], p, activation=d["activation"],
-                         eps=d["eps"], ddof=d["ddof"])
+                         eps=d["eps"], ddof=d["ddof"], weights=w)
     exp = d["expected"]
     assert abs(g.loss - exp["loss"]) <= 1e-12 * abs(exp["loss"])
     for k in NAMES:

@@ -19,6 +19,9 @@ fixture_files <- function() {
 
 read_fixture <- function(path) {
   d <- jsonlite::fromJSON(path, simplifyVector = TRUE)
+  # every fixture says whether it is weighted: `$` on a list would give NULL
+  # for a missing field as for an unweighted case
+  stopifnot("weights" %in% names(d))
   as_mat <- function(v, vector_ok) if (is.null(dim(v)) && !vector_ok) matrix(v, nrow = 1) else v
   X <- as_mat(d$X, FALSE)
   if (d$X_integer) storage.mode(X) <- "integer"

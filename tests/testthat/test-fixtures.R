@@ -1,24 +1,27 @@
 # The shared vectors (tests/fixtures, made by complex-step differentiation in
 # make_fixtures.py): the same numbers pytest holds the core to.
 
-test_that("there are fixtures for every kind of case", {
+test_that("there are fixtures for every kind of case, weighted ones included", {
   files <- fixture_files()
-  expect_gte(length(files), 16)
+  expect_gte(length(files), 20)
   acts <- vapply(files, function(f) read_fixture(f)$activation, "")
   expect_setequal(unique(acts), activations)
+  weighted <- vapply(files, function(f) !is.null(read_fixture(f)$weights), TRUE)
+  expect_gte(sum(weighted), 4)
+  expect_true(any(!weighted))
 })
 
 for (path in fixture_files()) {
   d <- read_fixture(path)
   test_that(paste("pure-R loops match fixture", d$name), {
-    g <- bn_grad_loop(d$X, d$y, d$params, d$activation, d$eps, d$ddof)
+    g <- bn_grad_loop(d$X, d$y, d$params, d$activation, d$eps, d$ddof, weights = d$weights)
     for (k in c("loss", "G1", "gamma", "beta", "G2", "b")) {
       expect_lt(rel_err(g[[k]], d$expected[[k]]), 1e-10, label = k)
     }
   })
   test_that(paste("core via reticulate matches fixture", d$name), {
     need_core()
-    g <- bn_grad(d$X, d$y, d$params, d$activation, d$eps, d$ddof)
+    g <- bn_grad(d$X, d$y, d$params, d$activation, d$eps, d$ddof, weights = d$weights)
     for (k in c("loss", "G1", "gamma", "beta", "G2", "b")) {
       expect_lt(rel_err(g[[k]], d$expected[[k]]), 1e-10, label = k)
     }

@@ -1,0 +1,86 @@
+# bn_caret(): bn_fit as a caret model, tuning hidden and decay.
+
+# Loading caret calls Sys.timezone(), which warns on a machine without
+# timedatectl; that is the machine's, not caret's nor ours.
+have_caret <- suppressWarnings(requireNamespace("caret", quietly = TRUE))
+
+# caret::train, without two warnings that are by design: caret counts the NA
+# in the grid (decay chosen by the fit) as a missing performance value, and a
+# fixed decay's Levenberg-Marquardt fit often stops at max_iter on these
+# small folds.  Every other warning gets through.
+train_quietly <- function(...) {
+  withCallingHandlers(caret::train(...), warning = function(w) {
+    if (grepl("missing values in resampled performance|max_iter = \\d+ reached",
+              conditionMessage(w))) invokeRestart("muffleWarning")
+  })
+}
+
+test_that("bn_caret() is a caret model specification for hidden and decay", {
+  m <- bn_caret()
+  expect_true(all(c("label", "library", "type", "parameters", "grid", "fit", "predict", "prob",
+                    "sort") %in% names(m)))
+  expect_identical(m$library, "bngrad")
+  expect_identical(m$type, "Regression")
+  expect_null(m$prob)
+  expect_identical(m$parameters$parameter, c("hidden", "decay"))
+  g <- m$grid(NULL, NULL, len = 3)
+  expect_equal(nrow(g), 9)
+  expect_setequal(g$hidden, c(1, 3, 5))
+  expect_true(anyNA(g$decay))
+  expect_setequal(g$decay[!is.na(g$decay)], c(0.1, 1e-4))
+  expect_equal(nrow(m$grid(NULL, NULL, len = 1)), 1)
+  set.seed(1)
+  r <- m$grid(NULL, NULL, len = 6, search = "random")
+  expect_true(all(r$hidden >= 1 & r$hidden == round(r$hidden)))
+  expect_true(all(is.na(r$decay) | r$decay > 0))
+  s <- m$sort(data.frame(hidden = c(3, 1, 1, 3), decay = c(0.1, NA, 0.01, 1e-3)))
+  expect_equal(s$hidden, c(1, 1, 3, 3))
+  expect_equal(s$decay, c(0.01, NA, 0.1, 1e-3))
+})
+
+test_that("caret::train tunes bn_fit by cross-validation; its RMSE is the folds' by hand", {
+  skip_if_not(have_caret, "caret is not installed")
+  need_core()
+  x <- as.matrix(mtcars[, c("wt", "hp", "qsec", "disp")])
+  y <- mtcars$mpg
+  set.seed(4)
+  folds <- caret::createFolds(y, k = 3, returnTrain = TRUE)
+  ctrl <- caret::trainControl(method = "cv", number = 3, index = folds)
+  # seed = goes through train's dots to every fit, so each fold's fit can be redone by hand
+  t <- train_quietly(x, y, method = bn_caret(), trControl = ctrl, tuneLength = 2, seed = 1)
+  expect_equal(nrow(t$results), 4)
+  expect_setequal(paste(t$results$hidden, t$results$decay), c("1 NA", "1 0.1", "3 NA", "3 0.1"))
+  expect_false(anyNA(t$results$RMSE))
+  expect_s3_class(t$finalModel, "bn_fit")
+  expect_identical(t$finalModel$hidden, as.integer(t$bestTune$hidden))
+  for (k in seq_len(nrow(t$results))) {
+    h <- t$results$hidden[k]
+    d <- t$results$decay[k]
+    rmse <- vapply(folds, function(rows) {
+      f <- suppressWarnings(bn_fit(x[rows, ], y[rows], hidden = h,
+                                   decay = if (is.na(d)) NULL else d, seed = 1))
+      sqrt(mean((predict(f, x[-rows, ]) - y[-rows])^2))
+    }, 0)
+    expect_equal(t$results$RMSE[k], mean(rmse), tolerance = 1e-10, label = paste(h, d))
+  }
+  expect_equal(unname(predict(t, x)), unname(predict(t$finalModel, x)), tolerance = 0)
+})
+
+test_that("caret::train with a formula, and with case weights", {
+  skip_if_not(have_caret, "caret is not installed")
+  need_core()
+  t <- train_quietly(mpg ~ wt + hp + factor(cyl), data = mtcars, method = bn_caret(),
+                     trControl = caret::trainControl(method = "cv", number = 3), tuneLength = 2)
+  expect_equal(nrow(t$results), 4)
+  p <- predict(t, mtcars)
+  expect_length(p, 32)
+  expect_lt(sqrt(mean((p - mtcars$mpg)^2)), sd(mtcars$mpg))
+  w <- rep(1:2, 16)
+  tw <- train_quietly(mtcars[, c("wt", "hp")], mtcars$mpg, method = bn_caret(), weights = w,
+                      trControl = caret::trainControl(method = "none"),
+                      tuneGrid = data.frame(hidden = 2, decay = NA), seed = 3)
+  expect_identical(tw$finalModel$weights, as.double(w))
+  x <- mtcars[, c("wt", "hp")]
+  expect_equal(predict(tw$finalModel, x),
+               predict(bn_fit(x, mtcars$mpg, hidden = 2, weights = w, seed = 3), x), tolerance = 0)
+})

@@ -1,0 +1,180 @@
+# What an nnet or lm user expects of a fit: nnet's argument names, na.exclude,
+# nobs / deviance / logLik / AIC / BIC, the call, plot's dots, restarts.
+
+test_that("a typo, or an argument bn_fit does not have, is an error naming it", {
+  x <- as.matrix(mtcars[, c("wt", "hp")])
+  expect_error(bn_fit(mpg ~ wt, mtcars, hiden = 2), "unknown argument to bn_fit: hiden \\(did you mean hidden\\?\\)")
+  expect_error(bn_fit(x, mtcars$mpg, hiden = 2), "hiden")
+  expect_error(bn_fit(x, mtcars$mpg, hiden = 2, fooo = 1), "unknown arguments to bn_fit: hiden .*, fooo")
+  # named but never evaluated: the name is the error, not the value
+  expect_error(bn_fit(mpg ~ wt, mtcars, colour = stop("evaluated")), "unknown argument to bn_fit: colour")
+  for (a in c("skip", "rang", "Hess", "softmax", "entropy", "censored", "abstol", "reltol",
+              "MaxNWts", "Wts", "mask")) {
+    args <- list(mpg ~ wt, mtcars, TRUE)
+    names(args) <- c("", "", a)
+    expect_error(do.call(bn_fit, args), paste0("bn_fit has no argument ", a, " \\(nnet's\\)"),
+                 label = a)
+  }
+  expect_error(bn_fit(x, mtcars$mpg, subset = 1:10),
+               "subset is an argument of bn_fit's formula method only: subset x and y")
+  expect_error(bn_fit(x, mtcars$mpg, na.action = na.omit), "na.action is an argument of bn_fit's formula")
+  expect_error(bn_fit(x, mtcars$mpg, data = mtcars), "data is an argument of bn_fit's formula")
+  expect_error(bn_fit(x, mtcars$mpg, 4, "tanh", "bayes", NULL, NULL, 1, NULL, NULL, NULL, 0.01,
+                      1e-5, 0, 0.1, NULL, FALSE, NULL, 99), "unnamed argument")
+})
+
+test_that("nnet's size, maxit and linout are taken, with a message, or refused", {
+  need_core()
+  # (7 iterations are too few to converge: the warning says so)
+  suppressWarnings(expect_message(
+    f <- bn_fit(mpg ~ wt + hp, mtcars, size = 2, maxit = 7, linout = TRUE, seed = 1),
+    "size = 2 taken as hidden; nnet's maxit = 7 taken as max_iter; linout = TRUE"))
+  expect_equal(f$hidden, 2L)
+  expect_equal(f$n[2], 2L * 3L)                 # three nets of two units
+  expect_lte(f$n_iter, 7L)
+  # the same fit as bn_fit's own names give
+  g <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, hidden = 2, max_iter = 7, seed = 1))
+  expect_identical(f$params, g$params)
+  expect_error(bn_fit(mpg ~ wt, mtcars, size = 2, hidden = 3), "give hidden or nnet's size, not both")
+  expect_error(bn_fit(mpg ~ wt, mtcars, maxit = 2, max_iter = 3), "give max_iter or nnet's maxit")
+  expect_error(bn_fit(mpg ~ wt, mtcars, linout = FALSE), "linout = FALSE .* always linear")
+  expect_error(bn_fit(mpg ~ wt, mtcars, linout = NA), "linout must be TRUE or FALSE")
+  # a bad value is named as given, and nothing is said of a mapping that failed
+  said <- character()
+  expect_error(withCallingHandlers(bn_fit(mpg ~ wt, mtcars, size = 0), message = function(m) {
+    said <<- c(said, conditionMessage(m))
+    invokeRestart("muffleMessage")
+  }), "size must be a whole number >= 1, got 0")
+  expect_length(said, 0)
+  expect_error(bn_fit(mpg ~ wt, mtcars, maxit = -1), "maxit must be NULL or a whole number")
+})
+
+test_that("na.exclude pads fitted, residuals and predict to the rows of the data, as lm does", {
+  need_core()
+  f <- bn_fit(Ozone ~ Solar.R + Wind + Temp, airquality, na.action = na.exclude, hidden = 3,
+              seed = 1)
+  l <- lm(Ozone ~ Solar.R + Wind + Temp, airquality, na.action = na.exclude)
+  expect_length(fitted(f), nrow(airquality))
+  for (get in list(fitted, residuals, predict)) {
+    expect_identical(names(get(f)), names(get(l)))
+    expect_identical(is.na(get(f)), is.na(get(l)))
+  }
+  kept <- !is.na(fitted(l))
+  expect_equal(unname((fitted(f) + residuals(f))[kept]), airquality$Ozone[kept], tolerance = 1e-12)
+  expect_equal(nobs(f), nobs(l))
+  # na.omit (the default) leaves them out, as before
+  o <- bn_fit(Ozone ~ Solar.R + Wind + Temp, airquality, hidden = 3, seed = 1)
+  expect_length(fitted(o), 111)
+  expect_equal(unname(fitted(o)), unname(fitted(f)[!is.na(fitted(f))]), tolerance = 0)
+})
+
+test_that("nobs, deviance and logLik are lm's for the least-squares linear net", {
+  need_core()
+  # identity units, no decay, L-BFGS to convergence: the least-squares fit
+  fit <- function(data, w = NULL) {
+    bn_fit(mpg ~ wt + hp + qsec, data, weights = w, activation = "identity",
+           optimizer = "lbfgs", decay = 0, hidden = 1, seed = 1)
+  }
+  f <- fit(mtcars)
+  l <- lm(mpg ~ wt + hp + qsec, mtcars)
+  expect_identical(f$convergence, 0L)
+  expect_equal(nobs(f), 32)
+  expect_equal(deviance(f), deviance(l), tolerance = 1e-8)
+  expect_equal(as.numeric(logLik(f)), as.numeric(logLik(l)), tolerance = 1e-8)
+  w <- rep(1:4, 8)
+  fw <- fit(mtcars, w)
+  lr <- lm(mpg ~ wt + hp + qsec, mtcars[rep(1:32, w), ])
+  expect_equal(nobs(fw), nobs(lr))
+  expect_equal(deviance(fw), deviance(lr), tolerance = 1e-8)
+  expect_equal(as.numeric(logLik(fw)), as.numeric(logLik(lr)), tolerance = 1e-8)
+})
+
+test_that("logLik's df, AIC and BIC follow the formulas, by hand", {
+  need_core()
+  by_hand <- function(f, df) {
+    r <- residuals(f)
+    n <- length(r)
+    ll <- -n / 2 * (log(2 * pi * sum(r^2) / n) + 1)
+    expect_equal(as.numeric(logLik(f)), ll, tolerance = 1e-12)
+    expect_equal(attr(logLik(f), "df"), df)
+    expect_equal(attr(logLik(f), "nobs"), n)
+    expect_equal(deviance(f), sum(r^2), tolerance = 1e-12)
+    expect_equal(AIC(f), -2 * ll + 2 * df, tolerance = 1e-12)
+    expect_equal(BIC(f), -2 * ll + log(n) * df, tolerance = 1e-12)
+  }
+  b <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, seed = 2)
+  expect_equal(b$optimizer, "bayes")
+  expect_true(all(is.finite(b$effective_params)) && all(b$effective_params < 16))
+  by_hand(b, mean(b$effective_params) + 1)
+  l <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, optimizer = "lbfgs", seed = 2)
+  # 2-3-1: 2 * 3 + 3 + 3 + 3 + 1 = 16 weights, and sigma
+  by_hand(l, 16 + 1)
+  # (20 epochs are too few for Adam's stopping rule: the warning says so)
+  a <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, optimizer = "adam",
+                               max_iter = 20, seed = 2))
+  by_hand(a, 16 + 1)
+  # a fixed decay leaves the evidence out: every weight counts
+  d <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, decay = 0.1, ensemble = 1, seed = 2)
+  by_hand(d, 16 + 1)
+  m <- suppressWarnings(bn_fit(as.matrix(mtcars[, c("wt", "hp")]), as.matrix(mtcars[, 1:2]),
+                               hidden = 2, max_iter = 5, seed = 1))
+  expect_error(logLik(m), "logLik is defined here for one output; this fit has 2")
+  expect_equal(deviance(m), sum(residuals(m)^2))
+})
+
+test_that("print and summary show the call, how the fit ended and the decay chosen", {
+  need_core()
+  f <- bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 3, seed = 2)
+  out <- capture.output(print(f))
+  call <- deparse(quote(bn_fit(formula = mpg ~ wt + hp, data = mtcars, hidden = 3, seed = 2)))
+  expect_identical(out[seq_len(1 + length(call))], c("Call:", call))
+  expect_match(out, "fitted by bayes, 3 nets of 3 hidden units averaged", fixed = TRUE, all = FALSE)
+  line <- grep("^decay chosen by the evidence, per net: ", out, value = TRUE)
+  expect_length(line, 1)
+  expect_match(line, paste(signif(f$decay, 3), collapse = " "), fixed = TRUE)
+  expect_match(line, paste0("effective parameters ", paste(signif(f$effective_params, 3), collapse = " "),
+                            " of 16 per net"), fixed = TRUE)
+  expect_match(out, sprintf("after %d iterations: converged$", f$n_iter), all = FALSE)
+  s <- capture.output(print(summary(f)))
+  expect_identical(s[seq_len(1 + length(call))], c("Call:", call))
+  expect_match(s, "training MSE", all = FALSE)
+  x <- as.matrix(mtcars[, c("wt", "hp")])
+  expect_warning(m <- bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1),
+                 "max_iter = 3 reached before the fit converged")
+  expect_identical(m$convergence, 1L)
+  pm <- capture.output(print(m))
+  call <- deparse(quote(bn_fit(x = x, y = mtcars$mpg, hidden = 2, max_iter = 3, seed = 1)))
+  expect_identical(pm[1 + seq_along(call)], call)
+  expect_match(pm, "after 3 iterations: stopped at max_iter, not converged", all = FALSE)
+  fx <- bn_fit(x, mtcars$mpg, hidden = 2, decay = 0.5, optimizer = "lbfgs", seed = 1)
+  expect_match(capture.output(print(fx)), "^decay 0.5 \\(fixed\\)$", all = FALSE)
+})
+
+test_that("plot passes its dots to plot(), over its own defaults", {
+  need_core()
+  f <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 2, seed = 1)
+  pdf(NULL)
+  on.exit(dev.off())
+  expect_silent(plot(f, xlab = "step", main = "mine", col = 2, lwd = 2))
+  plot(f)
+  expect_true(par("ylog"))                     # its default: a log scale
+  plot(f, log = "", ylim = c(0, 10))
+  expect_false(par("ylog"))
+  expect_equal(par("usr")[3:4], c(-0.4, 10.4))   # R's 4% either side of ylim
+})
+
+test_that("restarts keeps the best of several random starts", {
+  need_core()
+  set.seed(1)
+  x <- matrix(runif(160, -2, 2), 80)
+  y <- sin(2 * x[, 1]) * x[, 2] + rnorm(80, sd = 0.1)
+  one <- bn_fit(x, y, hidden = 3, seed = 1)
+  four <- bn_fit(x, y, hidden = 3, seed = 1, restarts = 4)
+  # each net's first start is the single-start fit's, so its evidence can only rise
+  expect_true(all(four$log_evidence >= one$log_evidence - 1e-9))
+  expect_gt(max(four$log_evidence - one$log_evidence), 0.5)
+  lone <- bn_fit(x, y, hidden = 3, seed = 2, optimizer = "lbfgs", decay = 0.01)
+  lfour <- bn_fit(x, y, hidden = 3, seed = 2, optimizer = "lbfgs", decay = 0.01, restarts = 4)
+  expect_lt(utils::tail(lfour$loss_curve, 1), utils::tail(lone$loss_curve, 1) - 1e-3)
+  expect_error(bn_fit(x, y, restarts = 0), "restarts must be a whole number >= 1, got 0")
+})
