@@ -156,8 +156,8 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
     weighted mean squared error after LM iteration t.
 
     alpha0 < 0 fixes the regulariser instead: F = SSE + (-alpha0) |v|^2 is
-    minimised (a user's fixed decay) and converged when no step improves F
-    by a relative 1e-10 (tol plays no part)."""
+    minimised (a user's fixed decay) and converged when a block of INNER LM
+    steps lowers F by less than 1e-8 of it (tol plays no part)."""
     N = X.shape[0]
     q = Y.shape[1]
     P = v0.size
@@ -184,6 +184,7 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
     status = MAX_ITER
     while it < max_iter:
         F = beta_ * sse + alpha * ssw
+        F_start = F
         moved = False
         for _ in range(inner):
             it += 1
@@ -230,7 +231,9 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
         if fixed:
             info[2], info[3], info[4], info[5] = np.nan, np.nan, alpha, beta_
             v_out[:] = v
-            if not moved or rel < 1e-10:
+            # converged as nnet's optim does (reltol 1e-8): a block of LM steps
+            # that lowers F by less than 1e-8 of it
+            if not moved or F_start - F <= 1e-8 * F:
                 status = CONVERGED
                 break
             continue
