@@ -25,7 +25,7 @@ R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.
 export RETICULATE_PYTHON := $(CURDIR)/$(PY)
 export R_LIBS := $(CURDIR)/$(RLIB)
 export BNGRAD_REQUIRE_CORE := 1
-# ... and so is a missing dask for the Dask tests (tests/python/test_dask.py).
+# ... and so is a missing dask for the Dask tests (tests/python/test_dask.py, test-dask.R).
 export BNGRAD_REQUIRE_DASK := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
