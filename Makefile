@@ -30,7 +30,7 @@ export BNGRAD_REQUIRE_DASK := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-fit bench-bridge bench-busy clean
+.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-fit bench-bridge bench-busy bench-dask clean
 
 demo: install
 	Rscript scripts/demo.R
@@ -132,7 +132,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 
-bench: $(BENCH_VENV)/stamp install bench-fit bench-bridge bench-busy
+bench: $(BENCH_VENV)/stamp install bench-fit bench-bridge bench-busy bench-dask
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
 	# the project's venv and the cache make warmed for it, as a user has them
 	$(BENCH_UNSET) $(PY) bench/bench_memory.py
@@ -150,3 +150,9 @@ bench-bridge: install
 
 bench-busy: install
 	Rscript bench/bench_busy.R
+
+# Issue 12: gradients and fits at 1e7 rows in memory and on Dask (threads,
+# LocalCluster of 1 and 2 workers), and a compute's overhead at small N: the
+# project's venv, which has bngrad[dask].  About 3 minutes on 2 cores.
+bench-dask: install
+	$(BENCH_UNSET) $(PY) bench/bench_dask.py
