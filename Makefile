@@ -13,6 +13,10 @@ RLIB := $(BUILD)/Rlib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-nnet r-cran-caret
 PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn pandas
+# bngrad[dask]: with numpy<2 here, pyarrow 25 is the last that runs (26 needs
+# NumPy 2); the NumPy 2 venv takes current releases.
+DASK_PACKAGES := "dask[array]==2026.8.0" "distributed==2026.8.0" "pyarrow==25.0.0"
+DASK_PACKAGES_NP2 := "dask[array]" distributed pyarrow
 PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py python/bngrad/kernels/*.py)
 R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
 
@@ -21,10 +25,12 @@ R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.
 export RETICULATE_PYTHON := $(CURDIR)/$(PY)
 export R_LIBS := $(CURDIR)/$(RLIB)
 export BNGRAD_REQUIRE_CORE := 1
+# ... and so is a missing dask for the Dask tests (tests/python/test_dask.py, test-dask.R).
+export BNGRAD_REQUIRE_DASK := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-panel bench-fit-speed bench-bridge bench-busy clean
+.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-panel bench-fit-speed bench-bridge bench-busy bench-dask clean
 
 demo: install
 	Rscript scripts/demo.R
@@ -47,7 +53,7 @@ $(BUILD)/r-deps.stamp:
 # call waits on a compile.
 $(VENV)/core.stamp: $(PY_SOURCES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check $(PY_PACKAGES)
+	$(PY) -m pip install -q --disable-pip-version-check $(PY_PACKAGES) $(DASK_PACKAGES)
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	$(PY) -m bngrad.warmup
 	@touch $@
@@ -81,7 +87,7 @@ pytest: $(VENV)/core.stamp
 NP2_VENV := .venv-np2
 $(NP2_VENV)/stamp: $(PY_SOURCES)
 	@test -x $(NP2_VENV)/bin/python || $(PYTHON) -m venv $(NP2_VENV)
-	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check "numpy>=2" numba scipy threadpoolctl pytest hypothesis scikit-learn pandas
+	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check "numpy>=2" numba scipy threadpoolctl pytest hypothesis scikit-learn pandas $(DASK_PACKAGES_NP2)
 	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $@
 
@@ -126,7 +132,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 
-bench: $(BENCH_VENV)/stamp install bench-panel bench-fit-speed bench-bridge bench-busy
+bench: $(BENCH_VENV)/stamp install bench-panel bench-fit-speed bench-bridge bench-busy bench-dask
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
 	# the project's venv and the cache make warmed for it, as a user has them
 	$(BENCH_UNSET) $(PY) bench/bench_memory.py
@@ -158,3 +164,9 @@ bench-bridge: install
 
 bench-busy: install
 	Rscript bench/bench_busy.R
+
+# Issue 12: gradients and fits at 1e7 rows in memory and on Dask (threads,
+# LocalCluster of 1 and 2 workers), and a compute's overhead at small N: the
+# project's venv, which has bngrad[dask].  About 3 minutes on 2 cores.
+bench-dask: install
+	$(BENCH_UNSET) $(PY) bench/bench_dask.py

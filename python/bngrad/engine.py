@@ -280,9 +280,18 @@ def x_stats(X, threads=None, w=None):
             _stats_chunk(X, w, x0, i * rows, min((i + 1) * rows, N), S, C, i)
     with kernel_blas:
         run_chunks(run, nchunks, _threads_for(N, p1, 0, threads), (), ())
+    return stats_from_sums(x0, S, C, W, lambda: np.isfinite(X).all())
+
+
+@_quiet
+def stats_from_sums(x0, S, C, W, x_finite):
+    """XStats from the chunks' sums S[c], C[c] (as _stats_chunk writes them),
+    added here in chunk order; x_finite() tells NaN or Inf in X from
+    overflow, asked only when the sums are not finite.  bngrad.dask calls
+    this with its blocks' sums."""
     s = S.sum(axis=0)                          # chunk order: the same bits for any threads
     if not np.isfinite(s).all():
-        if not np.isfinite(X).all():
+        if not x_finite():
             raise_status(kernels.NOT_FINITE, 0)
         raise_status(kernels.OVERFLOW_X, 0)
     d = s / W
@@ -331,7 +340,7 @@ def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None,
     tile = tiled.tile_rows(p1, p2)
     chunk = tiled.chunk_rows(p1, p2)
     nchunks = -(-N // chunk)
-    XS, dG2, db, sumS, sumSZc, rss = outs = (
+    outs = (
         np.empty((nchunks, p1, p2)), np.empty((nchunks, p2, q)), np.empty((nchunks, q)),
         np.empty((nchunks, p2)), np.empty((nchunks, p2)), np.empty(nchunks))
     G1c, G2c = np.ascontiguousarray(G1), np.ascontiguousarray(G2)
@@ -340,7 +349,16 @@ def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None,
                     (X, stats.x0, stats.d, G1c, sd, gamma, beta, G2c, b, Y, w, W, code, chunk,
                      tile),
                     outs)
-    # the chunks' sums in chunk order, then eq. dG1-onepass
+    return finish_gradient(outs, CG, sd, gamma, W, ddof)
+
+
+@_quiet
+def finish_gradient(sums, CG, sd, gamma, W, ddof):
+    """(R, dG1, dgamma, dbeta, dG2, db) from the chunks' sums (XS, dG2, db,
+    sumS, sumSZc, rss as grad_chunks writes them), added in chunk order, then
+    eq. dG1-onepass; CG, sd from _sd.  bngrad.dask calls this with its
+    blocks' sums."""
+    XS, dG2, db, sumS, sumSZc, rss = sums
     dgamma = sumSZc.sum(axis=0) / sd           # 1'(S * Zh)
     c = dgamma / (W - ddof)
     dG1 = (XS.sum(axis=0) - CG * (c / sd)) * (gamma / sd)

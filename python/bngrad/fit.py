@@ -30,7 +30,7 @@ import numpy as np
 from . import checks, engine
 from .checks import ACTIVATIONS
 from .kernels import bayes
-from .model import Params, gradients
+from .model import Params, gradients, is_dask
 
 OPTIMIZERS = ("auto", "bayes", "lbfgs", "adam")
 # "auto" takes the Bayesian fit while N q P^2 (the cost of one Gauss-Newton
@@ -49,6 +49,13 @@ DEFAULT_TOL = {"bayes": 1e-3, "lbfgs": 1e-9, "adam": 1e-4}
 # LM steps between evidence updates, updates without a better evidence
 # before it stops.
 ALPHA0, INNER, PATIENCE = 1.0, 10, 5
+
+
+def _held_out(N, rng):
+    """The rows L-BFGS's early stopping holds out: VALIDATION of N, drawn by rng."""
+    held = np.zeros(N, bool)
+    held[rng.permutation(N)[:max(2, int(round(VALIDATION * N)))]] = True
+    return held
 
 
 class ConvergenceWarning(UserWarning):
@@ -274,7 +281,9 @@ class BNRegressor:
         return {"preserves_dtype": [np.float64, np.float32], "multioutput": True}
 
     # settings ----------------------------------------------------------
-    def _settings(self, N, p1, q):
+    def _settings(self, N, p1, q, chunked=False):
+        """The settings, checked; chunked (Dask) data takes L-BFGS and is
+        not this process's memory to count."""
         if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
                              f"got {self.activation!r}")
@@ -283,6 +292,11 @@ class BNRegressor:
         hidden = checks.whole("hidden", self.hidden, 1)
         P = p1 * hidden + 2 * hidden + hidden * q + q
         opt = self.optimizer
+        if chunked:
+            if opt not in ("auto", "lbfgs"):
+                raise ValueError(f"optimizer={opt!r} needs the data in memory; Dask data is "
+                                 "fitted by 'lbfgs' (which 'auto' means there)")
+            opt = "lbfgs"
         if opt == "auto":
             cost = N * q * P * P
             opt = "bayes" if cost <= BAYES_MAX or (2 * P >= N * q and cost <= BAYES_BIG) \
@@ -304,7 +318,8 @@ class BNRegressor:
             momentum=checks.setting_real("momentum", self.momentum, 0, 1, open_low=True),
             seed=0 if self.seed is None else checks.whole("seed", self.seed, 0))
         s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
-        checks.fits_in_memory(N, p1, q, hidden, s["ensemble"], opt)
+        if not chunked:
+            checks.fits_in_memory(N, p1, q, hidden, s["ensemble"], opt)
         return s
 
     # fitting -----------------------------------------------------------
@@ -324,7 +339,14 @@ class BNRegressor:
         Returns
         -------
         self
+
+        Dask arrays (X, y and sample_weight, row blocks alike) are fitted by
+        bngrad.dask.fit: full-batch L-BFGS on the exact gradient, one pass
+        over the blocks per gradient.
         """
+        if is_dask(X):
+            from . import dask
+            return dask.fit(self, X, y, sample_weight)
         names = checks.feature_names(X)
         X = np.ascontiguousarray(checks.design(X, "X"), dtype=np.float64)
         N = X.shape[0]
@@ -349,7 +371,18 @@ class BNRegressor:
         # otherwise wake pools that take the cores the kernels need.
         with engine.fit_blas:
             members = self._fit_members(Xs, Ys, w, s)
-        p1, p2, q = X.shape[1], s["hidden"], Y2.shape[1]
+
+        def batch_stats(G1):
+            Z = Xs @ G1
+            mean = np.average(Z, axis=0, weights=wt)
+            return mean, (wt[:, None] * (Z - mean) ** 2).sum(axis=0) / (W - s["ddof"])
+        return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
+                                batch_stats)
+
+    def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats):
+        """The fitted attributes from the members; batch_stats(G1) gives the
+        mean and variance of Xs G1 on the training rows."""
+        p2 = s["hidden"]
         params = _combine([_to_params(m.v, p1, p2, q) for m in members])
         if s["optimizer"] == "adam":
             mean = np.concatenate([m.running[0] for m in members])
@@ -357,12 +390,10 @@ class BNRegressor:
         else:
             # the training batch's own statistics: prediction of the training
             # rows reproduces the fitted forward pass exactly
-            Z = Xs @ params.G1
-            mean = np.average(Z, axis=0, weights=wt)
-            var = (wt[:, None] * (Z - mean) ** 2).sum(axis=0) / (W - s["ddof"])
+            mean, var = batch_stats(params.G1)
         self.params_ = params
         self.running_mean_, self.running_var_ = mean, var
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = p1
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
@@ -382,7 +413,7 @@ class BNRegressor:
             warnings.warn(
                 f"BNRegressor: max_iter = {s['max_iter']} reached before the fit converged "
                 f"({s['optimizer']}); increase max_iter or tol",
-                _sklearn_class("ConvergenceWarning", ConvergenceWarning), stacklevel=2)
+                _sklearn_class("ConvergenceWarning", ConvergenceWarning), stacklevel=3)
         return self
 
     def _fit_members(self, Xs, Ys, w, s):
@@ -457,32 +488,21 @@ class BNRegressor:
         return engine.x_stats(Xs, w=w)
 
     def _objective(self, Xs, Ys, w, s, stats):
-        """v -> (objective, gradient): R + decay |v|^2 / W, R the (weighted)
-        mean squared error, through the engine with X's statistics given."""
+        """v -> (objective, gradient) through the engine with X's statistics
+        given: R + decay |v|^2 / W, R the (weighted) mean squared error."""
         N, p1 = Xs.shape
-        p2, q = s["hidden"], Ys.shape[1]
         code = ACTIVATIONS[self.activation]
-        lam = (s["decay"] or 0.0) / (w.sum() if w.size else N)
-
-        def f(v):
-            p = _to_params(v, p1, p2, q)
-            g = engine.gradient(Xs, Ys, w, p.G1, p.gamma, p.beta, p.G2, p.b, code, s["eps"],
-                                s["ddof"], stats=stats)
-            grad = _v_gradient(Params(*g[1:]), p)
-            loss = g[0]
-            if lam:
-                loss += lam * (v * v).sum()       # sums, not np.dot: no BLAS between kernels
-                grad += 2 * lam * v
-            return loss, grad
-        return f
+        return _v_objective(
+            lambda p: engine.gradient(Xs, Ys, w, p.G1, p.gamma, p.beta, p.G2, p.b, code,
+                                      s["eps"], s["ddof"], stats=stats),
+            p1, s["hidden"], Ys.shape[1], (s["decay"] or 0.0) / (w.sum() if w.size else N))
 
     def _lbfgs(self, Xs, Ys, w, s, v0, rng, stats):
         N, p1 = Xs.shape
         p2, q = s["hidden"], Ys.shape[1]
         early = s["decay"] is None and N >= 20
         if early:
-            held = np.zeros(N, bool)
-            held[rng.permutation(N)[:max(2, int(round(VALIDATION * N)))]] = True
+            held = _held_out(N, rng)
             Xt, Yt = np.ascontiguousarray(Xs[~held]), np.ascontiguousarray(Ys[~held])
             wt = w[~held] if w.size else w
             if wt.size and np.count_nonzero(wt) < 2:
@@ -498,6 +518,20 @@ class BNRegressor:
             if len(Xt) * (p1 + p2) > engine.SMALL_MAX:
                 stats = vstats
         f = self._objective(Xt, Yt, wt, s, stats)
+
+        def held_out_error(v):
+            p = _to_params(v, p1, p2, q)
+            var = (p.G1 * (vstats.Cn @ p.G1)).sum(axis=0) / (W - s["ddof"])
+            e = Yv - forward(Xv, p, mean_x @ p.G1, var, self.activation, s["eps"])
+            return float((wv[:, None] * e * e).sum() / wv.sum())
+        return self._minimize(f, v0, s, held_out_error if early else None)
+
+    def _minimize(self, f, v0, s, held_out_error=None):
+        """L-BFGS-B on f (v -> objective, gradient) from v0.  With
+        held_out_error (v -> error of the held-out rows), early stopping:
+        stop when PATIENCE_LBFGS iterations in a row have not improved it,
+        and keep the best iterate."""
+        early = held_out_error is not None
         curve = []
         best = [np.inf, v0, 0]
 
@@ -506,10 +540,7 @@ class BNRegressor:
             if not early:
                 return
             v = intermediate_result.x
-            p = _to_params(v, p1, p2, q)
-            var = (p.G1 * (vstats.Cn @ p.G1)).sum(axis=0) / (W - s["ddof"])
-            e = Yv - forward(Xv, p, mean_x @ p.G1, var, self.activation, s["eps"])
-            err = float((wv[:, None] * e * e).sum() / wv.sum())
+            err = held_out_error(v)
             if err < best[0]:
                 best[:] = [err, v.copy(), 0]
             else:
@@ -617,6 +648,21 @@ class BNRegressor:
         ok = ss_tot > 0
         r2 = np.where(ok, 1 - ss_res / np.where(ok, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
         return float(r2.mean())
+
+
+def _v_objective(gradient, p1, p2, q, lam):
+    """v -> (R + lam |v|^2, its gradient), from gradient(params) -> (R, dG1,
+    dgamma, dbeta, dG2, db)."""
+    def f(v):
+        p = _to_params(v, p1, p2, q)
+        g = gradient(p)
+        grad = _v_gradient(Params(*g[1:]), p)
+        loss = g[0]
+        if lam:
+            loss += lam * (v * v).sum()       # sums, not np.dot: no BLAS between kernels
+            grad += 2 * lam * v
+        return loss, grad
+    return f
 
 
 def _scale(Xc, w):

@@ -1,4 +1,5 @@
 """Params, Gradients and gradients(): check once, call the engine once."""
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -54,6 +55,8 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
     ----------
     X : array, N x p1
         Any real dtype or memory layout; never copied when float64, never written.
+        A Dask array goes to bngrad.dask.gradients (one pass over its blocks
+        for X's statistics, one for the gradient).
     y : array, N or N x q
     params : Params
         (G1, gamma, beta, G2, b); G2 may be a length-p2 vector (q = 1).
@@ -103,6 +106,16 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
                 return tuple.__new__(Gradients, values)
             if status != kernels.NOT_SMALL:
                 engine.raise_status(status, index, (y, *params))
+    if is_dask(X):                   # X in chunks, maybe out of core: bngrad.dask
+        from . import dask
+        return dask.gradients(X, y, params, activation, eps, ddof, weights)
     checked = checks.net(X, y, params, activation, eps, ddof, weights)
     loss, *grads = engine.gradient(*checked)
     return Gradients(float(loss), *(g.reshape(np.shape(p)) for g, p in zip(grads, params)))
+
+
+def is_dask(x):
+    """Whether x is a Dask collection.  Where dask has not been imported, x
+    cannot be one, so this never imports it (a tenth of a second)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(x)

@@ -1,0 +1,90 @@
+# bn_fit_parquet: a net fitted to data that lives in Parquet files, through
+# the core's Dask path (bngrad.dask.fit_parquet): full-batch L-BFGS on the
+# exact gradient, one pass over the files' row groups per gradient, so that
+# neither R nor Python ever holds the data.  The result is an ordinary
+# bn_fit (plain R data; predict() is R's own forward pass), made from the
+# estimator as bn_fit.default makes its own.
+
+bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
+                           activation = "sigmoid", decay = NULL, ensemble = NULL,
+                           restarts = 1, max_iter = NULL, tol = NULL, eps = 1e-5, ddof = 0,
+                           seed = NULL, trace = FALSE, scheduler = NULL) {
+  .string(path, "path")
+  if (!file.exists(path)) stop("path '", path, "' does not exist", call. = FALSE)
+  names_of <- function(v, name) {
+    if (!is.character(v) || !length(v) || anyNA(v) || !all(nzchar(v))) {
+      stop(name, " must be column names (a character vector)", call. = FALSE)
+    }
+    # one name stays a str in Python (a 1-D y), several a list
+    if (length(v) == 1) v else as.list(v)
+  }
+  y_cols <- names_of(y, "y")
+  x_cols <- if (is.null(x)) NULL else as.list(names_of(x, "x"))
+  if (!is.null(weights)) .string(weights, "weights")
+  if (!is.null(scheduler)) .string(scheduler, "scheduler")
+  hidden <- .whole(hidden, "hidden")
+  if (!activation %in% .activations) {
+    stop("activation must be one of ", paste(.activations, collapse = ", "), call. = FALSE)
+  }
+  opt_whole <- function(v, name) if (is.null(v)) NULL else .whole(v, name)
+  # as in bn_fit: the R stream chooses the seed unless one is given
+  seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
+  core <- .core()
+  dask <- .core_dask()
+  est <- .call_core(core$BNRegressor,
+    hidden = hidden, activation = activation, optimizer = "lbfgs", decay = decay,
+    ensemble = opt_whole(ensemble, "ensemble"), restarts = .whole(restarts, "restarts"),
+    max_iter = opt_whole(max_iter, "max_iter"), tol = tol, eps = eps, ddof = ddof,
+    seed = seed, verbose = FALSE)
+  if (isTRUE(trace)) {
+    reticulate::py_set_attr(est, "progress", function(net, iteration, value) {
+      cat(sprintf("net %d iter %4d value %.6f\n", as.integer(net), as.integer(iteration), value))
+      utils::flush.console()
+    })
+  }
+  out <- .call_core(dask$fit_parquet, est, path, y_cols, x = x_cols, weights = weights,
+                    scheduler = scheduler)
+  x_names <- as.character(unlist(out[[2]]))
+  fit <- c(.fitted_estimator(est), list(
+    n = c(length(x_names), length(est$params_$gamma), length(y)), hidden = hidden,
+    activation = activation, eps = eps, ddof = ddof, seed = seed,
+    coefnames = x_names, ynames = if (length(y) > 1) y, path = path,
+    # the data stay in the files: no fitted values or residuals are kept
+    fitted.values = NULL, residuals = NULL, call = match.call()))
+  class(fit) <- "bn_fit"
+  fit
+}
+
+# What a fitted bngrad.BNRegressor holds, as the plain R data of a bn_fit:
+# the weights, then each attribute by its R name.  (bn_fit.default builds
+# the same fields in place; it could take them from here.)
+.fitted_estimator <- function(est) {
+  p <- est$params_
+  numeric <- c(running_mean = "running_mean_", running_var = "running_var_",
+               x_center = "x_center_", x_scale = "x_scale_", y_center = "y_center_",
+               y_scale = "y_scale_", decay = "decay_", loss_curve = "loss_curve_",
+               log_evidence = "log_evidence_", effective_params = "effective_params_")
+  c(list(params = list(G1 = as.matrix(p$G1), gamma = as.numeric(p$gamma),
+                       beta = as.numeric(p$beta), G2 = as.matrix(p$G2), b = as.numeric(p$b)),
+         optimizer = as.character(est$optimizer_), n_iter = as.integer(est$n_iter_),
+         convergence = as.integer(est$convergence_)),
+    lapply(numeric, function(a) as.numeric(reticulate::py_to_r(reticulate::py_get_attr(est, a)))))
+}
+
+# bngrad.dask, once its Python packages are known to be there.
+.core_dask <- function() {
+  if (is.null(.state$dask)) {
+    core <- .core()
+    where <- reticulate::py_config()$python
+    missing <- Filter(function(m) !reticulate::py_module_available(m), c("dask", "pyarrow"))
+    if (length(missing)) {
+      stop("bn_fit_parquet needs the Python package(s) ", paste(missing, collapse = " and "),
+           " in bngrad's Python (", where, "): install them there, e.g. ",
+           "reticulate::py_install(c(\"dask[array]\", \"distributed\", \"pyarrow<26\"), ",
+           "pip = TRUE) (pyarrow 26 needs NumPy 2, which reticulate 1.28 cannot load)",
+           call. = FALSE)
+    }
+    .state$dask <- reticulate::import("bngrad.dask", convert = TRUE)
+  }
+  .state$dask
+}

@@ -1,0 +1,638 @@
+"""Exact full-batch gradients and fits on Dask arrays: data that outgrows
+memory, on one machine or a cluster (issue 12).
+
+    from bngrad import dask as bd
+    X, y, w, names = bd.read_parquet("data/", y="y")     # or any Dask arrays
+    bngrad.gradients(X, y, params)                      # = bd.gradients(...)
+    bngrad.BNRegressor().fit(X, y)                      # = bd.fit(est, X, y)
+
+bngrad.gradients and BNRegressor.fit hand Dask arrays (and DataFrames)
+here, so the calls a user already makes serve both, and a pipeline or
+scikit-learn code need not know where the data live; the work is in this
+module, so that the in-memory modules keep only a two-line hook each and
+never import dask (a tenth of a second) unless the data are Dask's.
+
+The engine is a map-reduce already (engine.py, kernels/tiled.py,
+docs/derivation.md section 3); here its chunks are cut inside Dask's blocks.
+
+* X's statistics, one compute per fit: x0 = X's first row, then per block
+  the column sums and D'D of D = X - 1x0' in the engine's row chunks
+  (engine._stats_chunk), the same for y, the checks of y and the weights,
+  and each early-stopping split's training rows; the driver adds the blocks'
+  sums in block order (engine.stats_from_sums).
+* A gradient, one compute: per block, kernels/tiled.grad_chunks with x0, d,
+  sd and the parameters broadcast (one key of the graph), its chunks' sums
+  added in chunk order; the driver adds the blocks' in block order and
+  finishes as the engine does (engine.finish_gradient).
+
+So the numbers are the in-memory kernels' numbers, and differ from an
+in-memory call only where sums are cut (to rounding, ~1e-15).  The same
+blocks give the same bits on any scheduler and any number of workers, and
+after a task is retried on another worker.  A task runs the kernels on its
+own thread with the BLAS held to one thread (engine.kernel_blas), as the
+engine's own threads do: Dask's threads are the parallelism, and no BLAS
+pool competes with them.  A Parquet row group is read by the task that
+uses it (fit_parquet), one task per block and pass.
+
+Fits run full-batch L-BFGS on the driver (scipy) with each gradient a pass
+over the blocks, as dask-glm does.  "bayes" needs the N x P Jacobian and
+"adam" minibatches in memory: Dask data is fitted by "lbfgs" only.
+
+* Standardisation is folded into the kernel's arguments instead of being a
+  copy of X: Xs = (X - c) / s has the statistics x0s = (x0 - c) / s,
+  ds = d / s, Cns = Cn / (s s'), and Xs G1 = (X - 1c') (G1 / s), so the
+  kernel reads X's blocks as they are, with G1 / s, and dR/dG1 of the
+  standardised problem is its X'S sum divided by s.  y (q columns, cheap)
+  is standardised per block as the in-memory fit does.
+* Early stopping (decay=None, as in memory: stop when 10 iterations in a row
+  have not improved the held-out error, keep the best) holds out the rows
+  whose splitmix64 hash of (seed, net, restart, row number) falls below
+  VALIDATION: about 10% of the rows, the same whatever the chunks, each
+  block finding its own without a permutation of N.  Held-out rows get
+  weight 0 in the training pass (exactly their absence: every sum they
+  enter is multiplied by 0), and their error is summed in the same pass, so
+  it costs no pass of its own.  Where no held-out row has weight, the fit
+  runs without early stopping.
+"""
+import contextlib
+import threading
+import types
+import uuid
+
+import numpy as np
+
+from . import checks, engine
+from .checks import ACTIVATIONS
+from .kernels import tiled
+from .model import Gradients, Params, is_dask
+
+__all__ = ["gradients", "fit", "read_parquet", "fit_parquet", "held_out"]
+
+
+# --- the data as row blocks ---------------------------------------------------
+
+class _Data:
+    """The rows in blocks: each block's source (its Dask blocks of X, Y and
+    w, or a Parquet row group that the task using it reads), the blocks'
+    sizes and row offsets, and the shapes."""
+
+    def __init__(self, sources, sizes, p1, q, y_1d, weighted):
+        self.sources, self.sizes = sources, tuple(int(n) for n in sizes)
+        self.offsets = np.concatenate(([0], np.cumsum(self.sizes))).astype(np.int64)
+        self.N, self.p1, self.q, self.y_1d, self.weighted = (
+            int(self.offsets[-1]), p1, q, y_1d, weighted)
+        if self.N < 2:
+            raise ValueError(f"X must have at least 2 rows (batch statistics), got {self.N}")
+
+    @classmethod
+    def arrays(cls, X, y, w, wname, fit):
+        """From Dask arrays (y and w cut into X's row blocks), checked; fit
+        chooses BNRegressor.fit's words over gradients'."""
+        X = _dask_array(X, "X")
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D, got shape {X.shape}")
+        N = X.shape[0]
+        if N < 2:
+            raise ValueError(f"X must have at least 2 rows (batch statistics), got {N}")
+        if X.shape[1] < 1:
+            raise ValueError(f"X must have at least 1 column, got shape {X.shape}")
+        rows = X.chunks[0]
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        y = _dask_array(y, "y", rows)
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+        if y.shape[0] != N:
+            raise ValueError(f"y has {y.shape[0]} rows but X has {N}: they must match" if fit
+                             else f"y must have {N} rows (the rows of X), got shape {y.shape}")
+        Y = y[:, None] if y.ndim == 1 else y
+        if w is not None:
+            w = _dask_array(w, wname, rows)
+            if w.ndim != 1 or w.shape[0] != N:
+                raise ValueError(f"{wname} must have length {N} (the rows of X), got shape "
+                                 f"{w.shape}")
+            w = w.rechunk((rows,))
+        X = X.rechunk((rows, X.shape[1]))          # columns in one block: rows are whole
+        Y = Y.rechunk((rows, Y.shape[1]))
+        blocks = zip(X.to_delayed().ravel(), Y.to_delayed().ravel(),
+                     w.to_delayed().ravel() if w is not None else [None] * len(rows))
+        return cls([tuple(b) for b in blocks], rows, X.shape[1], Y.shape[1], y.ndim == 1,
+                   w is not None)
+
+    def map(self, block_function, *args):
+        """block_function(X_b, Y_b, w_b, row offset, *args) on every block,
+        computed at once (one pass); the results in block order."""
+        import dask
+        tasks = [dask.delayed(_on_block)(block_function, src, int(lo), *args)
+                 for src, lo in zip(self.sources, self.offsets)]
+        return list(dask.compute(*tasks))
+
+
+def _on_block(block_function, source, lo, *args):
+    """block_function on one block's arrays, as the kernels take them:
+    float64, Y 2-D, w or empty."""
+    X, Y, w = source.read() if isinstance(source, _RowGroup) else source
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64).reshape(X.shape[0], -1)
+    w = engine.NO_WEIGHTS if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
+    return block_function(X, Y, w, lo, *args)
+
+
+def _dask_array(a, name, rows=None):
+    """a as a Dask array of real numbers with known block sizes.  A Dask
+    DataFrame or Series becomes its array (its lengths cost a pass); an
+    in-memory array, given with a Dask X, takes X's row blocks."""
+    import dask.array as da
+    if is_dask(a) and not isinstance(a, da.Array):
+        if not hasattr(a, "to_dask_array"):
+            raise TypeError(f"{name} must be a Dask array, DataFrame or Series, got "
+                            f"{type(a).__name__}")
+        a = a.to_dask_array(lengths=True)
+    elif not is_dask(a):
+        arr = np.asarray(a)
+        if rows is None or arr.ndim == 0 or arr.shape[0] != sum(rows):
+            a = da.from_array(arr, chunks=arr.shape or ())
+        else:
+            a = da.from_array(arr, chunks=(rows,) + arr.shape[1:])
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {a.dtype}")
+    if a.ndim and any(np.isnan(c) for c in a.chunks[0]):
+        a = a.compute_chunk_sizes()
+    return a
+
+
+def _first_rows(X, Y, w, lo):
+    return X[0].copy(), Y[0].copy()
+
+
+# --- early stopping's held-out rows -----------------------------------------------
+
+_M = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB))
+_S = tuple(np.uint64(k) for k in (30, 27, 31))
+
+
+def _split_key(seed, net, restart):
+    """The 64-bit key of one net's held-out rows (a seed sequence apart from
+    the one its starting weights come from)."""
+    return int(np.random.SeedSequence([seed, net, restart, 0xDA5C]).generate_state(
+        1, np.uint64)[0])
+
+
+def held_out(key, lo, n):
+    """Rows lo..lo+n-1 of X held out under key: splitmix64(key + row number *
+    golden ratio) below VALIDATION * 2^64.  Depends on a row's number only,
+    not on the block it is in."""
+    from .fit import VALIDATION
+    with np.errstate(over="ignore"):               # uint64 arithmetic wraps, as meant
+        z = np.arange(lo, lo + n, dtype=np.uint64) * _M[0] + np.uint64(key)
+        z = (z ^ (z >> _S[0])) * _M[1]
+        z = (z ^ (z >> _S[1])) * _M[2]
+        z ^= z >> _S[2]
+    return z < np.uint64(int(VALIDATION * 2.0 ** 64))
+
+
+def _split_weights(w, held):
+    """The training rows' weights: 0 where held out."""
+    return np.where(held, 0.0, w if w.size else 1.0)
+
+
+# --- the statistics pass ------------------------------------------------------
+
+def _sums(X, w, x0):
+    """Column sums and D'D of D = X - 1x0', weighted by w, over the engine's
+    row chunks of a block, added in chunk order."""
+    n, p = X.shape
+    rows = engine.stats_rows(p)
+    k = -(-n // rows)
+    S, C = np.zeros((k, p)), np.zeros((k, p, p))
+    with engine.kernel_blas:
+        for c in range(k):
+            engine._stats_chunk(X, w, x0, c * rows, min((c + 1) * rows, n), S, C, c)
+    return S.sum(axis=0), C.sum(axis=0)
+
+
+def _stats_block(X, Y, w, lo, x0, y0, keys):
+    """One block's part of the statistics pass."""
+    S, C = _sums(X, w, x0)
+    out = types.SimpleNamespace(
+        x=(S, C), y=_sums(Y, w, y0), y_finite=bool(np.isfinite(Y).all()),
+        # X is read for NaN only where its sums are not finite
+        x_finite=bool(np.isfinite(S).all() or np.isfinite(X).all()), w=None, splits=[])
+    if w.size:
+        neg = np.flatnonzero(w < 0)
+        out.w = (bool(np.isfinite(w).all()), w.sum(), np.count_nonzero(w),
+                 (int(lo + neg[0]), float(w[neg[0]])) if neg.size else None)
+    for key in keys:
+        held = held_out(key, lo, len(X))
+        wt = _split_weights(w, held)
+        out.splits.append((_sums(X, wt, x0), wt.sum(), np.count_nonzero(wt),
+                           w[held].sum() if w.size else float(held.sum())))
+    return out
+
+
+def _stats_pass(data, wname, ddof, keys=()):
+    """X's (and y's) statistics, the weights' checks and each split's
+    training-row statistics, in one compute; errors name what is wrong."""
+    import dask
+    first = int(np.flatnonzero(np.asarray(data.sizes) > 0)[0])
+    x0, y0 = dask.delayed(_on_block, nout=2)(_first_rows, data.sources[first],
+                                             int(data.offsets[first]))
+    tasks = [dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0, list(keys))
+             for src, lo in zip(data.sources, data.offsets)]
+    x0, y0, parts = dask.compute(x0, y0, tasks)
+    if not all(p.y_finite for p in parts):
+        raise ValueError("y contains NaN or Inf")
+    W = float(data.N)
+    if data.weighted:
+        if not all(p.w[0] for p in parts):
+            raise ValueError(f"{wname} contains NaN or Inf")
+        neg = [p.w[3] for p in parts if p.w[3] is not None]
+        if neg:
+            raise ValueError(f"{wname} must be >= 0, got {neg[0][1]!r} at row {neg[0][0]}")
+        W = float(np.sum([p.w[1] for p in parts]))
+        nonzero = int(np.sum([p.w[2] for p in parts]))
+        if nonzero < 2 or W <= ddof or not np.isfinite(W):
+            raise ValueError(f"{wname} must give at least 2 rows a non-zero weight and sum to "
+                             f"more than ddof = {ddof} (batch statistics), got {nonzero} "
+                             f"non-zero weights summing to {W!r}")
+
+    x = engine.stats_from_sums(x0, np.stack([p.x[0] for p in parts]),
+                               np.stack([p.x[1] for p in parts]), W,
+                               lambda: all(p.x_finite for p in parts))
+    try:
+        y = engine.stats_from_sums(y0, np.stack([p.y[0] for p in parts]),
+                                   np.stack([p.y[1] for p in parts]), W, lambda: True)
+    except ValueError:
+        raise ValueError("y is too large for float64: the spread of its columns, squared, "
+                         "overflows (rescale y)") from None
+    splits = []
+    for j in range(len(keys)):
+        Wt = float(np.sum([p.splits[j][1] for p in parts]))
+        nonzero = int(np.sum([p.splits[j][2] for p in parts]))
+        Wv = float(np.sum([p.splits[j][3] for p in parts]))
+        stats = None
+        if nonzero >= 2 and Wt > ddof and Wv > 0:
+            stats = engine.stats_from_sums(x0, np.stack([p.splits[j][0][0] for p in parts]),
+                                           np.stack([p.splits[j][0][1] for p in parts]), Wt,
+                                           lambda: True)
+        splits.append(stats)
+    return types.SimpleNamespace(x=x, y=y, W=W, splits=splits)
+
+
+# --- the gradient's pass ------------------------------------------------------
+
+def _grad_block(X, Y, w, lo, sh):
+    """One block's sums of the gradient's pass (as engine.tiled_gradient's
+    chunks, added in chunk order), and of the held-out rows' error."""
+    if sh.y_center is not None:
+        Y = (Y - sh.y_center) / sh.y_scale
+    held = None
+    if sh.split is not None:
+        held = held_out(sh.split, lo, len(X))
+        w_fit = _split_weights(w, held)
+    else:
+        w_fit = w
+    n = X.shape[0]
+    p1, p2 = sh.G1.shape
+    q = sh.G2.shape[1]
+    chunk, tile = tiled.chunk_rows(p1, p2), tiled.tile_rows(p1, p2)
+    k = -(-n // chunk)
+    outs = (np.zeros((k, p1, p2)), np.zeros((k, p2, q)), np.zeros((k, q)), np.zeros((k, p2)),
+            np.zeros((k, p2)), np.zeros(k))
+    if k:
+        with engine.kernel_blas:
+            engine.ready(tiled.grad_chunks)(X, sh.x0, sh.d, sh.G1, sh.sd, sh.gamma, sh.beta,
+                                            sh.G2, sh.b, Y, w_fit, sh.W, sh.code, chunk, tile,
+                                            0, k, *outs)
+    sums = tuple(o.sum(axis=0) for o in outs)
+    error = (0.0, 0.0)
+    if held is not None and sh.validate is not None and held.any():
+        from .fit import forward
+        v = sh.validate
+        wv = w[held] if w.size else np.ones(int(held.sum()))
+        # NumPy's BLAS too, on one thread: forward's products run in a worker thread
+        with engine.fit_blas:
+            e = Y[held] - forward((X[held] - v.center) / v.scale, v.params, v.mean, v.var,
+                                  v.activation, v.eps)
+        error = (float((wv[:, None] * e * e).sum()), float(wv.sum()))
+    return sums, error
+
+
+def _pass(data, stats, p, code, eps, ddof, x_scale=None, y_std=None, split=None,
+          validate=None):
+    """(R, dG1, dgamma, dbeta, dG2, db) at p by one pass over the blocks, and
+    the held-out rows' (sum of weighted squared errors, sum of weights).
+
+    stats: XStats of X's rows that count (x0, d raw); with x_scale (the fit's
+    s), the gradient is the standardised problem's, stats.Cn standardised
+    already (module docstring)."""
+    import dask
+    Cn = stats.Cn
+    G1 = p.G1 if x_scale is None else p.G1 / x_scale[:, None]
+    sd, CG = engine._sd(Cn, p.G1, eps, ddof, stats.W)
+    sh = types.SimpleNamespace(
+        x0=stats.x0, d=stats.d, G1=np.ascontiguousarray(G1), sd=sd, gamma=p.gamma,
+        beta=p.beta, G2=np.ascontiguousarray(p.G2), b=p.b, W=stats.W, code=code,
+        y_center=None if y_std is None else y_std[0], y_scale=None if y_std is None else y_std[1],
+        split=split, validate=validate)
+    # the broadcast values as one key of the graph, not a copy in every task
+    shared = dask.delayed(sh, name="bngrad-shared-" + uuid.uuid4().hex)
+    parts = data.map(_grad_block, shared)
+    sums = [np.stack([s[i] for s, _ in parts]) for i in range(6)]
+    if x_scale is not None:
+        sums[0] = sums[0] / x_scale[:, None]
+    values = engine.finish_gradient(sums, CG, sd, p.gamma, stats.W, ddof)
+    error = tuple(float(np.sum([e[i] for _, e in parts])) for i in range(2))
+    return values, error
+
+
+def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
+    """bngrad.gradients for Dask arrays: the same arguments and result.
+
+    X is a Dask array (N x p1; a Dask DataFrame is taken as its array); y
+    and weights Dask arrays with X's row blocks (rechunked to them if not) or
+    in-memory arrays (cut into X's blocks).  Two computes: X's statistics,
+    then the gradient's pass.  Equal to the in-memory result to rounding.
+    """
+    data = _Data.arrays(X, y, weights, "weights", fit=False)
+    # the parameters' checks, in checks.net's words, against stand-ins of
+    # X's and y's shapes (zero strides: nothing of size N is made)
+    y_shape = (data.N,) if data.y_1d else (data.N, data.q)
+    _, _, _, G1, gamma, beta, G2, b, code, eps, ddof = checks.net(
+        np.broadcast_to(0.0, (data.N, data.p1)), np.broadcast_to(0.0, y_shape), params,
+        activation, eps, ddof)
+    checks.finite_all(("G1", "gamma", "beta", "G2", "b"), (G1, gamma, beta, G2, b))
+    st = _stats_pass(data, "weights", ddof)
+    (loss, *grads), _ = _pass(data, st.x, Params(G1, gamma, beta, G2, b), code, eps, ddof)
+    return Gradients(float(loss), *(g.reshape(np.shape(p)) for g, p in zip(grads, params)))
+
+
+# --- fitting ------------------------------------------------------------------
+
+def _standardised(stats, center, scale):
+    """XStats of (X - 1c') / s from X's, with X's shift x0 kept: the kernel
+    still reads raw X, and x0, d stay in X's units (module docstring)."""
+    return engine.XStats(stats.x0, stats.d, stats.Cn / np.outer(scale, scale), stats.W)
+
+
+def _scale(Cn, W):
+    sd = np.sqrt(np.maximum(np.diag(Cn), 0.0) / W)
+    return np.where(sd > 0, sd, 1.0)
+
+
+def fit(est, X, y, sample_weight=None):
+    """BNRegressor.fit for Dask arrays (BNRegressor.fit calls this for them).
+
+    Full-batch L-BFGS on the exact gradient; decay=None stops early on
+    about 10% of the rows held out (module docstring).  One compute for the
+    statistics (X, y, weights, every net's split), then one per gradient.
+    Returns est, fitted as in memory: its attributes and predict are the
+    same; a fit of the same data in memory with optimizer="lbfgs" and a
+    given decay agrees to rounding, amplified by the optimiser's path.
+    """
+    names = checks.feature_names(X)
+    return _fit(est, _Data.arrays(X, y, sample_weight, "sample_weight", fit=True), names)
+
+
+def _fit(est, data, names, wname="sample_weight"):
+    from . import fit as fitmod
+    N, p1, q = data.N, data.p1, data.q
+    s = est._settings(N, p1, q, chunked=True)
+    K, R, p2 = s["ensemble"], s["restarts"], s["hidden"]
+    early = s["decay"] is None and N >= 20
+    keys = [_split_key(s["seed"], k, r) for k in range(K) for r in range(R)] if early else []
+    st = _stats_pass(data, wname, s["ddof"], keys)
+    W = st.W
+    est.x_center_ = st.x.x0 + st.x.d
+    est.x_scale_ = _scale(st.x.Cn, W)
+    est.y_center_ = st.y.x0 + st.y.d
+    est.y_scale_ = _scale(st.y.Cn, W)
+    center, scale = est.x_center_, est.x_scale_
+    y_std = (est.y_center_, est.y_scale_)
+    code = ACTIVATIONS[est.activation]
+    eps, ddof = s["eps"], s["ddof"]
+
+    def member(v0, key, split):
+        """One net by L-BFGS, early stopping on key's held-out rows if split."""
+        stats = _standardised(split if split is not None else st.x, center, scale)
+        last = {}
+        validate = None
+        if split is not None:
+            mean_x = (stats.x0 - center) / scale + stats.d / scale
+
+        def gradient(p):
+            checks.finite_all(("G1", "gamma", "beta", "G2", "b"), p)
+            v = None
+            if split is not None:
+                var = (p.G1 * (stats.Cn @ p.G1)).sum(axis=0) / (stats.W - ddof)
+                v = types.SimpleNamespace(center=center, scale=scale, params=p,
+                                          mean=mean_x @ p.G1, var=var,
+                                          activation=est.activation, eps=eps)
+            values, error = _pass(data, stats, p, code, eps, ddof, scale, y_std,
+                                  key if split is not None else None, v)
+            last["error"] = error[0] / error[1] if error[1] else np.nan
+            return values
+        f0 = fitmod._v_objective(gradient, p1, p2, q, (s["decay"] or 0.0) / stats.W)
+
+        def f(v):
+            out = f0(v)
+            last["v"] = v.copy()
+            return out
+
+        def held_out_error(v):
+            # L-BFGS-B's iterate is the point it evaluated last: its error
+            # came with that pass, and only otherwise is a pass made for it
+            if "v" not in last or not np.array_equal(last["v"], v):
+                f(v)
+            return last["error"]
+        return est._minimize(f, v0, s, held_out_error if split is not None else None)
+
+    members = []
+    with engine.fit_blas:
+        for k in range(K):
+            best = None
+            for r in range(R):
+                rng = np.random.default_rng([s["seed"], k, r])
+                v0 = fitmod._start(p1, p2, q, rng)
+                j = k * R + r
+                split = st.splits[j] if early else None
+                m = member(v0, keys[j] if early else None, split)
+                if best is None or m.criterion < best.criterion:
+                    best = m
+            members.append(best)
+    for k, m in enumerate(members):
+        est._report(k, m.curve)
+    full = _standardised(st.x, center, scale)
+    mean_x = (full.x0 - center) / scale + full.d / scale
+
+    def batch_stats(G1):
+        return mean_x @ G1, (G1 * (full.Cn @ G1)).sum(axis=0) / (W - ddof)
+    return est._set_fitted(members, s, p1, q, W, names, data.y_1d, batch_stats)
+
+
+# --- files --------------------------------------------------------------------
+
+_footers = {}
+_footers_lock = threading.Lock()
+
+
+def _footer(filesystem, path):
+    """A Parquet file's metadata, parsed once per process while the file is
+    unchanged: a footer names every row group, so parsing it for each one
+    would cost a pass over the footer per block."""
+    info = filesystem.get_file_info(path)
+    key = (filesystem.type_name, path, info.mtime_ns, info.size)
+    with _footers_lock:
+        meta = _footers.get(key)
+    if meta is None:
+        import pyarrow.parquet as pq
+        with filesystem.open_input_file(path) as fh:
+            meta = pq.ParquetFile(fh).metadata
+        with _footers_lock:
+            if len(_footers) >= 256:
+                _footers.clear()
+            _footers[key] = meta
+    return meta
+
+
+def _read_columns(filesystem, path, row_group, columns):
+    """One row group's columns as a float64 array (nulls become NaN, which
+    the statistics pass names), columns contiguous as Arrow holds them."""
+    import pyarrow.parquet as pq
+    with filesystem.open_input_file(path) as fh:
+        # no Arrow thread pool: the blocks are Dask's to run in parallel
+        table = pq.ParquetFile(fh, metadata=_footer(filesystem, path)).read_row_group(
+            row_group, columns=columns, use_threads=False)
+    out = np.empty((table.num_rows, len(columns)), order="F")
+    for j, c in enumerate(columns):
+        out[:, j] = table.column(c).to_numpy(zero_copy_only=False)
+    return out
+
+
+class _RowGroup:
+    """One row group of a Parquet file, as the source of a block: read by
+    the task that uses it, so a pass over the file is one task per row group."""
+
+    def __init__(self, filesystem, path, index, x, y, w):
+        self.filesystem, self.path, self.index, self.x, self.y, self.w = (
+            filesystem, path, index, x, y, w)
+
+    def read(self):
+        A = _read_columns(self.filesystem, self.path, self.index,
+                          self.x + self.y + ([self.w] if self.w else []))
+        p1, q = len(self.x), len(self.y)
+        return A[:, :p1], A[:, p1:p1 + q], A[:, p1 + q] if self.w else None
+
+
+def _parquet(path, y, x, weights):
+    """A Parquet file's or directory's row groups as _RowGroup sources, with
+    their row counts (from the footers), and the column names; errors name
+    the argument that is wrong."""
+    import pyarrow.dataset as pads
+    import pyarrow.types as pat
+    if not isinstance(path, str) or not path:
+        raise TypeError(f"path must be a file or directory name, got {path!r}")
+    try:
+        ds = pads.dataset(path, format="parquet")
+    except (FileNotFoundError, OSError, ValueError) as err:
+        raise ValueError(f"path {path!r} is not a Parquet file or directory: {err}") from None
+    schema = ds.schema
+    ys = [y] if isinstance(y, str) else list(y) if isinstance(y, (list, tuple)) else None
+    if not ys:
+        raise TypeError(f"y must be a column name or a list of them, got {y!r}")
+    if weights is not None and not isinstance(weights, str):
+        raise TypeError(f"weights must be a column name, got {weights!r}")
+    if x is None:
+        xs = [c for c in schema.names if c not in ys and c != weights]
+    else:
+        xs = [x] if isinstance(x, str) else list(x)
+    if not xs:
+        raise ValueError("x names no column: the file has only y and weights")
+    for arg, cols in (("y", ys), ("x", xs), ("weights", [] if weights is None else [weights])):
+        for c in cols:
+            if not isinstance(c, str):
+                raise TypeError(f"{arg} must be column names, got {c!r}")
+            if c not in schema.names:
+                raise ValueError(f"{arg}: no column {c!r} in {path} (its columns: "
+                                 f"{', '.join(schema.names)})")
+            t = schema.field(c).type
+            if not (pat.is_integer(t) or pat.is_floating(t) or pat.is_boolean(t)):
+                raise TypeError(f"{arg}: column {c!r} is {t}, not numbers")
+    fs = ds.filesystem
+    groups, sizes = [], []
+    for f in sorted(ds.files):
+        meta = _footer(fs, f)
+        for i in range(meta.num_row_groups):
+            groups.append(_RowGroup(fs, f, i, xs, ys, weights))
+            sizes.append(meta.row_group(i).num_rows)
+    if not groups:
+        raise ValueError(f"path {path!r} holds no rows")
+    return groups, sizes, xs, ys
+
+
+def read_parquet(path, y, x=None, weights=None):
+    """Columns of a Parquet file or directory of files as Dask arrays.
+
+    Parameters
+    ----------
+    path : str
+        A Parquet file, or a directory of them (read in file name order).
+    y : str or list of str
+        The response column(s).
+    x : list of str, optional
+        The input columns; None means every column that is not y or weights.
+    weights : str, optional
+        A column of case weights.
+
+    Returns
+    -------
+    (X, y, w, x_names)
+        Dask arrays with one block per row group (sizes from the files'
+        footers: nothing is read until a compute), y 1-D for one column,
+        w None without weights.  fit_parquet fits such columns with one
+        task per row group instead of three.
+    """
+    import dask
+    import dask.array as da
+    groups, sizes, xs, ys = _parquet(path, y, x, weights)
+
+    def array(cols):
+        read = dask.delayed(_read_columns, pure=True)
+        return da.concatenate([da.from_delayed(read(g.filesystem, g.path, g.index, cols),
+                                               (n, len(cols)), np.float64)
+                               for g, n in zip(groups, sizes)], axis=0)
+    Y = array(ys)
+    return (array(xs), Y[:, 0] if isinstance(y, str) else Y,
+            None if weights is None else array([weights])[:, 0], xs)
+
+
+@contextlib.contextmanager
+def _scheduler(scheduler):
+    """None: Dask's default (a Client already made wins); a name Dask knows
+    ("threads", "synchronous", "processes"); else a distributed scheduler's
+    address, connected to for the call."""
+    if scheduler is None:
+        yield
+        return
+    import dask
+    if not isinstance(scheduler, str):
+        raise TypeError(f"scheduler must be None, a scheduler name or an address, got "
+                        f"{scheduler!r}")
+    if "://" in scheduler:
+        from distributed import Client
+        with Client(scheduler, set_as_default=True):
+            yield
+    else:
+        with dask.config.set(scheduler=scheduler):
+            yield
+
+
+def fit_parquet(est, path, y, x=None, weights=None, scheduler=None):
+    """est fitted to Parquet columns (read_parquet's arguments) on scheduler
+    (None: Dask's default; a name; or a distributed address).  Returns
+    (est, x_names).  What R's bn_fit_parquet calls."""
+    groups, sizes, xs, ys = _parquet(path, y, x, weights)
+    data = _Data(groups, sizes, len(xs), len(ys), isinstance(y, str), weights is not None)
+    with _scheduler(scheduler):
+        _fit(est, data, np.asarray(xs, dtype=object), f"weights (column {weights!r})")
+    return est, xs

@@ -1,0 +1,475 @@
+"""bngrad.dask: gradients and fits on Dask arrays held against the
+in-memory ones (which the other tests hold against complex-step and finite
+differences), on every chunking, on the default scheduler and on a real
+distributed cluster; out of core, and with a worker killed mid-fit.
+
+Under make test (BNGRAD_REQUIRE_DASK set) a missing dask is an error, never
+a skip."""
+import os
+import signal
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+if not os.environ.get("BNGRAD_REQUIRE_DASK"):
+    for module in ("dask", "distributed", "pyarrow"):
+        pytest.importorskip(module)
+
+import dask                                     # noqa: E402
+import dask.array as da                         # noqa: E402
+
+import bngrad                                   # noqa: E402
+from bngrad import dask as bd                   # noqa: E402
+from bngrad import fit as fitmod                # noqa: E402
+from conftest import rel_err                    # noqa: E402
+
+ACTS = sorted(bngrad.ACTIVATIONS)
+
+
+def case(N, p1=4, p2=5, q=1, seed=0):
+    """Columns on very different scales and offsets, as real data has."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, p1)) * np.geomspace(0.1, 100, p1) + np.linspace(-300, 50, p1)
+    y = rng.standard_normal((N, q)) if q > 1 else rng.standard_normal(N)
+    p = bngrad.Params(rng.standard_normal((p1, p2)), rng.uniform(0.5, 2, p2),
+                      rng.standard_normal(p2), rng.standard_normal((p2, q)),
+                      rng.standard_normal(q))
+    return X, y, p
+
+
+def regression(N, p1=4, seed=0, noise=0.1):
+    rng = np.random.default_rng(seed)
+    U = rng.uniform(-2, 2, (N, p1))
+    X = U * np.geomspace(1, 100, p1) + np.linspace(0, -300, p1)
+    y = np.sin(2 * U[:, 0]) + U[:, 1] ** 2 / 2 - U[:, 2] * U[:, -1] + noise * rng.standard_normal(N)
+    return X, 1000 + 50 * y
+
+
+def chunked(a, rows):
+    return da.from_array(a, chunks=(rows,) + a.shape[1:])
+
+
+def worst(a, b):
+    return max(rel_err(u, v) for u, v in zip(a, b))
+
+
+def fitted_gap(a, b):
+    """Worst relative difference of two fits' weights and statistics."""
+    # the mean of standardised X G1 is 0 to rounding: measured on the scale of the sd
+    mean_gap = np.abs(a.running_mean_ - b.running_mean_).max() / np.sqrt(b.running_var_).max()
+    return max(worst(a.params_, b.params_), rel_err(a.running_var_, b.running_var_), mean_gap)
+
+
+def quiet_fit(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(X, y, **kw)
+
+
+# --- gradients ------------------------------------------------------------------
+
+# one block, ragged last blocks, one-row blocks
+@pytest.mark.parametrize("N,rows", [(1037, 1037), (1037, 100), (150, 1), (1037, 7), (1037, 333)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gradients_equal_in_memory_on_any_chunking(N, rows, weighted):
+    X, y, p = case(N)
+    w = np.random.default_rng(1).integers(0, 3, len(X)).astype(float) if weighted else None
+    ref = bngrad.gradients(X, y, p, "tanh", weights=w)
+    g = bngrad.gradients(chunked(X, rows), chunked(y, 50), p, "tanh",
+                         weights=None if w is None else chunked(w, rows))
+    assert type(g) is bngrad.Gradients
+    assert worst(g, ref) < 1e-10
+    again = bd.gradients(chunked(X, rows), y, p, "tanh", weights=w)   # y, w cut to X's blocks
+    assert worst(again, ref) < 1e-10
+
+
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("q,ddof,eps", [(1, 0, 1e-5), (3, 1, 0.0), (2, 0, 0.1)])
+def test_gradients_every_activation_and_shape(activation, q, ddof, eps):
+    X, y, p = case(500, p1=3, p2=4, q=q, seed=q)
+    ref = bngrad.gradients(X, y, p, activation, eps, ddof)
+    g = bngrad.gradients(chunked(X, 77), chunked(y, 77), p, activation, eps, ddof)
+    assert worst(g, ref) < 1e-10
+
+
+def test_blocks_spanning_several_of_the_engines_chunks():
+    # p1 = 64: 4096 rows per statistics chunk and 2048 per gradient chunk,
+    # so a 9000-row block is cut into several of each, and the last is ragged
+    X, y, p = case(20000, p1=64, p2=6, seed=4)
+    ref = bngrad.gradients(X, y, p, "relu")
+    assert worst(bngrad.gradients(chunked(X, 9000), y, p, "relu"), ref) < 1e-10
+
+
+def test_same_blocks_same_bits_on_every_scheduler():
+    X, y, p = case(3000)
+    w = np.random.default_rng(2).uniform(0, 2, 3000)
+    Xd, yd, wd = chunked(X, 256), chunked(y, 256), chunked(w, 256)
+    runs = []
+    for scheduler in ("synchronous", "threads", "threads"):
+        with dask.config.set(scheduler=scheduler):
+            runs.append(bngrad.gradients(Xd, yd, p, "softplus", weights=wd))
+    for g in runs[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(g, runs[0]))
+
+
+def test_unknown_block_sizes_and_rechunked_y():
+    X, y, p = case(800)
+    Xd = chunked(X, 100)
+    Xu = Xd[Xd[:, 0] > -np.inf]              # a boolean mask leaves the block sizes unknown
+    assert np.isnan(Xu.chunks[0][0])
+    ref = bngrad.gradients(X, y, p)
+    assert worst(bngrad.gradients(Xu, chunked(y, 300), p), ref) < 1e-10
+
+
+def test_a_dask_dataframe_is_its_array():
+    import pandas as pd
+    import dask.dataframe as dd
+    X, y = regression(600)
+    frame = dd.from_pandas(pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(y=y),
+                           npartitions=4)
+    est = quiet_fit(bngrad.BNRegressor(hidden=4, decay=0.1, max_iter=10),
+                    frame[["a", "b", "c", "d"]], frame["y"])
+    ref = quiet_fit(bngrad.BNRegressor(hidden=4, decay=0.1, max_iter=10, optimizer="lbfgs"),
+                    pd.DataFrame(X, columns=["a", "b", "c", "d"]), y)
+    assert list(est.feature_names_in_) == ["a", "b", "c", "d"]
+    assert fitted_gap(est, ref) < 1e-8
+
+
+def test_one_pass_for_the_statistics_and_one_per_gradient(monkeypatch):
+    X, y = regression(900)
+    reads = []
+
+    def counted(block, block_info=None):
+        reads.append(block_info[0]["chunk-location"][0])
+        return block
+    Xd = chunked(X, 100).map_blocks(counted, dtype=X.dtype)
+    passes = []
+    real_pass = bd._pass
+    monkeypatch.setattr(bd, "_pass", lambda *a, **k: passes.append(1) or real_pass(*a, **k))
+    for decay in (0.1, None):                 # None: early stopping, its error in the same pass
+        reads.clear()
+        passes.clear()
+        est = quiet_fit(bngrad.BNRegressor(hidden=4, decay=decay, max_iter=15), Xd, y)
+        assert len(passes) >= est.n_iter_
+        # every block read once by the statistics and once per gradient, no more
+        assert sorted(reads) == sorted(list(range(9)) * (1 + len(passes)))
+    reads.clear()
+    bngrad.gradients(Xd, y, bngrad.init_params(4, 3))
+    assert sorted(reads) == sorted(list(range(9)) * 2)
+
+
+# --- fits -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("q", [1, 2])
+def test_fit_equals_the_in_memory_lbfgs_fit(weighted, q):
+    X, y = regression(2000)
+    if q == 2:
+        y = np.c_[y, np.cos(X[:, 0]) * 10 - 3]
+    w = np.random.default_rng(3).integers(0, 3, len(X)).astype(float) if weighted else None
+    # 12 iterations: past ~15 this fit's path turns on rounding, in memory too
+    # (X * (1 + 1e-15) moves it by 1e-8 at 15 and 3e-7 at 25)
+    kw = dict(hidden=6, decay=0.1, seed=3, max_iter=12)
+    ref = quiet_fit(bngrad.BNRegressor(optimizer="lbfgs", **kw), X, y, sample_weight=w)
+    est = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 333), chunked(y, 333),
+                    sample_weight=None if w is None else chunked(w, 333))
+    assert est.optimizer_ == "lbfgs" and est.n_iter_ == ref.n_iter_
+    for name in ("x_center_", "x_scale_", "y_center_", "y_scale_"):
+        assert rel_err(getattr(est, name), getattr(ref, name)) < 1e-12, name
+    assert fitted_gap(est, ref) < 1e-8
+    assert rel_err(est.loss_curve_, ref.loss_curve_) < 1e-8
+    assert rel_err(est.predict(X), ref.predict(X)) < 1e-8
+    assert est.predict(X).shape == ref.predict(X).shape
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_early_stopping_equals_in_memory_on_the_same_held_out_rows(weighted, monkeypatch):
+    X = np.random.default_rng(0).standard_normal((400, 3))
+    y = np.sin(X[:, 0]) + np.random.default_rng(1).standard_normal(400)    # noisy: stops early
+    w = np.random.default_rng(2).integers(0, 3, 400).astype(float) if weighted else None
+    kw = dict(hidden=8, seed=5, optimizer="lbfgs")
+    est = bngrad.BNRegressor(**kw).fit(chunked(X, 37), chunked(y, 37),
+                                       sample_weight=None if w is None else chunked(w, 50))
+    assert est.convergence_ == 0 and est.n_iter_ < 100        # stopped by the held-out rows
+    key = bd._split_key(5, 0, 0)
+    monkeypatch.setattr(fitmod, "_held_out", lambda N, rng: bd.held_out(key, 0, N))
+    ref = bngrad.BNRegressor(**kw).fit(X, y, sample_weight=w)
+    assert est.n_iter_ == ref.n_iter_
+    assert fitted_gap(est, ref) < 1e-8
+
+
+def test_held_out_rows_are_the_rows_numbers_not_the_blocks():
+    key = bd._split_key(0, 0, 0)
+    whole = bd.held_out(key, 0, 100_000)
+    assert np.array_equal(np.concatenate([bd.held_out(key, lo, 337) for lo in range(0, 100_000, 337)])[:100_000], whole)
+    assert abs(whole.mean() - fitmod.VALIDATION) < 0.005
+    assert not np.array_equal(bd.held_out(bd._split_key(0, 1, 0), 0, 100_000), whole)
+    X, y = regression(500)
+    kw = dict(hidden=5, seed=1, max_iter=20)
+    a = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 500), y)
+    b = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 23), chunked(y, 60))
+    assert a.n_iter_ == b.n_iter_ and fitted_gap(a, b) < 1e-8
+
+
+def test_ensembles_and_restarts():
+    X, y = regression(600)
+    kw = dict(hidden=3, decay=0.5, seed=2, max_iter=15, ensemble=2, restarts=2)
+    ref = quiet_fit(bngrad.BNRegressor(optimizer="lbfgs", **kw), X, y)
+    est = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 100), y)
+    assert est.params_.G1.shape == (4, 6)
+    assert fitted_gap(est, ref) < 1e-8
+
+
+def test_the_objective_against_central_differences():
+    """The fit's gradient folds the standardisation into the kernel's
+    arguments: held against the in-memory objective on standardised data
+    and against central differences of its own loss."""
+    X, y = regression(700)
+    Xd, yd = chunked(X, 90), chunked(y, 90)
+    est = bngrad.BNRegressor(hidden=4, decay=0.3, seed=0, max_iter=1, activation="tanh")
+    grads = []
+    real_minimize = est._minimize
+
+    def capture(f, v0, s, held_out_error=None):
+        grads.append((f, v0, s))
+        return real_minimize(f, v0, s, held_out_error)
+    est._minimize = capture
+    quiet_fit(est, Xd, yd)
+    f, v0, s = grads[0]
+    Xs = (X - est.x_center_) / est.x_scale_
+    Ys = ((y - est.y_center_) / est.y_scale_)[:, None]
+    f_mem = est._objective(np.ascontiguousarray(Xs), Ys, bngrad.engine.NO_WEIGHTS, s, None)
+    rng = np.random.default_rng(9)
+    v = v0 + 0.3 * rng.standard_normal(v0.size)
+    loss, g = f(v)
+    loss_mem, g_mem = f_mem(v)
+    assert abs(loss - loss_mem) < 1e-12 * loss and rel_err(g, g_mem) < 1e-10
+    h = 1e-5
+    for i in rng.choice(v.size, 12, replace=False):
+        e = np.zeros_like(v)
+        e[i] = h
+        fd = (f(v + e)[0] - f(v - e)[0]) / (2 * h)
+        assert abs(fd - g[i]) < 1e-6 * max(1.0, abs(g[i])), i
+
+
+@pytest.mark.parametrize("optimizer", ["bayes", "adam"])
+def test_optimizers_that_need_the_data_in_memory_say_so(optimizer):
+    X, y = regression(100)
+    with pytest.raises(ValueError, match=f"optimizer='{optimizer}' needs the data in memory"):
+        bngrad.BNRegressor(optimizer=optimizer).fit(chunked(X, 30), y)
+
+
+# --- bad input ------------------------------------------------------------------
+
+def _bad(X, y, w, p, what):
+    X, y, w, p = X.copy(), y.copy(), w.copy(), p
+    if what == "nan_x":
+        X[456, 2] = np.nan
+    elif what == "inf_y":
+        y[3] = np.inf
+    elif what == "negative_w":
+        w[500] = -1
+    elif what == "nan_w":
+        w[7] = np.nan
+    elif what == "zero_w":
+        w[:] = 0
+        w[9] = 1
+    elif what == "nan_g1":
+        p = p._replace(G1=p.G1.copy())
+        p.G1[0, 0] = np.nan
+    return X, y, w, p
+
+
+@pytest.mark.parametrize("what,error,match", [
+    ("nan_x", ValueError, "^X contains NaN or Inf$"),
+    ("inf_y", ValueError, "^y contains NaN or Inf$"),
+    ("negative_w", ValueError, r"^weights must be >= 0, got -1.0 at row 500"),
+    ("nan_w", ValueError, "^weights contains NaN or Inf"),
+    ("zero_w", ValueError, "^weights must give at least 2 rows a non-zero weight"),
+    ("nan_g1", ValueError, "G1 contains NaN or Inf"),
+])
+def test_bad_values_named(what, error, match):
+    X, y, w, p = _bad(*case(1000)[:2], np.ones(1000), case(1000)[2], what)
+    with pytest.raises(error, match=match):
+        bngrad.gradients(chunked(X, 128), chunked(y, 128), p, weights=chunked(w, 128))
+    if what != "nan_g1":
+        with pytest.raises(error, match=match.replace("^weights", "^sample_weight")):
+            quiet_fit(bngrad.BNRegressor(hidden=3, max_iter=2), chunked(X, 128),
+                      chunked(y, 128), sample_weight=chunked(w, 128))
+
+
+def test_bad_shapes_named():
+    X, y, p = case(100)
+    Xd = chunked(X, 30)
+    with pytest.raises(ValueError, match=r"y must have 100 rows \(the rows of X\)"):
+        bngrad.gradients(Xd, y[:99], p)
+    with pytest.raises(ValueError, match="y has 99 rows but X has 100"):
+        bngrad.BNRegressor().fit(Xd, y[:99])
+    with pytest.raises(ValueError, match=r"weights must have length 100 \(the rows of X\)"):
+        bngrad.gradients(Xd, y, p, weights=np.ones(3))
+    with pytest.raises(ValueError, match=r"G1 must have 4 rows \(the columns of X\)"):
+        bngrad.gradients(Xd, y, p._replace(G1=p.G1[:3]))
+    with pytest.raises(ValueError, match=r"y must have 1 columns \(the columns of G2\)"):
+        bngrad.gradients(Xd, np.c_[y, y], p)
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        bngrad.gradients(da.from_array(X[:, 0], chunks=30), y, p)
+    with pytest.raises(ValueError, match="X must have at least 2 rows"):
+        bngrad.gradients(Xd[:1], y[:1], p)
+    with pytest.raises(TypeError, match="X must be real numbers"):
+        bngrad.gradients(Xd.astype(complex), y, p)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        bngrad.gradients(Xd, y, p, "elu")
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        bngrad.BNRegressor().fit(Xd, None)
+
+
+# --- Parquet --------------------------------------------------------------------
+
+def write_parquet(directory, frames, row_group_size):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    os.makedirs(directory, exist_ok=True)
+    for i, frame in enumerate(frames):
+        pq.write_table(pa.table(frame), os.path.join(directory, f"part-{i:03d}.parquet"),
+                       row_group_size=row_group_size, compression="none")
+
+
+def test_read_parquet_and_fit(tmp_path):
+    X, y = regression(1500)
+    w = np.random.default_rng(4).integers(1, 3, 1500).astype(np.int32)
+    cols = {f"x{j}": X[:, j] for j in range(4)}
+    frames = [{**{k: v[lo:lo + 500] for k, v in cols.items()}, "y": y[lo:lo + 500],
+               "w": w[lo:lo + 500], "label": np.array(["a"] * 500)} for lo in (0, 500, 1000)]
+    write_parquet(tmp_path / "data", frames, row_group_size=120)
+    Xd, yd, wd, names = bd.read_parquet(str(tmp_path / "data"), "y", x=list(cols), weights="w")
+    assert names == list(cols) and Xd.shape == (1500, 4) and len(Xd.chunks[0]) == 15
+    assert np.array_equal(Xd.compute(), X) and np.array_equal(wd.compute(), w)
+    kw = dict(hidden=5, decay=0.2, seed=7, max_iter=20)
+    ref = quiet_fit(bngrad.BNRegressor(optimizer="lbfgs", **kw), X, y, sample_weight=w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est, names = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "data"), "y",
+                                    list(cols), "w", scheduler="synchronous")
+    assert fitted_gap(est, ref) < 1e-8
+    with pytest.raises(ValueError, match="x: no column 'x9'"):
+        bd.read_parquet(str(tmp_path / "data"), "y", x=["x0", "x9"])
+    with pytest.raises(TypeError, match="x: column 'label' is string, not numbers"):
+        bd.read_parquet(str(tmp_path / "data"), "y")
+    with pytest.raises(ValueError, match="is not a Parquet file or directory"):
+        bd.read_parquet(str(tmp_path / "nothing"), "y")
+
+
+# --- a distributed cluster ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", silence_logs=40) as c:
+        yield c
+
+
+def test_fit_on_a_cluster_equals_the_threaded_fit(cluster):
+    from distributed import Client
+    X, y = regression(5000)
+    kw = dict(hidden=6, seed=4, max_iter=8)
+    Xd, yd = chunked(X, 600), chunked(y, 600)
+    p = bngrad.init_params(4, 6, seed=2)
+    ref_fit = quiet_fit(bngrad.BNRegressor(**kw), Xd, yd)
+    ref_grad = bngrad.gradients(Xd, yd, p)
+    with Client(cluster) as client:
+        Xc, yc = client.persist([Xd, yd])       # the blocks live on the workers
+        est = quiet_fit(bngrad.BNRegressor(**kw), Xc, yc)
+        g = bngrad.gradients(Xc, yc, p)
+        assert len(client.scheduler_info()["workers"]) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(g, ref_grad))
+    assert all(np.array_equal(a, b) for a, b in zip(est.params_, ref_fit.params_))
+    assert np.array_equal(est.predict(X), ref_fit.predict(X))
+
+
+def _die_once(block, flag, block_info=None):
+    """Block 2 of X, on its pass number read from flag: kill this worker
+    (SIGKILL, as the OOM killer would), the first time only."""
+    if block_info[0]["chunk-location"][0] == 2 and os.path.exists(flag):
+        with open(flag) as fh:
+            left = int(fh.read())
+        if left == 0:
+            os.remove(flag)
+            os.kill(os.getpid(), signal.SIGKILL)
+        with open(flag, "w") as fh:
+            fh.write(str(left - 1))
+    return block
+
+
+def test_a_worker_killed_mid_fit_changes_nothing(cluster, tmp_path):
+    import cloudpickle
+    from distributed import Client
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])   # workers need _die_once
+    X, y = regression(4000)
+    flag = str(tmp_path / "die-on-pass")
+    Xd = chunked(X, 500).map_blocks(_die_once, flag, dtype=X.dtype)
+    kw = dict(hidden=5, seed=6, max_iter=8)
+    with Client(cluster) as client:
+        ref = quiet_fit(bngrad.BNRegressor(**kw), Xd, chunked(y, 500))
+        before = set(client.scheduler_info()["workers"])
+        with open(flag, "w") as fh:
+            fh.write("3")                       # on the fourth read of block 2
+        est = quiet_fit(bngrad.BNRegressor(**kw), Xd, chunked(y, 500))
+        client.wait_for_workers(2)
+        after = set(client.scheduler_info()["workers"])
+    assert not os.path.exists(flag)             # it did die
+    assert before != after                      # and the nanny started a new worker
+    assert all(np.array_equal(a, b) for a, b in zip(est.params_, ref.params_))
+
+
+def test_out_of_core_fit_on_parquet_larger_than_the_workers_memory(tmp_path):
+    """Data three times one worker's memory limit, 1.5 times the cluster's, in a
+    directory of Parquet files: the fit streams their row groups.  Pausing
+    and spilling are off, so the one memory rule left is the nanny's: a
+    worker past 95% of its limit is killed, which would show in the worker
+    list.  (The limit is ~2x a worker's own footprint with numba and
+    pyarrow loaded, ~210 MB; a pass holds ~100 MB more at its peak.)"""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from distributed import Client, LocalCluster
+    limit = 400 * 2**20
+    rows, files, groups = 100_000, 4, 0
+    directory = tmp_path / "big"
+    os.makedirs(directory)
+    base = np.random.default_rng(0).uniform(-2, 2, (10, rows))
+    writers = [None] * files
+    while groups * rows * 11 * 8 < 3 * limit:
+        X = base + 1e-3 * groups                # cheap to make, and no two row groups alike
+        table = pa.table({**{f"x{j}": X[j] for j in range(10)},
+                          "y": np.sin(X[0]) + X[1] * X[2]})
+        k = groups % files
+        if writers[k] is None:
+            writers[k] = pq.ParquetWriter(directory / f"part-{k}.parquet", table.schema,
+                                          compression="none", use_dictionary=False,
+                                          write_statistics=False)
+        writers[k].write_table(table, row_group_size=rows)
+        groups += 1
+    for w in writers:
+        w.close()
+    assert sum(f.stat().st_size for f in directory.iterdir()) > 3 * limit
+    config = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False,
+              "distributed.worker.memory.pause": False}
+    try:
+        with dask.config.set(config), \
+                LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                             memory_limit=limit, dashboard_address=":0",
+                             silence_logs=40) as c, Client(c) as client:
+            before = set(client.scheduler_info()["workers"])
+            est = bngrad.BNRegressor(hidden=16, decay=1.0, max_iter=1, seed=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est, names = bd.fit_parquet(est, str(directory), "y")
+            assert set(client.scheduler_info()["workers"]) == before
+    finally:
+        for f in directory.iterdir():
+            os.remove(f)
+    assert names == [f"x{j}" for j in range(10)]
+    assert est.n_iter_ == 1 and np.isfinite(est.loss_curve_).all()
+    assert np.isfinite(est.params_.G1).all() and est.x_center_.shape == (10,)
