@@ -17,7 +17,7 @@ docs/derivation.md section 3); here its chunks are cut inside Dask's blocks.
 
 * X's statistics, one compute per fit: x0 = X's first row, then per block
   the column sums and D'D of D = X - 1x0' in the engine's row chunks
-  (engine._stats_chunk), the same for y, the checks of y and the weights,
+  (engine.stats_sums), the same for y, the checks of y and the weights,
   and each early-stopping split's training rows; the driver adds the blocks'
   sums in block order (engine.stats_from_sums).
 * A gradient, one compute: per block, kernels/tiled.grad_chunks with x0, d,
@@ -201,13 +201,7 @@ def _split_weights(w, held):
 def _sums(X, w, x0):
     """Column sums and D'D of D = X - 1x0', weighted by w, over the engine's
     row chunks of a block, added in chunk order."""
-    n, p = X.shape
-    rows = engine.stats_rows(p)
-    k = -(-n // rows)
-    S, C = np.zeros((k, p)), np.zeros((k, p, p))
-    with engine.kernel_blas:
-        for c in range(k):
-            engine._stats_chunk(X, w, x0, c * rows, min((c + 1) * rows, n), S, C, c)
+    S, C = engine.stats_sums(X, w, x0)
     return S.sum(axis=0), C.sum(axis=0)
 
 

@@ -4,8 +4,8 @@
   call.  Otherwise X's statistics (one pass) and the gradient (one more)
   run over fixed row chunks (kernels.tiled) and are reduced in chunk order.
 * Threads.  Chunks go to a pool of plain Python threads running nogil
-  kernels, the calling thread included; each thread takes the next chunk
-  until none is left.  The chunks, and the order their sums are added in,
+  kernels, the calling thread included; each thread takes an equal
+  contiguous run of chunks in one kernel call.  The chunks, and the order their sums are added in,
   depend on the shapes only, so every thread count gives the same bits.
   No OpenMP or TBB runtime is started, so a process may fork at any time
   (the pool is dropped in the child).
@@ -18,7 +18,6 @@
   compiled (or loaded from the cache) on first use, once, under a lock.
 """
 import functools
-import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -124,6 +123,16 @@ class SingleBlas:
                     if n != 1:
                         c.set_num_threads(n)
 
+    def held(self, f):
+        """f run inside this context: one hold for a whole call, where the
+        contexts inside it then cost a counter (a hold and a release cost
+        ~10 us, a fifth of a gradient at N = 4096)."""
+        @functools.wraps(f)
+        def run(*args, **kwargs):
+            with self:
+                return f(*args, **kwargs)
+        return run
+
     def _after_fork(self):
         self.lock = threading.Lock()
         if self.depth:
@@ -179,22 +188,21 @@ if hasattr(os, "register_at_fork"):
 
 def run_chunks(kernel, nchunks, threads, args, outs):
     """kernel(*args, c_lo, c_hi, *outs) over chunks 0..nchunks-1, on up to
-    `threads` threads; each chunk writes only its own slot of outs."""
+    `threads` threads; each chunk writes only its own slot of outs.
+
+    Each thread gets one contiguous run of chunks, in one kernel call: a
+    call per chunk took the GIL back once per chunk, and on a busy or
+    virtual machine each hand-over of the GIL cost more than a chunk."""
     threads = min(threads, nchunks)
     if threads <= 1:
         kernel(*args, 0, nchunks, *outs)
         return
-    counter = itertools.count()
-
-    def work():
-        for c in iter(counter.__next__, None):
-            if c >= nchunks:
-                return
-            kernel(*args, c, c + 1, *outs)
-
-    futures = [_get_pool(threads - 1).submit(work) for _ in range(threads - 1)]
+    cuts = [nchunks * t // threads for t in range(threads + 1)]
+    pool = _get_pool(threads - 1)
+    futures = [pool.submit(kernel, *args, cuts[t], cuts[t + 1], *outs)
+               for t in range(1, threads)]
     try:
-        work()
+        kernel(*args, cuts[0], cuts[1], *outs)
     finally:
         for f in futures:
             f.result()
@@ -225,12 +233,6 @@ def _gemm(A, B):
     return dgemm(1.0, A, B)
 
 
-# Rows per chunk of the statistics pass: about 2 MiB of X per chunk, so a
-# chunk's shifted copy stays small beside X; a constant of p1 only.
-def stats_rows(p1):
-    return max(64, (1 << 18) // p1)
-
-
 # Overflow is found by the isfinite checks that follow and named there: no
 # numpy warning before the error (errstate is per thread, hence each worker's own).
 def _quiet(f):
@@ -241,51 +243,59 @@ def _quiet(f):
     return quiet
 
 
-@_quiet
-def _stats_chunk(X, w, x0, lo, hi, S, C, c):
-    """Chunk c of X's statistics: S[c] = column sums of D = X[lo:hi] - x0,
-    C[c] = D'D, each row weighted by w if w is not empty.  NumPy and SciPy's
-    BLAS (one thread here), GIL released."""
-    from scipy.linalg.blas import dgemm
-    D = X[lo:hi] - x0
-    if w.size:
-        sw = np.sqrt(w[lo:hi])[:, None]
-        S[c] = (sw * sw * D).sum(axis=0)
-        D = D * sw                             # C-ordered, so D'D below is sum w d d'
-    else:
-        S[c] = D.sum(axis=0)
-    # D'D with no copy: a C-ordered D is the Fortran-ordered D'
-    C[c] = dgemm(1.0, D.T, D.T, trans_b=True) if D.flags.c_contiguous else \
-        dgemm(1.0, D, D, trans_a=True)
+# Rows per chunk of the statistics pass: about 2 MiB of X per chunk, so a
+# chunk's shifted copy stays small beside X; a constant of p1 only.
+def stats_rows(p1):
+    return max(64, (1 << 18) // p1)
 
 
 @_quiet
-def x_stats(X, threads=None, w=None):
-    """XStats of a checked float64 X (any layout) with case weights w
-    (checked; None or empty for none); errors for NaN, Inf or overflow.
-    NumPy, not a kernel: a first call with a cold cache then compiles only
-    the gradient's kernel."""
+def stats_sums(X, w, x0):
+    """Per-chunk sums of X's statistics: S[c] = column sums and C[c] = D'D
+    of D = X[rows of c] - 1x0' over fixed row chunks (shapes only), rows
+    weighted by w (empty for none).  bngrad.dask calls this on its blocks.
+
+    NumPy and SciPy's BLAS (held to one thread), not a kernel: a cold first
+    call then compiles only the gradient's kernel (a statistics kernel cost
+    two seconds more of it).  On one thread: SciPy's BLAS wrappers hold
+    the GIL, so threads would only queue for it."""
+    from scipy.linalg.blas import dgemv, dsyrk
     N, p1 = X.shape
     rows = stats_rows(p1)
     nchunks = -(-N // rows)
-    x0 = np.array(X[0], dtype=np.float64)
     S = np.empty((nchunks, p1))
     C = np.empty((nchunks, p1, p1))
+    with kernel_blas:
+        for c in range(nchunks):
+            lo, hi = c * rows, min((c + 1) * rows, N)
+            D = X[lo:hi] - x0
+            if w.size:
+                sw = np.sqrt(w[lo:hi])[:, None]
+                S[c] = (sw * sw * D).sum(axis=0)
+                D *= sw
+            else:
+                S[c] = dgemv(1.0, D.T, np.ones(hi - lo))    # D.T: Fortran order, no copy
+            U = dsyrk(1.0, D.T)                # D'D, upper triangle: half a GEMM
+            G = np.triu(U)
+            C[c] = G + np.triu(G, 1).T
+    return S, C
 
+
+@_quiet
+def x_stats(X, w=None):
+    """XStats of a checked float64 X (any layout) with case weights w
+    (checked; None or empty for none); errors for NaN, Inf or overflow."""
+    N, p1 = X.shape
+    x0 = np.array(X[0], dtype=np.float64)
     w = NO_WEIGHTS if w is None else w
     W = float(w.sum()) if w.size else float(N)
-
-    def run(c, c_hi):
-        for i in range(c, c_hi):
-            _stats_chunk(X, w, x0, i * rows, min((i + 1) * rows, N), S, C, i)
-    with kernel_blas:
-        run_chunks(run, nchunks, _threads_for(N, p1, 0, threads), (), ())
+    S, C = stats_sums(X, w, x0)
     return stats_from_sums(x0, S, C, W, lambda: np.isfinite(X).all())
 
 
 @_quiet
 def stats_from_sums(x0, S, C, W, x_finite):
-    """XStats from the chunks' sums S[c], C[c] (as _stats_chunk writes them),
+    """XStats from the chunks' sums S[c], C[c] (as stats_sums gives them),
     added here in chunk order; x_finite() tells NaN or Inf in X from
     overflow, asked only when the sums are not finite.  bngrad.dask calls
     this with its blocks' sums."""
@@ -322,6 +332,7 @@ def _sd(Cn, G1, eps, ddof, W):
 
 
 @_quiet
+@kernel_blas.held
 def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
     """(R, dG1, dgamma, dbeta, dG2, db) by the tiled pass; Y and G2 2-D,
     w case weights or empty.  `stats` (XStats of X and w) may be given, as a
@@ -330,15 +341,15 @@ def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None,
     p2, q = G1.shape[1], G2.shape[1]
     threads = _threads_for(N, p1, p2, threads)
     if stats is None:
-        stats = x_stats(X, threads, w)
+        stats = x_stats(X, w)
     W = stats.W
     inputs = (Y, G1, gamma, beta, G2, b)
     for name, a in zip(kernels.INPUTS[1:], inputs):
         if not np.isfinite(a).all():
             raise ValueError(f"{name} contains NaN or Inf")
     sd, CG = _sd(stats.Cn, G1, eps, ddof, W)
-    tile = tiled.tile_rows(p1, p2)
-    chunk = tiled.chunk_rows(p1, p2)
+    chunk = tiled.chunk_rows(p1, p2, N)
+    tile = tiled.even_tile(chunk, tiled.tile_rows(p1, p2))
     nchunks = -(-N // chunk)
     outs = (
         np.empty((nchunks, p1, p2)), np.empty((nchunks, p2, q)), np.empty((nchunks, q)),

@@ -39,7 +39,7 @@ def tiled_only(monkeypatch):
     a few dozen rows cross tile and chunk boundaries."""
     monkeypatch.setattr(engine, "SMALL_MAX", 0)
     monkeypatch.setattr(tiled, "tile_rows", lambda p1, p2: 3)
-    monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2: 7)
+    monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2, N=None: 7)
     monkeypatch.setattr(engine, "stats_rows", lambda p1: 5)
 
 

@@ -31,7 +31,7 @@ def path(request, monkeypatch):
     if request.param == "tiled":              # tiny tiles and chunks: boundaries everywhere
         monkeypatch.setattr(engine, "SMALL_MAX", 0)
         monkeypatch.setattr(tiled, "tile_rows", lambda p1, p2: 3)
-        monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2: 7)
+        monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2, N=None: 7)
         monkeypatch.setattr(engine, "stats_rows", lambda p1: 5)
     return request.param
 

@@ -1,6 +1,6 @@
 """The gradient's pass over X in row chunks (docs/derivation.md, "the one-pass form").
 
-* X's statistics come first (engine.x_stats, NumPy): every row is shifted
+* X's statistics come first (engine.stats_sums, NumPy): every row is shifted
   by X's first row x0, an exact subtraction wherever a column's offset
   dwarfs its spread, so nothing below depends on where the data sit
   (eq. shift).  With D = X - 1x0', d = mean(D) and Cn = D'D - N dd'
@@ -20,7 +20,8 @@
   a helper is inlined into.  No slice assignment or array expressions
   either: each costs seconds of compiling (broadcast checks with their
   error strings), where a loop costs nothing.  Every product is np.dot of
-  two C-ordered arrays, one implementation to compile.
+  two C-ordered arrays, one implementation to compile (a Fortran-ordered
+  view, B.T, made another and cost two seconds of a cold first call).
 * What is O(p1^2 p2), the reductions and the finish, is engine.py's (NumPy).
 """
 import numpy as np
@@ -38,37 +39,54 @@ def tile_rows(p1, p2):
 
 
 TILES_PER_CHUNK = 16
+# At least this many chunks where N has tiles enough, of equal size, so that
+# 2, 4 or 8 threads finish together (one 16-tile chunk and a short one left
+# a thread idle for a third of the pass at N = 4096).
+MIN_CHUNKS = 8
 
 
-def chunk_rows(p1, p2):
-    """Rows per chunk (a unit of work for one thread); depends on the shapes only."""
-    return tile_rows(p1, p2) * TILES_PER_CHUNK
+def chunk_rows(p1, p2, N=None):
+    """Rows per chunk (a unit of work); depends on the shapes only.  Given
+    N, the chunks are as equal as rows allow: at most TILES_PER_CHUNK
+    tiles each, and at least MIN_CHUNKS of them where N has that many tiles."""
+    tile = tile_rows(p1, p2)
+    if N is None:
+        return tile * TILES_PER_CHUNK
+    tiles = max(1, -(-N // tile))
+    nchunks = max(-(-tiles // TILES_PER_CHUNK), min(MIN_CHUNKS, tiles))
+    return -(-N // nchunks)
+
+
+def even_tile(chunk, tile):
+    """Tile rows of at most `tile` that cut `chunk` rows into equal tiles
+    (no short tile with arrays of its own in every chunk)."""
+    return -(-chunk // -(-chunk // tile))
 
 
 @jit()
 def _pack(X, lo, hi, x0, d, B, BT):
-    """B = (X[lo:hi] - x0) - d (C-ordered, rows lo..hi-1 of X) and BT = B';
-    returns sum(X[lo:hi] * 0): 0 when every value is finite, NaN otherwise."""
+    """B = (X[lo:hi] - x0) - d, C-ordered (rows lo..hi-1 of X), and BT = B'.
+    NaN or Inf in X were found by the statistics pass (its sums)."""
     p1 = X.shape[1]
-    poison = 0.0
     if X.strides[0] >= X.strides[1]:          # C order: rows are contiguous
-        for i in range(lo, hi):
+        # BT in blocks of 8 rows, a cache line per column: written row by
+        # row, BT's columns are a tile apart, which for 512 rows (4 KiB)
+        # made every write miss.
+        for i0 in range(lo, hi, 8):
+            i1 = min(i0 + 8, hi)
+            for i in range(i0, i1):
+                for k in range(p1):
+                    B[i - lo, k] = (X[i, k] - x0[k]) - d[k]
             for k in range(p1):
-                v = X[i, k]
-                poison += v * 0.0
-                u = (v - x0[k]) - d[k]
-                B[i - lo, k] = u
-                BT[k, i - lo] = u
+                for i in range(i0, i1):
+                    BT[k, i - lo] = B[i - lo, k]
     else:                                     # Fortran order (R): columns are
         for k in range(p1):
             s, m = x0[k], d[k]
             for i in range(lo, hi):
-                v = X[i, k]
-                poison += v * 0.0
-                u = (v - s) - m
+                u = (X[i, k] - s) - m
                 B[i - lo, k] = u
                 BT[k, i - lo] = u
-    return poison
 
 
 @jit()
@@ -109,7 +127,7 @@ def grad_chunks(X, x0, d, G1, sd, gamma, beta, G2, b, Y, wt, W, code, chunk, til
                 BT = np.empty((p1, n))
                 H = np.empty((n, p2))
                 S = np.empty((n, p2))
-            _pack(X, t0, t0 + n, x0, d, B, BT)  # centred X (stats_chunks checked it)
+            _pack(X, t0, t0 + n, x0, d, B, BT)  # centred X
             Zc = np.dot(B, G1)
             if simple:                         # one plain loop that vectorises
                 for r in range(n):
@@ -134,27 +152,30 @@ def grad_chunks(X, x0, d, G1, sd, gamma, beta, G2, b, Y, wt, W, code, chunk, til
                         e *= c2
                     E[r, k] = e
                     dbc[k] += e
-            for k in range(q):                 # H'E
-                for r in range(n):
-                    e = E[r, k]
-                    for j in range(p2):
-                        dG2t[j, k] += H[r, j] * e
-            if q == 1:                         # S = (E G2') * act'(A)
+            if q == 1:                         # H'E, S = (E G2') * act'(A), S's sums: one sweep
                 for r in range(n):
                     e = E[r, 0]
                     for j in range(p2):
-                        S[r, j] *= e * G2[j, 0]
+                        dG2t[j, 0] += H[r, j] * e
+                        sj = S[r, j] * (e * G2[j, 0])
+                        S[r, j] = sj
+                        sS[j] += sj
+                        sSZ[j] += sj * Zc[r, j]
             else:
+                for k in range(q):
+                    for r in range(n):
+                        e = E[r, k]
+                        for j in range(p2):
+                            dG2t[j, k] += H[r, j] * e
                 for r in range(n):
                     for j in range(p2):
                         acc = 0.0
                         for k in range(q):
                             acc += E[r, k] * G2[j, k]
-                        S[r, j] *= acc
-            for r in range(n):
-                for j in range(p2):
-                    sS[j] += S[r, j]
-                    sSZ[j] += S[r, j] * Zc[r, j]
+                        sj = S[r, j] * acc
+                        S[r, j] = sj
+                        sS[j] += sj
+                        sSZ[j] += sj * Zc[r, j]
             BS = np.dot(BT, S)
             for k in range(p1):
                 for j in range(p2):
