@@ -250,46 +250,54 @@ def stats_rows(p1):
 
 
 @_quiet
-def stats_sums(X, w, x0):
+def _stats_chunk(X, w, x0, lo, hi, S, C, c):
+    """Chunk c of X's statistics: S[c] = column sums of D = X[lo:hi] - x0,
+    C[c] = D'D, each row weighted by w if w is not empty."""
+    from scipy.linalg.blas import dgemv, dsyrk
+    D = X[lo:hi] - x0                          # NumPy releases the GIL here; f2py's BLAS does not
+    if w.size:
+        sw = np.sqrt(w[lo:hi])[:, None]
+        S[c] = (sw * sw * D).sum(axis=0)
+        D *= sw
+    else:
+        S[c] = dgemv(1.0, D.T, np.ones(hi - lo))    # D.T: Fortran order, no copy
+    U = dsyrk(1.0, D.T)                        # D'D, upper triangle: half a GEMM
+    G = np.triu(U)
+    C[c] = G + np.triu(G, 1).T
+
+
+def stats_sums(X, w, x0, threads=1):
     """Per-chunk sums of X's statistics: S[c] = column sums and C[c] = D'D
     of D = X[rows of c] - 1x0' over fixed row chunks (shapes only), rows
-    weighted by w (empty for none).  bngrad.dask calls this on its blocks.
+    weighted by w (empty for none), on up to `threads` threads.  bngrad.dask
+    calls this on its blocks.
 
     NumPy and SciPy's BLAS (held to one thread), not a kernel: a cold first
     call then compiles only the gradient's kernel (a statistics kernel cost
-    two seconds more of it).  On one thread: SciPy's BLAS wrappers hold
-    the GIL, so threads would only queue for it."""
-    from scipy.linalg.blas import dgemv, dsyrk
+    two seconds more of it)."""
     N, p1 = X.shape
     rows = stats_rows(p1)
     nchunks = -(-N // rows)
     S = np.empty((nchunks, p1))
     C = np.empty((nchunks, p1, p1))
+
+    def run(c_lo, c_hi):
+        for c in range(c_lo, c_hi):
+            _stats_chunk(X, w, x0, c * rows, min((c + 1) * rows, N), S, C, c)
     with kernel_blas:
-        for c in range(nchunks):
-            lo, hi = c * rows, min((c + 1) * rows, N)
-            D = X[lo:hi] - x0
-            if w.size:
-                sw = np.sqrt(w[lo:hi])[:, None]
-                S[c] = (sw * sw * D).sum(axis=0)
-                D *= sw
-            else:
-                S[c] = dgemv(1.0, D.T, np.ones(hi - lo))    # D.T: Fortran order, no copy
-            U = dsyrk(1.0, D.T)                # D'D, upper triangle: half a GEMM
-            G = np.triu(U)
-            C[c] = G + np.triu(G, 1).T
+        run_chunks(run, nchunks, threads, (), ())
     return S, C
 
 
 @_quiet
-def x_stats(X, w=None):
+def x_stats(X, threads=None, w=None):
     """XStats of a checked float64 X (any layout) with case weights w
     (checked; None or empty for none); errors for NaN, Inf or overflow."""
     N, p1 = X.shape
     x0 = np.array(X[0], dtype=np.float64)
     w = NO_WEIGHTS if w is None else w
     W = float(w.sum()) if w.size else float(N)
-    S, C = stats_sums(X, w, x0)
+    S, C = stats_sums(X, w, x0, _threads_for(N, p1, 0, threads))
     return stats_from_sums(x0, S, C, W, lambda: np.isfinite(X).all())
 
 
@@ -341,7 +349,7 @@ def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None,
     p2, q = G1.shape[1], G2.shape[1]
     threads = _threads_for(N, p1, p2, threads)
     if stats is None:
-        stats = x_stats(X, w)
+        stats = x_stats(X, threads, w)
     W = stats.W
     inputs = (Y, G1, gamma, beta, G2, b)
     for name, a in zip(kernels.INPUTS[1:], inputs):
