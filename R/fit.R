@@ -98,23 +98,23 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
       utils::flush.console()
     })
   }
-  .call_core(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
-             if (!is.null(weights)) array(weights),
-             function(msg) warning(msg, call. = FALSE))
-  p <- est$params_
+  out <- .call_core(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
+                    if (!is.null(weights)) array(weights),
+                    function(msg) warning(msg, call. = FALSE))
+  # one vector of every piece (bngrad.rbridge.fitted), cut here
+  v <- split(out[[1]], factor(rep(.fitted_names, out[[2]]), levels = .fitted_names))
+  u <- length(v$gamma)
   fit <- list(
-    params = list(G1 = as.matrix(p$G1), gamma = as.numeric(p$gamma),
-                  beta = as.numeric(p$beta), G2 = as.matrix(p$G2), b = as.numeric(p$b)),
-    running_mean = as.numeric(est$running_mean_), running_var = as.numeric(est$running_var_),
-    x_center = as.numeric(est$x_center_), x_scale = as.numeric(est$x_scale_),
-    y_center = as.numeric(est$y_center_), y_scale = as.numeric(est$y_scale_),
-    n = c(ncol(x), length(as.numeric(p$gamma)), ncol(Y)), hidden = hidden,
-    activation = activation, optimizer = as.character(est$optimizer_),
-    decay = as.numeric(est$decay_), decay_chosen = is.null(decay), eps = eps, ddof = ddof,
-    seed = seed, loss_curve = as.numeric(est$loss_curve_), n_iter = as.integer(est$n_iter_),
-    convergence = as.integer(est$convergence_),
-    log_evidence = as.numeric(est$log_evidence_),
-    effective_params = as.numeric(est$effective_params_),
+    params = list(G1 = matrix(v$G1, ncol(x), u), gamma = v$gamma, beta = v$beta,
+                  G2 = matrix(v$G2, u, ncol(Y)), b = v$b),
+    running_mean = v$running_mean, running_var = v$running_var,
+    x_center = v$x_center, x_scale = v$x_scale, y_center = v$y_center, y_scale = v$y_scale,
+    n = c(ncol(x), u, ncol(Y)), hidden = hidden,
+    activation = activation, optimizer = out[[3]],
+    decay = v$decay, decay_chosen = is.null(decay), eps = eps, ddof = ddof,
+    seed = seed, loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
+    convergence = as.integer(v$convergence),
+    log_evidence = v$log_evidence, effective_params = v$effective_params,
     weights = weights, coefnames = colnames(x), ynames = colnames(Y), call = match.call())
   fit$call[[1L]] <- as.name("bn_fit")
   class(fit) <- "bn_fit"
@@ -122,6 +122,11 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   fit$residuals <- if (ncol(Y) == 1) as.vector(Y) - fit$fitted.values else Y - fit$fitted.values
   fit
 }
+
+# The pieces of bngrad.rbridge.fitted's vector, in its order (FITTED there).
+.fitted_names <- c("G1", "gamma", "beta", "G2", "b", "running_mean", "running_var",
+                   "x_center", "x_scale", "y_center", "y_scale", "decay", "loss_curve",
+                   "n_iter", "convergence", "log_evidence", "effective_params")
 
 # nnet's arguments: those bn_fit has under its own names, and those it
 # refuses, with the reason.  decay, trace and weights are nnet's names too.

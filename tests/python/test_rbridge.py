@@ -66,3 +66,24 @@ def test_fit_hands_warnings_to_r_as_they_come():
     # each fit says it again: no once-per-place registry between R calls
     assert len(said) == 2 and all("max_iter = 1 reached" in m for m in said)
     assert est.convergence_ == 1
+
+
+@pytest.mark.parametrize("optimizer", ["bayes", "lbfgs"])
+def test_fit_returns_every_piece_r_keeps_in_one_vector(optimizer):
+    rng = np.random.default_rng(3)
+    X = r_array(rng.standard_normal((40, 3)))
+    Y = r_array(rng.standard_normal((40, 2)))
+    est = bngrad.BNRegressor(hidden=4, optimizer=optimizer, seed=1)
+    values, lengths, name = rbridge.fit(est, X, Y, None, lambda msg: None)
+    assert name == est.optimizer_ == optimizer
+    assert len(lengths) == len(rbridge.FITTED) and sum(lengths) == values.size
+    pieces = dict(zip(rbridge.FITTED, np.split(values, np.cumsum(lengths)[:-1])))
+    p = est.params_
+    units = p.gamma.size
+    np.testing.assert_array_equal(pieces["G1"].reshape((3, units), order="F"), p.G1)
+    np.testing.assert_array_equal(pieces["G2"].reshape((units, 2), order="F"), p.G2)
+    for name, attr in [("gamma", p.gamma), ("b", p.b), ("running_var", est.running_var_),
+                       ("y_scale", est.y_scale_), ("loss_curve", est.loss_curve_),
+                       ("n_iter", [est.n_iter_]), ("convergence", [est.convergence_]),
+                       ("decay", est.decay_), ("effective_params", est.effective_params_)]:
+        np.testing.assert_array_equal(pieces[name], np.asarray(attr, dtype=float))
