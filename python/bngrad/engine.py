@@ -5,8 +5,9 @@
   run over fixed row chunks (kernels.tiled) and are reduced in chunk order.
 * Threads.  Chunks go to a pool of plain Python threads running nogil
   kernels, the calling thread included; each thread takes an equal
-  contiguous run of chunks in one kernel call.  The chunks, and the order their sums are added in,
-  depend on the shapes only, so every thread count gives the same bits.
+  contiguous run of chunks in one kernel call.  The chunks, and the order
+  their sums are added in, depend on the shapes only, so every thread count
+  gives the same bits.
   No OpenMP or TBB runtime is started, so a process may fork at any time
   (the pool is dropped in the child).
 * BLAS.  The tiled kernels' products call SciPy's OpenBLAS (through numba's
@@ -125,8 +126,8 @@ class SingleBlas:
 
     def held(self, f):
         """f run inside this context: one hold for a whole call, where the
-        contexts inside it then cost a counter (a hold and a release cost
-        ~10 us, a fifth of a gradient at N = 4096)."""
+        contexts inside it then cost a counter (threadpoolctl's hold and
+        release cost ~10 us; a tiled gradient took three)."""
         @functools.wraps(f)
         def run(*args, **kwargs):
             with self:

@@ -21,7 +21,7 @@
   either: each costs seconds of compiling (broadcast checks with their
   error strings), where a loop costs nothing.  Every product is np.dot of
   two C-ordered arrays, one implementation to compile (a Fortran-ordered
-  view, B.T, made another and cost two seconds of a cold first call).
+  view, B.T, made another: most of a second more of a cold first call).
 * What is O(p1^2 p2), the reductions and the finish, is engine.py's (NumPy).
 """
 import numpy as np
