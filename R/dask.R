@@ -45,30 +45,13 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
   out <- .call_core(dask$fit_parquet, est, path, y_cols, x = x_cols, weights = weights,
                     scheduler = scheduler)
   x_names <- as.character(unlist(out[[2]]))
-  fit <- c(.fitted_estimator(est), list(
-    n = c(length(x_names), length(est$params_$gamma), length(y)), hidden = hidden,
-    activation = activation, eps = eps, ddof = ddof, seed = seed,
+  fit <- c(.fitted_fields(.core_rbridge()$fitted(est), length(x_names), length(y)), list(
+    hidden = hidden, activation = activation, eps = eps, ddof = ddof, seed = seed,
     coefnames = x_names, ynames = if (length(y) > 1) y, path = path,
     # the data stay in the files: no fitted values or residuals are kept
     fitted.values = NULL, residuals = NULL, call = match.call()))
   class(fit) <- "bn_fit"
   fit
-}
-
-# What a fitted bngrad.BNRegressor holds, as the plain R data of a bn_fit:
-# the weights, then each attribute by its R name.  (bn_fit.default builds
-# the same fields in place; it could take them from here.)
-.fitted_estimator <- function(est) {
-  p <- est$params_
-  numeric <- c(running_mean = "running_mean_", running_var = "running_var_",
-               x_center = "x_center_", x_scale = "x_scale_", y_center = "y_center_",
-               y_scale = "y_scale_", decay = "decay_", loss_curve = "loss_curve_",
-               log_evidence = "log_evidence_", effective_params = "effective_params_")
-  c(list(params = list(G1 = as.matrix(p$G1), gamma = as.numeric(p$gamma),
-                       beta = as.numeric(p$beta), G2 = as.matrix(p$G2), b = as.numeric(p$b)),
-         optimizer = as.character(est$optimizer_), n_iter = as.integer(est$n_iter_),
-         convergence = as.integer(est$convergence_)),
-    lapply(numeric, function(a) as.numeric(reticulate::py_to_r(reticulate::py_get_attr(est, a)))))
 }
 
 # bngrad.dask, once its Python packages are known to be there.

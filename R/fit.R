@@ -101,21 +101,10 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   out <- .call_core(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
                     if (!is.null(weights)) array(weights),
                     function(msg) warning(msg, call. = FALSE))
-  # one vector of every piece (bngrad.rbridge.fitted), cut here
-  v <- split(out[[1]], factor(rep(.fitted_names, out[[2]]), levels = .fitted_names))
-  u <- length(v$gamma)
-  fit <- list(
-    params = list(G1 = matrix(v$G1, ncol(x), u), gamma = v$gamma, beta = v$beta,
-                  G2 = matrix(v$G2, u, ncol(Y)), b = v$b),
-    running_mean = v$running_mean, running_var = v$running_var,
-    x_center = v$x_center, x_scale = v$x_scale, y_center = v$y_center, y_scale = v$y_scale,
-    n = c(ncol(x), u, ncol(Y)), hidden = hidden,
-    activation = activation, optimizer = out[[3]],
-    decay = v$decay, decay_chosen = is.null(decay), eps = eps, ddof = ddof,
-    seed = seed, loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
-    convergence = as.integer(v$convergence),
-    log_evidence = v$log_evidence, effective_params = v$effective_params,
-    weights = weights, coefnames = colnames(x), ynames = colnames(Y), call = match.call())
+  fit <- c(.fitted_fields(out, ncol(x), ncol(Y)), list(
+    hidden = hidden, activation = activation, decay_chosen = is.null(decay), eps = eps,
+    ddof = ddof, seed = seed, weights = weights, coefnames = colnames(x),
+    ynames = colnames(Y), call = match.call()))
   fit$call[[1L]] <- as.name("bn_fit")
   class(fit) <- "bn_fit"
   fit$fitted.values <- .bn_forward(fit, x)
@@ -123,10 +112,21 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   fit
 }
 
-# The pieces of bngrad.rbridge.fitted's vector, in its order (FITTED there).
-.fitted_names <- c("G1", "gamma", "beta", "G2", "b", "running_mean", "running_var",
-                   "x_center", "x_scale", "y_center", "y_scale", "decay", "loss_curve",
-                   "n_iter", "convergence", "log_evidence", "effective_params")
+# A fitted BNRegressor as the fields of a bn_fit, from bngrad.rbridge.fitted's
+# (values, lengths, names, optimizer): one vector, cut here (names: one string).  p1 inputs, q outputs.
+.fitted_fields <- function(out, p1, q) {
+  names <- strsplit(out[[3]], " ", fixed = TRUE)[[1]]
+  v <- split(out[[1]], factor(rep(names, out[[2]]), levels = names))
+  u <- length(v$gamma)
+  list(params = list(G1 = matrix(v$G1, p1, u), gamma = v$gamma, beta = v$beta,
+                     G2 = matrix(v$G2, u, q), b = v$b),
+       running_mean = v$running_mean, running_var = v$running_var,
+       x_center = v$x_center, x_scale = v$x_scale, y_center = v$y_center,
+       y_scale = v$y_scale, n = c(p1, u, q), optimizer = out[[4]], decay = v$decay,
+       loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
+       convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
+       effective_params = v$effective_params)
+}
 
 # nnet's arguments: those bn_fit has under its own names, and those it
 # refuses, with the reason.  decay, trace and weights are nnet's names too.

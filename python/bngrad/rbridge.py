@@ -76,20 +76,18 @@ def fit(est, X, y, sample_weight, warn):
     return fitted(est)
 
 
-# What R's bn_fit keeps of a fitted BNRegressor, in this order (vec: column-major).
-FITTED = ("G1", "gamma", "beta", "G2", "b", "running_mean", "running_var", "x_center",
-          "x_scale", "y_center", "y_scale", "decay", "loss_curve", "n_iter", "convergence",
-          "log_evidence", "effective_params")
-
-
 def fitted(est):
-    """The fit as (values, lengths, optimizer): every FITTED piece in one
-    float64 vector and the length of each, so that R converts one array
-    (fetching 17 attributes one by one cost ~8 ms, more than a small fit)."""
+    """What R's bn_fit keeps of a fitted BNRegressor, as (values, lengths,
+    names, optimizer): every piece in one float64 vector (vec: column-major)
+    with its length and name, so that R converts one array (fetching 17
+    attributes one by one cost ~8 ms, more than a small fit)."""
     p = est.params_
-    pieces = (p.G1, p.gamma, p.beta, p.G2, p.b, est.running_mean_, est.running_var_,
-              est.x_center_, est.x_scale_, est.y_center_, est.y_scale_, est.decay_,
-              est.loss_curve_, est.n_iter_, est.convergence_, est.log_evidence_,
-              est.effective_params_)
-    flat = [np.ravel(np.asarray(a, dtype=np.float64), order="F") for a in pieces]
-    return np.concatenate(flat), [int(a.size) for a in flat], est.optimizer_
+    pieces = {"G1": p.G1, "gamma": p.gamma, "beta": p.beta, "G2": p.G2, "b": p.b,
+              "running_mean": est.running_mean_, "running_var": est.running_var_,
+              "x_center": est.x_center_, "x_scale": est.x_scale_, "y_center": est.y_center_,
+              "y_scale": est.y_scale_, "decay": est.decay_, "loss_curve": est.loss_curve_,
+              "n_iter": est.n_iter_, "convergence": est.convergence_,
+              "log_evidence": est.log_evidence_, "effective_params": est.effective_params_}
+    flat = [np.ravel(np.asarray(a, dtype=np.float64), order="F") for a in pieces.values()]
+    # the names as one string, which R converts as one value (a list, element by element)
+    return np.concatenate(flat), [int(a.size) for a in flat], " ".join(pieces), est.optimizer_

@@ -74,10 +74,11 @@ def test_fit_returns_every_piece_r_keeps_in_one_vector(optimizer):
     X = r_array(rng.standard_normal((40, 3)))
     Y = r_array(rng.standard_normal((40, 2)))
     est = bngrad.BNRegressor(hidden=4, optimizer=optimizer, seed=1)
-    values, lengths, name = rbridge.fit(est, X, Y, None, lambda msg: None)
+    values, lengths, names, name = rbridge.fit(est, X, Y, None, lambda msg: None)
+    names = names.split()
     assert name == est.optimizer_ == optimizer
-    assert len(lengths) == len(rbridge.FITTED) and sum(lengths) == values.size
-    pieces = dict(zip(rbridge.FITTED, np.split(values, np.cumsum(lengths)[:-1])))
+    assert len(lengths) == len(names) == 17 and sum(lengths) == values.size
+    pieces = dict(zip(names, np.split(values, np.cumsum(lengths)[:-1])))
     p = est.params_
     units = p.gamma.size
     np.testing.assert_array_equal(pieces["G1"].reshape((3, units), order="F"), p.G1)
