@@ -20,7 +20,7 @@ docs/derivation.md section 3); here its chunks are cut inside Dask's blocks.
   (engine.stats_sums), the same for y, the checks of y and the weights,
   and each early-stopping split's training rows; the driver adds the blocks'
   sums in block order (engine.stats_from_sums).
-* A gradient, one compute: per block, kernels/tiled.grad_chunks with x0, d,
+* A gradient, one compute: per block, the gradient's pass (engine.gradient_sums) with x0, d,
   sd and the parameters broadcast (one key of the graph), its chunks' sums
   added in chunk order; the driver adds the blocks' in block order and
   finishes as the engine does (engine.finish_gradient).
@@ -29,7 +29,7 @@ So the numbers are the in-memory kernels' numbers, and differ from an
 in-memory call only where sums are cut (to rounding, ~1e-15).  The same
 blocks give the same bits on any scheduler and any number of workers, and
 after a task is retried on another worker.  A task runs the kernels on its
-own thread with the BLAS held to one thread (engine.kernel_blas), as the
+own thread with the BLAS held to one thread (engine.single_blas), as the
 engine's own threads do: Dask's threads are the parallelism, and no BLAS
 pool competes with them.  A Parquet row group is read by the task that
 uses it (fit_parquet), one task per block and pass.
@@ -199,19 +199,18 @@ def _split_weights(w, held):
 # --- the statistics pass ------------------------------------------------------
 
 def _sums(X, w, x0):
-    """Column sums and D'D of D = X - 1x0', weighted by w, over the engine's
-    row chunks of a block, added in chunk order."""
-    S, C = engine.stats_sums(X, w, x0)
-    return S.sum(axis=0), C.sum(axis=0)
+    """[D'WD; w'D] of D = X - 1x0', rows weighted by w, over the engine's row
+    chunks of a block, added in chunk order."""
+    return engine.stats_sums(X, w, x0).sum(axis=0)
 
 
 def _stats_block(X, Y, w, lo, x0, y0, keys):
     """One block's part of the statistics pass."""
-    S, C = _sums(X, w, x0)
+    C1 = _sums(X, w, x0)
     out = types.SimpleNamespace(
-        x=(S, C), y=_sums(Y, w, y0), y_finite=bool(np.isfinite(Y).all()),
+        x=C1, y=_sums(Y, w, y0), y_finite=bool(np.isfinite(Y).all()),
         # X is read for NaN only where its sums are not finite
-        x_finite=bool(np.isfinite(S).all() or np.isfinite(X).all()), w=None, splits=[])
+        x_finite=bool(np.isfinite(C1[-1]).all() or np.isfinite(X).all()), w=None, splits=[])
     if w.size:
         neg = np.flatnonzero(w < 0)
         out.w = (bool(np.isfinite(w).all()), w.sum(), np.count_nonzero(w),
@@ -250,12 +249,10 @@ def _stats_pass(data, wname, ddof, keys=()):
                              f"more than ddof = {ddof} (batch statistics), got {nonzero} "
                              f"non-zero weights summing to {W!r}")
 
-    x = engine.stats_from_sums(x0, np.stack([p.x[0] for p in parts]),
-                               np.stack([p.x[1] for p in parts]), W,
+    x = engine.stats_from_sums(x0, np.stack([p.x for p in parts]), W,
                                lambda: all(p.x_finite for p in parts))
     try:
-        y = engine.stats_from_sums(y0, np.stack([p.y[0] for p in parts]),
-                                   np.stack([p.y[1] for p in parts]), W, lambda: True)
+        y = engine.stats_from_sums(y0, np.stack([p.y for p in parts]), W, lambda: True)
     except ValueError:
         raise ValueError("y is too large for float64: the spread of its columns, squared, "
                          "overflows (rescale y)") from None
@@ -266,8 +263,7 @@ def _stats_pass(data, wname, ddof, keys=()):
         Wv = float(np.sum([p.splits[j][3] for p in parts]))
         stats = None
         if nonzero >= 2 and Wt > ddof and Wv > 0:
-            stats = engine.stats_from_sums(x0, np.stack([p.splits[j][0][0] for p in parts]),
-                                           np.stack([p.splits[j][0][1] for p in parts]), Wt,
+            stats = engine.stats_from_sums(x0, np.stack([p.splits[j][0] for p in parts]), Wt,
                                            lambda: True)
         splits.append(stats)
     return types.SimpleNamespace(x=x, y=y, W=W, splits=splits)
@@ -286,26 +282,15 @@ def _grad_block(X, Y, w, lo, sh):
         w_fit = _split_weights(w, held)
     else:
         w_fit = w
-    n = X.shape[0]
-    p1, p2 = sh.G1.shape
-    q = sh.G2.shape[1]
-    chunk, tile = tiled.chunk_rows(p1, p2), tiled.tile_rows(p1, p2)
-    k = -(-n // chunk)
-    outs = (np.zeros((k, p1, p2)), np.zeros((k, p2, q)), np.zeros((k, q)), np.zeros((k, p2)),
-            np.zeros((k, p2)), np.zeros(k))
-    if k:
-        with engine.kernel_blas:
-            engine.ready(tiled.grad_chunks)(X, sh.x0, sh.d, sh.G1, sh.sd, sh.gamma, sh.beta,
-                                            sh.G2, sh.b, Y, w_fit, sh.W, sh.code, chunk, tile,
-                                            0, k, *outs)
-    sums = tuple(o.sum(axis=0) for o in outs)
+    sums = engine.gradient_sums(X, Y, w_fit, sh.W, sh.x0, sh.d, sh.sd, sh.G1, sh.gamma, sh.beta,
+                                sh.G2, sh.b, sh.code)
     error = (0.0, 0.0)
     if held is not None and sh.validate is not None and held.any():
         from .fit import forward
         v = sh.validate
         wv = w[held] if w.size else np.ones(int(held.sum()))
         # NumPy's BLAS too, on one thread: forward's products run in a worker thread
-        with engine.fit_blas:
+        with engine.single_blas:
             e = Y[held] - forward((X[held] - v.center) / v.scale, v.params, v.mean, v.var,
                                   v.activation, v.eps)
         error = (float((wv[:, None] * e * e).sum()), float(wv.sum()))
@@ -323,7 +308,7 @@ def _pass(data, stats, p, code, eps, ddof, x_scale=None, y_std=None, split=None,
     import dask
     Cn = stats.Cn
     G1 = p.G1 if x_scale is None else p.G1 / x_scale[:, None]
-    sd, CG = engine._sd(Cn, p.G1, eps, ddof, stats.W)
+    sd, CG = engine.batch_sd(Cn, p.G1, eps, ddof, stats.W)
     sh = types.SimpleNamespace(
         x0=stats.x0, d=stats.d, G1=np.ascontiguousarray(G1), sd=sd, gamma=p.gamma,
         beta=p.beta, G2=np.ascontiguousarray(p.G2), b=p.b, W=stats.W, code=code,
@@ -332,10 +317,10 @@ def _pass(data, stats, p, code, eps, ddof, x_scale=None, y_std=None, split=None,
     # the broadcast values as one key of the graph, not a copy in every task
     shared = dask.delayed(sh, name="bngrad-shared-" + uuid.uuid4().hex)
     parts = data.map(_grad_block, shared)
-    sums = [np.stack([s[i] for s, _ in parts]) for i in range(6)]
-    if x_scale is not None:
-        sums[0] = sums[0] / x_scale[:, None]
-    values = engine.finish_gradient(sums, CG, sd, p.gamma, stats.W, ddof)
+    sums = [np.stack([s[i] for s, _ in parts]) for i in range(4)]
+    if x_scale is not None:                    # B'S rows to the standardised problem's; 1'S stays
+        sums[0] = sums[0] / np.append(x_scale, 1.0)[:, None]
+    values = engine.finish_gradient(sums, CG, sd, p.G1, p.gamma, stats.W, ddof)
     error = tuple(float(np.sum([e[i] for _, e in parts])) for i in range(2))
     return values, error
 
@@ -442,7 +427,7 @@ def _fit(est, data, names, wname="sample_weight"):
         return est._minimize(f, v0, s, held_out_error if split is not None else None)
 
     members = []
-    with engine.fit_blas:
+    with engine.single_blas:
         for k in range(K):
             best = None
             for r in range(R):

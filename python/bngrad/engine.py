@@ -1,26 +1,31 @@
 """Running the kernels: which path, which threads, which BLAS, which errors.
 
-* Paths.  Small X (N (p1 + p2) <= SMALL_MAX) takes kernels.small in one
-  call.  Otherwise X's statistics (one pass) and the gradient (one more)
-  run over fixed row chunks (kernels.tiled) and are reduced in chunk order.
-* Threads.  Chunks go to a pool of plain Python threads running nogil
-  kernels, the calling thread included; each thread takes an equal
-  contiguous run of chunks in one kernel call.  The chunks, and the order
+* Paths.  Small X (N (p1 + p2) <= SMALL_MAX, and N p1 p2 <= SMALL_PRODUCT)
+  takes kernels.small in one call.  Otherwise X's statistics (one pass) and the gradient (one more)
+  run over fixed row chunks (kernels.tiled), with the statistics turned
+  into d and sd here, in NumPy, between the passes, and the chunks' sums
+  added in chunk order at the end.
+* Threads.  The calling thread and up to num_threads() - 1 helpers (plain
+  Python threads running the same nogil kernel call) claim chunks from a
+  shared counter (Helpers, kernels/sync.py).  The chunks, and the order
   their sums are added in, depend on the shapes only, so every thread count
-  gives the same bits.
-  No OpenMP or TBB runtime is started, so a process may fork at any time
-  (the pool is dropped in the child).
-* BLAS.  The tiled kernels' products call SciPy's OpenBLAS (through numba's
-  np.dot).  While any kernel runs it is held to one thread (SingleBlas), so
-  its pool never competes with ours and its results never depend on a
-  thread count; fits hold every BLAS in the process to one thread.
+  gives the same bits.  No OpenMP or TBB runtime is started, so a process
+  may fork at any time (the helpers are dropped in the child).
+* BLAS.  The kernels' products call SciPy's OpenBLAS (kernels/blas.py).
+  While a tiled kernel runs it is held to one thread (SingleBlas), so its
+  pool never competes with ours and its results never depend on a thread
+  count; the small kernel's products are too small for OpenBLAS (what
+  NumPy's and SciPy's wheels ship) to thread.
+  Fits hold every BLAS in the process to one thread.
 * Compiling.  Each kernel has one signature, read-only 'A' layout arrays,
   to which numba converts any float64 array without compiling; it is
   compiled (or loaded from the cache) on first use, once, under a lock.
 """
 import functools
+import math
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -30,11 +35,15 @@ from . import kernels
 from .kernels import bayes, small, tiled
 from .kernels.activations import activate as _activate
 
-# Up to this many values of X and Z together, kernels.small (no BLAS,
-# measured faster there); above, the tiled pass.
+# Up to this many values of X and Z together, kernels.small (one call, no
+# statistics pass, measured faster there), where its products are small
+# enough to run on the calling thread; above, the tiled passes.  Checked
+# here too, so that a first call never compiles a kernel that declines.
 SMALL_MAX = 1 << 15
-# From this many values of X and Z together, chunks go to several threads.
-PARALLEL_MIN = 200_000
+SMALL_PRODUCT = small.SMALL_PRODUCT
+# From this many values of X and Z together, chunks go to several threads
+# (measured: a second thread paid from about 50 000).
+PARALLEL_MIN = 50_000
 
 
 # --- compiling on first use ---------------------------------------------------
@@ -46,10 +55,12 @@ def _signatures():
     R2 = nt.Array(f64, 2, "A", readonly=True)
     C1, C2 = (nt.Array(f64, d, "C", readonly=True) for d in (1, 2))
     W1, W2, W3 = (nt.Array(f64, d, "C") for d in (1, 2, 3))
+    I1 = nt.Array(i64, 1, "C")
     return {
-        small.gradient_small: (R2, R2, R1, R2, R1, R1, R2, R1, i64, f64, i64, i64),
-        tiled.grad_chunks: (R2, R1, R1, C2, R1, R1, R1, C2, R1, R2, R1, f64, i64, i64, i64, i64,
-                            i64, W3, W3, W2, W2, W2, W1),
+        small.gradient_small: (R2, R2, R1, R2, R1, R1, R2, R1, i64, f64, i64, i64, W2, W1, W1,
+                               W2, W1),
+        tiled.gradient_pass: (R2, R1, f64, R1, C2, R1, R1, C2, R1, R2, i64, i64, i64, i64, R1,
+                              R1, W3, W3, W3, W2, W1, I1, I1, i64, i64),
         _activate: (W2, i64),
         bayes.fit_bayes: (C2, C1, C2, C1, i64, i64, f64, i64, f64, i64, i64, f64, i64, W1, W1, W1),
     }
@@ -79,30 +90,44 @@ def kernels_used():
 # --- BLAS held to one thread ----------------------------------------------------
 
 class SingleBlas:
-    """A context in which the process's BLAS libraries run on one thread.
+    """A context in which every BLAS library in the process runs on one
+    thread: NumPy's and SciPy's (the kernels' products, a fit's optimiser and
+    array work between kernel calls).
 
-    Counted, not nested blindly: the first thread in saves each library's
-    setting and sets 1, the last one out restores it, so concurrent callers
-    never restore a setting under each other's feet.  which="scipy" holds
-    only SciPy's OpenBLAS (what the kernels call); "all" every BLAS that is
-    loaded (a fit, whose optimiser and array work use NumPy's and SciPy's).
+    One counted hold for the whole process, not nested blindly: the first
+    thread in saves each library's setting and sets 1, the last one out
+    restores it, so concurrent callers (gradients and fits alike) never
+    restore a setting under each other's feet.  (Two holds with counters of
+    their own over the same library did: one restored two threads while the
+    other's fit ran, and fits in threads lost their bits.)
     """
 
-    def __init__(self, which):
-        self.which = which
+    def __init__(self):
         self.lock = threading.Lock()
         self.depth = 0
         self.libs = None
         self.saved = []
 
     def _find(self):
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba's np.dot calls)
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS the kernels call)
         from threadpoolctl import ThreadpoolController
-        libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-        if self.which == "scipy":
-            libs = [c for c in libs
-                    if os.path.basename(os.path.dirname(c.filepath)).startswith("scipy")]
-        return libs
+        return [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+
+    @staticmethod
+    def _set(c, n):
+        """c.set_num_threads(n) from whichever thread holds or releases.
+        threadpoolctl >= 3.8 lets only one thread (the first to set it, for
+        as long as it lives) set an OpenBLAS pool's size and ignores the
+        others silently, so a hold taken in a worker thread after the main
+        thread had set one did nothing; this one is the process's only
+        setter while it holds, so it takes control for each set and hands it
+        back."""
+        clear = getattr(type(c), "clear_controlling_thread", None)
+        if clear is not None:
+            clear(force=True)
+        c.set_num_threads(n)
+        if clear is not None:
+            clear(force=True)
 
     def __enter__(self):
         with self.lock:
@@ -112,7 +137,7 @@ class SingleBlas:
                 self.saved = [c.get_num_threads() for c in self.libs]
                 for c, n in zip(self.libs, self.saved):
                     if n != 1:
-                        c.set_num_threads(1)
+                        self._set(c, 1)
             self.depth += 1
         return self
 
@@ -122,17 +147,7 @@ class SingleBlas:
             if self.depth == 0:
                 for c, n in zip(self.libs, self.saved):
                     if n != 1:
-                        c.set_num_threads(n)
-
-    def held(self, f):
-        """f run inside this context: one hold for a whole call, where the
-        contexts inside it then cost a counter (threadpoolctl's hold and
-        release cost ~10 us; a tiled gradient took three)."""
-        @functools.wraps(f)
-        def run(*args, **kwargs):
-            with self:
-                return f(*args, **kwargs)
-        return run
+                        self._set(c, n)
 
     def _after_fork(self):
         self.lock = threading.Lock()
@@ -141,8 +156,7 @@ class SingleBlas:
             self.__exit__()
 
 
-kernel_blas = SingleBlas("scipy")
-fit_blas = SingleBlas("all")
+single_blas = SingleBlas()
 
 
 # --- threads ------------------------------------------------------------------
@@ -175,12 +189,12 @@ def _get_pool(workers):
 
 
 def _after_fork_in_child():
-    global _pool, _pool_lock, _compile_lock
+    global _pool, _pool_lock, _compile_lock, _helpers
     _pool = None                               # its threads did not come along
+    _helpers = Helpers()
     _pool_lock = threading.Lock()
     _compile_lock = threading.Lock()
-    kernel_blas._after_fork()
-    fit_blas._after_fork()
+    single_blas._after_fork()
 
 
 if hasattr(os, "register_at_fork"):
@@ -209,6 +223,80 @@ def run_chunks(kernel, nchunks, threads, args, outs):
             f.result()
 
 
+class Helpers:
+    """Threads that help the caller's thread with a kernel call whose
+    threads claim their work from a shared counter (kernels/sync.py,
+    kernels.tiled.gradient_pass).
+
+    The caller never waits for a helper: it posts the call, starts on the
+    work at once, and returns when all of it is done; a helper that wakes
+    late finds less work, or none.  A helper that has done its part waits
+    for the next call inside the kernel, without the GIL, for HELP_NS
+    (calls in a row find it awake: waking a thread costs 30-80 us on a
+    virtual machine, more than a pass at moderate N, and the waker pays
+    much of it), then sleeps on a condition until a call is posted.
+    """
+
+    def __init__(self):
+        self.box = np.zeros(1, np.int64)           # box[POSTED]: calls posted so far
+        self.cond = threading.Condition()
+        self.job = (0, None, None)                 # (number, kernel, args) of the latest call
+        self.count = 0
+        self.sleeping = 0
+        self.threads = []
+
+    def run(self, kernel, helpers, args):
+        """kernel(*args, box, 0, lead=1) here, with up to `helpers` helpers."""
+        if helpers <= 0:
+            kernel(*args, _NO_BOX, 0, 1)
+            return
+        with self.cond:
+            self.threads = [t for t in self.threads if t.is_alive()]
+            while len(self.threads) < helpers:
+                t = threading.Thread(target=self._serve, name="bngrad-helper", daemon=True)
+                self.threads.append(t)
+                t.start()
+            self.count += 1
+            number = self.count
+            self.job = (number, kernel, args)
+            if self.sleeping:
+                self.cond.notify_all()
+        try:
+            kernel(*args, self.box, 0, 1)
+        finally:
+            with self.cond:                    # the call's arrays are not the helpers' to keep
+                if self.job[0] == number:
+                    self.job = (number, None, ())
+
+    def _serve(self):
+        last = 0
+        while True:
+            seen = int(self.box[0])
+            job = self.job
+            if job[0] > last:
+                last = job[0]
+                if job[1] is not None:         # else its caller is done already
+                    # its part of the call, then (still in the kernel, without
+                    # the GIL) wait for the next post
+                    try:
+                        job[1](*job[2], self.box, seen, 0)
+                    except Exception as err:   # its caller does the work; say why
+                        warnings.warn(f"bngrad: a helper thread failed: {err!r}",
+                                      RuntimeWarning, stacklevel=1)
+                job = None                     # a finished call's arrays are not ours to keep
+                continue
+            job = None
+            with self.cond:
+                while self.job[0] <= last:
+                    self.sleeping += 1
+                    self.cond.wait()
+                    self.sleeping -= 1
+
+
+_helpers = Helpers()
+_NO_BOX = np.zeros(0, np.int64)                 # a call without helpers posts nothing
+
+
 def _threads_for(N, p1, p2, threads):
     if threads is None:
         threads = num_threads() if N * (p1 + p2) >= PARALLEL_MIN else 1
@@ -228,12 +316,6 @@ class XStats(NamedTuple):
     W: float          # sum(w), or N
 
 
-def _gemm(A, B):
-    """A @ B by SciPy's BLAS (call inside kernel_blas: one thread, fixed bits)."""
-    from scipy.linalg.blas import dgemm
-    return dgemm(1.0, A, B)
-
-
 # Overflow is found by the isfinite checks that follow and named there: no
 # numpy warning before the error (errstate is per thread, hence each worker's own).
 def _quiet(f):
@@ -244,50 +326,59 @@ def _quiet(f):
     return quiet
 
 
-# Rows per chunk of the statistics pass: about 2 MiB of X per chunk, so a
-# chunk's shifted copy stays small beside X; a constant of p1 only.
-def stats_rows(p1):
-    return max(64, (1 << 18) // p1)
+def _pass(X, w, W, x0, G1, gamma, beta, G2, b, Y, code, phases, d, sd, threads,
+          between=None):
+    """kernels.tiled.gradient_pass over X on this thread and up to
+    threads - 1 helpers: the chunks' slots (C1s, XS1, dG2, db, rss).  With
+    phases STATS | GRAD, between(C1s) writes d and sd from the statistics
+    (or raises) while the helpers wait."""
+    N, p1 = X.shape
+    p2, q = G1.shape[1], G2.shape[1]
+    chunk = tiled.chunk_rows(p1, p2, N)
+    tile = tiled.even_tile(chunk, tiled.tile_rows(p1, p2))
+    nchunks = -(-N // chunk)
+    grad = nchunks if phases & tiled.GRAD else 0
+    slots = (np.empty((nchunks if phases & tiled.STATS else 0, p1 + 1, p1)),
+             np.empty((grad, p1 + 1, p2)), np.empty((grad, q, p2)), np.empty((grad, q)),
+             np.empty(grad))
+    sync = np.zeros(tiled.SYNC_SLOTS, np.int64)
+    threads = min(threads, nchunks)
+    sync[tiled.HELPERS] = threads - 1
+    kernel = ready(tiled.gradient_pass)
+    args = (X, w, W, x0, G1, gamma, beta, G2, b, Y, code, chunk, tile, phases, d, sd, *slots,
+            sync)
+    with single_blas:
+        done = False
+        try:
+            _helpers.run(kernel, threads - 1, args)
+            if phases == tiled.STATS | tiled.GRAD:
+                between(slots[0])
+                kernel(*args, _NO_BOX, 0, 2)
+            done = True
+        finally:
+            # an error (or Ctrl-C) before the gradient's pass was let start:
+            # end the call, or helpers that joined would wait for it for good
+            if not done and phases & tiled.GRAD and sync[tiled.READY] == 0:
+                sync[tiled.STATUS] = 1
+                kernel(*args, _NO_BOX, 0, 2)
+    return slots
+
+
+_NONE1, _NONE2 = np.zeros(0), np.zeros((0, 0))
+_NONE1.flags.writeable = _NONE2.flags.writeable = False
+
+
+def _weights_total(w, N):
+    return float(w.sum()) if w.size else float(N)
 
 
 @_quiet
-def _stats_chunk(X, w, x0, lo, hi, S, C, c):
-    """Chunk c of X's statistics: S[c] = column sums of D = X[lo:hi] - x0,
-    C[c] = D'D, each row weighted by w if w is not empty."""
-    from scipy.linalg.blas import dgemv, dsyrk
-    D = X[lo:hi] - x0                          # NumPy releases the GIL here; f2py's BLAS does not
-    if w.size:
-        sw = np.sqrt(w[lo:hi])[:, None]
-        S[c] = (sw * sw * D).sum(axis=0)
-        D *= sw
-    else:
-        S[c] = dgemv(1.0, D.T, np.ones(hi - lo))    # D.T: Fortran order, no copy
-    U = dsyrk(1.0, D.T)                        # D'D, upper triangle: half a GEMM
-    G = np.triu(U)
-    C[c] = G + np.triu(G, 1).T
-
-
 def stats_sums(X, w, x0, threads=1):
-    """Per-chunk sums of X's statistics: S[c] = column sums and C[c] = D'D
-    of D = X[rows of c] - 1x0' over fixed row chunks (shapes only), rows
-    weighted by w (empty for none), on up to `threads` threads.  bngrad.dask
-    calls this on its blocks.
-
-    NumPy and SciPy's BLAS (held to one thread), not a kernel: a cold first
-    call then compiles only the gradient's kernel (a statistics kernel cost
-    two seconds more of it)."""
-    N, p1 = X.shape
-    rows = stats_rows(p1)
-    nchunks = -(-N // rows)
-    S = np.empty((nchunks, p1))
-    C = np.empty((nchunks, p1, p1))
-
-    def run(c_lo, c_hi):
-        for c in range(c_lo, c_hi):
-            _stats_chunk(X, w, x0, c * rows, min((c + 1) * rows, N), S, C, c)
-    with kernel_blas:
-        run_chunks(run, nchunks, threads, (), ())
-    return S, C
+    """The chunks' sums [D'WD; w'D] of X's statistics (D = X - 1x0', rows
+    weighted by w, empty for none), over the same fixed row chunks as a
+    gradient; bngrad.dask calls this on its blocks and adds them in order."""
+    return _pass(X, w, _weights_total(w, X.shape[0]), x0, _NONE2, _NONE1, _NONE1, _NONE2,
+                 _NONE1, _NONE2, 0, tiled.STATS, _NONE1, _NONE1, threads)[0]
 
 
 @_quiet
@@ -297,106 +388,136 @@ def x_stats(X, threads=None, w=None):
     N, p1 = X.shape
     x0 = np.array(X[0], dtype=np.float64)
     w = NO_WEIGHTS if w is None else w
-    W = float(w.sum()) if w.size else float(N)
-    S, C = stats_sums(X, w, x0, _threads_for(N, p1, 0, threads))
-    return stats_from_sums(x0, S, C, W, lambda: np.isfinite(X).all())
+    return stats_from_sums(x0, stats_sums(X, w, x0, _threads_for(N, p1, 0, threads)),
+                           _weights_total(w, N), lambda: np.isfinite(X).all())
 
 
 @_quiet
-def stats_from_sums(x0, S, C, W, x_finite):
-    """XStats from the chunks' sums S[c], C[c] (as stats_sums gives them),
-    added here in chunk order; x_finite() tells NaN or Inf in X from
+def stats_from_sums(x0, C1s, W, x_finite):
+    """XStats from the chunks' (or blocks') sums [D'WD; w'D], as stats_sums
+    gives them, added in order; x_finite() tells NaN or Inf in X from
     overflow, asked only when the sums are not finite.  bngrad.dask calls
     this with its blocks' sums."""
-    s = S.sum(axis=0)                          # chunk order: the same bits for any threads
-    if not np.isfinite(s).all():
+    p1 = x0.size
+    C1 = C1s.sum(axis=0)                       # in order: the same bits for any threads
+    s = C1[p1]
+    if not math.isfinite(s.sum()):
         if not x_finite():
             raise_status(kernels.NOT_FINITE, 0)
         raise_status(kernels.OVERFLOW_X, 0)
     d = s / W
-    Cn = C.sum(axis=0) - W * np.outer(d, d)
-    if not np.isfinite(Cn).all():
+    Cn = C1[:p1] - W * np.outer(d, d)
+    if not (math.isfinite(Cn.sum()) or np.isfinite(Cn).all()):
         raise_status(kernels.OVERFLOW_X, 0)
     return XStats(x0, d, Cn, W)
 
 
+def _gemm(A, B):
+    """A @ B by SciPy's BLAS (call inside single_blas: one thread, fixed bits)."""
+    from scipy.linalg.blas import dgemm
+    return dgemm(1.0, A, B)
+
+
 @_quiet
-def _sd(Cn, G1, eps, ddof, W):
-    """sd of the columns of Z = X G1 from Cn (eq. var); with eps = 0 a
-    column whose variance is zero to rounding is FLAT_COLUMN."""
-    with kernel_blas:
+def batch_sd(Cn, G1, eps, ddof, W):
+    """(sd, Cn G1): the sd of the columns of Z = X G1 from Cn (eq. var);
+    errors for overflow or, with eps = 0, a column whose variance is zero
+    to rounding (FLAT_COLUMN).  bngrad.dask calls this on the driver."""
+    with single_blas:
         CG = _gemm(Cn, G1)
-        bound = (np.abs(G1) * _gemm(np.abs(Cn), np.abs(G1))).sum(axis=0)   # rounding scale
     v = (G1 * CG).sum(axis=0)
-    if not (np.isfinite(v).all() and np.isfinite(bound).all()):
-        raise_status(kernels.OVERFLOW_Z, int(np.flatnonzero(~np.isfinite(v + bound))[0]))
-    if eps == 0.0:
-        flat = v <= 64 * np.finfo(np.float64).eps * bound
-        if flat.any():
-            raise_status(kernels.FLAT_COLUMN, int(np.flatnonzero(flat)[0]))
-    sd = np.sqrt(np.maximum(v, 0.0) / (W - ddof) + eps)
-    if not np.isfinite(sd).all():
-        raise_status(kernels.OVERFLOW_Z, int(np.flatnonzero(~np.isfinite(sd))[0]))
-    return sd, CG
+    if eps == 0.0 or not math.isfinite(v.sum()):
+        # the rounding scale of v, for the flat test and to tell overflow
+        with single_blas:
+            bound = (np.abs(G1) * _gemm(np.abs(Cn), np.abs(G1))).sum(axis=0)
+        if not (np.isfinite(v).all() and np.isfinite(bound).all()):
+            raise_status(kernels.OVERFLOW_Z, int(np.flatnonzero(~np.isfinite(v + bound))[0]))
+        if eps == 0.0:
+            flat = v <= 64 * np.finfo(np.float64).eps * bound
+            if flat.any():
+                raise_status(kernels.FLAT_COLUMN, int(np.flatnonzero(flat)[0]))
+    return np.sqrt(np.maximum(v, 0.0) / (W - ddof) + eps), CG
 
 
 @_quiet
-@kernel_blas.held
-def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
-    """(R, dG1, dgamma, dbeta, dG2, db) by the tiled pass; Y and G2 2-D,
-    w case weights or empty.  `stats` (XStats of X and w) may be given, as a
-    fit does once for all calls."""
-    N, p1 = X.shape
-    p2, q = G1.shape[1], G2.shape[1]
-    threads = _threads_for(N, p1, p2, threads)
-    if stats is None:
-        stats = x_stats(X, threads, w)
-    W = stats.W
-    inputs = (Y, G1, gamma, beta, G2, b)
+def gradient_sums(X, Y, w, W, x0, d, sd, G1, gamma, beta, G2, b, code):
+    """The gradient's pass alone, on this thread, with X's statistics (x0,
+    d, W) and sd given: the chunks' sums (XS1, dG2, db, rss) added in chunk
+    order.  bngrad.dask calls this on its blocks."""
+    slots = _pass(X, w, W, x0, G1, gamma, beta, G2, b, Y, code, tiled.GRAD, d, sd, 1)
+    return tuple(s.sum(axis=0) for s in slots[1:])
+
+
+def _check_finite(inputs):
     for name, a in zip(kernels.INPUTS[1:], inputs):
         if not np.isfinite(a).all():
             raise ValueError(f"{name} contains NaN or Inf")
-    sd, CG = _sd(stats.Cn, G1, eps, ddof, W)
-    chunk = tiled.chunk_rows(p1, p2, N)
-    tile = tiled.even_tile(chunk, tiled.tile_rows(p1, p2))
-    nchunks = -(-N // chunk)
-    outs = (
-        np.empty((nchunks, p1, p2)), np.empty((nchunks, p2, q)), np.empty((nchunks, q)),
-        np.empty((nchunks, p2)), np.empty((nchunks, p2)), np.empty(nchunks))
-    G1c, G2c = np.ascontiguousarray(G1), np.ascontiguousarray(G2)
-    with kernel_blas:
-        run_chunks(ready(tiled.grad_chunks), nchunks, threads,
-                    (X, stats.x0, stats.d, G1c, sd, gamma, beta, G2c, b, Y, w, W, code, chunk,
-                     tile),
-                    outs)
-    return finish_gradient(outs, CG, sd, gamma, W, ddof)
 
 
 @_quiet
-def finish_gradient(sums, CG, sd, gamma, W, ddof):
-    """(R, dG1, dgamma, dbeta, dG2, db) from the chunks' sums (XS, dG2, db,
-    sumS, sumSZc, rss as grad_chunks writes them), added in chunk order, then
-    eq. dG1-onepass; CG, sd from _sd.  bngrad.dask calls this with its
-    blocks' sums."""
-    XS, dG2, db, sumS, sumSZc, rss = sums
-    dgamma = sumSZc.sum(axis=0) / sd           # 1'(S * Zh)
+def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
+    """(R, dG1, dgamma, dbeta, dG2, db) by the tiled passes; Y and G2 2-D,
+    w case weights or empty.  `stats` (XStats of X and w) may be given, as a
+    fit does once for all calls."""
+    N, p1 = X.shape
+    p2 = G1.shape[1]
+    _check_finite((Y, G1, gamma, beta, G2, b))
+    G1c, G2c = np.ascontiguousarray(G1), np.ascontiguousarray(G2)
+    threads = _threads_for(N, p1, p2, threads)
+    if stats is None:
+        x0, W = np.array(X[0], dtype=np.float64), _weights_total(w, N)
+        d, sd, CG = np.empty(p1), np.empty(p2), [None]
+
+        def between(C1s):                      # d and sd from the statistics pass
+            st = stats_from_sums(x0, C1s, W, lambda: np.isfinite(X).all())
+            d[:] = st.d
+            sd[:], CG[0] = batch_sd(st.Cn, G1c, eps, ddof, W)
+        sums = _pass(X, w, W, x0, G1c, gamma, beta, G2c, b, Y, code, tiled.STATS | tiled.GRAD,
+                     d, sd, threads, between)[1:]
+        CG = CG[0]
+    else:
+        x0, d, Cn, W = stats
+        sd, CG = batch_sd(Cn, G1c, eps, ddof, W)
+        sums = _pass(X, w, W, x0, G1c, gamma, beta, G2c, b, Y, code, tiled.GRAD, d, sd,
+                     threads)[1:]
+    return finish_gradient(sums, CG, sd, G1c, gamma, W, ddof)
+
+
+@_quiet
+def finish_gradient(sums, CG, sd, G1, gamma, W, ddof):
+    """(R, dG1, dgamma, dbeta, dG2, db) from the chunks' slots (XS1 =
+    [B'S; 1'S], dG2' = E'H, db, rss, as gradient_pass writes them), added
+    in chunk order, then eq. dG1-onepass with 1'(S * Zc) = diag(G1' B'S);
+    CG, sd from batch_sd.  bngrad.dask calls this with its blocks' sums."""
+    XS1, dG2, db, rss = (s.sum(axis=0) for s in sums)   # chunk order: same bits for any threads
+    p1 = G1.shape[0]
+    XS = XS1[:p1]
+    dgamma = (G1 * XS).sum(axis=0) / sd         # 1'(S * Zh)
     c = dgamma / (W - ddof)
-    dG1 = (XS.sum(axis=0) - CG * (c / sd)) * (gamma / sd)
-    values = (rss.sum() / W, dG1, dgamma, sumS.sum(axis=0), dG2.sum(axis=0), db.sum(axis=0))
-    if not all(np.isfinite(v).all() for v in values):
-        raise_status(kernels.OVERFLOW, 0)
+    dG1 = (XS - CG * (c / sd)) * (gamma / sd)
+    values = (rss.sum() / W, dG1, dgamma, XS1[p1], dG2.T, db)
+    if not math.isfinite(sum(float(v.sum()) for v in values)):   # NaN or Inf in any
+        if not all(np.isfinite(v).all() for v in values):
+            raise_status(kernels.OVERFLOW, 0)
     return values
 
 
 def small_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof):
-    """(status, index, values) of kernels.small; NOT_SMALL if it declines."""
-    return ready(small.gradient_small)(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof,
-                                       SMALL_MAX)
+    """(status, index, (R, dG1, dgamma, dbeta, dG2, db)) of kernels.small;
+    NOT_SMALL if it declines."""
+    p1, p2 = G1.shape
+    out = (np.empty((p1, p2)), np.empty(p2), np.empty(p2), np.empty((p2, G2.shape[1])),
+           np.empty(G2.shape[1]))
+    status, index, loss = ready(small.gradient_small)(X, Y, w, G1, gamma, beta, G2, b, code,
+                                                      eps, ddof, SMALL_MAX, *out)
+    return status, index, (loss,) + out
 
 
 def gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threads=None):
     """(R, dG1, dgamma, dbeta, dG2, db) of checked arguments (checks.net)."""
-    if stats is None and X.shape[0] * (X.shape[1] + G1.shape[1]) <= SMALL_MAX:
+    N, p1 = X.shape
+    p2 = G1.shape[1]
+    if stats is None and N * (p1 + p2) <= SMALL_MAX and N * p1 * p2 <= SMALL_PRODUCT:
         status, index, values = small_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps,
                                                ddof)
         if status != kernels.NOT_SMALL:

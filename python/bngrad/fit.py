@@ -369,7 +369,7 @@ class BNRegressor:
         # Every BLAS in the process on one thread for the whole fit: the
         # optimiser's and the array work's between kernel calls would
         # otherwise wake pools that take the cores the kernels need.
-        with engine.fit_blas:
+        with engine.single_blas:
             members = self._fit_members(Xs, Ys, w, s)
 
         def batch_stats(G1):
@@ -390,7 +390,8 @@ class BNRegressor:
         else:
             # the training batch's own statistics: prediction of the training
             # rows reproduces the fitted forward pass exactly
-            mean, var = batch_stats(params.G1)
+            with engine.single_blas:                     # its bits, whatever the BLAS threads
+                mean, var = batch_stats(params.G1)
         self.params_ = params
         self.running_mean_, self.running_var_ = mean, var
         self.n_features_in_ = p1
@@ -672,8 +673,11 @@ def _scale(Xc, w):
 
 def forward(X, params, mean, var, activation="relu", eps=1e-5):
     """yhat with batch norm frozen at population statistics (mean, var of X G1):
-    each row's prediction depends on that row alone, so one row predicts too."""
-    H = np.ascontiguousarray(params.gamma * (X @ params.G1 - mean) / np.sqrt(var + eps)
-                             + params.beta)
-    engine.activate(H, ACTIVATIONS[activation])          # A -> act(A) in place
-    return H @ params.G2 + params.b
+    each row's prediction depends on that row alone, so one row predicts too.
+    The products run with the BLAS on one thread: a BLAS's bits depend on
+    its thread count, and a prediction's must not."""
+    with engine.single_blas:
+        H = np.ascontiguousarray(params.gamma * (X @ params.G1 - mean) / np.sqrt(var + eps)
+                                 + params.beta)
+        engine.activate(H, ACTIVATIONS[activation])      # A -> act(A) in place
+        return H @ params.G2 + params.b

@@ -45,6 +45,7 @@ def init_params(n_inputs, n_hidden, n_outputs=1, seed=0):
 
 _F64 = np.dtype(np.float64)
 _ndarray = np.ndarray
+_empty = np.empty
 _small = None          # engine's small kernel, once loaded
 
 
@@ -86,24 +87,29 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
             and type(y) is _ndarray and y.dtype is _F64 and 1 <= y.ndim <= 2 and type(params) is Params
             and type(G1) is _ndarray and G1.ndim == 2 and type(G2) is _ndarray
             and X.shape[0] * (X.shape[1] + G1.shape[1]) <= engine.SMALL_MAX
+            and X.shape[0] * X.shape[1] * G1.shape[1] <= engine.SMALL_PRODUCT
             and type(activation) is str and type(eps) is float and type(ddof) is int):
         code = ACTIVATIONS.get(activation)
         vector = G2.ndim == 1
         if code is not None:
             if _small is None:
                 _small = engine.ready(engine.small.gradient_small)
+            p1, p2 = G1.shape
+            q = 1 if vector else G2.shape[1]
+            # the results, made here: a new array from numba costs more
+            dG1, dgamma, dbeta, dG2, db = (_empty((p1, p2)), _empty(p2), _empty(p2),
+                                           _empty((p2, q)), _empty(q))
             try:
-                status, index, values = _small(
+                status, index, loss = _small(
                     X, y if y.ndim == 2 else y.reshape(-1, 1), engine.NO_WEIGHTS, G1,
                     params[1], params[2], G2.reshape(-1, 1) if vector else G2, params[4], code,
-                    eps, ddof, engine.SMALL_MAX)
+                    eps, ddof, engine.SMALL_MAX, dG1, dgamma, dbeta, dG2, db)
             except TypeError:                  # not float64 arrays of the dimensions it takes
                 status = kernels.NOT_SMALL
             if status == kernels.OK:
-                if vector:
-                    values = values[:4] + (values[4].reshape(-1),) + values[5:]
-                # values is (loss, dG1, ..., db) already: no call of Gradients' __new__
-                return tuple.__new__(Gradients, values)
+                # no call of Gradients' __new__: its checks cost more than the tuple
+                return tuple.__new__(Gradients, (loss, dG1, dgamma, dbeta,
+                                                 dG2.reshape(-1) if vector else dG2, db))
             if status != kernels.NOT_SMALL:
                 engine.raise_status(status, index, (y, *params))
     if is_dask(X):                   # X in chunks, maybe out of core: bngrad.dask

@@ -39,8 +39,7 @@ def tiled_only(monkeypatch):
     a few dozen rows cross tile and chunk boundaries."""
     monkeypatch.setattr(engine, "SMALL_MAX", 0)
     monkeypatch.setattr(tiled, "tile_rows", lambda p1, p2: 3)
-    monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2, N=None: 7)
-    monkeypatch.setattr(engine, "stats_rows", lambda p1: 5)
+    monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2, N: 7)
 
 
 def same(g, h, tol=1e-12):
@@ -237,3 +236,23 @@ def test_shape_mismatches_named():
     # a parameter numba has no signature for (float32) still works, via the general path
     g = bngrad.gradients(X, y, p._replace(G1=p.G1.astype(np.float32)))
     assert np.isfinite(g.loss)
+
+
+def test_a_first_call_compiles_only_the_kernel_it_runs():
+    """A wide X with few rows (few values, but products too big for the small
+    kernel) goes straight to the tiled passes: a fresh process's first call
+    compiles (or loads) gradient_pass alone, not a small kernel that would
+    decline."""
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np, bngrad\n"
+        "from bngrad import engine\n"
+        "from bngrad.kernels import small, tiled\n"
+        "X = np.random.default_rng(0).standard_normal((60, 120))\n"
+        "assert X.shape[0] * (120 + 60) <= engine.SMALL_MAX < 1e9\n"
+        "assert X.shape[0] * 120 * 60 > engine.SMALL_PRODUCT\n"
+        "bngrad.gradients(X, X[:, 0].copy(), bngrad.init_params(120, 60))\n"
+        "print(len(small.gradient_small.signatures), len(tiled.gradient_pass.signatures))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "1"]

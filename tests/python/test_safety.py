@@ -110,7 +110,127 @@ def test_fork_pool_after_threaded_use():
     assert out.strip() == "True"
 
 
+class _NoHelpers:
+    """Helpers that never come: the caller's thread must do every chunk."""
+
+    def run(self, kernel, helpers, args):
+        kernel(*args, engine._NO_BOX, 0, 1)
+
+
+def test_a_call_completes_without_its_helpers(monkeypatch):
+    """A call asks for helpers (sync[HELPERS] > 0) that are busy or asleep:
+    its own thread claims every chunk of both passes, and the bits are the
+    same as with helpers."""
+    X, y, p = case(*SIZES["threaded"], seed=4)
+    want = bngrad.gradients(X, y, p, "tanh")
+    monkeypatch.setattr(engine, "_helpers", _NoHelpers())
+    checked = bngrad.checks.net(X, y, p, "tanh", 1e-5, 0)
+    got = engine.tiled_gradient(*checked, threads=4)
+    assert all(np.array_equal(a, np.reshape(b, np.shape(a))) for a, b in zip(got, want))
+
+
+def test_an_error_between_the_passes_releases_the_helpers():
+    """A flat column (eps = 0) is found between the statistics pass and the
+    gradient's, while the helpers wait for the second: the error is raised
+    and the helpers go back to waiting, so the next calls run as before."""
+    X, y, p = case(*SIZES["threaded"], seed=5)
+    flat = np.array(X)
+    flat[:, 1] = 3.0
+    G1 = np.zeros_like(p.G1)
+    G1[1] = 1.0                                 # every column of X G1 is X's constant column
+    checked = bngrad.checks.net(flat, y, p._replace(G1=G1), "relu", 0.0, 0)
+    for _ in range(3):
+        with pytest.raises(ValueError, match="zero variance"):
+            engine.tiled_gradient(*checked, threads=2)
+        want = bngrad.gradients(X, y, p, "relu")
+        again = engine.tiled_gradient(*bngrad.checks.net(X, y, p, "relu", 1e-5, 0), threads=2)
+        assert all(np.array_equal(a, np.reshape(b, np.shape(a))) for a, b in zip(again, want))
+
+
+def test_an_interrupt_between_the_passes_releases_the_helpers(monkeypatch):
+    """Ctrl-C (or any error) raised as the statistics pass returns, before the
+    gradient's pass is let start: the helpers that joined the call go back to
+    sleep instead of waiting for it for good."""
+    import time
+    X, y, p = case(*SIZES["threaded"], seed=7)
+    checked = bngrad.checks.net(X, y, p, "relu", 1e-5, 0)
+    real = engine._helpers
+    engine.tiled_gradient(*checked, threads=2)   # a helper is awake
+
+    class Interrupted:
+        def run(self, kernel, helpers, args):
+            real.run(kernel, helpers, args)
+            raise KeyboardInterrupt
+    monkeypatch.setattr(engine, "_helpers", Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        engine.tiled_gradient(*checked, threads=2)
+    monkeypatch.setattr(engine, "_helpers", real)
+    time.sleep(0.1)                              # > HELP_NS
+    with real.cond:
+        assert real.sleeping == len(real.threads) > 0
+    want = bngrad.gradients(X, y, p, "relu")
+    again = engine.tiled_gradient(*checked, threads=2)
+    assert all(np.array_equal(a, np.reshape(b, np.shape(a))) for a, b in zip(again, want))
+
+
+def test_the_helpers_let_go_of_a_call_s_arrays():
+    """Once a call returns (and a helper's wait for the next has ended), no
+    helper keeps its X alive."""
+    import gc
+    import time
+    import weakref
+    X, y, p = case(*SIZES["threaded"], seed=6)
+    ref = weakref.ref(X)
+    bngrad.gradients(X, y, p)
+    del X
+    time.sleep(0.05)                             # > HELP_NS: the helper is asleep
+    gc.collect()
+    assert ref() is None
+
+
 # --- determinism --------------------------------------------------------------
+
+def test_blas_is_held_from_any_thread():
+    """The hold on the BLAS pools takes effect whichever thread takes it
+    (threadpoolctl >= 3.8 lets one thread at a time set OpenBLAS's pool and
+    silently ignores the others), also after the main thread held it."""
+    out = run_python("""
+        import threading
+        from bngrad import engine
+        with engine.single_blas:
+            pass
+        seen = []
+        def work():
+            with engine.single_blas:
+                seen.append([c.get_num_threads() for c in engine.single_blas.libs])
+        t = threading.Thread(target=work); t.start(); t.join()
+        print(seen[0])
+    """, {"OPENBLAS_NUM_THREADS": "2"})
+    assert set(eval(out)) == {1}
+
+
+def test_fits_in_threads_are_the_fits_one_after_another():
+    """Bayesian fits (which run LAPACK and BLAS in their kernel) in several
+    threads at once give the bits they give one after another."""
+    out = run_python("""
+        import threading, warnings, numpy as np, bngrad
+        warnings.simplefilter("ignore")
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((240, 6)); y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + rng.standard_normal(240)
+        def fit(k, out):
+            rows = np.arange(240) % 3 != k
+            est = bngrad.BNRegressor(hidden=8, decay=1e-3 if k == 2 else None).fit(X[rows], y[rows])
+            out[k] = est.predict(X)
+        serial = {}
+        for k in range(3):
+            fit(k, serial)
+        threaded = {}
+        ts = [threading.Thread(target=fit, args=(k, threaded)) for k in range(3)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+        print(all(np.array_equal(serial[k], threaded[k]) for k in range(3)))
+    """, {"OPENBLAS_NUM_THREADS": "2"})
+    assert out.strip() == "True"
+
 
 DIGEST = """
     import hashlib, os, numpy as np, bngrad

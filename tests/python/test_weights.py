@@ -31,8 +31,7 @@ def path(request, monkeypatch):
     if request.param == "tiled":              # tiny tiles and chunks: boundaries everywhere
         monkeypatch.setattr(engine, "SMALL_MAX", 0)
         monkeypatch.setattr(tiled, "tile_rows", lambda p1, p2: 3)
-        monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2, N=None: 7)
-        monkeypatch.setattr(engine, "stats_rows", lambda p1: 5)
+        monkeypatch.setattr(tiled, "chunk_rows", lambda p1, p2, N: 7)
     return request.param
 
 
@@ -106,3 +105,22 @@ def test_weights_on_the_threaded_path():
     h = bngrad.gradients(X[rep], y[rep], p, "softplus")
     for k in NAMES:
         assert rel_err(getattr(g, k), getattr(h, k)) < 1e-11, k
+
+
+def test_a_flat_column_with_a_weightless_first_row():
+    """eps = 0 and a column of X G1 flat on the rows that count (the first
+    row, of weight 0, elsewhere): the small kernel's one-pass variance can
+    round below zero there, and must still call the column flat."""
+    rng = np.random.default_rng(1)
+    for trial in range(200):
+        N = int(rng.integers(3, 12))
+        x = np.full(N, rng.uniform(-10, 10))
+        x[0] = rng.uniform(-10, 10)
+        X = np.c_[x, rng.standard_normal(N)]
+        w = rng.uniform(0.1, 3, N)
+        w[0] = 0.0
+        G1 = np.zeros((2, 3))
+        G1[0] = rng.uniform(0.5, 2, 3)
+        p = bngrad.init_params(2, 3, seed=trial)._replace(G1=G1)
+        with pytest.raises(ValueError, match="column 0 of X @ G1 has zero variance"):
+            bngrad.gradients(X, rng.standard_normal(N), p, "relu", eps=0.0, weights=w)

@@ -31,4 +31,4 @@ CACHE = _cache_writable()
 
 
 def jit(**options):
-    return njit(cache=CACHE, nogil=True, **options)
+    return njit(cache=CACHE, nogil=True, error_model="numpy", **options)

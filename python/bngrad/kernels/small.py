@@ -1,15 +1,17 @@
-"""Small X: the whole gradient in one call, with no BLAS.
+"""Small X: the whole gradient in one call.
 
 Below engine.SMALL_MAX values of X and Z together a call's fixed costs are
-the time: every BLAS call, allocation, boxed result and Python-level check
-is a visible share of it.  gradient_small therefore checks its own
-arguments (returning NOT_SMALL for anything it will not take, so that the
-general path, which names the bad argument, runs instead), and does the
-products in its own loops: at these sizes they cost about what a BLAS call
-costs to start, and no BLAS thread pool is ever woken for a small product.
+the time: every allocation, boxed result and Python-level check is a
+visible share of it.  gradient_small therefore checks its own arguments
+(returning NOT_SMALL for anything it will not take, so that the general
+path, which names the bad argument, runs instead), writes into arrays the
+caller made, and does its two products by BLAS (kernels/blas.py) only where
+they are small enough (N p1 p2 <= SMALL_PRODUCT) for OpenBLAS to run them
+on the calling thread: no thread pool is ever woken for a small product,
+and none needs holding.
 
 It works on transposed arrays (X', Z', S': one row per column of X or Z),
-so that every inner loop runs along N contiguous values with the column's
+so that every loop runs along N contiguous values with the column's
 constants in registers, and X is shifted by its first row before anything
 else (eq. shift), so the result does not depend on where the data sit.
 """
@@ -18,6 +20,7 @@ from ._jit import jit
 
 from . import FLAT_COLUMN, NOT_FINITE, NOT_SMALL, OK, OVERFLOW, OVERFLOW_X, OVERFLOW_Z
 from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, act_and_slope
+from .blas import gemm
 
 # Reassociation lets the reductions vectorise; 'contract' allows FMA; 'arcp'
 # keeps reassociation from turning x * (1 / s) back into a division per
@@ -26,26 +29,33 @@ from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, act_and_slope
 # results stay the same bit for bit from call to call and thread to thread.
 _FAST = {"reassoc", "contract", "arcp"}
 _ULP = 2.220446049250313e-16
+# OpenBLAS runs a product on the calling thread below 65536 * 4 multiply-adds;
+# half that, to be clear of it.
+SMALL_PRODUCT = 1 << 17
 
 
 @jit(fastmath=_FAST)
-def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max):
-    """(status, index, (R, dG1, dgamma, dbeta, dG2, db)) for small X, or
-    NOT_SMALL (and empty arrays) when N (p1 + p2) > small_max or an argument
-    is off.  Y and G2 are 2-D (engine.py reshapes vectors).  wt: case
-    weights (checks.weights), or empty for none.  NOT_FINITE
-    with index -1: y or a parameter holds NaN or Inf (the caller finds which;
-    an error path need not be fast)."""
+def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max, dG1, dgamma,
+                   dbeta, dG2, db):
+    """(status, index, R) for small X, with dR/dG1 ... dR/db written into
+    dG1 (p1 x p2), dgamma, dbeta (p2), dG2 (p2 x q), db (q); or NOT_SMALL
+    when N (p1 + p2) > small_max, N p1 p2 > SMALL_PRODUCT or an argument is
+    off.  Y and G2 are 2-D (the caller reshapes vectors).  wt: case weights
+    (checks.weights), or empty for none.  NOT_FINITE with index -1: y or a
+    parameter holds NaN or Inf (the caller finds which; an error path need
+    not be fast)."""
     N, p1 = X.shape
     p2 = G1.shape[1]
     q = G2.shape[1]
     if not (N >= 2 and p1 > 0 and p2 > 0 and q > 0 and N * (p1 + p2) <= small_max
+            and N * p1 * p2 <= SMALL_PRODUCT
             and G1.shape[0] == p1 and gamma.size == p2 and beta.size == p2
             and G2.shape[0] == p2 and b.size == q and Y.shape[0] == N and Y.shape[1] == q
             and 0.0 <= eps < np.inf and (ddof == 0 or ddof == 1) and 0 <= code <= IDENTITY
-            and (wt.size == 0 or wt.size == N)):
-        return NOT_SMALL, 0, (0.0, np.empty((0, 0)), np.empty(0), np.empty(0),
-                              np.empty((0, 0)), np.empty(0))
+            and (wt.size == 0 or wt.size == N) and dG1.shape[0] == p1
+            and dG1.shape[1] == p2 and dgamma.size == p2 and dbeta.size == p2
+            and dG2.shape[0] == p2 and dG2.shape[1] == q and db.size == q):
+        return NOT_SMALL, 0, 0.0
     # Frequency weights: W = sum(wt) stands for N, and each row counts wt_i
     # times (eq. weights); without weights every wt_i is 1.
     weighted = wt.size > 0
@@ -56,42 +66,45 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
             W += wt[i]
     # D' = (X - 1x0')' centred: the shift is exact where an offset dwarfs
     # the spread, and centring D (not X) leaves only the spread's rounding.
+    # NaN or Inf in X makes a column's sum NaN or Inf (so does overflow;
+    # the end tells them apart).
     DT = np.empty((p1, N))
-    top = np.zeros(p1)                         # max |D_c| per column: rounding scale of Z
-    poison = 0.0
+    status = OK
     for k in range(p1):
         x0 = X[0, k]
         s = 0.0
         for i in range(N):
-            v = X[i, k]
-            poison += v * 0.0
-            dv = v - x0
+            dv = X[i, k] - x0
             DT[k, i] = dv
             s += dv
         if weighted:                           # the weighted mean, in its own loop
             s = 0.0
             for i in range(N):
                 s += DT[k, i] * wt[i]
+        if not np.isfinite(s):
+            status = NOT_FINITE
         m = s / W
-        t = 0.0
         for i in range(N):
-            dv = DT[k, i] - m
-            DT[k, i] = dv
-            t = max(t, abs(dv))
-        top[k] = t
-    if poison != 0.0:
-        return NOT_FINITE, 0, (0.0, np.zeros((p1, p2)), np.zeros(p2), np.zeros(p2),
-                               np.zeros((p2, q)), np.zeros(q))
+            DT[k, i] -= m
+    if status != OK:
+        return _x_status(X), 0, 0.0
+    G1c = np.empty((p1, p2))                   # contiguous, for the product
     pg = 0.0                                   # NaN if G1, gamma or beta holds NaN or Inf
-    ZT = np.zeros((p2, N))                     # Z' = G1' D', then Zh'
-    bound = np.zeros(p2)                       # |G1|' max|D_c|: rounding scale of Z's columns
-    for j in range(p2):
-        for k in range(p1):
+    for k in range(p1):
+        for j in range(p2):
             g = G1[k, j]
+            G1c[k, j] = g
             pg += g * 0.0
-            bound[j] += abs(g) * top[k]
+    bound = np.zeros(p2)                       # |G1|' max|D_c|: rounding scale of Z's columns
+    if eps == 0.0:
+        for k in range(p1):
+            t = 0.0
             for i in range(N):
-                ZT[j, i] += g * DT[k, i]
+                t = max(t, abs(DT[k, i]))
+            for j in range(p2):
+                bound[j] += abs(G1c[k, j]) * t
+    ZT = np.empty((p2, N))                     # Z' = G1' D', then Zh'
+    gemm(True, False, p2, N, p1, 1.0, G1c, p2, DT, N, 0.0, ZT, N)
     H = np.empty((p2, N))
     S = np.empty((p2, N))                      # act'(A)', then S', then dZ'
     F = np.zeros((q, N))                       # (H G2)', then E' = (dR/dyhat)'
@@ -101,23 +114,22 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
     simple = code == RELU or code == LEAKY_RELU or code == IDENTITY
     neg = 0.0 if code == RELU else (LEAKY_SLOPE if code == LEAKY_RELU else 1.0)
     for j in range(p2):
+        # Z's columns are G1' times centred columns of D: their means are 0
+        # but for rounding, so one pass of sums and squares loses nothing
         s1 = 0.0
         s2 = 0.0
         if weighted:
             for i in range(N):
-                s1 += ZT[j, i] * wt[i]
-            m = s1 / W
-            for i in range(N):
-                dz = ZT[j, i] - m
-                s2 += dz * dz * wt[i]
+                z = ZT[j, i]
+                s1 += z * wt[i]
+                s2 += z * z * wt[i]
         else:
             for i in range(N):
-                s1 += ZT[j, i]
-            m = s1 / W
-            for i in range(N):
-                dz = ZT[j, i] - m
-                s2 += dz * dz
-        var = s2 / (W - ddof)
+                z = ZT[j, i]
+                s1 += z
+                s2 += z * z
+        m = s1 / W
+        var = max(s2 - s1 * m, 0.0) / (W - ddof)   # a flat column can round below 0
         if not (np.isfinite(var) and np.isfinite(m)):
             if status == OK:
                 status, index = OVERFLOW_Z, j
@@ -160,7 +172,6 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
                     F[k, i] += H[j, i] * w2
     c = -2.0 / W
     rss = 0.0
-    db = np.empty(q)
     for k in range(q):
         bk = b[k]
         acc = 0.0
@@ -179,9 +190,6 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
                 F[k, i] = e
                 acc += e
         db[k] = acc
-    dG2 = np.empty((p2, q))
-    dgamma = np.empty(p2)
-    dbeta = np.empty(p2)
     for j in range(p2):
         if q == 1:
             w2 = G2[j, 0]
@@ -227,15 +235,12 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
         else:
             for i in range(N):
                 S[j, i] = (S[j, i] - mS - ZT[j, i] * cS) * sc
-    dG1 = np.empty((p1, p2))                   # D_c' dZ: 1'dZ = 0 lets centred D stand for X
+    # dG1 = D_c' dZ: 1'dZ = 0 lets centred D stand for X
+    gemm(False, True, p1, p2, N, 1.0, DT, N, S, N, 0.0, dG1, p2)
     pd = 0.0                                   # NaN if a gradient is not finite
     for k in range(p1):
         for j in range(p2):
-            acc = 0.0
-            for i in range(N):
-                acc += DT[k, i] * S[j, i]
-            dG1[k, j] = acc
-            pd += acc * 0.0
+            pd += dG1[k, j] * 0.0
     for j in range(p2):
         pd += dgamma[j] * 0.0 + dbeta[j] * 0.0
     loss = rss / W
@@ -250,7 +255,19 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max)
     if status == OVERFLOW_Z or status == OVERFLOW:
         # a spread of X whose square overflows is X's fault, not G1's
         for k in range(p1):
-            if top[k] > 1e150:
-                status, index = OVERFLOW_X, k
-                break
-    return status, index, (loss, dG1, dgamma, dbeta, dG2, db)
+            for i in range(N):
+                if abs(DT[k, i]) > 1e150:
+                    return OVERFLOW_X, k, loss
+    return status, index, loss
+
+
+@jit()
+def _x_status(X):
+    """NOT_FINITE where X holds NaN or Inf, else OVERFLOW_X (a column's sum
+    overflows): an error path."""
+    N, p1 = X.shape
+    for k in range(p1):
+        for i in range(N):
+            if not np.isfinite(X[i, k]):
+                return NOT_FINITE
+    return OVERFLOW_X
