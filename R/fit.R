@@ -125,7 +125,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
        y_scale = v$y_scale, n = c(p1, u, q), optimizer = out[[4]], decay = v$decay,
        loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
-       effective_params = v$effective_params)
+       effective_params = v$effective_params, linear_share = v$linear_share)
 }
 
 # nnet's arguments: those bn_fit has under its own names, and those it
@@ -344,6 +344,10 @@ coef.bn_fit <- function(object, ...) {
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
     "decay none: early stopping on held-out rows (with 20 rows or more)\n"
   } else sprintf("decay %s (fixed)\n", num(x$decay)))
+  if (any(x$linear_share > 0)) {
+    cat(sprintf(paste("blended with a ridge linear model by leave-one-out error (one near-linear",
+                      "unit per output that uses it): its share %s\n"), num(x$linear_share, 2)))
+  }
   cat(sprintf("final value %.6f after %d %s: %s\n", utils::tail(x$loss_curve, 1), x$n_iter,
               .iterations(x$optimizer),
               if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))

@@ -17,7 +17,10 @@ columns in G1, gamma >= 0.
 
 Several nets (`ensemble`) are averaged; since batch norm acts column by
 column, their average is itself one net with all their hidden units (G2
-divided by the number of nets), so the fitted object stays one Params.
+divided by the number of nets), so the fitted object stays one Params.  The
+default Bayesian fit (decay chosen by the evidence) then blends that net
+with a ridge linear model, by leave-one-out error (blend.py), again as one
+net: one near-linear unit more per output that uses it.
 
 Inputs and outputs are standardised inside the fit (params_ belong to the
 standardised problem; predict undoes it).
@@ -27,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from . import checks, engine
+from . import blend, checks, engine
 from .checks import ACTIVATIONS
 from .kernels import bayes
 from .model import Params, gradients, is_dask
@@ -136,7 +139,8 @@ class BNRegressor:
     (``optimizer="auto"`` on small data) three nets are fitted by
     Levenberg-Marquardt with Bayesian regularisation, each choosing its own
     weight decay by MacKay's evidence and stopping where the evidence stops
-    rising, and averaged.
+    rising, averaged, and blended with a ridge linear model where that
+    lowers the leave-one-out error (``linear_share_``).
 
     Parameters
     ----------
@@ -158,7 +162,8 @@ class BNRegressor:
         improved their error, keep the best); 0 for "adam".
     ensemble : int or None, default=None
         Nets averaged into the fitted net (which then has ensemble * hidden
-        units).  None: 3 for "bayes", 1 otherwise.
+        units, and one more per output blended with a linear model).  None:
+        3 for "bayes", 1 otherwise.
     restarts : int, default=1
         Random starts per net; the best is kept (highest evidence for
         "bayes", lowest objective otherwise).
@@ -191,7 +196,7 @@ class BNRegressor:
     ----------
     params_ : Params
         The fitted net on the standardised scale (G1, gamma, beta, G2, b),
-        ensemble * hidden units.
+        ensemble * hidden units, and one more per output with a linear share.
     running_mean_, running_var_ : ndarray of shape (n_units,)
         The batch-norm statistics prediction uses (the training set's exact
         ones for "bayes" and "lbfgs", running averages for "adam").
@@ -223,6 +228,10 @@ class BNRegressor:
     noise_sd_ : ndarray of shape (ensemble, )
         "bayes": each net's estimate of the noise's standard deviation, on
         y's scale (of y's first column where y has several).
+    linear_share_ : ndarray of shape (n_outputs_,)
+        The ridge linear model's share of each output's prediction, chosen
+        by leave-one-out error (0 for a fit that is not the default
+        Bayesian one, or where the nets alone predict best).
     """
 
     _params = ("hidden", "activation", "optimizer", "decay", "ensemble", "restarts",
@@ -371,19 +380,38 @@ class BNRegressor:
         # otherwise wake pools that take the cores the kernels need.
         with engine.single_blas:
             members = self._fit_members(Xs, Ys, w, s)
+            linear = None
+            if s["optimizer"] == "bayes" and s["decay"] is None:
+                linear = self._linear_blend(members, Xs, Ys, wt, s)
 
         def batch_stats(G1):
             Z = Xs @ G1
             mean = np.average(Z, axis=0, weights=wt)
             return mean, (wt[:, None] * (Z - mean) ** 2).sum(axis=0) / (W - s["ddof"])
         return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
-                                batch_stats)
+                                batch_stats, linear)
 
-    def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats):
+    def _linear_blend(self, members, Xs, Ys, w, s):
+        """params -> the nets blended with a ridge linear model, and the
+        linear model's share per output, both by leave-one-out error
+        (blend.py)."""
+        code = ACTIVATIONS[self.activation]
+        e_net = np.mean([blend.net_loo(m.v, m.decay, Xs, Ys, w, s["hidden"], code, s["eps"],
+                                       s["ddof"]) for m in members], axis=0)
+        coef, c0, e_lin, _ = blend.ridge_loo(Xs, Ys, w)
+        share = blend.blend_weights(e_net, e_lin, w)
+        return lambda params: (blend.embed(params, share, coef, c0, Xs, w, code, s["eps"],
+                                           s["ddof"]), share)
+
+    def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats, linear=None):
         """The fitted attributes from the members; batch_stats(G1) gives the
-        mean and variance of Xs G1 on the training rows."""
+        mean and variance of Xs G1 on the training rows, linear(params) the
+        blend with a linear model (and its share)."""
         p2 = s["hidden"]
         params = _combine([_to_params(m.v, p1, p2, q) for m in members])
+        share = np.zeros(q)
+        if linear is not None:
+            params, share = linear(params)
         if s["optimizer"] == "adam":
             mean = np.concatenate([m.running[0] for m in members])
             var = np.concatenate([m.running[1] for m in members])
@@ -393,6 +421,7 @@ class BNRegressor:
             with engine.single_blas:                     # its bits, whatever the BLAS threads
                 mean, var = batch_stats(params.G1)
         self.params_ = params
+        self.linear_share_ = share
         self.running_mean_, self.running_var_ = mean, var
         self.n_features_in_ = p1
         if names is not None:

@@ -87,7 +87,8 @@ def fitted(est):
               "x_center": est.x_center_, "x_scale": est.x_scale_, "y_center": est.y_center_,
               "y_scale": est.y_scale_, "decay": est.decay_, "loss_curve": est.loss_curve_,
               "n_iter": est.n_iter_, "convergence": est.convergence_,
-              "log_evidence": est.log_evidence_, "effective_params": est.effective_params_}
+              "log_evidence": est.log_evidence_, "effective_params": est.effective_params_,
+              "linear_share": est.linear_share_}
     flat = [np.ravel(np.asarray(a, dtype=np.float64), order="F") for a in pieces.values()]
     # the names as one string, which R converts as one value (a list, element by element)
     return np.concatenate(flat), [int(a.size) for a in flat], " ".join(pieces), est.optimizer_

@@ -225,11 +225,13 @@ def test_a_signal_with_no_linear_part_is_found():
         assert bngrad.BNRegressor(hidden=4).fit(X, X[:, 0]).convergence_ == 0
 
 
-def test_bayes_with_a_fixed_decay_reaches_a_stationary_point():
+@pytest.mark.parametrize("N", [120, 12])
+def test_bayes_with_a_fixed_decay_reaches_a_stationary_point(N):
     """decay = d: the fit minimises SSE + d |v|^2, so it stops where that
     is stationary (Gauss-Newton converges linearly here: 1e-4 of where it began)
-    and no nearby point is lower."""
-    X, y = data(N=120, noise=0.2)
+    and no nearby point is lower.  With 12 rows the net has more weights than
+    rows, and each step is solved in the rows' space."""
+    X, y = data(N=N, noise=0.2)
     est = quiet(bngrad.BNRegressor(hidden=4, optimizer="bayes", decay=0.5, ensemble=1,
                                    max_iter=300), X, y)
     assert est.convergence_ == 0
@@ -476,3 +478,4 @@ def test_fit_fixture_is_what_the_core_fits():
         est = quiet(bngrad.BNRegressor(**kw), np.asfortranarray(x), y, sample_weight=sw)
         for k, v in est.params_._asdict().items():
             np.testing.assert_allclose(v, case["expected"][k], rtol=1e-10, atol=1e-12)
+        np.testing.assert_array_equal(est.linear_share_, case["linear_share"])

@@ -101,6 +101,7 @@ test_that("R and Python fit the same weights from the same data and settings", {
     expect_equal(unname(predict(fit, x)), unlist(case$predict), tolerance = 1e-10)
     expect_equal(fit$running_mean, unlist(case$running_mean), tolerance = 1e-10)
     expect_identical(fit$convergence, as.integer(case$convergence))
+    expect_equal(fit$linear_share, unlist(case$linear_share))
   }
 })
 

@@ -30,7 +30,8 @@ test_that("nnet's size, maxit and linout are taken, with a message, or refused",
     f <- bn_fit(mpg ~ wt + hp, mtcars, size = 2, maxit = 7, linout = TRUE, seed = 1),
     "size = 2 taken as hidden; nnet's maxit = 7 taken as max_iter; linout = TRUE"))
   expect_equal(f$hidden, 2L)
-  expect_equal(f$n[2], 2L * 3L)                 # three nets of two units
+  # three nets of two units, and one linear unit where the blend uses one
+  expect_equal(f$n[2], 2L * 3L + as.integer(f$linear_share > 0))
   expect_lte(f$n_iter, 7L)
   # the same fit as bn_fit's own names give
   g <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, hidden = 2, max_iter = 7, seed = 1))

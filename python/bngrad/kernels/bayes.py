@@ -166,9 +166,10 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
     for i in range(N):
         nobs += w[i]
     nobs *= q
-    r = np.empty(N * q)
-    r2 = np.empty(N * q)
-    J = np.empty((N * q, P))
+    rows = N * q
+    r = np.empty(rows)
+    r2 = np.empty(rows)
+    J = np.empty((rows, P))
     v = v0.copy()
     sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)
     ssw = np.dot(v, v)
@@ -188,20 +189,32 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
         moved = False
         for _ in range(inner):
             it += 1
-            JJ = np.dot(J.T, J)
             g = beta_ * np.dot(J.T, r) - alpha * v
+            # (beta J'J + c I) step = g, c = alpha + mu; with more weights
+            # than rows, by Woodbury in the rows' space (N q instead of P):
+            # step = (g - beta J' (c I + beta J J')^-1 J g) / c
+            dual = P > rows
+            if dual:
+                JJ = np.dot(J, J.T)
+                Jg = beta_ * np.dot(J, g)
+            else:
+                JJ = np.dot(J.T, J)
             accepted = False
             rel = 0.0
             while mu < 1e10:
+                c = alpha + mu
                 Hm = beta_ * JJ
-                for d in range(P):
-                    Hm[d, d] += alpha + mu
+                for d in range(Hm.shape[0]):
+                    Hm[d, d] += c
                 L = _cholesky(Hm)
                 if L.shape[0] == 0:            # more damping makes it definite again
                     mu *= nu
                     nu *= 2.0
                     continue
-                step = _chol_solve(L, g)
+                if dual:
+                    step = (g - np.dot(J.T, _chol_solve(L, Jg))) / c
+                else:
+                    step = _chol_solve(L, g)
                 v2 = v + step
                 sse2 = net_eval(X, w, sw, Y, v2, p2, code, eps, ddof, False, r2, J)
                 ssw2 = np.dot(v2, v2)
@@ -240,7 +253,6 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
         # the evidence of (alpha, beta_) at this minimum, then their update.
         # log det A and tr A^-1 from the eigenvalues of J'J, or of JJ' where
         # that is smaller (the same non-zero ones; the rest of A's are alpha)
-        rows = N * q
         if P <= rows:
             lam = np.linalg.eigvalsh(np.dot(J.T, J))
             rest = 0

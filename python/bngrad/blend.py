@@ -1,0 +1,174 @@
+"""The default fit's last step: the nets blended with a ridge linear model by
+leave-one-out error (stacking).
+
+On small noisy data the best predictor is often nearly linear, and a net of
+saturating units extrapolates flat where a linear trend continues (the
+batch-normalised inputs of a test row far outside the training rows).  So
+the Bayesian fit's averaged nets are blended, output by output, with a
+ridge regression on the same standardised inputs:
+
+    yhat = (1 - w) nets(x) + w (x'beta + c)
+
+where the ridge penalty and w are both chosen by leave-one-out error on the
+training rows, with no rows held out and nothing refitted:
+
+* the ridge regression's leave-one-out residuals are exact,
+  e_i / (1 - h_ii), for each penalty of a grid;
+* each net's are those of its Gauss-Newton linearisation at the fitted
+  weights, with its own decay (the evidence's alpha / beta): the same
+  formula with the leverage h_ii = J_i (J'J + decay I)^-1 J_i'.  The nets'
+  average has the average of their residuals;
+* w minimises the Huber loss of the blend's leave-one-out residuals (a scale
+  from their median absolute deviation), so one wild row cannot choose it.
+
+The blend is itself one batch-normalised net (embed): the nets' output
+weights shrink by 1 - w, and each output with w > 0 gains one unit whose
+column of G1 is the ridge direction, with a gamma so small (and a beta where
+the activation is linear) that the unit is linear: to rounding for relu,
+leaky relu, softplus and identity, to about 1e-8 of its part at 10 standard
+deviations from the training rows for sigmoid and tanh.  Frequency
+weights count as repeated rows throughout: a row of weight k is k rows, each
+left out alone.
+"""
+import numpy as np
+
+from .kernels import bayes
+from .kernels.activations import LEAKY_RELU, RELU, SOFTPLUS, act_and_slope
+from .model import Params
+
+LAMBDAS = 10.0 ** np.arange(-6.0, 4.01, 0.25)   # ridge penalties, on standardised inputs
+WEIGHTS = np.linspace(0.0, 1.0, 21)              # the linear model's share
+HUBER = 1.345                                    # the Huber loss's corner, in scale units
+GAMMA = 1e-5                                     # the linear unit's gamma
+LEVERAGE_MAX = 1.0 - 1e-3                        # a row no fit can leave out is capped here
+
+
+def ridge_loo(Xs, Ys, w):
+    """Ridge regression of each column of Ys on Xs (weights w), the penalty
+    of LAMBDAS with the least leave-one-out error per column: (coef p1 x q,
+    intercept q, leave-one-out residuals N x q, penalties q)."""
+    W = w.sum()
+    xm, ym = w @ Xs / W, w @ Ys / W
+    Xc, Yc = Xs - xm, Ys - ym
+    sw = np.sqrt(w)
+    U, S, Vt = np.linalg.svd(sw[:, None] * Xc, full_matrices=False)
+    XV = Xc @ Vt.T                               # each row's coordinates on the singular vectors
+    UtY = U.T @ (sw[:, None] * Yc)
+    q = Ys.shape[1]
+    best = np.full(q, np.inf)
+    coef = np.zeros((Xs.shape[1], q))
+    loo = np.zeros_like(Ys)
+    chosen = np.zeros(q)
+    for lam in LAMBDAS:
+        shrink = S / (S * S + lam)
+        B = Vt.T @ (shrink[:, None] * UtY)
+        h = np.minimum((XV * XV) @ (1.0 / (S * S + lam)) + 1.0 / W, LEVERAGE_MAX)
+        E = (Yc - Xc @ B) / (1.0 - h)[:, None]
+        score = w @ (E * E)
+        better = score < best
+        best[better] = score[better]
+        coef[:, better] = B[:, better]
+        loo[:, better] = E[:, better]
+        chosen[better] = lam
+    return coef, ym - xm @ coef, loo, chosen
+
+
+def _leverage(J, decay):
+    """diag(J (J'J + decay I)^-1 J'), in the smaller of the weights' and the
+    rows' spaces (there diag(I - decay (JJ' + decay I)^-1))."""
+    from scipy.linalg import cho_factor, cho_solve, solve_triangular
+    rows, P = J.shape
+    small = J.T @ J if P <= rows else J @ J.T
+    small[np.diag_indices_from(small)] += decay
+    scale = np.trace(small) / len(small)
+    for jitter in (0.0, 1e-12, 1e-9, 1e-6):    # rounding can leave it without a factor
+        try:
+            L = cho_factor(small + jitter * scale * np.eye(len(small)), lower=True)
+            break
+        except np.linalg.LinAlgError:
+            continue
+    if P <= rows:
+        Z = solve_triangular(L[0], J.T, lower=True)
+        return (Z * Z).sum(axis=0)
+    return 1.0 - decay * np.diag(cho_solve(L, np.eye(rows)))
+
+
+def net_loo(v, decay, Xs, Ys, w, hidden, code, eps, ddof):
+    """Leave-one-out residuals (N x q) of the net with weights v (V-coordinates)
+    and ridge penalty `decay`, from its linearisation at v."""
+    N, q = Ys.shape
+    P = v.size
+    sw = np.sqrt(w)
+    r = np.empty(N * q)
+    J = np.empty((N * q, P))
+    bayes.net_eval(Xs, w, sw, Ys, v, hidden, code, eps, ddof, True, r, J)   # rows scaled by sqrt(w)
+    hw = _leverage(J, decay)                   # of the rows scaled by sqrt(w)
+    ww = np.repeat(w, q)
+    live = ww > 0
+    h = np.zeros(N * q)
+    h[live] = np.minimum(hw[live] / ww[live], LEVERAGE_MAX)   # one copy's
+    e = np.zeros(N * q)
+    e[live] = r[live] / sw.repeat(q)[live] / (1.0 - h[live])
+    return e.reshape(N, q)
+
+
+def _weighted_median(x, w):
+    order = np.argsort(x)
+    cw = np.cumsum(w[order])
+    return x[order][np.searchsorted(cw, 0.5 * cw[-1])]
+
+
+def blend_weights(e_net, e_lin, w):
+    """Per output, the linear model's share of WEIGHTS whose blend has the
+    least Huber loss of its leave-one-out residuals."""
+    q = e_net.shape[1]
+    out = np.zeros(q)
+    for k in range(q):
+        a, d = e_net[:, k], e_lin[:, k] - e_net[:, k]
+        scale = 1.4826 * _weighted_median(np.abs(a - _weighted_median(a, w)), w)
+        c = HUBER * max(scale, 1e-12 * (np.abs(a).max() + 1e-300))
+        E = np.abs(a[None, :] + WEIGHTS[:, None] * d[None, :])
+        loss = np.where(E <= c, 0.5 * E * E, c * E - 0.5 * c * c) @ w
+        out[k] = WEIGHTS[np.argmin(loss)]
+    return out
+
+
+def linear_unit(code):
+    """(beta, act(beta), act'(beta)) of the linear unit: where the
+    activation is linear (relu's kink kept well away; softplus is a + 4e-18
+    at 40) or odd about it (sigmoid, tanh: no square term)."""
+    b0 = {RELU: 1.0, LEAKY_RELU: 1.0, SOFTPLUS: 40.0}.get(code, 0.0)
+    a0, slope = act_and_slope(b0, code)
+    return b0, a0, slope
+
+
+def embed(params, share, coef, c0, Xs, w, code, eps, ddof):
+    """The net (1 - share) params(x) + share (x'coef + c0), per output, as one
+    batch-normalised net: one more unit per output with share > 0."""
+    G1, gamma, beta, G2, b = (np.array(a, dtype=float) for a in params)
+    G2 = G2 * (1.0 - share)
+    b = b * (1.0 - share)
+    b0, a0, slope = linear_unit(code)
+    W = w.sum()
+    cols, gam, bet, rows = [], [], [], []
+    for k in np.flatnonzero(share > 0):
+        norm = np.sqrt(coef[:, k] @ coef[:, k])
+        b[k] += share[k] * c0[k]
+        if norm == 0.0:
+            continue
+        u = coef[:, k] / norm
+        z = Xs @ u
+        m = w @ z / W
+        sd = np.sqrt(w @ (z - m) ** 2 / (W - ddof) + eps)
+        # the unit adds a0 + slope GAMMA Zh to G2's row: scaled to share * norm * z
+        g2 = np.zeros(len(share))
+        g2[k] = share[k] * norm * sd / (slope * GAMMA)
+        b[k] += share[k] * norm * m - g2[k] * a0
+        cols.append(u)
+        gam.append(GAMMA)
+        bet.append(b0)
+        rows.append(g2)
+    if not cols:
+        return Params(G1, gamma, beta, G2, b)
+    return Params(np.hstack([G1, np.array(cols).T]), np.concatenate([gamma, gam]),
+                  np.concatenate([beta, bet]), np.vstack([G2, np.array(rows)]), b)

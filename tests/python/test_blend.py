@@ -1,0 +1,96 @@
+"""The default fit's blend with a ridge linear model (bngrad/blend.py): exact
+leave-one-out for the ridge, weights as repeated rows, a share that follows
+the data and not one wild row, and the blend as one batch-normalised net."""
+import warnings
+
+import numpy as np
+import pytest
+
+import bngrad
+from bngrad import blend, fit
+from bngrad.checks import ACTIVATIONS
+
+
+def test_ridge_leave_one_out_is_exact():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 4))
+    Y = np.c_[X @ [1.0, -2.0, 0.5, 0.0], np.sin(X[:, 0])] + 0.3 * rng.standard_normal((30, 2))
+    w = np.ones(30)
+    coef, c0, loo, lam = blend.ridge_loo(X, Y, w)
+    for k in range(2):
+        for i in range(30):
+            keep = np.arange(30) != i
+            xm, ym = X[keep].mean(0), Y[keep, k].mean()
+            A = (X[keep] - xm).T @ (X[keep] - xm) + lam[k] * np.eye(4)
+            b = np.linalg.solve(A, (X[keep] - xm).T @ (Y[keep, k] - ym))
+            assert abs((Y[i, k] - (ym + (X[i] - xm) @ b)) - loo[i, k]) < 1e-9
+
+
+def test_weights_are_repeated_rows():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((25, 3))
+    Y = (X @ [1.0, 0.5, -1.0] + 0.5 * rng.standard_normal(25))[:, None]
+    w = rng.integers(0, 4, 25).astype(float)
+    rows = np.repeat(np.arange(25), w.astype(int))
+    coef, c0, loo, lam = blend.ridge_loo(X, Y, w)
+    coef_r, c0_r, loo_r, lam_r = blend.ridge_loo(X[rows], Y[rows], np.ones(rows.size))
+    assert lam == lam_r
+    np.testing.assert_allclose(coef, coef_r, rtol=1e-10)
+    np.testing.assert_allclose(loo[rows], loo_r, rtol=1e-9, atol=1e-12)
+    e = rng.standard_normal((25, 1))
+    assert blend.blend_weights(e, loo, w) == blend.blend_weights(e[rows], loo_r, np.ones(rows.size))
+
+
+def test_the_share_follows_the_data_not_one_wild_row():
+    rng = np.random.default_rng(2)
+    N = 80
+    good = 0.3 * rng.standard_normal((N, 1))           # a model's leave-one-out errors
+    bad = 1.0 * rng.standard_normal((N, 1))
+    w = np.ones(N)
+    assert blend.blend_weights(bad, good, w)[0] >= 0.8    # the linear model predicts better
+    assert blend.blend_weights(good, bad, w)[0] <= 0.2    # the nets do
+    nets, lin = good.copy(), bad.copy()
+    nets[0], lin[0] = 50.0, 0.0                           # one wild row, which only the linear model fits
+    d = (lin - nets)[:, 0]
+    least_squares = -(nets[:, 0] @ d) / (d @ d)           # would follow that row
+    assert least_squares > 0.95 and blend.blend_weights(nets, lin, w)[0] < 0.7
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_the_blend_is_one_net(activation):
+    """embed's net predicts (1 - s) nets(x) + s (x'coef + c0) per output, also
+    far outside the training rows."""
+    rng = np.random.default_rng(3)
+    Xs = rng.standard_normal((40, 3))
+    w = rng.uniform(0.5, 2, 40)
+    p = bngrad.init_params(3, 5, 2, seed=4)
+    p = p._replace(beta=rng.standard_normal(5), b=rng.standard_normal(2))
+    code = ACTIVATIONS[activation]
+    coef, c0, share = rng.standard_normal((3, 2)), rng.standard_normal(2), np.array([0.3, 0.0])
+
+    def stats(P):
+        Z = Xs @ P.G1
+        m = np.average(Z, axis=0, weights=w)
+        return m, (w[:, None] * (Z - m) ** 2).sum(0) / w.sum()
+    q = blend.embed(p, share, coef, c0, Xs, w, code, 1e-5, 0)
+    assert q.G1.shape == (3, 6)
+    Xt = np.r_[Xs, 10 * rng.standard_normal((20, 3))]
+    nets = fit.forward(Xt, p, *stats(p), activation)
+    want = (1 - share) * nets + share * (Xt @ coef + c0)
+    got = fit.forward(Xt, q, *stats(q), activation)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-8 * np.abs(want).max())
+
+
+def test_a_linear_truth_extrapolates_linearly():
+    """A few rows of a linear truth: the default fit leans on the linear model,
+    and a row far outside the training rows follows the trend (saturating
+    units alone would predict it flat)."""
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, (40, 2))
+    y = 3 * X[:, 0] - 2 * X[:, 1] + 0.2 * rng.standard_normal(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = bngrad.BNRegressor(hidden=8).fit(X, y)
+    assert est.linear_share_[0] > 0.5
+    far = np.array([[6.0, -6.0]])
+    assert abs(est.predict(far)[0] - 30.0) < 3.0
