@@ -54,23 +54,29 @@ def ridge_loo(Xs, Ys, w):
     U, S, Vt = np.linalg.svd(sw[:, None] * Xc, full_matrices=False)
     XV = Xc @ Vt.T                               # each row's coordinates on the singular vectors
     UtY = U.T @ (sw[:, None] * Yc)
-    q = Ys.shape[1]
-    best = np.full(q, np.inf)
-    coef = np.zeros((Xs.shape[1], q))
-    loo = np.zeros_like(Ys)
-    chosen = np.zeros(q)
-    for lam in LAMBDAS:
-        shrink = S / (S * S + lam)
-        B = Vt.T @ (shrink[:, None] * UtY)
-        h = np.minimum((XV * XV) @ (1.0 / (S * S + lam)) + 1.0 / W, LEVERAGE_MAX)
-        E = (Yc - Xc @ B) / (1.0 - h)[:, None]
-        score = w @ (E * E)
-        better = score < best
-        best[better] = score[better]
-        coef[:, better] = B[:, better]
-        loo[:, better] = E[:, better]
-        chosen[better] = lam
-    return coef, ym - xm @ coef, loo, chosen
+    S2 = S * S
+
+    def loo(lam, j=slice(None)):
+        """Leave-one-out residuals (penalties x N x columns) of the columns j
+        of Ys, and their coefficients on the singular vectors, under each
+        penalty of lam."""
+        D = 1.0 / (S2 + lam[:, None])
+        C = (S * D)[:, :, None] * UtY[:, j]
+        h = np.minimum((XV * XV) @ D.T + 1.0 / W, LEVERAGE_MAX)
+        return (Yc[:, j] - XV @ C) / (1.0 - h.T)[:, :, None], C
+
+    # every penalty at once, in blocks that keep the residuals to ~8 MB (a
+    # Python loop over the 41 penalties cost more than a small net's fit)
+    N, q = Ys.shape
+    block = max(1, 2 ** 20 // (N * q))
+    score = np.concatenate([np.einsum("i,kij->kj", w, loo(LAMBDAS[k:k + block])[0] ** 2)
+                            for k in range(0, LAMBDAS.size, block)])
+    chosen = LAMBDAS[np.argmin(score, axis=0)]   # the smallest on a tie
+    coef, E = np.empty((Xs.shape[1], q)), np.empty((N, q))
+    for j in range(q):
+        e, C = loo(chosen[j:j + 1], [j])
+        E[:, j], coef[:, j] = e[0, :, 0], Vt.T @ C[0, :, 0]
+    return coef, ym - xm @ coef, E, chosen
 
 
 def _leverage(J, decay):

@@ -26,6 +26,7 @@ Inputs and outputs are standardised inside the fit (params_ belong to the
 standardised problem; predict undoes it).
 """
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -450,15 +451,23 @@ class BNRegressor:
         """The ensemble's nets, each the best of its restarts; nets run on
         the engine's threads (they are independent, so any thread count gives
         the same bits)."""
-        N, p1 = Xs.shape
+        p1 = Xs.shape[1]
         q = Ys.shape[1]
         K, R = s["ensemble"], s["restarts"]
         fit_one = {"bayes": self._bayes, "lbfgs": self._lbfgs, "adam": self._adam}[s["optimizer"]]
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
         out = [None] * K
+        todo, lock = iter(range(K)), threading.Lock()
 
-        def run(k, k_hi):
-            for k in range(k, k_hi):
+        def run(_lo, _hi):
+            # each thread takes the next net when it is free: nets differ in
+            # length several-fold (a weak-prior restart doubles one), and a
+            # fixed split left one thread with the two longest
+            while True:
+                with lock:
+                    k = next(todo, None)
+                if k is None:
+                    return
                 best = None
                 for r in range(R):
                     rng = np.random.default_rng([s["seed"], k, r])
@@ -466,9 +475,11 @@ class BNRegressor:
                     if best is None or m.criterion < best.criterion:
                         best = m
                 out[k] = best
-        # threads only where a net is worth one (the fits are nogil kernels)
-        threads = 1 if N * s["P"] < 1000 or self.progress else min(K, engine.num_threads())
-        engine.run_chunks(run, K, threads, (), ())
+        # the fits are nogil kernels; even the smallest net (~1 ms) is worth
+        # a thread's hand-off (~0.05 ms).  progress calls back into Python
+        # (R), from one thread.
+        threads = 1 if self.progress else min(K, engine.num_threads())
+        engine.run_chunks(run, threads, threads, (), ())
         for k, m in enumerate(out):
             self._report(k, m.curve)
         return out
