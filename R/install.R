@@ -65,13 +65,17 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
 # What pip installs as the core.  The package's own copy is installed from a
 # temporary copy: setuptools writes build/ and egg-info into the source
 # directory, and an installed package's directory may be read-only.
-.core_source <- function(core) {
+# A package built by a plain R CMD build of a checkout has none (the
+# Makefile copies python/ into inst/python when it builds the tarball).
+.core_source <- function(core, own = system.file("python", package = "bngrad")) {
   if (is.null(core)) {
-    own <- system.file("python", package = "bngrad")
     if (!nzchar(own) || !file.exists(file.path(own, "pyproject.toml"))) {
       stop("this installation of bngrad carries no Python core (no pyproject.toml in ",
-           "system.file(\"python\", package = \"bngrad\")); install bngrad from its source ",
-           "tarball, or give core = the path of a bngrad checkout", call. = FALSE)
+           "system.file(\"python\", package = \"bngrad\")): its tarball was built ",
+           "without one, as a plain `R CMD build` of a checkout does. Build the tarball with ",
+           "`make build/bngrad_", utils::packageVersion("bngrad"), ".tar.gz` in the checkout ",
+           "(it copies python/ into inst/python) and install that, or run ",
+           "install_bngrad(core = \"path/to/checkout\")", call. = FALSE)
     }
     tmp <- tempfile("bngrad-core-")
     dir.create(tmp)

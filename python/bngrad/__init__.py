@@ -4,13 +4,14 @@
 """
 from . import kron
 from .batchnorm import batchnorm_backward, batchnorm_forward
-from .fit import BNRegressor, forward
+from .fit import BNRegressor, ConvergenceWarning, NotFittedError, forward
 from .checks import ACTIVATIONS
 from .model import Gradients, Params, gradients, init_params
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "BNRegressor", "Gradients", "Params", "batchnorm_backward", "forward",
+    "ACTIVATIONS", "BNRegressor", "ConvergenceWarning", "Gradients", "NotFittedError", "Params",
+    "batchnorm_backward", "forward",
     "batchnorm_forward", "gradients", "init_params", "kron", "__version__",
 ]

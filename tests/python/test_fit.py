@@ -1,6 +1,8 @@
 """BNRegressor: scikit-learn conventions, every optimiser, the Bayesian
 fit's own numbers (Jacobian, evidence, fixed decay), ensembles, case
 weights, reproducibility, the prediction statistics, and bad input."""
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -228,12 +230,12 @@ def test_a_signal_with_no_linear_part_is_found():
 @pytest.mark.parametrize("N", [120, 12])
 def test_bayes_with_a_fixed_decay_reaches_a_stationary_point(N):
     """decay = d: the fit minimises SSE + d |v|^2, so it stops where that
-    is stationary (Gauss-Newton converges linearly here: 1e-4 of where it began)
-    and no nearby point is lower.  With 12 rows the net has more weights than
+    is stationary (with a strict tol; Gauss-Newton converges linearly here:
+    1e-4 of where it began) and no nearby point is lower.  With 12 rows the net has more weights than
     rows, and each step is solved in the rows' space."""
     X, y = data(N=N, noise=0.2)
     est = quiet(bngrad.BNRegressor(hidden=4, optimizer="bayes", decay=0.5, ensemble=1,
-                                   max_iter=300), X, y)
+                                   max_iter=300, tol=1e-8), X, y)
     assert est.convergence_ == 0
     Xs = (X - est.x_center_) / est.x_scale_
     Ys = ((y - est.y_center_) / est.y_scale_)[:, None]
@@ -251,6 +253,26 @@ def test_bayes_with_a_fixed_decay_reaches_a_stationary_point(N):
         d = rng.standard_normal(v.size) * 1e-3
         assert F(v + d)[0] > F(v)[0] - 1e-9 and F(v - d)[0] > F(v)[0] - 1e-9
     assert est.decay_[0] == 0.5
+
+
+def test_a_fixed_decay_stops_where_its_objective_has_settled():
+    """The default tol stops a fixed-decay Bayesian fit when 10 LM steps lower
+    F = SSE + decay |v|^2 by less than 1e-4 of it: within a little of the F a
+    strict tol reaches, in half the steps or fewer, without a warning."""
+    X, y = data(N=200, noise=0.3)
+
+    def F(est):
+        r = (y - est.predict(X)) / est.y_scale_[0]
+        p = est.params_
+        v = np.concatenate(((p.G1 * p.gamma).ravel(), p.beta, p.G2.ravel(), p.b))
+        return r @ r + 0.1 * v @ v
+    kw = dict(hidden=8, optimizer="bayes", decay=0.1, ensemble=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        settled = bngrad.BNRegressor(**kw).fit(X, y)
+    strict = quiet(bngrad.BNRegressor(**kw, tol=1e-10, max_iter=3000), X, y)
+    assert settled.convergence_ == 0 and settled.n_iter_ <= strict.n_iter_ // 2
+    assert F(strict) <= F(settled) < F(strict) * (1 + 1e-2)
 
 
 def test_the_evidence_chooses_a_decay_that_grows_with_the_noise():
@@ -337,10 +359,37 @@ def test_a_converged_fit_says_so(optimizer):
 
 
 def test_sklearn_convergence_warning_class_where_sklearn_is_loaded():
-    from sklearn.exceptions import ConvergenceWarning
+    import pickle
+    from sklearn.exceptions import ConvergenceWarning, NotFittedError
     X, y = data(N=50)
-    with pytest.warns(ConvergenceWarning):
+    with pytest.warns(ConvergenceWarning) as got:
         bngrad.BNRegressor(hidden=3, max_iter=1).fit(X, y)
+    assert all(isinstance(w.message, bngrad.ConvergenceWarning) for w in got)
+    with pytest.raises(NotFittedError) as e:
+        bngrad.BNRegressor().predict(X)
+    assert isinstance(e.value, bngrad.NotFittedError)
+    assert type(pickle.loads(pickle.dumps(e.value))) is type(e.value)
+
+
+def test_bngrad_s_own_classes_without_sklearn():
+    """Without scikit-learn loaded, the warning and the error are bngrad's
+    (scikit-learn is not imported for them)."""
+    code = ("import warnings, sys, numpy as np, bngrad\n"
+            "X = np.random.default_rng(0).standard_normal((30, 2))\n"
+            "with warnings.catch_warnings(record=True) as got:\n"
+            "    warnings.simplefilter('always')\n"
+            "    bngrad.BNRegressor(hidden=2, max_iter=1).fit(X, X[:, 0])\n"
+            "assert got and all(type(w.message) is bngrad.ConvergenceWarning for w in got)\n"
+            "try:\n"
+            "    bngrad.BNRegressor().predict(X)\n"
+            "except bngrad.NotFittedError as e:\n"
+            "    assert type(e) is bngrad.NotFittedError\n"
+            "else:\n"
+            "    raise AssertionError('no NotFittedError')\n"
+            "assert 'sklearn' not in sys.modules\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
 
 
 # --- the scikit-learn surface ------------------------------------------------------

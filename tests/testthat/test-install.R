@@ -94,3 +94,10 @@ test_that("a broken virtualenv is rebuilt, and a directory that is none is left 
   expect_equal(normalizePath(r$out), normalizePath(dir))
   unlink(dir, recursive = TRUE)
 })
+
+test_that("a package built without the core says how to get one", {
+  expect_error(bngrad:::.core_source(NULL, own = tempfile("no-core-")),
+               "plain `R CMD build`.*make build/bngrad_.*tar.gz.*install_bngrad\\(core = ")
+  checkout <- bngrad:::.core_source(tempdir())
+  expect_identical(checkout$target, normalizePath(tempdir()))
+})

@@ -157,7 +157,7 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
 
     alpha0 < 0 fixes the regulariser instead: F = SSE + (-alpha0) |v|^2 is
     minimised (a user's fixed decay) and converged when a block of INNER LM
-    steps lowers F by less than 1e-8 of it (tol plays no part)."""
+    steps lowers F by less than tol of it."""
     N = X.shape[0]
     q = Y.shape[1]
     P = v0.size
@@ -244,9 +244,10 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
         if fixed:
             info[2], info[3], info[4], info[5] = np.nan, np.nan, alpha, beta_
             v_out[:] = v
-            # converged as nnet's optim does (reltol 1e-8): a block of LM steps
-            # that lowers F by less than 1e-8 of it
-            if not moved or F_start - F <= 1e-8 * F:
+            # converged when a block of LM steps lowers F by less than tol of
+            # it: Gauss-Newton crawls (linearly) along the near-flat valleys of
+            # a product of decayed weights, where predictions no longer move
+            if not moved or F_start - F <= tol * F:
                 status = CONVERGED
                 break
             continue
