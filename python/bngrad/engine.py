@@ -41,6 +41,12 @@ from .kernels.activations import activate as _activate
 # here too, so that a first call never compiles a kernel that declines.
 SMALL_MAX = 1 << 15
 SMALL_PRODUCT = small.SMALL_PRODUCT
+
+
+def takes_small(N, p1, p2):
+    """Whether a gradient of N rows, p1 inputs and p2 units takes
+    kernels.small (which then needs no statistics of X)."""
+    return N * (p1 + p2) <= SMALL_MAX and N * p1 * p2 <= SMALL_PRODUCT
 # From this many values of X and Z together, chunks go to several threads
 # (measured: a second thread paid from about 50 000).
 PARALLEL_MIN = 50_000
@@ -517,7 +523,7 @@ def gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None, threa
     """(R, dG1, dgamma, dbeta, dG2, db) of checked arguments (checks.net)."""
     N, p1 = X.shape
     p2 = G1.shape[1]
-    if stats is None and N * (p1 + p2) <= SMALL_MAX and N * p1 * p2 <= SMALL_PRODUCT:
+    if stats is None and takes_small(N, p1, p2):
         status, index, values = small_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps,
                                                ddof)
         if status != kernels.NOT_SMALL:

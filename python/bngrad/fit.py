@@ -537,7 +537,7 @@ class BNRegressor:
         X), or None where the small-X kernel needs none.  Early stopping
         holds rows out per net, so each computes its own."""
         N, p1 = Xs.shape
-        if s["decay"] is None or N * (p1 + s["hidden"]) <= engine.SMALL_MAX:
+        if s["decay"] is None or engine.takes_small(N, p1, s["hidden"]):
             return None
         return engine.x_stats(Xs, w=w)
 
@@ -569,7 +569,7 @@ class BNRegressor:
             Xv, Yv = Xs[held], Ys[held]
             wv = w[held] if w.size else np.ones(len(Xv))
             W, mean_x = vstats.W, vstats.x0 + vstats.d
-            if len(Xt) * (p1 + p2) > engine.SMALL_MAX:
+            if not engine.takes_small(len(Xt), p1, p2):
                 stats = vstats
         f = self._objective(Xt, Yt, wt, s, stats)
 

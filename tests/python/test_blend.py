@@ -26,6 +26,31 @@ def test_ridge_leave_one_out_is_exact():
             assert abs((Y[i, k] - (ym + (X[i] - xm) @ b)) - loo[i, k]) < 1e-9
 
 
+def test_ridge_penalties_scored_in_blocks_choose_as_one_by_one():
+    """Enough rows that ridge_loo scores the penalties in several blocks: the
+    penalty, coefficients and residuals are those of each penalty solved on
+    its own."""
+    rng = np.random.default_rng(6)
+    N = 30_000
+    assert N > 2 ** 20 // blend.LAMBDAS.size           # more than one block
+    X = rng.standard_normal((N, 3))
+    Y = (X @ [0.01, -0.01, 0.01] + rng.standard_normal(N))[:, None]   # weak: a strong penalty wins
+    coef, c0, loo, lam = blend.ridge_loo(X, Y, np.ones(N))
+    assert 2 ** 20 // N <= list(blend.LAMBDAS).index(lam[0]) < blend.LAMBDAS.size - 1   # a later block
+    Xc, Yc = X - X.mean(0), Y[:, 0] - Y.mean()
+    best = None
+    for L in blend.LAMBDAS:
+        A = Xc.T @ Xc + L * np.eye(3)
+        b = np.linalg.solve(A, Xc.T @ Yc)
+        h = np.minimum((Xc * np.linalg.solve(A, Xc.T).T).sum(1) + 1.0 / N, blend.LEVERAGE_MAX)
+        e = (Yc - Xc @ b) / (1.0 - h)
+        if best is None or e @ e < best[0]:
+            best = (e @ e, L, b, e)
+    assert lam[0] == best[1]
+    np.testing.assert_allclose(coef[:, 0], best[2], rtol=1e-9)
+    np.testing.assert_allclose(loo[:, 0], best[3], rtol=1e-9, atol=1e-12)
+
+
 def test_weights_are_repeated_rows():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((25, 3))

@@ -256,3 +256,20 @@ def test_a_first_call_compiles_only_the_kernel_it_runs():
         "print(len(small.gradient_small.signatures), len(tiled.gradient_pass.signatures))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "1"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")    # max_iter = 20 may stop it short
+def test_an_lbfgs_fit_past_the_small_kernel_computes_x_statistics_once(monkeypatch):
+    """Few values but products too big for the small kernel: the gradients go
+    the tiled way, so a fit with a decay computes X's statistics once for
+    all its iterations, not a statistics pass in every gradient."""
+    N, p1, p2 = 600, 30, 12
+    assert engine.SMALL_MAX >= N * (p1 + p2) and N * p1 * p2 > engine.SMALL_PRODUCT
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N, p1))
+    y = X[:, 0] + 0.1 * rng.standard_normal(N)
+    calls = []
+    real = engine.stats_from_sums
+    monkeypatch.setattr(engine, "stats_from_sums", lambda *a: calls.append(1) or real(*a))
+    est = bngrad.BNRegressor(hidden=p2, optimizer="lbfgs", decay=0.1, max_iter=20).fit(X, y)
+    assert est.n_iter_ >= 5 and len(calls) == 1
