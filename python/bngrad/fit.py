@@ -86,10 +86,12 @@ def _sklearn_class(name, ours):
     both = "_sklearn_" + name
     if "sklearn" not in sys.modules:
         return ours
-    if both not in globals():                   # a module attribute, so that pickle finds it
+    if both not in globals():
         from sklearn import exceptions
-        globals()[both] = type(both, (ours, getattr(exceptions, name)),
-                               {"__module__": __name__, "__doc__": ours.__doc__})
+        # shown under its own name; found by pickle as a module attribute
+        globals()[both] = type(name, (ours, getattr(exceptions, name)),
+                               {"__module__": __name__, "__qualname__": both,
+                                "__doc__": ours.__doc__})
     return globals()[both]
 
 

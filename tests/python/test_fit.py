@@ -365,10 +365,13 @@ def test_sklearn_convergence_warning_class_where_sklearn_is_loaded():
     with pytest.warns(ConvergenceWarning) as got:
         bngrad.BNRegressor(hidden=3, max_iter=1).fit(X, y)
     assert all(isinstance(w.message, bngrad.ConvergenceWarning) for w in got)
+    assert all(type(w.message).__name__ == "ConvergenceWarning" for w in got)   # as printed
     with pytest.raises(NotFittedError) as e:
         bngrad.BNRegressor().predict(X)
     assert isinstance(e.value, bngrad.NotFittedError)
-    assert type(pickle.loads(pickle.dumps(e.value))) is type(e.value)
+    assert type(e.value).__name__ == "NotFittedError"
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        assert type(pickle.loads(pickle.dumps(e.value, protocol))) is type(e.value)
 
 
 def test_bngrad_s_own_classes_without_sklearn():
