@@ -25,6 +25,7 @@ net: one near-linear unit more per output that uses it.
 Inputs and outputs are standardised inside the fit (params_ belong to the
 standardised problem; predict undoes it).
 """
+import collections
 import sys
 import threading
 import warnings
@@ -469,32 +470,48 @@ class BNRegressor:
         p1 = Xs.shape[1]
         q = Ys.shape[1]
         K, R = s["ensemble"], s["restarts"]
-        fit_one = {"bayes": self._bayes, "lbfgs": self._lbfgs, "adam": self._adam}[s["optimizer"]]
+        # A task is one optimiser run: (net k, restart r, first prior).  The
+        # Bayesian fit's weak-prior second run (_bayes_again) is queued as a
+        # task of its own when the first asks for it, so that whichever
+        # thread is free takes it: on small data most first runs ask, and as
+        # a part of its net's task it left one thread with two nets' pairs
+        # of runs while the other idled.
+        tasks = collections.deque((k, r, ALPHA0) for k in range(K) for r in range(R))
+        runs, lock = {}, threading.Lock()
+        rngs = {(k, r): np.random.default_rng([s["seed"], k, r]) for k in range(K) for r in range(R)}
+        starts = {kr: _start(p1, s["hidden"], q, rng) for kr, rng in rngs.items()}
+        fit_one = {"lbfgs": self._lbfgs, "adam": self._adam}.get(s["optimizer"])
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
-        out = [None] * K
-        todo, lock = iter(range(K)), threading.Lock()
 
         def run(_lo, _hi):
-            # each thread takes the next net when it is free: nets differ in
-            # length several-fold (a weak-prior restart doubles one), and a
-            # fixed split left one thread with the two longest
             while True:
                 with lock:
-                    k = next(todo, None)
-                if k is None:
-                    return
-                best = None
-                for r in range(R):
-                    rng = np.random.default_rng([s["seed"], k, r])
-                    m = fit_one(Xs, Ys, w, s, _start(p1, s["hidden"], q, rng), rng, shared)
-                    if best is None or m.criterion < best.criterion:
-                        best = m
-                out[k] = best
+                    if not tasks:
+                        return
+                    k, r, alpha0 = tasks.popleft()
+                if fit_one is not None:      # the rest of its stream: held-out rows, batches
+                    result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared)
+                else:
+                    result = self._bayes_run(Xs, Ys, w, s, starts[k, r], alpha0)
+                with lock:
+                    runs[k, r, alpha0] = result
+                    if fit_one is None and alpha0 == ALPHA0 and self._bayes_again(result, s, p1, q):
+                        tasks.append((k, r, ALPHA0 * 1e-2))
         # the fits are nogil kernels; even the smallest net (~1 ms) is worth
         # a thread's hand-off (~0.05 ms).  progress calls back into Python
         # (R), from one thread.
-        threads = 1 if self.progress else min(K, engine.num_threads())
+        threads = 1 if self.progress else min(K * R, engine.num_threads())
         engine.run_chunks(run, threads, threads, (), ())
+        out = []
+        for k in range(K):
+            best = None
+            for r in range(R):
+                m = runs[k, r, ALPHA0]
+                if fit_one is None:
+                    m = self._bayes_member(s, m, runs.get((k, r, ALPHA0 * 1e-2)))
+                if best is None or m.criterion < best.criterion:
+                    best = m
+            out.append(best)
         for k, m in enumerate(out):
             self._report(k, m.curve)
         return out
@@ -506,27 +523,37 @@ class BNRegressor:
             if self.verbose:
                 print(f"net {net + 1} iter {it + 1:4d} value {curve[it]:.6f}", flush=True)
 
-    def _bayes(self, Xs, Ys, w, s, v0, rng, shared):
-        fixed = s["decay"] is not None
+    def _bayes_run(self, Xs, Ys, w, s, v0, alpha0):
+        """One Levenberg-Marquardt run from v0: (v, info, curve); alpha0 the
+        first prior precision (the evidence moves it), or with a fixed decay
+        the decay itself."""
         kernel = engine.ready(bayes.fit_bayes)
         w = np.ones(len(Xs)) if w.size == 0 else w
+        if s["decay"] is not None:
+            alpha0 = -s["decay"]
+        v, info = np.empty_like(v0), np.zeros(6)
+        curve = np.full(s["max_iter"], np.nan)
+        kernel(Xs, w, Ys, v0, s["hidden"], ACTIVATIONS[self.activation], s["eps"], s["ddof"],
+               alpha0, s["max_iter"], INNER, s["tol"], PATIENCE, v, info, curve)
+        return v, info, curve[np.isfinite(curve)]
 
-        def run(alpha0):
-            v, info = np.empty_like(v0), np.zeros(6)
-            curve = np.full(s["max_iter"], np.nan)
-            kernel(Xs, w, Ys, v0, s["hidden"], ACTIVATIONS[self.activation], s["eps"], s["ddof"],
-                   alpha0, s["max_iter"], INNER, s["tol"], PATIENCE, v, info, curve)
-            return v, info, curve[np.isfinite(curve)]
-        v, info, curve = run(-s["decay"] if fixed else ALPHA0)
-        p1, q = Xs.shape[1], Ys.shape[1]
-        if not fixed and info[3] < (p1 + 1) * q + 1:
-            # No more well-determined weights than a linear model has: a strong
-            # first prior can hold a net whose signal is not linear in its
-            # linear regime (or at the constant) for good.  Start again with a
-            # weak one, and let the evidence choose (a linear truth keeps the first).
-            again = run(ALPHA0 * 1e-2)
-            if again[1][2] > info[2]:
-                v, info, curve = again
+    @staticmethod
+    def _bayes_again(first, s, p1, q):
+        """Whether the run `first` asks for a second one from a weak prior:
+        with no more well-determined weights than a linear model has, a
+        strong first prior can hold a net whose signal is not linear in its
+        linear regime (or at the constant) for good.  The evidence then
+        chooses between them (a linear truth keeps the first)."""
+        return s["decay"] is None and first[1][3] < (p1 + 1) * q + 1
+
+    @staticmethod
+    def _bayes_member(s, first, again=None):
+        """The net of a Bayesian fit's run, or of the better by evidence of
+        its two runs."""
+        fixed = s["decay"] is not None
+        v, info, curve = first
+        if again is not None and again[1][2] > info[2]:
+            v, info, curve = again
         status, n_iter, evidence, gamma_eff, alpha, beta_ = info
         return _Member(v, int(n_iter), status == bayes.CONVERGED, curve,
                        criterion=curve[-1] if fixed and curve.size else -evidence,

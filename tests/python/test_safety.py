@@ -247,6 +247,12 @@ DIGEST = """
                 h.update(np.asarray(v).tobytes())
     est = bngrad.BNRegressor(hidden=5, max_iter=20).fit(X[:2000, :6], X[:2000, 7])
     h.update(est.predict(X[:50, :6]).tobytes())
+    # restarts, and the weak-prior second runs a near-linear truth asks for,
+    # are tasks that any thread may take
+    Xs, ys = X[:30, :3], X[:30, :3] @ [1.0, -2.0, 0.5] + 3.0 * X[:30, 5]
+    for kw in ({"restarts": 2}, {"optimizer": "lbfgs", "restarts": 3, "max_iter": 30}):
+        est = bngrad.BNRegressor(hidden=4, seed=3, **kw).fit(Xs, ys)
+        h.update(est.predict(Xs).tobytes())
     print(h.hexdigest())
 """
 
