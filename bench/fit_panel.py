@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def panel():
     """Regression tasks from data that ship with scikit-learn (a column of a
     classification set as the target where it has no regression target), as
-    (X, y, looked at while choosing the defaults): the first eight were; the
+    (X, y, looked at while choosing the defaults): the first ten were; the
     others were added to check those choices and never used to make one."""
     out = {}
     d = datasets.load_diabetes()
@@ -47,6 +47,11 @@ def panel():
     out["breast cancer: texture"] = (np.delete(b.data, [1, 21], axis=1), b.data[:, 1], True)
     ln = datasets.load_linnerud()
     out["linnerud (3 outputs)"] = (ln.data, ln.target, True)
+    # mid-sized: where "auto" moved from L-BFGS to the Bayesian fit (fit.BAYES_MAX)
+    out["friedman1 (n 2000, 20 inputs, noise 1)"] = datasets.make_friedman1(
+        2000, n_features=20, noise=1.0, random_state=4) + (True,)
+    out["friedman1 (n 5000, noise 1)"] = datasets.make_friedman1(5000, noise=1.0,
+                                                                random_state=5) + (True,)
     for k in (0, 1, 2):
         out[f"iris: {i.feature_names[k]}"] = (np.delete(i.data, k, axis=1), i.data[:, k], False)
     for k in (1, 5, 6, 9, 12):
