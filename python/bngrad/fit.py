@@ -40,13 +40,16 @@ from .model import Params, gradients, is_dask
 OPTIMIZERS = ("auto", "bayes", "lbfgs", "adam")
 # "auto" takes the Bayesian fit while N q P^2 (the cost of one Gauss-Newton
 # matrix) stays below BAYES_MAX, or below BAYES_BIG where the net has as many
-# weights as half the values of y (there a regulariser is not optional);
-# elsewhere L-BFGS, whose iteration costs one gradient.  Up to 2^28 the
-# Bayesian fit of friedman1-like data (2000-6000 rows, 5-20 inputs, 16
-# hidden) took 1-2 s, a fraction of nnet's four decays, and had 5-20 % less
-# test MSE than early-stopped L-BFGS (over 4x less where half the inputs
-# were noise); above it, L-BFGS keeps big fits at seconds.
-BAYES_MAX, BAYES_BIG = 1 << 28, 1 << 30
+# weights as half the values of y (there a regulariser is not optional), and
+# N q P (one Jacobian, whose making and products are most of an LM step
+# wherever P < ~250: 20-45 ns a value here) below BAYES_WORK; elsewhere
+# L-BFGS, whose iteration costs one gradient.  Within both the Bayesian fit of
+# friedman1-like data (2000-6000 rows, 5-20 inputs, 16 hidden) took 1-3 s, a
+# fraction of nnet's four decays, with 5-20 % less test MSE than early-stopped
+# L-BFGS (over 4x less where most inputs were noise); at N q P = 2^21 it
+# takes ~10 s, and more with N (37 s at 150,000 rows, 2 inputs, 8 hidden),
+# where L-BFGS takes a few, with rows to spare for early stopping.
+BAYES_MAX, BAYES_BIG, BAYES_WORK = 1 << 28, 1 << 30, 1 << 21
 # L-BFGS without a decay stops early: on VALIDATION of the rows, held out,
 # when PATIENCE_LBFGS iterations in a row have not improved their MSE.
 VALIDATION, PATIENCE_LBFGS = 0.1, 10
@@ -171,7 +174,7 @@ class BNRegressor:
         Gauss-Newton matrix of the batch-normalised net); "lbfgs": full-batch
         L-BFGS-B on the exact gradient; "adam": minibatch Adam; "auto":
         "bayes" while N * q * P^2 <= 2^28 (P weights per net), or <= 2^30
-        where 2 P >= N * q; else "lbfgs".
+        where 2 P >= N * q, and N * q * P <= 2^21; else "lbfgs".
     decay : float or None, default=None
         Weight decay: the fit minimises SSE + decay * |v|^2 on standardised
         data, v the weights in V-coordinates (module docstring).  None: chosen
@@ -327,8 +330,8 @@ class BNRegressor:
             opt = "lbfgs"
         if opt == "auto":
             cost = N * q * P * P
-            opt = "bayes" if cost <= BAYES_MAX or (2 * P >= N * q and cost <= BAYES_BIG) \
-                else "lbfgs"
+            cheap = cost <= BAYES_MAX or (2 * P >= N * q and cost <= BAYES_BIG)
+            opt = "bayes" if cheap and N * q * P <= BAYES_WORK else "lbfgs"
         decay = None if self.decay is None else checks.setting_real("decay", self.decay, 0)
         s = dict(
             hidden=hidden, P=P, optimizer=opt, decay=decay,

@@ -60,6 +60,9 @@ def test_auto_takes_lbfgs_where_the_gauss_newton_matrix_is_dear(monkeypatch):
     assert quiet(bngrad.BNRegressor(hidden=8, max_iter=5), X, y).optimizer_ == "lbfgs"
     monkeypatch.setattr(fitmod, "BAYES_MAX", 300 * 57 ** 2)
     assert quiet(bngrad.BNRegressor(hidden=8, max_iter=5), X, y).optimizer_ == "bayes"
+    # and where one Jacobian is large, however cheap its Gauss-Newton matrix
+    monkeypatch.setattr(fitmod, "BAYES_WORK", 300 * 57 - 1)
+    assert quiet(bngrad.BNRegressor(hidden=8, max_iter=5), X, y).optimizer_ == "lbfgs"
 
 
 @pytest.mark.parametrize("optimizer", OPTS)
