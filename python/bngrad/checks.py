@@ -255,14 +255,15 @@ def _memory_bytes():
         return None
 
 
-def fits_in_memory(N, p1, q, hidden, ensemble, optimizer):
+def fits_in_memory(N, p1, q, hidden, at_once, optimizer):
     """Refuse, before anything is allocated, a net whose fit cannot fit in
-    this machine's memory; warn when it has far more weights than rows."""
+    this machine's memory (`at_once` nets fitted at the same time); warn
+    when it has far more weights than rows."""
     P = p1 * hidden + 2 * hidden + hidden * q + q
     per_net = {"bayes": 8.0 * (N * q * P + 3 * P * P),      # J, J'J, the step's matrix, A^-1
                "lbfgs": 8.0 * (2 * 30 * P + N * hidden),     # L-BFGS memory, a tile's Z
                "adam": 8.0 * (5 * P + 64 * hidden)}[optimizer]
-    need = per_net * min(ensemble, 2) + 8.0 * N * (p1 + q)
+    need = per_net * at_once + 8.0 * N * (p1 + q)
     have = _memory_bytes()
     if have is not None and need > 0.8 * have:
         raise ValueError(

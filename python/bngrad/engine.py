@@ -224,9 +224,17 @@ def run_chunks(kernel, nchunks, threads, args, outs):
                for t in range(1, threads)]
     try:
         kernel(*args, cuts[0], cuts[1], *outs)
-    finally:
+    except BaseException:
+        # the caller's own error (or interrupt) is the one it sees, whatever
+        # the helpers raise meanwhile; they are waited for all the same
         for f in futures:
-            f.result()
+            try:
+                f.result()
+            except BaseException:
+                pass
+        raise
+    for f in futures:
+        f.result()
 
 
 class Helpers:

@@ -350,7 +350,7 @@ class BNRegressor:
             seed=0 if self.seed is None else checks.whole("seed", self.seed, 0))
         s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
         if not chunked:
-            checks.fits_in_memory(N, p1, q, hidden, s["ensemble"], opt)
+            checks.fits_in_memory(N, p1, q, hidden, self._threads(s), opt)
         return s
 
     # fitting -----------------------------------------------------------
@@ -491,23 +491,30 @@ class BNRegressor:
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
 
         def run(_lo, _hi):
-            while True:
+            try:
+                while True:
+                    with lock:
+                        if not tasks:
+                            return
+                        k, r, alpha0 = tasks.popleft()
+                    if fit_one is not None:      # the rest of its stream: held-out rows, batches
+                        result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared)
+                    else:
+                        result = self._bayes_run(Xs, Ys, w, s, starts[k, r], alpha0)
+                    with lock:
+                        runs[k, r, alpha0] = result
+                        if fit_one is None and alpha0 == ALPHA0 and \
+                                self._bayes_again(result, s, p1, q):
+                            tasks.append((k, r, ALPHA0 * 1e-2))
+            except BaseException:
+                # an error or an interrupt (R's Esc) ends the fit once the
+                # other threads' current runs end, not after every queued one
                 with lock:
-                    if not tasks:
-                        return
-                    k, r, alpha0 = tasks.popleft()
-                if fit_one is not None:      # the rest of its stream: held-out rows, batches
-                    result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared)
-                else:
-                    result = self._bayes_run(Xs, Ys, w, s, starts[k, r], alpha0)
-                with lock:
-                    runs[k, r, alpha0] = result
-                    if fit_one is None and alpha0 == ALPHA0 and self._bayes_again(result, s, p1, q):
-                        tasks.append((k, r, ALPHA0 * 1e-2))
+                    tasks.clear()
+                raise
         # the fits are nogil kernels; even the smallest net (~1 ms) is worth
-        # a thread's hand-off (~0.05 ms).  progress calls back into Python
-        # (R), from one thread.
-        threads = 1 if self.progress else min(K * R, engine.num_threads())
+        # a thread's hand-off (~0.05 ms)
+        threads = self._threads(s)
         engine.run_chunks(run, threads, threads, (), ())
         out = []
         for k in range(K):
@@ -522,6 +529,12 @@ class BNRegressor:
         for k, m in enumerate(out):
             self._report(k, m.curve)
         return out
+
+    @staticmethod
+    def _threads(s):
+        """How many nets a fit runs at once: one a thread (a second run
+        waits for its first)."""
+        return min(s["ensemble"] * s["restarts"], engine.num_threads())
 
     def _report(self, net, curve):
         for it in range(9, len(curve), 10):

@@ -3,6 +3,7 @@ fit's own numbers (Jacobian, evidence, fixed decay), ensembles, case
 weights, reproducibility, the prediction statistics, and bad input."""
 import subprocess
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -52,6 +53,30 @@ def test_fits_a_nonlinear_function(optimizer):
     assert est.optimizer_ == ("bayes" if optimizer == "auto" else optimizer)
     assert est.n_iter_ >= 1 and len(est.loss_curve_) >= 1
     assert est.loss_curve_[-1] < est.loss_curve_[0]
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_an_error_in_one_run_ends_the_fit_without_the_queued_runs(error, monkeypatch):
+    """The first run fails at once; the queue is dropped, so the other
+    threads end with the run they are in: of 12 queued runs, at most one
+    more per thread starts."""
+    calls, lock = [], threading.Lock()
+    real = fitmod.BNRegressor._bayes_run
+
+    def boom(self, *args):
+        with lock:
+            calls.append(1)
+            first = len(calls) == 1
+        if first:
+            raise error("boom")
+        return real(self, *args)
+    monkeypatch.setattr(fitmod.BNRegressor, "_bayes_run", boom)
+    X, y = data(N=60)
+    with pytest.raises(error, match="boom"):
+        bngrad.BNRegressor(hidden=3, ensemble=3, restarts=4, optimizer="bayes").fit(X, y)
+    assert 1 <= len(calls) <= 1 + bngrad.engine.num_threads()
+    monkeypatch.undo()
+    assert quiet(bngrad.BNRegressor(hidden=3, max_iter=5), X, y).optimizer_ == "bayes"
 
 
 def test_auto_takes_lbfgs_where_the_gauss_newton_matrix_is_dear(monkeypatch):

@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -189,6 +191,19 @@ def test_the_helpers_let_go_of_a_call_s_arrays():
 
 
 # --- determinism --------------------------------------------------------------
+
+def test_the_caller_s_error_is_the_one_raised_whatever_the_helpers_raise():
+    started = threading.Barrier(2)
+
+    def kernel(lo, hi):
+        started.wait(timeout=10)
+        if lo == 0:
+            time.sleep(0.05)               # the helper has raised by now
+            raise ValueError("the caller's")
+        raise TypeError("a helper's")
+    with pytest.raises(ValueError, match="the caller's"):
+        engine.run_chunks(kernel, 2, 2, (), ())
+
 
 def test_blas_is_held_from_any_thread():
     """The hold on the BLAS pools takes effect whichever thread takes it
