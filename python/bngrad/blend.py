@@ -93,6 +93,9 @@ def _leverage(J, decay):
             break
         except np.linalg.LinAlgError:
             continue
+    else:
+        raise np.linalg.LinAlgError("the Gauss-Newton matrix J'J + decay I has no Cholesky "
+                                    "factor even with a jitter of 1e-6 of its scale")
     if P <= rows:
         Z = solve_triangular(L[0], J.T, lower=True)
         return (Z * Z).sum(axis=0)

@@ -63,7 +63,6 @@ import numpy as np
 
 from . import checks, engine
 from .checks import ACTIVATIONS
-from .kernels import tiled
 from .model import Gradients, Params, is_dask
 
 __all__ = ["gradients", "fit", "read_parquet", "fit_parquet", "held_out"]
@@ -395,7 +394,6 @@ def _fit(est, data, names, wname="sample_weight"):
         """One net by L-BFGS, early stopping on key's held-out rows if split."""
         stats = _standardised(split if split is not None else st.x, center, scale)
         last = {}
-        validate = None
         if split is not None:
             mean_x = (stats.x0 - center) / scale + stats.d / scale
 

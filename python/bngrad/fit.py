@@ -68,8 +68,9 @@ DEFAULT_TOL = {"bayes": 1e-2, "lbfgs": 1e-9, "adam": 1e-4}
 TOL_FIXED_DECAY = 1e-4
 # The Bayesian fit's schedule (kernels/bayes.py): first prior precision,
 # LM steps between evidence updates, updates without a better evidence
-# before it stops.
+# before it stops; the weak first prior of a second run (_bayes_again).
 ALPHA0, INNER, PATIENCE = 1.0, 10, 5
+ALPHA0_AGAIN = ALPHA0 * 1e-2
 
 
 def _held_out(N, rng):
@@ -510,15 +511,15 @@ class BNRegressor:
                         runs[k, r, alpha0] = result
                         if fit_one is None and alpha0 == ALPHA0 and \
                                 self._bayes_again(result, s, p1, q):
-                            tasks.append((k, r, ALPHA0 * 1e-2))
+                            tasks.append((k, r, ALPHA0_AGAIN))
             except BaseException:
                 # an error or an interrupt (R's Esc) ends the fit once the
                 # other threads' current runs end, not after every queued one
                 with lock:
                     tasks.clear()
                 raise
-        # the fits are nogil kernels; even the smallest net (~1 ms) is worth
-        # a thread's hand-off (~0.05 ms)
+        # the fits are nogil kernels; even the shortest run (~0.3 ms) is
+        # worth a thread's hand-off (~0.05 ms)
         threads = self._threads(s)
         engine.run_chunks(run, threads, threads, (), ())
         out = []
@@ -527,7 +528,7 @@ class BNRegressor:
             for r in range(R):
                 m = runs[k, r, ALPHA0]
                 if fit_one is None:
-                    m = self._bayes_member(s, m, runs.get((k, r, ALPHA0 * 1e-2)))
+                    m = self._bayes_member(s, m, runs.get((k, r, ALPHA0_AGAIN)))
                 if best is None or m.criterion < best.criterion:
                     best = m
             out.append(best)

@@ -119,3 +119,21 @@ def test_a_linear_truth_extrapolates_linearly():
     assert est.linear_share_[0] > 0.5
     far = np.array([[6.0, -6.0]])
     assert abs(est.predict(far)[0] - 30.0) < 3.0
+
+
+@pytest.mark.parametrize("shape", [(30, 8), (8, 30)])
+def test_leverage_is_the_hat_matrix_diagonal_in_either_space(shape):
+    rng = np.random.default_rng(7)
+    J = rng.standard_normal(shape)
+    H = J @ np.linalg.solve(J.T @ J + 0.3 * np.eye(shape[1]), J.T)
+    np.testing.assert_allclose(blend._leverage(J, 0.3), np.diag(H), rtol=1e-10)
+
+
+def test_leverage_without_a_factor_says_so(monkeypatch):
+    import scipy.linalg
+
+    def no_factor(*args, **kwargs):
+        raise np.linalg.LinAlgError("not positive definite")
+    monkeypatch.setattr(scipy.linalg, "cho_factor", no_factor)
+    with pytest.raises(np.linalg.LinAlgError, match="no Cholesky factor"):
+        blend._leverage(np.ones((5, 3)), 0.1)
