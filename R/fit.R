@@ -255,6 +255,12 @@ predict.bn_fit <- function(object, newdata, ...) {
     n_all <- nrow(newdata)
     labels <- row.names(newdata)
   } else {
+    # columns found by name where newdata has them all (extra ones, another
+    # order: a data frame with more than x had), else by position
+    have <- colnames(newdata)
+    if (!is.null(have) && length(dim(newdata)) == 2L && all(object$coefnames %in% have)) {
+      newdata <- newdata[, object$coefnames, drop = FALSE]
+    }
     x <- .as_design(newdata, "newdata")
     if (is.null(colnames(x))) colnames(x) <- object$coefnames
     keep <- which(stats::complete.cases(x))
@@ -265,7 +271,9 @@ predict.bn_fit <- function(object, newdata, ...) {
   if (ncol(x) != length(object$coefnames) ||
       (!is.null(colnames(x)) && !identical(colnames(x), object$coefnames))) {
     stop("newdata must have the columns the net was fitted on: ",
-         paste(object$coefnames, collapse = ", "), call. = FALSE)
+         paste(object$coefnames, collapse = ", "), "; it has ",
+         if (is.null(colnames(x))) paste(ncol(x), "unnamed") else paste(colnames(x), collapse = ", "),
+         call. = FALSE)
   }
   pred <- .bn_forward(object, x)
   # rows dropped for NA come back as NA, as in nnet
@@ -348,8 +356,12 @@ coef.bn_fit <- function(object, ...) {
     cat(sprintf(paste("blended with a ridge linear model by leave-one-out error (one near-linear",
                       "unit per output that uses it): its share %s\n"), num(x$linear_share, 2)))
   }
-  cat(sprintf("final value %.6f after %d %s: %s\n", utils::tail(x$loss_curve, 1), x$n_iter,
-              .iterations(x$optimizer),
+  # the curve is the first net's; n_iter the most any net ran
+  cat(sprintf("final value %.6f after %d %s%s: %s\n", utils::tail(x$loss_curve, 1),
+              length(x$loss_curve), .iterations(x$optimizer),
+              if (length(x$loss_curve) != x$n_iter) {
+                sprintf(" (net 1; the longest of the %d ran %d)", nets, x$n_iter)
+              } else "",
               if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
 }
 

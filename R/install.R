@@ -103,11 +103,18 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
   unique(found[file.exists(found)])
 }
 
+# Found on the PATH, a virtualenv's Python is passed over: after reticulate
+# has started the core's, its bin/ leads the PATH, and rebuilding that
+# virtualenv would delete the Python it is made from.
+.not_a_venv <- "sys.prefix == sys.base_prefix or sys.exit('it is a virtualenv\\'s Python')"
+
 .pick_python <- function(python = NULL, candidates = .python_candidates()) {
+  probe <- .python_probe
   if (!is.null(python)) candidates <- path.expand(python)
+  else probe <- paste("import sys", .not_a_venv, probe, sep = "; ")
   tried <- character()
   for (cand in candidates) {
-    r <- .run(cand, c("-c", .python_probe))
+    r <- .run(cand, c("-c", probe))
     if (r$status == 0L && length(r$out) >= 2) {
       out <- utils::tail(r$out, 2)
       return(list(path = cand, prefix = out[1], version = out[2], skipped = tried))

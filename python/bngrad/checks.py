@@ -43,7 +43,9 @@ def real_array(name, value, ndims, finite=True):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
     if arr.ndim not in ndims:
-        want = " or ".join(f"{d}-D" for d in ndims)
+        d = list(ndims)
+        runs = d == list(range(d[0], d[-1] + 1)) and len(d) > 2
+        want = f"{d[0]}-D to {d[-1]}-D" if runs else " or ".join(f"{k}-D" for k in d)
         raise ValueError(f"{name} must be {want}, got shape {arr.shape}")
     arr = arr.astype(np.float64, copy=False)
     if finite and not np.isfinite(arr).all():
@@ -91,15 +93,17 @@ def weights(w, N, ddof, name="weights"):
     from .engine import NO_WEIGHTS
     if w is None:
         return NO_WEIGHTS
-    w = real_array(name, w, (0, 1)).reshape(-1)
+    w = real_array(name, w, (0, 1))
+    if w.ndim == 0:                            # one weight for every row, as scikit-learn
+        w = np.full(N, float(w))
     if w.size != N:
         raise ValueError(f"{name} must have length {N} (the rows of X), got {w.size}")
     if (w < 0).any():
-        raise ValueError(f"{name} must be >= 0, got {w[w < 0][0]!r} at row {int(np.argmax(w < 0))}")
+        raise ValueError(f"{name} must be >= 0, got {float(w[w < 0][0])!r} at row {int(np.argmax(w < 0))}")
     if np.count_nonzero(w) < 2 or w.sum() <= ddof or not np.isfinite(w.sum()):
         raise ValueError(f"{name} must give at least 2 rows a non-zero weight and sum to more "
                          f"than ddof = {ddof} (batch statistics), got {np.count_nonzero(w)} "
-                         f"non-zero weights summing to {w.sum()!r}")
+                         f"non-zero weights summing to {float(w.sum())!r}")
     return w
 
 
@@ -230,6 +234,8 @@ def target(y, N):
         raise ValueError(f"y must be 1-D or 2-D, got shape {Y.shape}")
     if Y.shape[0] != N:
         raise ValueError(f"y has {Y.shape[0]} rows but X has {N}: they must match")
+    if Y.ndim == 2 and Y.shape[1] == 0:
+        raise ValueError("y has no columns: there is nothing to fit")
     if not np.isfinite(Y).all():
         raise ValueError("y contains NaN or Inf")
     return Y

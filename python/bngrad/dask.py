@@ -240,7 +240,7 @@ def _stats_pass(data, wname, ddof, keys=()):
             raise ValueError(f"{wname} contains NaN or Inf")
         neg = [p.w[3] for p in parts if p.w[3] is not None]
         if neg:
-            raise ValueError(f"{wname} must be >= 0, got {neg[0][1]!r} at row {neg[0][0]}")
+            raise ValueError(f"{wname} must be >= 0, got {float(neg[0][1])!r} at row {neg[0][0]}")
         W = float(np.sum([p.w[1] for p in parts]))
         nonzero = int(np.sum([p.w[2] for p in parts]))
         if nonzero < 2 or W <= ddof or not np.isfinite(W):

@@ -56,7 +56,7 @@ PARALLEL_MIN = 50_000
 
 def _signatures():
     from numba import types as nt
-    i64, f64 = nt.int64, nt.float64
+    i64, f64, b1 = nt.int64, nt.float64, nt.boolean
     R1 = nt.Array(f64, 1, "A", readonly=True)
     R2 = nt.Array(f64, 2, "A", readonly=True)
     C1, C2 = (nt.Array(f64, d, "C", readonly=True) for d in (1, 2))
@@ -68,7 +68,8 @@ def _signatures():
         tiled.gradient_pass: (R2, R1, f64, R1, C2, R1, R1, C2, R1, R2, i64, i64, i64, i64, R1,
                               R1, W3, W3, W3, W2, W1, I1, I1, i64, i64),
         _activate: (W2, i64),
-        bayes.fit_bayes: (C2, C1, C2, C1, i64, i64, f64, i64, f64, i64, i64, f64, i64, W1, W1, W1),
+        bayes.fit_bayes: (C2, C1, C2, C1, i64, i64, f64, i64, f64, b1, i64, i64, f64, i64, W1, W1,
+                          W1),
     }
 
 

@@ -399,10 +399,8 @@ class BNRegressor:
         w = checks.weights(sample_weight, N, s["ddof"], "sample_weight")
         wt = np.ones(N) if w.size == 0 else w
         W = wt.sum()
-        self.x_center_ = np.average(X, axis=0, weights=wt)
-        self.x_scale_ = _scale(X - self.x_center_, wt)
-        self.y_center_ = np.average(Y2, axis=0, weights=wt)
-        self.y_scale_ = _scale(Y2 - self.y_center_, wt)
+        self.x_center_, self.x_scale_ = _center_scale(X, wt)
+        self.y_center_, self.y_scale_ = _center_scale(Y2, wt)
         Xs = np.ascontiguousarray((X - self.x_center_) / self.x_scale_)
         Ys = np.ascontiguousarray((Y2 - self.y_center_) / self.y_scale_)
         # Every BLAS in the process on one thread for the whole fit: the
@@ -555,12 +553,13 @@ class BNRegressor:
         the decay itself."""
         kernel = engine.ready(bayes.fit_bayes)
         w = np.ones(len(Xs)) if w.size == 0 else w
-        if s["decay"] is not None:
-            alpha0 = -s["decay"]
+        fixed = s["decay"] is not None
+        if fixed:
+            alpha0 = s["decay"]
         v, info = np.empty_like(v0), np.zeros(6)
         curve = np.full(s["max_iter"], np.nan)
         kernel(Xs, w, Ys, v0, s["hidden"], ACTIVATIONS[self.activation], s["eps"], s["ddof"],
-               alpha0, s["max_iter"], INNER, s["tol"], PATIENCE, v, info, curve)
+               alpha0, fixed, s["max_iter"], INNER, s["tol"], PATIENCE, v, info, curve)
         return v, info, curve[np.isfinite(curve)]
 
     @staticmethod
@@ -752,6 +751,8 @@ class BNRegressor:
         Y = checks.target(y, yhat.shape[0]).reshape(yhat.shape[0], -1)
         w = np.ones(len(Y)) if sample_weight is None else \
             checks.weights(sample_weight, len(Y), 0, "sample_weight")
+        # on the fit's scale of y, whose squares are finite (R^2 is blind to it)
+        Y, yhat = Y / self.y_scale_, yhat / self.y_scale_
         ss_res = (w[:, None] * (Y - yhat) ** 2).sum(axis=0)
         ss_tot = (w[:, None] * (Y - np.average(Y, axis=0, weights=w)) ** 2).sum(axis=0)
         ok = ss_tot > 0
@@ -774,9 +775,19 @@ def _v_objective(gradient, p1, p2, q, lam):
     return f
 
 
-def _scale(Xc, w):
-    sd = np.sqrt((w[:, None] * Xc ** 2).sum(axis=0) / w.sum())
-    return np.where(sd > 0, sd, 1.0)
+def _center_scale(A, w):
+    """The weighted mean and standard deviation (1 for a constant) of A's
+    columns.  Columns past 1e150 or below 1e-150, whose squares overflow or
+    underflow, are divided by their largest value first (only those: the
+    division's rounding would move every fit's bits)."""
+    top = np.abs(A).max(axis=0)
+    if ((top > 1e150) | ((top > 0) & (top < 1e-150))).any():
+        top = np.where(top > 0, top, 1.0)
+        center, sd = _center_scale(A / top, w)
+        return top * center, top * sd
+    center = np.average(A, axis=0, weights=w)
+    sd = np.sqrt((w[:, None] * (A - center) ** 2).sum(axis=0) / w.sum())
+    return center, np.where(sd > 0, sd, 1.0)
 
 
 def forward(X, params, mean, var, activation="relu", eps=1e-5):

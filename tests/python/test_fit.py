@@ -217,8 +217,8 @@ def test_bayes_reports_the_evidence_of_the_state_it_returns():
     w = np.random.default_rng(0).integers(1, 3, 60).astype(float)
     v0 = fitmod._start(2, 3, 1, np.random.default_rng(1))
     v, info, curve = np.empty_like(v0), np.zeros(6), np.full(300, np.nan)
-    bayes.fit_bayes(Xs, w, Ys, v0, 3, bngrad.ACTIVATIONS["sigmoid"], 1e-5, 0, 0.01, 300, 10,
-                    1e-3, 5, v, info, curve)
+    bayes.fit_bayes(Xs, w, Ys, v0, 3, bngrad.ACTIVATIONS["sigmoid"], 1e-5, 0, 0.01, False, 300,
+                    10, 1e-3, 5, v, info, curve)
     status, n_iter, evidence, gamma_eff, alpha, beta_ = info
     assert status == bayes.CONVERGED and 1 <= n_iter < 300
     ev, g = laplace_evidence(Xs, Ys, w, v, 3, "sigmoid", alpha, beta_)
@@ -281,6 +281,32 @@ def test_bayes_with_a_fixed_decay_reaches_a_stationary_point(N):
         d = rng.standard_normal(v.size) * 1e-3
         assert F(v + d)[0] > F(v)[0] - 1e-9 and F(v - d)[0] > F(v)[0] - 1e-9
     assert est.decay_[0] == 0.5
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "bayes", "lbfgs"])
+def test_decay_zero_is_a_fixed_decay_of_zero(optimizer):
+    """decay = 0 (nnet's default) is no penalty, not the evidence started
+    from no prior (the Bayesian fit once read its -0.0 as "not fixed")."""
+    X, y = data(N=30, p1=3, noise=0.01)
+    est = quiet(bngrad.BNRegressor(hidden=4, decay=0, optimizer=optimizer, ensemble=1), X, y)
+    assert np.all(est.decay_ == 0) and est.score(X, y) > 0.95    # it was < 0
+    if optimizer != "lbfgs":
+        assert np.isnan(est.log_evidence_).all()
+
+
+@pytest.mark.parametrize("sx, sy", [(1e154, 1.0), (1.0, 1e155), (1e-200, 1e200), (-1e300, 1e-300)])
+def test_scales_near_float64_s_limits_fit_the_same_net(sx, sy):
+    """Standardising X and y squares them: past 1e150 (or below 1e-150)
+    they are scaled first, so the fit is as good as on X and y (not inf,
+    NaN or a constant; not the same bits: the scaling rounds)."""
+    X, y = data(N=20, p1=3)
+    kw = dict(hidden=2, seed=1, ensemble=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = quiet(bngrad.BNRegressor(**kw), X * sx, y * sy)
+        ref = quiet(bngrad.BNRegressor(**kw), X, y)
+        assert np.abs(est.predict(X * sx) / sy - ref.predict(X)).max() < 0.1 * y.std()
+        assert est.score(X * sx, y * sy) == pytest.approx(ref.score(X, y), abs=2e-2)
 
 
 def test_a_fixed_decay_stops_where_its_objective_has_settled():
@@ -488,6 +514,7 @@ def test_every_parameter_and_attribute_is_documented():
     ({"ddof": 3}, None, "ddof"),
     ({}, "one_row", "1 sample"),
     ({}, "no_columns", "0 feature"),
+    ({}, "y_no_columns", "y has no columns"),
 ])
 def test_bad_input(kw, Xy, match):
     X, y = data(N=10)
@@ -502,6 +529,8 @@ def test_bad_input(kw, Xy, match):
         X, y = X[:1], y[:1]
     elif Xy == "no_columns":
         X = X[:, :0]
+    elif Xy == "y_no_columns":
+        y = np.empty((10, 0))
     with pytest.raises(ValueError, match=match):
         bngrad.BNRegressor(**kw).fit(X, y)
 
@@ -524,6 +553,15 @@ def test_bad_data_types_named():
         bngrad.BNRegressor().fit(X, y, sample_weight=np.zeros(10))
     with pytest.raises(ValueError, match="Invalid parameter 'hiden'"):
         bngrad.BNRegressor().set_params(hiden=3)
+
+
+def test_one_sample_weight_is_every_row_s():
+    """A number as sample_weight weighs every row alike, as in scikit-learn."""
+    X, y = data(N=30, p1=2)
+    kw = dict(hidden=2, seed=3, max_iter=20)
+    one = quiet(bngrad.BNRegressor(**kw), X, y, sample_weight=2.0)
+    every = quiet(bngrad.BNRegressor(**kw), X, y, sample_weight=np.full(30, 2.0))
+    assert np.array_equal(one.predict(X), every.predict(X))
 
 
 def test_predict_checks_columns_and_fit():

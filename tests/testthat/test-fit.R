@@ -44,7 +44,12 @@ test_that("predict pads NA rows, checks columns and factor levels", {
   bad$f <- factor(c("u", "v", "zz"))
   expect_error(predict(fit, bad), "new level")
   fx <- short_fit(as.matrix(d[, c("a", "b")]), d$y, hidden = 3, max_iter = 10)
-  expect_error(predict(fx, as.matrix(d[, "a", drop = FALSE])), "columns the net was fitted on")
+  expect_error(predict(fx, as.matrix(d[, "a", drop = FALSE])),
+               "columns the net was fitted on: a, b; it has a$")
+  # by name where newdata has them all: a data frame with more, in another order
+  expect_equal(predict(fx, d[1:5, c("y", "f", "b", "a")]), predict(fx, as.matrix(d[1:5, c("a", "b")])))
+  expect_equal(unname(predict(fx, unname(as.matrix(d[1:5, c("a", "b")])))),
+               unname(fitted(fx)[1:5]), tolerance = 1e-12)
   m <- as.matrix(d[1:4, c("a", "b")]); m[3, 1] <- NA
   expect_true(is.na(predict(fx, m)[3]))
 })

@@ -92,6 +92,11 @@ test_that("a broken virtualenv is rebuilt, and a directory that is none is left 
   r <- bngrad:::.run(bngrad:::.venv_python(dir), c("-c", "import sys; print(sys.prefix)"))
   expect_equal(r$status, 0L)
   expect_equal(normalizePath(r$out), normalizePath(dir))
+  # found on the PATH (reticulate puts a started virtualenv's bin/ first), a
+  # virtualenv's Python is passed over: rebuilding that one would delete it
+  got <- bngrad:::.pick_python(candidates = c(bngrad:::.venv_python(dir), base$path))
+  expect_equal(got$path, base$path)
+  expect_match(got$skipped, "it is a virtualenv's Python", fixed = TRUE)
   unlink(dir, recursive = TRUE)
 })
 

@@ -117,6 +117,11 @@ test_that("logLik's df, AIC and BIC follow the formulas, by hand", {
   # a fixed decay leaves the evidence out: every weight counts
   d <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, decay = 0.1, ensemble = 1, seed = 2)
   by_hand(d, 16 + 1)
+  # decay = 0, nnet's default, is no penalty (not the evidence from no prior)
+  z <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, decay = 0, ensemble = 1, seed = 2)
+  expect_identical(z$decay, 0)
+  expect_lt(deviance(z), deviance(d))
+  expect_output(print(z), "decay 0 (fixed)", fixed = TRUE)
   m <- suppressWarnings(bn_fit(as.matrix(mtcars[, c("wt", "hp")]), as.matrix(mtcars[, 1:2]),
                                hidden = 2, max_iter = 5, seed = 1))
   expect_error(logLik(m), "logLik is defined here for one output; this fit has 2")
@@ -135,7 +140,11 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_match(line, paste(signif(f$decay, 3), collapse = " "), fixed = TRUE)
   expect_match(line, paste0("effective parameters ", paste(signif(f$effective_params, 3), collapse = " "),
                             " of 16 per net"), fixed = TRUE)
-  expect_match(out, sprintf("after %d iterations: converged$", f$n_iter), all = FALSE)
+  # the curve is net 1's; when another net ran longer, that is said too
+  ran <- if (length(f$loss_curve) == f$n_iter) "" else
+    sprintf(" \\(net 1; the longest of the 3 ran %d\\)", f$n_iter)
+  expect_match(out, sprintf("^final value %.6f after %d iterations%s: converged$",
+                            utils::tail(f$loss_curve, 1), length(f$loss_curve), ran), all = FALSE)
   s <- capture.output(print(summary(f)))
   expect_identical(s[seq_len(1 + length(call))], c("Call:", call))
   expect_match(s, "training MSE", all = FALSE)

@@ -148,14 +148,14 @@ def _chol_solve(L, g):
 
 
 @jit()
-def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, patience,
-              v_out, info, curve):
+def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, inner, tol,
+              patience, v_out, info, curve):
     """LM with Bayesian regularisation from v0; the best-evidence state into
     v_out, and into info: (status, LM iterations, log evidence, effective
     number of parameters, alpha, beta_) of that state; curve[t] = the
     weighted mean squared error after LM iteration t.
 
-    alpha0 < 0 fixes the regulariser instead: F = SSE + (-alpha0) |v|^2 is
+    fixed holds the regulariser at alpha0 instead: F = SSE + alpha0 |v|^2 is
     minimised (a user's fixed decay) and converged when a block of INNER LM
     steps lowers F by less than tol of it."""
     N = X.shape[0]
@@ -173,8 +173,7 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, max_iter, inner, tol, pa
     v = v0.copy()
     sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)
     ssw = np.dot(v, v)
-    fixed = alpha0 < 0.0
-    alpha = -alpha0 if fixed else alpha0
+    alpha = alpha0
     beta_ = 1.0
     mu = 1e-2
     nu = 2.0
