@@ -112,12 +112,13 @@ def _sklearn_class(name, ours):
 # --- V-coordinates ---------------------------------------------------------------
 
 def _cuts(p1, p2, q):
-    return np.cumsum([p1 * p2, p2, p2 * q])
+    return p1 * p2, p1 * p2 + p2, p1 * p2 + p2 + p2 * q
 
 
 def _to_params(v, p1, p2, q):
     """v = (V, beta, G2, b) -> Params with G1 = V / |V|, gamma = |V|."""
-    V, beta, G2, b = np.split(v, _cuts(p1, p2, q))
+    c1, c2, c3 = _cuts(p1, p2, q)
+    V, beta, G2, b = v[:c1], v[c1:c2], v[c2:c3], v[c3:]     # np.split's cost is a small fit's
     V = V.reshape(p1, p2)
     gamma = np.sqrt((V * V).sum(axis=0))
     G1 = V / np.where(gamma > 0, gamma, 1.0)
@@ -139,6 +140,15 @@ def _start(p1, p2, q, rng):
     V /= np.sqrt((V * V).sum(axis=0))
     return np.concatenate((V.ravel(), np.zeros(p2), rng.standard_normal(p2 * q) / np.sqrt(p2),
                            np.zeros(q)))
+
+
+def _affine_design(Xs, w):
+    """Whether the rows (of non-zero weight) take at most p1 + 1 distinct
+    values, as a one-factor design's dummies do: on those points every
+    function is affine, so the weak-prior second run (_bayes_again), which
+    looks for a signal with no linear part, has none to find."""
+    rows = Xs if w.size == 0 else Xs[w > 0]
+    return len(np.unique(rows, axis=0)) <= Xs.shape[1] + 1
 
 
 def _combine(members):
@@ -492,6 +502,7 @@ class BNRegressor:
         rngs = {(k, r): np.random.default_rng([s["seed"], k, r]) for k in range(K) for r in range(R)}
         starts = {kr: _start(p1, s["hidden"], q, rng) for kr, rng in rngs.items()}
         fit_one = {"lbfgs": self._lbfgs, "adam": self._adam}.get(s["optimizer"])
+        affine = fit_one is None and _affine_design(Xs, w)
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
 
         def run(_lo, _hi):
@@ -507,7 +518,7 @@ class BNRegressor:
                         result = self._bayes_run(Xs, Ys, w, s, starts[k, r], alpha0)
                     with lock:
                         runs[k, r, alpha0] = result
-                        if fit_one is None and alpha0 == ALPHA0 and \
+                        if fit_one is None and alpha0 == ALPHA0 and not affine and \
                                 self._bayes_again(result, s, p1, q):
                             tasks.append((k, r, ALPHA0_AGAIN))
             except BaseException:

@@ -243,6 +243,31 @@ def test_a_collapsed_start_is_tried_again_with_a_weak_prior():
     assert np.all(flat.effective_params_ < 3)
 
 
+def test_a_one_factor_design_has_no_second_run(monkeypatch):
+    """Dummies of one factor take p1 + 1 distinct rows, on which every
+    function is affine: no weak-prior second run (it looks for a signal
+    with no linear part).  Another column, or a second factor's crossed
+    levels, and the rule no longer holds."""
+    levels = np.repeat(np.arange(4), 6)
+    X = (levels[:, None] == np.arange(1, 4)).astype(float)
+    assert fitmod._affine_design(X, np.empty(0))
+    assert not fitmod._affine_design(np.c_[X, np.arange(24.0)], np.empty(0))
+    crossed = np.c_[np.tile([0.0, 1.0], 12), levels == 1]
+    assert not fitmod._affine_design(crossed, np.empty(0))
+    # rows of weight 0 are not in the fit, so not in the count
+    assert fitmod._affine_design(np.r_[X, [[1.0, 1.0, 0.0]]], np.r_[np.ones(24), 0.0])
+    priors = []
+    run = fitmod.BNRegressor._bayes_run
+
+    def counted(self, Xs, Ys, w, s, v0, alpha0):
+        priors.append(alpha0)
+        return run(self, Xs, Ys, w, s, v0, alpha0)
+    monkeypatch.setattr(fitmod.BNRegressor, "_bayes_run", counted)
+    y = levels * 0.1 + np.random.default_rng(1).standard_normal(24)
+    est = quiet(bngrad.BNRegressor(hidden=4), X, y)
+    assert priors == [fitmod.ALPHA0] * 3 and np.all(est.effective_params_ < 4)
+
+
 def test_a_signal_with_no_linear_part_is_found():
     """y = x0 x1 exactly: the strong first prior holds the net in its linear
     regime (gamma ~ 3); the weak restart fits it, and a noise-free fit ends
