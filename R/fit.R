@@ -258,12 +258,17 @@ predict.bn_fit <- function(object, newdata, ...) {
   } else {
     # columns found by name where newdata has them all (extra ones, another
     # order: a data frame with more than x had), else by position
+    p1 <- length(object$coefnames)
+    if (is.null(dim(newdata)) && is.numeric(newdata) && p1 > 1L && length(newdata) == p1) {
+      newdata <- matrix(newdata, 1L, dimnames = list(NULL, names(newdata)))  # one new row
+    }
     have <- colnames(newdata)
-    if (!is.null(have) && length(dim(newdata)) == 2L && all(object$coefnames %in% have)) {
+    if (!is.null(have) && length(dim(newdata)) == 2L && all(object$coefnames %in% have) &&
+        !anyDuplicated(have) && !anyDuplicated(object$coefnames)) {
       newdata <- newdata[, object$coefnames, drop = FALSE]
     }
     x <- .as_design(newdata, "newdata")
-    if (is.null(colnames(x))) colnames(x) <- object$coefnames
+    if (is.null(colnames(x)) && ncol(x) == p1) colnames(x) <- object$coefnames
     keep <- which(stats::complete.cases(x))
     n_all <- nrow(x)
     labels <- rownames(x)
@@ -358,11 +363,9 @@ coef.bn_fit <- function(object, ...) {
                       "unit per output that uses it): its share %s\n"), num(x$linear_share, 2)))
   }
   # the curve is the first net's; n_iter the most any net ran
-  cat(sprintf("final value %.6f after %d %s%s: %s\n", utils::tail(x$loss_curve, 1),
-              length(x$loss_curve), .iterations(x$optimizer),
-              if (length(x$loss_curve) != x$n_iter) {
-                sprintf(" (net 1; the longest of the %d ran %d)", nets, x$n_iter)
-              } else "",
+  cat(sprintf("final value %.6f%s after %s%d %s: %s\n", utils::tail(x$loss_curve, 1),
+              if (nets > 1) " (net 1)" else "", if (nets > 1) "at most " else "", x$n_iter,
+              .iterations(x$optimizer),
               if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
 }
 

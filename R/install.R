@@ -111,7 +111,7 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
 .pick_python <- function(python = NULL, candidates = .python_candidates()) {
   probe <- .python_probe
   if (!is.null(python)) candidates <- path.expand(python)
-  else probe <- paste("import sys", .not_a_venv, probe, sep = "; ")
+  else probe <- sub("import ssl", paste0(.not_a_venv, "; import ssl"), probe, fixed = TRUE)
   tried <- character()
   for (cand in candidates) {
     r <- .run(cand, c("-c", probe))

@@ -41,11 +41,11 @@ def batchnorm_backward(dout, cache):
 
     dx = gamma/sd * (dout - mean(dout) - xhat * sum(dout * xhat) / (n - ddof))
     """
-    try:
-        xhat, gamma, inv_sd, ddof = cache
-    except (TypeError, ValueError):
+    if not (isinstance(cache, tuple) and len(cache) == 4
+            and all(isinstance(a, np.ndarray) for a in cache[:3])):
         raise TypeError("cache must be the cache batchnorm_forward returned "
-                        f"(a tuple of 4), got {type(cache).__name__}") from None
+                        f"(a tuple of 4), got {type(cache).__name__}")
+    xhat, gamma, inv_sd, ddof = cache
     dout = real_array("dout", dout, (xhat.ndim,))
     if dout.shape != xhat.shape:
         raise ValueError(f"dout must have shape {xhat.shape} (the forward's x), got {dout.shape}")

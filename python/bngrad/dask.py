@@ -104,8 +104,12 @@ class _Data:
         if y.shape[0] != N:
             raise ValueError(f"y has {y.shape[0]} rows but X has {N}: they must match" if fit
                              else f"y must have {N} rows (the rows of X), got shape {y.shape}")
+        if y.ndim == 2 and y.shape[1] == 0:
+            raise ValueError("y has no columns: there is nothing to fit")
         Y = y[:, None] if y.ndim == 1 else y
         if w is not None:
+            if not is_dask(w) and np.ndim(w) == 0:     # one weight for every row, as in memory
+                w = np.full(N, w)
             w = _dask_array(w, wname, rows)
             if w.ndim != 1 or w.shape[0] != N:
                 raise ValueError(f"{wname} must have length {N} (the rows of X), got shape "

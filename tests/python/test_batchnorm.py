@@ -59,8 +59,9 @@ def test_layer_leaves_inputs_alone_and_checks_them():
         bngrad.batchnorm_forward(x, np.ones(2), np.zeros(3))
     with pytest.raises(ValueError, match=r"^x must be 2-D to 32-D, got shape \(5,\)$"):
         bngrad.batchnorm_forward(np.ones(5), 1.0, 0.0)
-    with pytest.raises(TypeError, match="cache must be the cache batchnorm_forward returned"):
-        bngrad.batchnorm_backward(np.ones_like(out), None)
+    for bad in (None, (1, 2, 3, 4), "abcd", np.zeros(4)):
+        with pytest.raises(TypeError, match="cache must be the cache batchnorm_forward returned"):
+            bngrad.batchnorm_backward(np.ones_like(out), bad)
     with pytest.raises(ValueError, match="dout"):
         bngrad.batchnorm_backward(np.ones((3, 3)), cache)
     with pytest.raises(ValueError, match="column 1 of x"):

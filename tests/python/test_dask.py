@@ -300,6 +300,15 @@ def test_bad_values_named(what, error, match):
                       chunked(y, 128), sample_weight=chunked(w, 128))
 
 
+def test_one_sample_weight_is_every_row_s_as_in_memory():
+    X, y, _ = case(200)
+    kw = dict(hidden=3, decay=0.1, seed=1, max_iter=5)
+    one = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 50), chunked(y, 50), sample_weight=2.0)
+    every = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 50), chunked(y, 50),
+                      sample_weight=np.full(200, 2.0))
+    assert np.array_equal(one.predict(X), every.predict(X))
+
+
 def test_bad_shapes_named():
     X, y, p = case(100)
     Xd = chunked(X, 30)
@@ -307,6 +316,8 @@ def test_bad_shapes_named():
         bngrad.gradients(Xd, y[:99], p)
     with pytest.raises(ValueError, match="y has 99 rows but X has 100"):
         bngrad.BNRegressor().fit(Xd, y[:99])
+    with pytest.raises(ValueError, match="y has no columns"):
+        bngrad.BNRegressor().fit(Xd, np.empty((100, 0)))
     with pytest.raises(ValueError, match=r"weights must have length 100 \(the rows of X\)"):
         bngrad.gradients(Xd, y, p, weights=np.ones(3))
     with pytest.raises(ValueError, match=r"G1 must have 4 rows \(the columns of X\)"):

@@ -256,6 +256,12 @@ def test_a_one_factor_design_has_no_second_run(monkeypatch):
     assert not fitmod._affine_design(crossed, np.empty(0))
     # rows of weight 0 are not in the fit, so not in the count
     assert fitmod._affine_design(np.r_[X, [[1.0, 1.0, 0.0]]], np.r_[np.ones(24), 0.0])
+    # three doses in two collinear columns (or beside a constant) are no such design
+    dose = np.repeat([0.0, 1.0, 2.0], 8)
+    for Xc in (np.c_[dose, 2 * dose], np.c_[dose, np.ones(24)]):
+        assert not fitmod._affine_design(Xc, np.empty(0))
+        yq = (dose - 1) ** 2 + 0.05 * np.random.default_rng(0).standard_normal(24)
+        assert quiet(bngrad.BNRegressor(hidden=4, seed=0), Xc, yq).score(Xc, yq) > 0.95
     priors = []
     run = fitmod.BNRegressor._bayes_run
 
@@ -319,8 +325,9 @@ def test_decay_zero_is_a_fixed_decay_of_zero(optimizer):
         assert np.isnan(est.log_evidence_).all()
 
 
-@pytest.mark.parametrize("sx, sy", [(1e154, 1.0), (1.0, 1e155), (1e-200, 1e200), (-1e300, 1e-300)])
-def test_scales_near_float64_s_limits_fit_the_same_net(sx, sy):
+@pytest.mark.parametrize("sx, sy, w", [(1e154, 1.0, 1.0), (1.0, 1e155, 1.0), (1e-200, 1e200, 1.0),
+                                       (-1e300, 1e-300, 1.0), (1.0, 1e149, 1e12), (1e149, 1.0, 1e12)])
+def test_scales_near_float64_s_limits_fit_the_same_net(sx, sy, w):
     """Standardising X and y squares them: past 1e150 (or below 1e-150)
     they are scaled first, so the fit is as good as on X and y (not inf,
     NaN or a constant; not the same bits: the scaling rounds)."""
@@ -328,8 +335,8 @@ def test_scales_near_float64_s_limits_fit_the_same_net(sx, sy):
     kw = dict(hidden=2, seed=1, ensemble=1)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        est = quiet(bngrad.BNRegressor(**kw), X * sx, y * sy)
-        ref = quiet(bngrad.BNRegressor(**kw), X, y)
+        est = quiet(bngrad.BNRegressor(**kw), X * sx, y * sy, sample_weight=np.full(20, w))
+        ref = quiet(bngrad.BNRegressor(**kw), X, y, sample_weight=np.full(20, w))
         assert np.abs(est.predict(X * sx) / sy - ref.predict(X)).max() < 0.1 * y.std()
         assert est.score(X * sx, y * sy) == pytest.approx(ref.score(X, y), abs=2e-2)
 

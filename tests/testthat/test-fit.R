@@ -50,6 +50,14 @@ test_that("predict pads NA rows, checks columns and factor levels", {
   expect_equal(predict(fx, d[1:5, c("y", "f", "b", "a")]), predict(fx, as.matrix(d[1:5, c("a", "b")])))
   expect_equal(unname(predict(fx, unname(as.matrix(d[1:5, c("a", "b")])))),
                unname(fitted(fx)[1:5]), tolerance = 1e-12)
+  # one new row as a (named) vector; a wrong width is refused in words
+  expect_equal(unname(predict(fx, c(b = d$b[2], a = d$a[2]))), unname(fitted(fx)[2]), tolerance = 1e-12)
+  expect_equal(unname(predict(fx, c(d$a[2], d$b[2]))), unname(fitted(fx)[2]), tolerance = 1e-12)
+  expect_error(predict(fx, matrix(1:3, 1)), "columns the net was fitted on: a, b; it has 3 unnamed")
+  # duplicated names: by position, as the fit saw them
+  x2 <- cbind(a = d$a, a = d$b)
+  f2 <- short_fit(x2, d$a - 2 * d$b, hidden = 2, max_iter = 10, ensemble = 1)
+  expect_equal(predict(f2, x2), fitted(f2), tolerance = 1e-12)
   m <- as.matrix(d[1:4, c("a", "b")]); m[3, 1] <- NA
   expect_true(is.na(predict(fx, m)[3]))
 })
