@@ -68,12 +68,13 @@
 
 .load_core <- function() {
   .choose_python()
-  cfg <- tryCatch(reticulate::py_discover_config(), error = function(e) NULL)
-  if (is.null(cfg) || is.null(cfg$python)) {
-    stop("bngrad found no Python. ", .setup_hint(), call. = FALSE)
-  }
   ok <- tryCatch(reticulate::py_available(initialize = TRUE), error = function(e) FALSE)
   if (!isTRUE(ok)) {
+    # which Python, asked only now: the search costs ~0.1 s of every first call
+    cfg <- tryCatch(reticulate::py_discover_config(), error = function(e) NULL)
+    if (is.null(cfg) || is.null(cfg$python)) {
+      stop("bngrad found no Python. ", .setup_hint(), call. = FALSE)
+    }
     stop("bngrad could not start Python at ", cfg$python, ". ", .setup_hint(),
          call. = FALSE)
   }

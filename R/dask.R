@@ -21,35 +21,50 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
   y_cols <- names_of(y, "y")
   x_cols <- if (is.null(x)) NULL else as.list(names_of(x, "x"))
   if (!is.null(weights)) .string(weights, "weights")
-  if (!is.null(scheduler)) .string(scheduler, "scheduler")
-  hidden <- .whole(hidden, "hidden")
-  if (!activation %in% .activations) {
-    stop("activation must be one of ", paste(.activations, collapse = ", "), call. = FALSE)
+  both <- intersect(c(unlist(x_cols), weights), y)
+  if (length(both)) {
+    stop("column '", both[1], "' is both in y and in x or weights", call. = FALSE)
   }
-  opt_whole <- function(v, name) if (is.null(v)) NULL else .whole(v, name)
+  if (!is.null(x) && !is.null(weights) && weights %in% x) {
+    stop("column '", weights, "' is both in x and weights", call. = FALSE)
+  }
+  if (!is.null(scheduler)) .string(scheduler, "scheduler")
+  # every setting checked in R's words, as bn_fit checks its own
+  hidden <- .whole(hidden, "hidden")
+  activation <- .one_of(activation, .activations, "activation")
+  decay <- .real(decay, "decay", 0, null_ok = TRUE)
+  ensemble <- .whole(ensemble, "ensemble", null_ok = TRUE)
+  restarts <- .whole(restarts, "restarts")
+  max_iter <- .whole(max_iter, "max_iter", null_ok = TRUE)
+  tol <- .real(tol, "tol", 0, open_low = TRUE, null_ok = TRUE)
+  eps <- .real(eps, "eps", 0)
+  ddof <- .ddof(ddof)
+  if (!is.logical(trace) || length(trace) != 1 || is.na(trace)) {
+    stop("trace must be TRUE or FALSE, got ", .shown(trace), call. = FALSE)
+  }
   # as in bn_fit: the R stream chooses the seed unless one is given
   seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
   core <- .core()
-  dask <- .core_dask()
+  .core_dask()
   est <- .call_core(core$BNRegressor,
     hidden = hidden, activation = activation, optimizer = "lbfgs", decay = decay,
-    ensemble = opt_whole(ensemble, "ensemble"), restarts = .whole(restarts, "restarts"),
-    max_iter = opt_whole(max_iter, "max_iter"), tol = tol, eps = eps, ddof = ddof,
-    seed = seed, verbose = FALSE)
+    ensemble = ensemble, restarts = restarts, max_iter = max_iter, tol = tol, eps = eps,
+    ddof = ddof, seed = seed, verbose = FALSE)
   if (isTRUE(trace)) {
     reticulate::py_set_attr(est, "progress", function(net, iteration, value) {
       cat(sprintf("net %d iter %4d value %.6f\n", as.integer(net), as.integer(iteration), value))
       utils::flush.console()
     })
   }
-  out <- .call_core(dask$fit_parquet, est, path, y_cols, x = x_cols, weights = weights,
-                    scheduler = scheduler)
+  out <- .call_core(.core_rbridge()$fit_parquet, est, path, y_cols, x_cols, weights,
+                    scheduler, function(msg) warning(msg, call. = FALSE))
   x_names <- as.character(unlist(out[[2]]))
-  fit <- c(.fitted_fields(.core_rbridge()$fitted(est), length(x_names), length(y)), list(
-    hidden = hidden, activation = activation, eps = eps, ddof = ddof, seed = seed,
-    coefnames = x_names, ynames = if (length(y) > 1) y, path = path,
-    # the data stay in the files: no fitted values or residuals are kept
-    fitted.values = NULL, residuals = NULL, call = match.call()))
+  fit <- c(.fitted_fields(out[[1]], length(x_names), length(y)), list(
+    hidden = hidden, activation = activation, decay_chosen = is.null(decay), eps = eps,
+    ddof = ddof, seed = seed, coefnames = x_names, ynames = if (length(y) > 1) y, path = path,
+    # the data stay in the files: no fitted values or residuals are kept, only
+    # how many rows (their total weight) the fit saw
+    n_obs = out[[3]], fitted.values = NULL, residuals = NULL, call = match.call()))
   class(fit) <- "bn_fit"
   fit
 }

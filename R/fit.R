@@ -240,7 +240,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
 }
 
 predict.bn_fit <- function(object, newdata, ...) {
-  if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))
+  if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))  # in words, if none
   if (inherits(object, "bn_fit.formula")) {
     if (!is.data.frame(newdata)) newdata <- as.data.frame(newdata)
     Terms <- stats::delete.response(object$terms)
@@ -289,17 +289,33 @@ predict.bn_fit <- function(object, newdata, ...) {
 }
 
 # As lm: rows that na.exclude dropped come back as NA.
-fitted.bn_fit <- function(object, ...) stats::napredict(object$na.action, object$fitted.values)
+fitted.bn_fit <- function(object, ...) {
+  .in_memory(object, "fitted values")
+  stats::napredict(object$na.action, object$fitted.values)
+}
 
-residuals.bn_fit <- function(object, ...) stats::naresid(object$na.action, object$residuals)
+residuals.bn_fit <- function(object, ...) {
+  .in_memory(object, "residuals")
+  stats::naresid(object$na.action, object$residuals)
+}
+
+# A bn_fit_parquet fit keeps no rows: what needs them says so.
+.in_memory <- function(object, what) {
+  if (!is.null(object$path)) {
+    stop("a bn_fit_parquet fit keeps no ", what, ": its data stayed in ", object$path,
+         " (predict(fit, newdata) works)", call. = FALSE)
+  }
+}
 
 # Frequency weights: a row of weight k stands for k observations.
 nobs.bn_fit <- function(object, ...) {
+  if (!is.null(object$n_obs)) return(object$n_obs)        # bn_fit_parquet's
   if (is.null(object$weights)) NROW(object$residuals) else sum(object$weights)
 }
 
 # The (weighted) residual sum of squares on y's scale, over every output.
 deviance.bn_fit <- function(object, ...) {
+  .in_memory(object, "residuals")
   w <- if (is.null(object$weights)) 1 else object$weights
   sum(w * as.matrix(object$residuals)^2)
 }
@@ -377,17 +393,23 @@ print.bn_fit <- function(x, ...) {
 summary.bn_fit <- function(object, ...) {
   res <- object
   res$coefficients <- coef(object)
-  res$residual_summary <- summary(as.vector(object$residuals))
-  res$mse <- deviance(object) / (nobs(object) * object$n[3])
+  if (is.null(object$path)) {                 # a bn_fit_parquet fit has no residuals
+    res$residual_summary <- summary(as.vector(object$residuals))
+    res$mse <- deviance(object) / (nobs(object) * object$n[3])
+  }
   class(res) <- "summary.bn_fit"
   res
 }
 
 print.summary.bn_fit <- function(x, ...) {
   .describe(x)
-  cat(sprintf("training MSE %.6g%s\n", x$mse, if (is.null(x$weights)) "" else " (weighted)"))
-  cat("\nresiduals:\n")
-  print(x$residual_summary)
+  if (is.null(x$mse)) {
+    cat("training MSE and residuals not kept: the data stayed in ", x$path, "\n", sep = "")
+  } else {
+    cat(sprintf("training MSE %.6g%s\n", x$mse, if (is.null(x$weights)) "" else " (weighted)"))
+    cat("\nresiduals:\n")
+    print(x$residual_summary)
+  }
   cat("\nweights:\n")
   print(round(x$coefficients, 4))
   invisible(x)

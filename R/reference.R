@@ -107,6 +107,7 @@ bn_grad_loop <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
 bn_check <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0,
                      h = 1e-6, weights = NULL) {
   v <- .check_net(X, y, params, activation, eps, ddof, weights = weights)
+  h <- .real(h, "h", 0, open_low = TRUE)
   w <- if (is.null(v$weights)) rep(1, nrow(v$X)) else v$weights
   loop <- bn_grad_loop(X, y, params, activation, eps, ddof, weights)
   # Without the core the loops-vs-differences column still says something.

@@ -12,6 +12,7 @@ inside a one-element tuple: reticulate converts a tuple and the arrays in it
 in C++, but an array returned alone through an R method that asks NumPy
 whether it holds dates (~0.25 ms, 25 times the gradient at N = 64).
 """
+import contextlib
 import threading
 import warnings
 
@@ -47,10 +48,11 @@ def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, weights=None)
                             np.ravel(g.G2, order="F"), np.ravel(g.b))),)
 
 
-def fit(est, X, y, sample_weight, warn):
-    """est.fit(X, y, sample_weight=) for R's bn_fit, its warnings handed to
-    warn(message), R's warning(), so that R's handlers, suppressWarnings and
-    options(warn) see them; Python would only print them to stderr.
+@contextlib.contextmanager
+def _warnings_to_r(warn):
+    """Warnings raised inside handed to warn(message), R's warning(), so that
+    R's handlers, suppressWarnings and options(warn) see them; Python would
+    only print them to stderr.
 
     Every UserWarning (ConvergenceWarning is one) is passed on, each fit
     anew (not once per place, Python's default); other categories keep
@@ -70,10 +72,27 @@ def fit(est, X, y, sample_weight, warn):
     with warnings.catch_warnings():
         warnings.simplefilter("always", UserWarning)
         warnings.showwarning = show
-        est.fit(X, y, sample_weight=sample_weight)
+        yield
     for text in later:
         warn(text)
+
+
+def fit(est, X, y, sample_weight, warn):
+    """est.fit(X, y, sample_weight=) for R's bn_fit, its warnings given to
+    warn (R's warning())."""
+    with _warnings_to_r(warn):
+        est.fit(X, y, sample_weight=sample_weight)
     return fitted(est)
+
+
+def fit_parquet(est, path, y, x, weights, scheduler, warn):
+    """bngrad.dask's fit to Parquet columns for R's bn_fit_parquet, its
+    warnings given to warn: (fitted(est), the inputs' names, the rows'
+    total weight)."""
+    from . import dask
+    with _warnings_to_r(warn):
+        est, xs, W = dask._fit_parquet(est, path, y, x, weights, scheduler)
+    return fitted(est), list(xs), float(W)
 
 
 def fitted(est):

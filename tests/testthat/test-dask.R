@@ -59,11 +59,20 @@ test_that("a bn_fit_parquet fit is plain R data and predicts without Python", {
   d <- dask_data(200)
   path <- write_parquet(d[c("a", "b", "c", "y")], tempfile(fileext = ".parquet"))
   on.exit(unlink(path))
-  fit <- suppressWarnings(bn_fit_parquet(path, "y", hidden = 3, max_iter = 5, seed = 1))
+  # max_iter reached: an R warning, as bn_fit's
+  expect_warning(fit <- bn_fit_parquet(path, "y", hidden = 3, max_iter = 5, seed = 1),
+                 "max_iter = 5 reached before the fit converged")
   expect_identical(fit$coefnames, c("a", "b", "c"))          # x = NULL: every other column
   leaves <- rapply(unclass(fit), function(v) class(v)[1], how = "unlist")
   expect_false(any(grepl("python", leaves)))
-  expect_null(fitted(fit))
+  # no rows kept: the row count is, and what needs rows says why it is missing
+  expect_identical(nobs(fit), 200)
+  for (f in list(fitted, residuals, deviance, logLik)) {
+    expect_error(f(fit), "a bn_fit_parquet fit keeps no .*: its data stayed in")
+  }
+  expect_error(predict(fit), "keeps no fitted values")
+  expect_output(print(summary(fit)), "training MSE and residuals not kept")
+  expect_output(print(fit), "decay none: early stopping on held-out rows")
   again <- unserialize(serialize(fit, NULL))
   expect_equal(predict(again, as.matrix(d[1:5, c("a", "b", "c")])),
                predict(fit, d[1:5, c("a", "b", "c")]))
@@ -80,6 +89,11 @@ test_that("bad arguments to bn_fit_parquet are named", {
   expect_error(bn_fit_parquet(path, 3), "y must be column names")
   expect_error(bn_fit_parquet(path, "y", weights = "nope"), "weights: no column 'nope'")
   expect_error(bn_fit_parquet(path, "y", hidden = 0), "hidden must be a whole number")
+  expect_error(bn_fit_parquet(path, "y", activation = c("relu", "tanh")), "activation must be one")
+  expect_error(bn_fit_parquet(path, "y", decay = NA), "decay must be")
+  expect_error(bn_fit_parquet(path, "y", ddof = TRUE), "ddof must be")
+  expect_error(bn_fit_parquet(path, "y", trace = "yes"), "trace must be TRUE or FALSE")
+  expect_error(bn_fit_parquet(path, "y", c("a", "y")), "column 'y' is both in y and in x")
   d$w[] <- -1
   write_parquet(d, path)
   expect_error(bn_fit_parquet(path, "y", c("a", "b"), weights = "w", max_iter = 2),

@@ -70,3 +70,9 @@ test_that("a core of another version is refused, this version accepted", {
   need_core()
   expect_identical(bngrad:::.core()$`__version__`, as.character(packageVersion("bngrad")))
 })
+
+test_that("bn_check's step h is checked like every other setting", {
+  for (h in list(0, -1e-6, NA_real_, c(1e-6, 1), "a")) {
+    expect_error(bn_check(good$X, good$y, good$params, h = h), "^h must be a number in \\(0, Inf\\)")
+  }
+})
