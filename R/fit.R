@@ -415,13 +415,13 @@ print.summary.bn_fit <- function(x, ...) {
   invisible(x)
 }
 
-# The training objective per iteration; the dots go to plot() and win over
+# The first net's training loss per iteration; the dots go to plot() and win over
 # these defaults.
 plot.bn_fit <- function(x, ...) {
   curve <- x$loss_curve
   args <- list(seq_along(curve), curve, type = "l", log = if (all(curve > 0)) "y" else "",
                xlab = if (x$optimizer == "adam") "epoch" else "iteration",
-               ylab = "training objective (standardised y)",
+               ylab = "training loss (standardised y)",
                main = sprintf("bn_fit: %d-%d-%d, %s", x$n[1], x$n[2], x$n[3], x$activation))
   dots <- list(...)
   args[names(dots)] <- NULL

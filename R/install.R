@@ -83,6 +83,12 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
     return(list(target = file.path(tmp, basename(own)), label = own, cleanup = tmp))
   }
   if (dir.exists(core)) core <- normalizePath(core)
+  # a path that is not there fails now, not after pip has fetched numba
+  path_like <- (grepl("/", core, fixed = TRUE) && !grepl("://", core, fixed = TRUE)) ||
+    grepl("\\.(whl|tar\\.gz|zip)$", core)
+  if (path_like && !file.exists(core)) {
+    stop("core: there is no file or directory ", core, call. = FALSE)
+  }
   list(target = core, label = core, cleanup = character())
 }
 

@@ -152,7 +152,8 @@ def net(X, y, params, activation, eps, ddof, w=None):
     if Y.shape[0] != N:
         raise ValueError(f"y must have {N} rows (the rows of X), got shape {Y.shape}")
     if Y.shape[1] != q:
-        raise ValueError(f"y must have {q} columns (the columns of G2), got shape {Y.shape}")
+        raise ValueError(f"y must have {q} column{'s' * (q != 1)} (the columns of G2), "
+                         f"got shape {Y.shape}")
     code = activation_code(activation)
     eps, ddof = eps_ddof(eps, ddof)
     return X, Y, weights(w, N, ddof), G1, gamma, beta, G2, b, code, eps, ddof

@@ -265,7 +265,10 @@ class BNRegressor:
         0 if every net met its stopping rule, 1 if one reached max_iter
         (nnet's ``$convergence``).
     loss_curve_ : ndarray
-        The first net's training objective per iteration (standardised y).
+        The first net's training loss per iteration (standardised y):
+        "bayes", the weighted mean squared error after each LM step (the
+        prior's term left out); "lbfgs", the objective (with the decay's
+        term); "adam", each epoch's mean minibatch loss.
     log_evidence_ : ndarray of shape (ensemble,)
         "bayes": each net's log evidence log p(y | alpha, beta), on y's scale.
     effective_params_ : ndarray of shape (ensemble,)

@@ -322,7 +322,7 @@ def test_bad_shapes_named():
         bngrad.gradients(Xd, y, p, weights=np.ones(3))
     with pytest.raises(ValueError, match=r"G1 must have 4 rows \(the columns of X\)"):
         bngrad.gradients(Xd, y, p._replace(G1=p.G1[:3]))
-    with pytest.raises(ValueError, match=r"y must have 1 columns \(the columns of G2\)"):
+    with pytest.raises(ValueError, match=r"y must have 1 column \(the columns of G2\)"):
         bngrad.gradients(Xd, np.c_[y, y], p)
     with pytest.raises(ValueError, match="X must be 2-D"):
         bngrad.gradients(da.from_array(X[:, 0], chunks=30), y, p)

@@ -105,4 +105,7 @@ test_that("a package built without the core says how to get one", {
                "plain `R CMD build`.*make build/bngrad_.*tar.gz.*install_bngrad\\(core = ")
   checkout <- bngrad:::.core_source(tempdir())
   expect_identical(checkout$target, normalizePath(tempdir()))
+  expect_error(bngrad:::.core_source("/nonexistent/core"), "core: there is no file or directory")
+  expect_error(bngrad:::.core_source("bngrad-9.whl"), "core: there is no file or directory")
+  expect_identical(bngrad:::.core_source("bngrad==9")$target, "bngrad==9")   # a requirement
 })
