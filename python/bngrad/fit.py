@@ -160,6 +160,34 @@ def _affine_design(Xs, w):
     return np.linalg.matrix_rank(U[1:] - U[0]) == len(U) - 1
 
 
+def _grouped(Xs, Ys, w):
+    """Where at most half the rows are distinct (factor designs), the data
+    as the Bayesian fit can take them at less cost and to the same optimum:
+    each distinct row once, with its total weight and its rows' weighted mean
+    of Y, and the spread of Y about those means (an SSE no net can change).
+    Frequency weights make that exact: the batch statistics, the Gauss-Newton
+    matrix J'WJ, J'W r and the SSE are all the same sums.  (warpbreaks: 40
+    rows are 6, an LM step ~10x cheaper.)  None elsewhere."""
+    N = len(Xs)
+    head = Xs[:64]
+    seen = len(np.unique(head, axis=0))
+    if seen > N // 2 or (seen == len(head) < N):
+        return None                            # continuous inputs: the first rows differ
+    U, inverse = np.unique(Xs, axis=0, return_inverse=True)
+    if len(U) > N // 2:
+        return None
+    inverse = inverse.reshape(-1)
+    wt = np.ones(N) if w.size == 0 else w
+    Wu = np.bincount(inverse, weights=wt, minlength=len(U))
+    live = Wu > 0
+    Ybar = np.stack([np.bincount(inverse, weights=wt * Ys[:, k], minlength=len(U))
+                     for k in range(Ys.shape[1])], axis=1)
+    Ybar[live] /= Wu[live, None]
+    sse0 = float(wt @ ((Ys - Ybar[inverse]) ** 2).sum(axis=1))
+    return (np.ascontiguousarray(U[live]), np.ascontiguousarray(Ybar[live]),
+            np.ascontiguousarray(Wu[live]), sse0)
+
+
 def _combine(members):
     """One net that predicts the average of `members` (Params of one shape)."""
     K = len(members)
@@ -515,6 +543,8 @@ class BNRegressor:
         starts = {kr: _start(p1, s["hidden"], q, rng) for kr, rng in rngs.items()}
         fit_one = {"lbfgs": self._lbfgs, "adam": self._adam}.get(s["optimizer"])
         affine = fit_one is None and s["decay"] is None and _affine_design(Xs, w)
+        # the Bayesian runs see repeated rows once (_grouped): the same fit
+        grouped = (_grouped(Xs, Ys, w) if fit_one is None else None) or (Xs, Ys, w, 0.0)
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
 
         def run(_lo, _hi):
@@ -527,7 +557,7 @@ class BNRegressor:
                     if fit_one is not None:      # the rest of its stream: held-out rows, batches
                         result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared)
                     else:
-                        result = self._bayes_run(Xs, Ys, w, s, starts[k, r], alpha0)
+                        result = self._bayes_run(*grouped, s, starts[k, r], alpha0)
                     with lock:
                         runs[k, r, alpha0] = result
                         if fit_one is None and alpha0 == ALPHA0 and not affine and \
@@ -570,10 +600,10 @@ class BNRegressor:
             if self.verbose:
                 print(f"net {net + 1} iter {it + 1:4d} value {curve[it]:.6f}", flush=True)
 
-    def _bayes_run(self, Xs, Ys, w, s, v0, alpha0):
+    def _bayes_run(self, Xs, Ys, w, sse0, s, v0, alpha0):
         """One Levenberg-Marquardt run from v0: (v, info, curve); alpha0 the
         first prior precision (the evidence moves it), or with a fixed decay
-        the decay itself."""
+        the decay itself; sse0 the SSE no weight can change (_grouped)."""
         kernel = engine.ready(bayes.fit_bayes)
         w = np.ones(len(Xs)) if w.size == 0 else w
         fixed = s["decay"] is not None
@@ -581,7 +611,7 @@ class BNRegressor:
             alpha0 = s["decay"]
         v, info = np.empty_like(v0), np.zeros(6)
         curve = np.full(s["max_iter"], np.nan)
-        kernel(Xs, w, Ys, v0, s["hidden"], ACTIVATIONS[self.activation], s["eps"], s["ddof"],
+        kernel(Xs, w, Ys, sse0, v0, s["hidden"], ACTIVATIONS[self.activation], s["eps"], s["ddof"],
                alpha0, fixed, s["max_iter"], INNER, s["tol"], PATIENCE, v, info, curve)
         return v, info, curve[np.isfinite(curve)]
 

@@ -217,7 +217,7 @@ def test_bayes_reports_the_evidence_of_the_state_it_returns():
     w = np.random.default_rng(0).integers(1, 3, 60).astype(float)
     v0 = fitmod._start(2, 3, 1, np.random.default_rng(1))
     v, info, curve = np.empty_like(v0), np.zeros(6), np.full(300, np.nan)
-    bayes.fit_bayes(Xs, w, Ys, v0, 3, bngrad.ACTIVATIONS["sigmoid"], 1e-5, 0, 0.01, False, 300,
+    bayes.fit_bayes(Xs, w, Ys, 0.0, v0, 3, bngrad.ACTIVATIONS["sigmoid"], 1e-5, 0, 0.01, False, 300,
                     10, 1e-3, 5, v, info, curve)
     status, n_iter, evidence, gamma_eff, alpha, beta_ = info
     assert status == bayes.CONVERGED and 1 <= n_iter < 300
@@ -265,13 +265,41 @@ def test_a_one_factor_design_has_no_second_run(monkeypatch):
     priors = []
     run = fitmod.BNRegressor._bayes_run
 
-    def counted(self, Xs, Ys, w, s, v0, alpha0):
-        priors.append(alpha0)
-        return run(self, Xs, Ys, w, s, v0, alpha0)
+    def counted(self, *args):
+        priors.append(args[-1])
+        return run(self, *args)
     monkeypatch.setattr(fitmod.BNRegressor, "_bayes_run", counted)
     y = levels * 0.1 + np.random.default_rng(1).standard_normal(24)
     est = quiet(bngrad.BNRegressor(hidden=4), X, y)
     assert priors == [fitmod.ALPHA0] * 3 and np.all(est.effective_params_ < 4)
+
+
+@pytest.mark.parametrize("decay", [None, 0.1])
+def test_repeated_rows_fit_once_each_to_the_same_net(decay, monkeypatch):
+    """A factor design's Bayesian runs see each distinct row once, with its
+    count as weight, its rows' mean of y and their spread as a fixed SSE
+    (fit._grouped): the same objective, evidence and stopping rule, so the
+    same nets to rounding, weighted or not, one output or two."""
+    rng = np.random.default_rng(4)
+    dose, supp = np.repeat([0.5, 1.0, 2.0], 20), np.tile([0.0, 1.0], 30)
+    X = np.c_[dose, supp]
+    y = np.c_[np.log(dose) * (1 + supp), dose * supp] + 0.3 * rng.standard_normal((60, 2))
+    w = rng.integers(0, 3, 60).astype(float)
+    Xs, Ys = (X - X.mean(0)) / X.std(0), (y - y.mean(0)) / y.std(0)
+    U, Yb, Wu, sse0 = fitmod._grouped(Xs, Ys, w)
+    assert len(U) == 6 and Wu.sum() == w.sum()
+    assert Wu @ ((Yb - 0) ** 2).sum(1) + sse0 == pytest.approx(w @ (Ys ** 2).sum(1), rel=1e-12)
+    assert fitmod._grouped(np.random.default_rng(0).standard_normal((60, 2)), Ys, w) is None
+    kw = dict(hidden=4, seed=2, decay=decay)
+    for yy, ww in ((y[:, 0], None), (y, w)):
+        grouped = quiet(bngrad.BNRegressor(**kw), X, yy, sample_weight=ww)
+        monkeypatch.setattr(fitmod, "_grouped", lambda *a: None)
+        plain = quiet(bngrad.BNRegressor(**kw), X, yy, sample_weight=ww)
+        monkeypatch.undo()
+        assert grouped.predict(X) == pytest.approx(plain.predict(X), rel=1e-8, abs=1e-8)
+        assert grouped.n_iter_ == plain.n_iter_
+        if decay is None:
+            assert grouped.log_evidence_ == pytest.approx(plain.log_evidence_, rel=1e-10)
 
 
 def test_a_signal_with_no_linear_part_is_found():

@@ -148,12 +148,17 @@ def _chol_solve(L, g):
 
 
 @jit()
-def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, inner, tol,
+def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, inner, tol,
               patience, v_out, info, curve):
     """LM with Bayesian regularisation from v0; the best-evidence state into
     v_out, and into info: (status, LM iterations, log evidence, effective
     number of parameters, alpha, beta_) of that state; curve[t] = the
     weighted mean squared error after LM iteration t.
+
+    sse0 is added to every SSE: the part no weight can change, where X's
+    repeated rows come once each with their count as weight and Y's mean
+    (sse0 the spread of y about those means), so that the evidence and the
+    stopping rule see the whole data's SSE.
 
     fixed holds the regulariser at alpha0 instead: F = SSE + alpha0 |v|^2 is
     minimised (a user's fixed decay) and converged when a block of INNER LM
@@ -171,7 +176,7 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, inner, 
     r2 = np.empty(rows)
     J = np.empty((rows, P))
     v = v0.copy()
-    sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)
+    sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J) + sse0
     ssw = np.dot(v, v)
     alpha = alpha0
     beta_ = 1.0
@@ -215,7 +220,7 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, inner, 
                 else:
                     step = _chol_solve(L, g)
                 v2 = v + step
-                sse2 = net_eval(X, w, sw, Y, v2, p2, code, eps, ddof, False, r2, J)
+                sse2 = net_eval(X, w, sw, Y, v2, p2, code, eps, ddof, False, r2, J) + sse0
                 ssw2 = np.dot(v2, v2)
                 F2 = beta_ * sse2 + alpha * ssw2
                 # the reduction the quadratic model promised: step'(g + mu step)
@@ -236,7 +241,7 @@ def fit_bayes(X, w, Y, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, inner, 
             if not accepted:
                 break
             moved = True
-            sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)
+            sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J) + sse0
             curve[it - 1] = sse / nobs
             if rel < (1e-10 if fixed else 1e-6) or it >= max_iter:
                 break
