@@ -157,7 +157,8 @@ def _affine_design(Xs, w):
         U = np.unique(rows, axis=0)
         if len(U) > most:
             return False
-    return np.linalg.matrix_rank(U[1:] - U[0]) == len(U) - 1
+    # (one distinct row: every function of it is a constant)
+    return len(U) == 1 or np.linalg.matrix_rank(U[1:] - U[0]) == len(U) - 1
 
 
 def _grouped(Xs, Ys, w):
