@@ -29,39 +29,23 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
     stop("column '", weights, "' is both in x and weights", call. = FALSE)
   }
   if (!is.null(scheduler)) .string(scheduler, "scheduler")
-  # every setting checked in R's words, as bn_fit checks its own
   hidden <- .whole(hidden, "hidden")
-  activation <- .one_of(activation, .activations, "activation")
-  decay <- .real(decay, "decay", 0, null_ok = TRUE)
-  ensemble <- .whole(ensemble, "ensemble", null_ok = TRUE)
-  restarts <- .whole(restarts, "restarts")
   max_iter <- .whole(max_iter, "max_iter", null_ok = TRUE)
-  tol <- .real(tol, "tol", 0, open_low = TRUE, null_ok = TRUE)
-  eps <- .real(eps, "eps", 0)
-  ddof <- .ddof(ddof)
-  if (!is.logical(trace) || length(trace) != 1 || is.na(trace)) {
-    stop("trace must be TRUE or FALSE, got ", .shown(trace), call. = FALSE)
-  }
+  set <- .shared_settings(activation, decay, ensemble, restarts, tol, eps, ddof, trace)
   # as in bn_fit: the R stream chooses the seed unless one is given
   seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
   core <- .core()
   .core_dask()
-  est <- .call_core(core$BNRegressor,
-    hidden = hidden, activation = activation, optimizer = "lbfgs", decay = decay,
-    ensemble = ensemble, restarts = restarts, max_iter = max_iter, tol = tol, eps = eps,
-    ddof = ddof, seed = seed, verbose = FALSE)
-  if (isTRUE(trace)) {
-    reticulate::py_set_attr(est, "progress", function(net, iteration, value) {
-      cat(sprintf("net %d iter %4d value %.6f\n", as.integer(net), as.integer(iteration), value))
-      utils::flush.console()
-    })
-  }
+  est <- do.call(.call_core, c(list(core$BNRegressor), set, list(
+    hidden = hidden, optimizer = "lbfgs", max_iter = max_iter, seed = seed, verbose = FALSE)))
+  if (trace) .trace_progress(est)
   out <- .call_core(.core_rbridge()$fit_parquet, est, path, y_cols, x_cols, weights,
                     scheduler, function(msg) warning(msg, call. = FALSE))
   x_names <- as.character(unlist(out[[2]]))
   fit <- c(.fitted_fields(out[[1]], length(x_names), length(y)), list(
-    hidden = hidden, activation = activation, decay_chosen = is.null(decay), eps = eps,
-    ddof = ddof, seed = seed, coefnames = x_names, ynames = if (length(y) > 1) y, path = path,
+    hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),
+    eps = set$eps, ddof = set$ddof, seed = seed, coefnames = x_names,
+    ynames = if (length(y) > 1) y, path = path,
     # the data stay in the files: no fitted values or residuals are kept, only
     # how many rows (their total weight) the fit saw
     n_obs = out[[3]], fitted.values = NULL, residuals = NULL, call = match.call()))

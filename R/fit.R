@@ -56,22 +56,13 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   # a bad value is named as the caller wrote it
   named <- function(own, nnet_name, got) if (is.null(got)) own else nnet_name
   optimizer <- if (missing(optimizer)) "auto" else .one_of(optimizer, .optimizers, "optimizer")
-  activation <- .one_of(activation, .activations, "activation")
   hidden <- .whole(hidden, named("hidden", "size", nnet$hidden))
-  decay <- .real(decay, "decay", 0, null_ok = TRUE)
-  ensemble <- .whole(ensemble, "ensemble", null_ok = TRUE)
-  restarts <- .whole(restarts, "restarts")
   max_iter <- .whole(max_iter, named("max_iter", "maxit", nnet$max_iter), null_ok = TRUE)
-  tol <- .real(tol, "tol", 0, open_low = TRUE, null_ok = TRUE)
+  set <- .shared_settings(activation, decay, ensemble, restarts, tol, eps, ddof, trace)
   batch_size <- .whole(batch_size, "batch_size", 2, null_ok = TRUE)
   learning_rate <- .real(learning_rate, "learning_rate", 0, open_low = TRUE)
   momentum <- .real(momentum, "momentum", 0, 1, open_low = TRUE)
-  eps <- .real(eps, "eps", 0)
-  ddof <- .ddof(ddof)
   seed <- .whole(seed, "seed", 0, null_ok = TRUE)
-  if (!is.logical(trace) || length(trace) != 1 || is.na(trace)) {
-    stop("trace must be TRUE or FALSE, got ", .shown(trace), call. = FALSE)
-  }
   x <- .fit_design(x)
   if (is.data.frame(y)) y <- as.matrix(y)
   if (!is.numeric(y)) stop("y must be numeric, not ", class(y)[1], call. = FALSE)
@@ -82,34 +73,49 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   if (ncol(Y) == 0L) stop("y has no columns", call. = FALSE)
   if (anyNA(Y) || !all(is.finite(Y))) stop("y contains NA, NaN or Inf", call. = FALSE)
   .check_rows(nrow(x), "x")
-  if (!is.null(weights)) weights <- .check_weights(weights, nrow(x), ddof)
+  if (!is.null(weights)) weights <- .check_weights(weights, nrow(x), set$ddof)
   if (length(nnet$said)) message("bn_fit: ", paste(nnet$said, collapse = "; "))
   # The R stream chooses the seed unless one is given, so set.seed() works.
   if (is.null(seed)) seed <- sample.int(.Machine$integer.max, 1L)
   core <- .core()
-  est <- core$BNRegressor(
-    hidden = hidden, activation = activation, optimizer = optimizer, decay = decay,
-    ensemble = ensemble, restarts = restarts, max_iter = max_iter, tol = tol,
-    batch_size = batch_size, learning_rate = learning_rate, eps = eps, ddof = ddof,
-    momentum = momentum, seed = seed, verbose = FALSE)
-  if (trace) {
-    reticulate::py_set_attr(est, "progress", function(net, iteration, value) {
-      cat(sprintf("net %d iter %4d value %.6f\n", as.integer(net), as.integer(iteration), value))
-      utils::flush.console()
-    })
-  }
+  est <- do.call(core$BNRegressor, c(set, list(
+    hidden = hidden, optimizer = optimizer, max_iter = max_iter, batch_size = batch_size,
+    learning_rate = learning_rate, momentum = momentum, seed = seed, verbose = FALSE)))
+  if (trace) .trace_progress(est)
   out <- .call_core(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
                     if (!is.null(weights)) array(weights),
                     function(msg) warning(msg, call. = FALSE))
   fit <- c(.fitted_fields(out, ncol(x), ncol(Y)), list(
-    hidden = hidden, activation = activation, decay_chosen = is.null(decay), eps = eps,
-    ddof = ddof, seed = seed, weights = weights, coefnames = colnames(x),
+    hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),
+    eps = set$eps, ddof = set$ddof, seed = seed, weights = weights, coefnames = colnames(x),
     ynames = colnames(Y), call = match.call()))
   fit$call[[1L]] <- as.name("bn_fit")
   class(fit) <- "bn_fit"
   fit$fitted.values <- .bn_forward(fit, x)
   fit$residuals <- if (ncol(Y) == 1) as.vector(Y) - fit$fitted.values else Y - fit$fitted.values
   fit
+}
+
+# The settings bn_fit and bn_fit_parquet share, checked in R's words, as
+# BNRegressor's arguments (trace is R's own: checked, not passed).
+.shared_settings <- function(activation, decay, ensemble, restarts, tol, eps, ddof, trace) {
+  if (!is.logical(trace) || length(trace) != 1 || is.na(trace)) {
+    stop("trace must be TRUE or FALSE, got ", .shown(trace), call. = FALSE)
+  }
+  list(activation = .one_of(activation, .activations, "activation"),
+       decay = .real(decay, "decay", 0, null_ok = TRUE),
+       ensemble = .whole(ensemble, "ensemble", null_ok = TRUE),
+       restarts = .whole(restarts, "restarts"),
+       tol = .real(tol, "tol", 0, open_low = TRUE, null_ok = TRUE),
+       eps = .real(eps, "eps", 0), ddof = .ddof(ddof))
+}
+
+# trace = TRUE: the core's fit prints each net's progress as it goes.
+.trace_progress <- function(est) {
+  reticulate::py_set_attr(est, "progress", function(net, iteration, value) {
+    cat(sprintf("net %d iter %4d value %.6f\n", as.integer(net), as.integer(iteration), value))
+    utils::flush.console()
+  })
 }
 
 # A fitted BNRegressor as the fields of a bn_fit, from bngrad.rbridge.fitted's
@@ -240,7 +246,8 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
 }
 
 predict.bn_fit <- function(object, newdata, ...) {
-  if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))  # in words, if none
+  # (a bn_fit_parquet fit has no fitted values: fitted() says so)
+  if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))
   if (inherits(object, "bn_fit.formula")) {
     if (!is.data.frame(newdata)) newdata <- as.data.frame(newdata)
     Terms <- stats::delete.response(object$terms)
@@ -299,9 +306,12 @@ residuals.bn_fit <- function(object, ...) {
   stats::naresid(object$na.action, object$residuals)
 }
 
-# A bn_fit_parquet fit keeps no rows: what needs them says so.
+# A bn_fit_parquet fit keeps no rows (its data stay in object$path): what
+# needs them says so.
+.in_files <- function(object) !is.null(object$path)
+
 .in_memory <- function(object, what) {
-  if (!is.null(object$path)) {
+  if (.in_files(object)) {
     stop("a bn_fit_parquet fit keeps no ", what, ": its data stayed in ", object$path,
          " (predict(fit, newdata) works)", call. = FALSE)
   }
@@ -393,7 +403,7 @@ print.bn_fit <- function(x, ...) {
 summary.bn_fit <- function(object, ...) {
   res <- object
   res$coefficients <- coef(object)
-  if (is.null(object$path)) {                 # a bn_fit_parquet fit has no residuals
+  if (!.in_files(object)) {                   # a bn_fit_parquet fit has no residuals
     res$residual_summary <- summary(as.vector(object$residuals))
     res$mse <- deviance(object) / (nobs(object) * object$n[3])
   }
