@@ -237,6 +237,10 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   # by column, as sweep() would (whose checks cost more than a small fit's forward)
   by_col <- function(v) rep(v, each = nrow(x))
   xs <- (x - by_col(object$x_center)) / by_col(object$x_scale)
+  # where x - center overflows (values near the double maximum of both
+  # signs), that column as x / scale - center / scale, as the core does
+  bad <- which(colSums(!is.finite(xs)) > 0)
+  for (j in bad) xs[, j] <- x[, j] / object$x_scale[j] - object$x_center[j] / object$x_scale[j]
   A <- xs %*% p$G1 - by_col(object$running_mean)
   A <- A * by_col(p$gamma / sqrt(object$running_var + object$eps)) + by_col(p$beta)
   out <- .act(object$activation)$f(A) %*% p$G2

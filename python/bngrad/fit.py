@@ -452,8 +452,8 @@ class BNRegressor:
         W = wt.sum()
         self.x_center_, self.x_scale_ = _center_scale(X, wt)
         self.y_center_, self.y_scale_ = _center_scale(Y2, wt)
-        Xs = np.ascontiguousarray((X - self.x_center_) / self.x_scale_)
-        Ys = np.ascontiguousarray((Y2 - self.y_center_) / self.y_scale_)
+        Xs = np.ascontiguousarray(_standardised(X, self.x_center_, self.x_scale_))
+        Ys = np.ascontiguousarray(_standardised(Y2, self.y_center_, self.y_scale_))
         # Every BLAS in the process on one thread for the whole fit: the
         # optimiser's and the array work's between kernel calls would
         # otherwise wake pools that take the cores the kernels need.
@@ -634,8 +634,9 @@ class BNRegressor:
         if again is not None and again[1][2] > info[2]:
             v, info, curve = again
         status, n_iter, evidence, gamma_eff, alpha, beta_ = info
+        # with a fixed decay the kernel's info[2] is the objective, SSE + decay |v|^2
         return _Member(v, int(n_iter), status == bayes.CONVERGED, curve,
-                       criterion=curve[-1] if fixed and curve.size else -evidence,
+                       criterion=evidence if fixed else -evidence,
                        evidence=np.nan if fixed else evidence,
                        gamma_eff=np.nan if fixed else gamma_eff, decay=alpha / beta_,
                        noise=np.nan if fixed else 1 / np.sqrt(2 * beta_))
@@ -763,7 +764,9 @@ class BNRegressor:
                 if stale >= PATIENCE_ADAM:
                     converged = True
                     break
-        m = _Member(v, len(curve), converged, np.array(curve), criterion=curve[-1],
+        # the objective, as the other optimisers compare restarts by theirs
+        m = _Member(v, len(curve), converged, np.array(curve),
+                    criterion=curve[-1] + lam * float(v @ v),
                     decay=s["decay"] or 0.0)
         m.running = (mean, var)
         return m
@@ -792,7 +795,7 @@ class BNRegressor:
         checks.same_features(X, getattr(self, "feature_names_in_", None))
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = checks.design(X, "X", n_features=self.n_features_in_)
-        Xs = (X - self.x_center_) / self.x_scale_
+        Xs = _standardised(X, self.x_center_, self.x_scale_)
         out = forward(Xs, self.params_, self.running_mean_, self.running_var_,
                       self.activation, self.eps)
         yhat = out * self.y_scale_ + self.y_center_
@@ -844,6 +847,18 @@ def _center_scale(A, w):
     center = np.average(A, axis=0, weights=w)
     sd = np.sqrt((w[:, None] * (A - center) ** 2).sum(axis=0) / W)
     return center, np.where(sd > 0, sd, 1.0)
+
+
+def _standardised(A, center, scale):
+    """(A - center) / scale, column by column; where A - center overflows
+    (values near float64's maximum of both signs) as A / scale - center /
+    scale, only there (elsewhere its rounding would move every fit's bits)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        S = (A - center) / scale
+    bad = ~np.isfinite(S).all(axis=0)
+    if bad.any():
+        S[:, bad] = A[:, bad] / scale[bad] - center[bad] / scale[bad]
+    return S
 
 
 def forward(X, params, mean, var, activation="relu", eps=1e-5):

@@ -382,6 +382,23 @@ def test_scales_near_float64_s_limits_fit_the_same_net(sx, sy, w):
         assert est.score(X * sx, y * sy) == pytest.approx(ref.score(X, y), abs=2e-2)
 
 
+def test_values_near_float64_s_maximum_of_both_signs_are_standardised():
+    """X - center would overflow there (a crash in the fit): such columns
+    are standardised as X / scale - center / scale."""
+    X, y = data(N=20, p1=3)
+    X[1:, 0] = np.abs(X[1:, 0]) + 1.0             # centred far from 0: X[0, 0] - center overflows
+    X[0, 0] = -X[:, 0].max()
+    y = y - y.min() + 1.0
+    y[0] = -y.max()
+    kw = dict(hidden=2, seed=1, ensemble=1)
+    sx, sy = 1.7e308 / np.abs(X).max(), 1.7e308 / np.abs(y).max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = quiet(bngrad.BNRegressor(**kw), X * sx, y * sy)
+        ref = quiet(bngrad.BNRegressor(**kw), X, y)
+        assert np.abs(est.predict(X * sx) / sy - ref.predict(X)).max() < 0.1 * y.std()
+
+
 def test_a_fixed_decay_stops_where_its_objective_has_settled():
     """The default tol stops a fixed-decay Bayesian fit when 10 LM steps lower
     F = SSE + decay |v|^2 by less than 1e-4 of it: within a little of the F a
@@ -433,6 +450,38 @@ def test_restarts_keep_the_best():
     one = quiet(bngrad.BNRegressor(hidden=4, ensemble=1, restarts=1), X, y)
     three = quiet(bngrad.BNRegressor(hidden=4, ensemble=1, restarts=3), X, y)
     assert three.log_evidence_[0] >= one.log_evidence_[0]
+
+
+
+@pytest.mark.parametrize("optimizer", ["bayes", "adam"])
+def test_fixed_decay_restarts_keep_the_lowest_objective(optimizer, monkeypatch):
+    """SSE + decay |v|^2, not the SSE alone, picks the restart (as nnet's
+    value, and L-BFGS's, includes the decay's term)."""
+    X, y = data(N=80, noise=0.3)
+    decay, seen = 20.0, []
+    name = "_bayes_run" if optimizer == "bayes" else "_adam"
+    run = getattr(fitmod.BNRegressor, name)
+
+    def spy(self, *a):
+        out = run(self, *a)
+        seen.append(out[0] if optimizer == "bayes" else out.v)
+        return out
+    monkeypatch.setattr(fitmod.BNRegressor, name, spy)
+    est = quiet(bngrad.BNRegressor(hidden=3, ensemble=1, restarts=4, decay=decay,
+                                   optimizer=optimizer, max_iter=30, seed=0), X, y)
+    Xs = (X - est.x_center_) / est.x_scale_
+    Ys = ((y - est.y_center_) / est.y_scale_).reshape(-1, 1)
+
+    def objective(v):
+        p = fitmod._to_params(v, 4, 3, 1)
+        Z = Xs @ p.G1
+        e = Ys - fitmod.forward(Xs, p, Z.mean(0), Z.var(0), "sigmoid")
+        return (e * e).sum() / (len(Xs) if optimizer == "adam" else 1) + \
+            decay * (v @ v) / (len(Xs) if optimizer == "adam" else 1)
+    F = [objective(v) for v in seen]
+    best = fitmod._to_params(seen[int(np.argmin(F))], 4, 3, 1)
+    assert len(seen) == 4 and max(F) > min(F)
+    np.testing.assert_allclose(est.params_.G2, best.G2, rtol=1e-12)
 
 
 # --- case weights -------------------------------------------------------------------

@@ -82,6 +82,20 @@ test_that("a saved fit predicts the same numbers in a new R session without Pyth
   expect_identical(readRDS(out), predict(fit, make_data(50, seed = 9)))
 })
 
+test_that("inputs and outputs near the double maximum of both signs fit and predict", {
+  need_core()
+  set.seed(3)
+  # x's first column centred far from 0: x - center overflows at -big
+  x <- cbind(c(-1, runif(29, 0.5, 1)), runif(30, -1, 1))
+  y <- sin(2 * x[, 1]) + x[, 2]^2
+  big <- 1.7e308
+  ref <- bn_fit(x, y, hidden = 2, seed = 1)
+  fit <- bn_fit(x * big, y / max(abs(y)) * big, hidden = 2, seed = 1)
+  p <- predict(fit, x * big) / big * max(abs(y))
+  expect_true(all(is.finite(p)))
+  expect_lt(max(abs(p - predict(ref, x))), 0.1 * sd(y))
+})
+
 test_that("set.seed() or seed = makes a fit reproducible", {
   need_core()
   d <- make_data(150)

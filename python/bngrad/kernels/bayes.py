@@ -153,7 +153,8 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     """LM with Bayesian regularisation from v0; the best-evidence state into
     v_out, and into info: (status, LM iterations, log evidence, effective
     number of parameters, alpha, beta_) of that state; curve[t] = the
-    weighted mean squared error after LM iteration t.
+    weighted mean squared error after LM iteration t.  With a fixed
+    regulariser info[2] is the objective F (restarts are compared by it).
 
     sse0 is added to every SSE: the part no weight can change, where X's
     repeated rows come once each with their count as weight and Y's mean
@@ -246,7 +247,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
             if rel < (1e-10 if fixed else 1e-6) or it >= max_iter:
                 break
         if fixed:
-            info[2], info[3], info[4], info[5] = np.nan, np.nan, alpha, beta_
+            info[2], info[3], info[4], info[5] = F, np.nan, alpha, beta_
             v_out[:] = v
             # converged when a block of LM steps lowers F by less than tol of
             # it: Gauss-Newton crawls (linearly) along the near-flat valleys of
