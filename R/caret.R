@@ -1,7 +1,9 @@
 # bn_caret: bn_fit as a caret model (caret's custom-model list), tuning
-# hidden and decay.  A decay of NA stands for decay = NULL, the fit's own
-# choice (the evidence, for the default fit), so that it competes with
-# fixed decays in one grid.
+# hidden and decay.  A decay of -1 (any negative one, or NA) stands for
+# decay = NULL, the fit's own choice (the evidence, for the default fit), so
+# that it competes with fixed decays in one grid.  Not NA in the grids:
+# caret counts an NA among the tuning values as a missing performance
+# measure and warns on every train().
 
 bn_caret <- function() {
   list(
@@ -10,19 +12,20 @@ bn_caret <- function() {
     type = "Regression",
     loop = NULL,
     parameters = data.frame(parameter = c("hidden", "decay"), class = c("numeric", "numeric"),
-                            label = c("#Hidden Units", "Weight Decay (NA: chosen by the fit)")),
+                            label = c("#Hidden Units", "Weight Decay (-1: chosen by the fit)")),
     grid = function(x, y, len = NULL, search = "grid") {
       if (search == "grid") {
         # caret's nnet grid, with the evidence's choice of decay in place of 0
         expand.grid(hidden = 2 * seq_len(len) - 1,
-                    decay = c(NA, if (len > 1) 10^seq(-1, -4, length.out = len - 1)))
+                    decay = c(-1, if (len > 1) 10^seq(-1, -4, length.out = len - 1)))
       } else {
         unique(data.frame(hidden = sample.int(20, len, replace = TRUE),
-                          decay = ifelse(stats::runif(len) < 0.5, NA, 10^stats::runif(len, -5, 1))))
+                          decay = ifelse(stats::runif(len) < 0.5, -1, 10^stats::runif(len, -5, 1))))
       }
     },
     fit = function(x, y, wts, param, lev, last, classProbs, ...) {
-      bn_fit(x, y, hidden = param$hidden, decay = if (is.na(param$decay)) NULL else param$decay,
+      chosen <- is.na(param$decay) || param$decay < 0
+      bn_fit(x, y, hidden = param$hidden, decay = if (chosen) NULL else param$decay,
              weights = wts, ...)
     },
     predict = function(modelFit, newdata, preProc = NULL, submodels = NULL) {
@@ -30,6 +33,9 @@ bn_caret <- function() {
     },
     prob = NULL,
     # simplest first: fewer hidden units, then more decay (the fit's own choice last)
-    sort = function(x) x[order(x$hidden, -x$decay), , drop = FALSE],
+    sort = function(x) {
+      chosen <- is.na(x$decay) | x$decay < 0
+      x[order(x$hidden, chosen, -x$decay), , drop = FALSE]
+    },
     tags = c("Neural Network", "Bayesian Model", "L2 Regularization"))
 }

@@ -45,7 +45,7 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
   fit <- c(.fitted_fields(out[[1]], length(x_names), length(y)), list(
     hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),
     eps = set$eps, ddof = set$ddof, seed = seed, coefnames = x_names,
-    ynames = if (length(y) > 1) y, path = path,
+    ynames = y, path = path,
     # the data stay in the files: no fitted values or residuals are kept, only
     # how many rows (their total weight) the fit saw
     n_obs = out[[3]], fitted.values = NULL, residuals = NULL, call = match.call()))

@@ -245,7 +245,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   A <- A * by_col(p$gamma / sqrt(object$running_var + object$eps)) + by_col(p$beta)
   out <- .act(object$activation)$f(A) %*% p$G2
   out <- (out + by_col(p$b)) * by_col(object$y_scale) + by_col(object$y_center)
-  rownames(out) <- rownames(x)
+  dimnames(out) <- list(rownames(x), if (ncol(out) > 1) object$ynames)
   if (ncol(out) == 1) stats::setNames(out[, 1], rownames(x)) else out
 }
 
@@ -278,6 +278,10 @@ predict.bn_fit <- function(object, newdata, ...) {
         !anyDuplicated(have) && !anyDuplicated(object$coefnames)) {
       newdata <- newdata[, object$coefnames, drop = FALSE]
     }
+    # (as.matrix of a data frame's zero rows is logical)
+    if (is.matrix(newdata) && nrow(newdata) == 0L && is.logical(newdata)) {
+      storage.mode(newdata) <- "double"
+    }
     x <- .as_design(newdata, "newdata")
     if (is.null(colnames(x)) && ncol(x) == p1) colnames(x) <- object$coefnames
     keep <- which(stats::complete.cases(x))
@@ -292,10 +296,13 @@ predict.bn_fit <- function(object, newdata, ...) {
          if (is.null(colnames(x))) paste(ncol(x), "unnamed") else paste(colnames(x), collapse = ", "),
          call. = FALSE)
   }
-  pred <- .bn_forward(object, x)
+  if (any(is.infinite(x))) {
+    stop("newdata contains Inf or -Inf (row ", keep[which(rowSums(is.infinite(x)) > 0)[1]],
+         "): a prediction needs finite inputs", call. = FALSE)
+  }
   # rows dropped for NA come back as NA, as in nnet
   out <- matrix(NA_real_, n_all, object$n[3], dimnames = list(labels, object$ynames))
-  out[keep, ] <- pred
+  if (nrow(x) > 0L) out[keep, ] <- .bn_forward(object, x)
   if (ncol(out) == 1) stats::setNames(out[, 1], labels) else out
 }
 

@@ -24,6 +24,31 @@ ACTIVATIONS = {
 }
 
 
+def user_level():
+    """The stacklevel of warnings.warn, called in bngrad, that points at
+    the first caller outside bngrad (whichever path, in memory or Dask,
+    led there)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def few_weights(w, scale_matters):
+    """Warn where the weights sum to less than the rows they weigh: they
+    are frequencies (a weight of k counts a row k times), so a fit that
+    counts its data (the evidence, a decay against the SSE) sees less
+    data than rows, and relative weights that sum to 1 make one observation."""
+    live = np.count_nonzero(w)
+    if scale_matters and w.sum() < live * (1 - 1e-9):
+        warnings.warn(
+            f"the weights sum to {float(w.sum()):.4g} over {live} rows: they are frequency "
+            f"weights (a weight of k counts a row k times), so the fit counts "
+            f"{float(w.sum()):.4g} observations, not {live}; multiply them by {live} / their "
+            "sum if they are relative weights", UserWarning, stacklevel=user_level())
+
+
 def whole(name, value, lowest=1):
     """A whole number >= lowest; R hands whole numbers over as floats."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -197,7 +222,10 @@ def design(X, name="X", n_features=None, estimator="BNRegressor"):
     arr = np.asarray(X)
     if arr.dtype.kind == "c":
         raise ValueError(f"{name}: Complex data not supported")
-    if arr.dtype.kind in "OUS":               # numbers stored as objects pass; text does not
+    if arr.dtype.kind in "USV":               # text, even of digits, as scikit-learn
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}: convert it to "
+                         "numbers explicitly")
+    if arr.dtype.kind == "O":                 # numbers stored as objects pass; text does not
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as err:
@@ -212,7 +240,8 @@ def design(X, name="X", n_features=None, estimator="BNRegressor"):
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
     if arr.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required.")
+        raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of "
+                         f"1 is required: {name} has no rows")
     if arr.shape[1] == 0:
         raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     arr = arr.astype(np.float64, copy=False)
@@ -230,6 +259,9 @@ def target(y, N):
     Y = np.asarray(y)
     if Y.ndim == 0:                            # R sends a one-row y as a number
         Y = Y.reshape(1)
+    if Y.dtype.kind in "USV":
+        raise ValueError(f"y must be numeric, got dtype {Y.dtype}: convert it to numbers "
+                         "explicitly")
     try:
         Y = Y.astype(np.float64)
     except (TypeError, ValueError):
@@ -283,7 +315,7 @@ def fits_in_memory(N, p1, q, hidden, at_once, optimizer):
     if P > 100 * N * q and P > 100_000:
         warnings.warn(f"hidden = {hidden} gives {P:,} weights per net for {N} rows: the fit "
                       "will be slow and the net far larger than the data can determine",
-                      UserWarning, stacklevel=4)
+                      UserWarning, stacklevel=user_level())
 
 
 # --- feature names (scikit-learn's feature_names_in_) ------------------------
@@ -311,11 +343,11 @@ def same_features(X, fitted):
     if fitted is None:
         if names is not None:
             warnings.warn("X has feature names, but BNRegressor was fitted without feature "
-                          "names", UserWarning, stacklevel=3)
+                          "names", UserWarning, stacklevel=user_level())
         return
     if names is None:
         warnings.warn("X does not have valid feature names, but BNRegressor was fitted with "
-                      "feature names", UserWarning, stacklevel=3)
+                      "feature names", UserWarning, stacklevel=user_level())
         return
     if len(names) != len(fitted) or (names != fitted).any():
         unseen = [n for n in names if n not in set(fitted)]

@@ -56,6 +56,11 @@ VALIDATION, PATIENCE_LBFGS = 0.1, 10
 # Adam stops when PATIENCE_ADAM epochs in a row have not beaten its best loss by tol.
 PATIENCE_ADAM = 20      # scikit-learn waits 10; BN nets sit on plateaus longer (measured)
 DEFAULT_ITER = {"bayes": 300, "lbfgs": 500, "adam": 200}
+# With a fixed decay (nnet's habit) LM crawls along the near-flat valleys of
+# products of decayed weights before F settles: bootstrap samples of mtcars,
+# swiss and stackloss (hidden 3-8, decay 1e-3-0.1) took 40-2000 steps, most of
+# mtcars's over 300 (~40 us a step there).
+ITER_FIXED_DECAY = 3000
 # The evidence's tol (on log alpha, log beta and the log evidence) was 1e-3:
 # 1e-2 gave the same median test R^2 (to 3 decimals) on 23 scikit-learn data
 # sets and the same test MSE (within 2 %) on 97 of 99 R ones (Mandel, 8
@@ -189,6 +194,28 @@ def _grouped(Xs, Ys, w):
             np.ascontiguousarray(Wu[live]), sse0)
 
 
+def _factor_design(Xs, w):
+    """Whether the rows of non-zero weight take at most half as many
+    distinct values as the weights count rows (the same answer for a
+    row of weight k and for k repeated rows; _grouped, which only saves
+    time, asks the rows)."""
+    live = w > 0
+    first, _ = blend.unique_rows(Xs[live])
+    return len(first) <= w.sum() / 2
+
+
+def _loo_rows(Xs, Ys, w, factor):
+    """(X, Y, w, copy): the observations leave-one-out leaves out, each
+    removing the weight copy of its row (blend.py).  In a factor design a row
+    and one copy of a row of weight k >= 1 (repeats in X and y are
+    replicates); elsewhere the distinct rows of (X, Y), whole (a repeat is
+    a bootstrap's or a weight's)."""
+    if factor:
+        return Xs, Ys, w, np.minimum(w, 1.0)
+    Xu, Yu, wu = blend.distinct(Xs, Ys, w)
+    return Xu, Yu, wu, wu
+
+
 def _combine(members):
     """One net that predicts the average of `members` (Params of one shape)."""
     K = len(members)
@@ -243,7 +270,8 @@ class BNRegressor:
         Random starts per net; the best is kept (highest evidence for
         "bayes", lowest objective otherwise).
     max_iter : int or None, default=None
-        Iterations per net: LM steps ("bayes", 300), L-BFGS iterations
+        Iterations per net: LM steps ("bayes", 300; 3000 with a fixed
+        decay, whose steps crawl before its objective settles), L-BFGS iterations
         ("lbfgs", 500) or epochs ("adam", 200).  Reaching it warns
         (ConvergenceWarning) and sets convergence_ to 1.
     tol : float or None, default=None
@@ -395,7 +423,8 @@ class BNRegressor:
             ensemble=(3 if opt == "bayes" else 1) if self.ensemble is None
             else checks.whole("ensemble", self.ensemble, 1),
             restarts=checks.whole("restarts", self.restarts, 1),
-            max_iter=DEFAULT_ITER[opt] if self.max_iter is None
+            max_iter=(ITER_FIXED_DECAY if opt == "bayes" and decay is not None
+                      else DEFAULT_ITER[opt]) if self.max_iter is None
             else checks.whole("max_iter", self.max_iter, 1),
             tol=(TOL_FIXED_DECAY if opt == "bayes" and decay is not None else DEFAULT_TOL[opt])
             if self.tol is None else checks.setting_real("tol", self.tol, 0, open_low=True),
@@ -448,6 +477,7 @@ class BNRegressor:
         Y2 = np.ascontiguousarray(Y.reshape(N, -1))
         s = self._settings(N, X.shape[1], Y2.shape[1])
         w = checks.weights(sample_weight, N, s["ddof"], "sample_weight")
+        checks.few_weights(w, s["optimizer"] == "bayes" or bool(s["decay"]))
         wt = np.ones(N) if w.size == 0 else w
         W = wt.sum()
         self.x_center_, self.x_scale_ = _center_scale(X, wt)
@@ -458,10 +488,14 @@ class BNRegressor:
         # optimiser's and the array work's between kernel calls would
         # otherwise wake pools that take the cores the kernels need.
         with engine.single_blas:
-            members = self._fit_members(Xs, Ys, w, s)
+            bayes_fit = s["optimizer"] == "bayes"
+            grouped = _grouped(Xs, Ys, w) if bayes_fit else None
+            factor = bayes_fit and _factor_design(Xs, wt)
+            loo = _loo_rows(Xs, Ys, wt, factor) if bayes_fit else None
+            members = self._fit_members(Xs, Ys, w, s, grouped, loo, factor)
             linear = None
-            if s["optimizer"] == "bayes" and s["decay"] is None:
-                linear = self._linear_blend(members, Xs, Ys, wt, s)
+            if bayes_fit and s["decay"] is None:
+                linear = self._linear_blend(members, Xs, wt, loo, s)
 
         def batch_stats(G1):
             Z = Xs @ G1
@@ -470,15 +504,16 @@ class BNRegressor:
         return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
                                 batch_stats, linear)
 
-    def _linear_blend(self, members, Xs, Ys, w, s):
+    def _linear_blend(self, members, Xs, w, loo, s):
         """params -> the nets blended with a ridge linear model, and the
         linear model's share per output, both by leave-one-out error
-        (blend.py)."""
+        (blend.py) on the observations loo (_loo_rows)."""
         code = ACTIVATIONS[self.activation]
-        e_net = np.mean([blend.net_loo(m.v, m.decay, Xs, Ys, w, s["hidden"], code, s["eps"],
-                                       s["ddof"]) for m in members], axis=0)
-        coef, c0, e_lin, _ = blend.ridge_loo(Xs, Ys, w)
-        share = blend.blend_weights(e_net, e_lin, w)
+        Xu, Yu, wu, copy = loo
+        e_net = np.mean([blend.net_loo(m.v, m.decay, Xu, Yu, wu, copy, s["hidden"], code,
+                                       s["eps"], s["ddof"]) for m in members], axis=0)
+        coef, c0, e_lin, _ = blend.ridge_loo(Xu, Yu, wu, copy)
+        share = blend.blend_weights(e_net, e_lin, wu)
         return lambda params: (blend.embed(params, share, coef, c0, Xs, w, code, s["eps"],
                                            s["ddof"]), share)
 
@@ -522,13 +557,17 @@ class BNRegressor:
             warnings.warn(
                 f"BNRegressor: max_iter = {s['max_iter']} reached before the fit converged "
                 f"({s['optimizer']}); increase max_iter or tol",
-                _sklearn_class("ConvergenceWarning", ConvergenceWarning), stacklevel=3)
+                _sklearn_class("ConvergenceWarning", ConvergenceWarning),
+                stacklevel=checks.user_level())
         return self
 
-    def _fit_members(self, Xs, Ys, w, s):
+    def _fit_members(self, Xs, Ys, w, s, grouped=None, loo=None, factor=False):
         """The ensemble's nets, each the best of its restarts; nets run on
         the engine's threads (they are independent, so any thread count gives
-        the same bits)."""
+        the same bits).  The Bayesian fit takes the data as grouped
+        (_grouped) where that saves time, and in a factor design
+        (_factor_design) chooses between a net's two runs by leave-one-out
+        error on loo (_loo_rows)."""
         p1 = Xs.shape[1]
         q = Ys.shape[1]
         K, R = s["ensemble"], s["restarts"]
@@ -545,7 +584,7 @@ class BNRegressor:
         fit_one = {"lbfgs": self._lbfgs, "adam": self._adam}.get(s["optimizer"])
         affine = fit_one is None and s["decay"] is None and _affine_design(Xs, w)
         # the Bayesian runs see repeated rows once (_grouped): the same fit
-        grouped = (_grouped(Xs, Ys, w) if fit_one is None else None) or (Xs, Ys, w, 0.0)
+        grouped = grouped or (Xs, Ys, w, 0.0)
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
 
         def run(_lo, _hi):
@@ -580,7 +619,10 @@ class BNRegressor:
             for r in range(R):
                 m = runs[k, r, ALPHA0]
                 if fit_one is None:
-                    m = self._bayes_member(s, m, runs.get((k, r, ALPHA0_AGAIN)))
+                    again = runs.get((k, r, ALPHA0_AGAIN))
+                    if again is not None and factor:
+                        m, again = self._by_loo(m, again, loo, s), None
+                    m = self._bayes_member(s, m, again)
                 if best is None or m.criterion < best.criterion:
                     best = m
             out.append(best)
@@ -595,7 +637,9 @@ class BNRegressor:
         return min(s["ensemble"] * s["restarts"], engine.num_threads())
 
     def _report(self, net, curve):
-        for it in range(9, len(curve), 10):
+        # every 10th iteration, as nnet, and the last (a short fit's only one)
+        last = len(curve) - 1
+        for it in [*range(9, last, 10), last] if last >= 0 else []:
             if self.progress is not None:
                 self.progress(net + 1, it + 1, float(curve[it]))
             if self.verbose:
@@ -624,6 +668,23 @@ class BNRegressor:
         linear regime (or at the constant) for good.  The evidence then
         chooses between them (a linear truth keeps the first)."""
         return s["decay"] is None and first[1][3] < (p1 + 1) * q + 1
+
+    def _by_loo(self, first, again, loo, s):
+        """Of a factor design's two runs, the one whose net has the least
+        leave-one-out error (blend.net_loo).  There the evidence (a Laplace
+        approximation for a net of many weights) preferred the constant to a
+        net of the cells' means that predicted better (Adler, warpbreaks,
+        simulated interactions), and leave-one-out is near exact: the net's
+        linearisation is nearly the cells' means."""
+        Xu, Yu, wu, copy = loo
+        code = ACTIVATIONS[self.activation]
+
+        def error(run):
+            v, info = run[0], run[1]
+            e = blend.net_loo(v, info[4] / info[5], Xu, Yu, wu, copy, s["hidden"], code,
+                              s["eps"], s["ddof"])
+            return float(wu @ (e * e).sum(axis=1))
+        return again if error(again) < error(first) else first
 
     @staticmethod
     def _bayes_member(s, first, again=None):

@@ -16,7 +16,7 @@ def test_ridge_leave_one_out_is_exact():
     X = rng.standard_normal((30, 4))
     Y = np.c_[X @ [1.0, -2.0, 0.5, 0.0], np.sin(X[:, 0])] + 0.3 * rng.standard_normal((30, 2))
     w = np.ones(30)
-    coef, c0, loo, lam = blend.ridge_loo(X, Y, w)
+    coef, c0, loo, lam = blend.ridge_loo(X, Y, w, np.minimum(w, 1.0))
     for k in range(2):
         for i in range(30):
             keep = np.arange(30) != i
@@ -35,7 +35,7 @@ def test_ridge_penalties_scored_in_blocks_choose_as_one_by_one():
     assert N > 2 ** 20 // blend.LAMBDAS.size           # more than one block
     X = rng.standard_normal((N, 3))
     Y = (X @ [0.01, -0.01, 0.01] + rng.standard_normal(N))[:, None]   # weak: a strong penalty wins
-    coef, c0, loo, lam = blend.ridge_loo(X, Y, np.ones(N))
+    coef, c0, loo, lam = blend.ridge_loo(X, Y, np.ones(N), np.ones(N))
     assert 2 ** 20 // N <= list(blend.LAMBDAS).index(lam[0]) < blend.LAMBDAS.size - 1   # a later block
     Xc, Yc = X - X.mean(0), Y[:, 0] - Y.mean()
     best = None
@@ -57,8 +57,8 @@ def test_weights_are_repeated_rows():
     Y = (X @ [1.0, 0.5, -1.0] + 0.5 * rng.standard_normal(25))[:, None]
     w = rng.integers(0, 4, 25).astype(float)
     rows = np.repeat(np.arange(25), w.astype(int))
-    coef, c0, loo, lam = blend.ridge_loo(X, Y, w)
-    coef_r, c0_r, loo_r, lam_r = blend.ridge_loo(X[rows], Y[rows], np.ones(rows.size))
+    coef, c0, loo, lam = blend.ridge_loo(X, Y, w, np.minimum(w, 1.0))
+    coef_r, c0_r, loo_r, lam_r = blend.ridge_loo(X[rows], Y[rows], np.ones(rows.size), np.ones(rows.size))
     assert lam == lam_r
     np.testing.assert_allclose(coef, coef_r, rtol=1e-10)
     np.testing.assert_allclose(loo[rows], loo_r, rtol=1e-9, atol=1e-12)
@@ -137,3 +137,43 @@ def test_leverage_without_a_factor_says_so(monkeypatch):
     monkeypatch.setattr(scipy.linalg, "cho_factor", no_factor)
     with pytest.raises(np.linalg.LinAlgError, match="no Cholesky factor"):
         blend._leverage(np.ones((5, 3)), 0.1)
+
+
+def test_repeats_of_a_row_are_one_observation_where_inputs_are_continuous():
+    """A bootstrap sample's twins are left out together (a twin left in
+    flatters any fit): distinct() merges them with their total weight, and
+    ridge_loo with copy = that weight is the exact leave-observation-out."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((20, 3))
+    Y = (X @ [1.0, -1.0, 0.5] + 0.5 * rng.standard_normal(20))[:, None]
+    rows = rng.integers(0, 20, 20)                      # a bootstrap sample
+    Xu, Yu, wu = blend.distinct(X[rows], Y[rows], np.ones(20))
+    first = np.sort(np.unique(rows, return_index=True)[1])
+    np.testing.assert_array_equal(Xu, X[rows][first])     # in their first order
+    np.testing.assert_array_equal(wu, np.bincount(rows, minlength=20)[rows[first]])
+    coef, c0, loo, lam = blend.ridge_loo(Xu, Yu, wu, wu)
+    for i in range(len(Xu)):
+        keep = np.arange(len(Xu)) != i
+        sw = np.sqrt(wu[keep])
+        xm, ym = np.average(Xu[keep], axis=0, weights=wu[keep]), np.average(Yu[keep, 0], weights=wu[keep])
+        A = sw[:, None] * (Xu[keep] - xm)
+        b = np.linalg.solve(A.T @ A + lam[0] * np.eye(3), A.T @ (sw * (Yu[keep, 0] - ym)))
+        assert abs((Yu[i, 0] - (ym + (Xu[i] - xm) @ b)) - loo[i, 0]) < 1e-9
+    X2, Y2, w2 = blend.distinct(X, Y, np.ones(20))         # no repeats: the arrays themselves
+    assert X2 is X and Y2 is Y
+
+
+def test_weights_below_one_leave_their_row_out_whole():
+    """A row of weight 0.5 is less than a copy: its leave-one-out removes it
+    whole, so weights of 0.9 everywhere choose the fit unweighted rows do
+    (one copy's leverage, h / w, passed 1 and was capped: the nets' errors
+    blew up 1000-fold and the blend took the linear model)."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((150, 3))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 + 0.1 * rng.standard_normal(150)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = bngrad.BNRegressor(hidden=6).fit(X, y)
+        b = bngrad.BNRegressor(hidden=6).fit(X, y, sample_weight=np.full(150, 0.9))
+    assert a.linear_share_[0] == b.linear_share_[0] == 0.0
+    assert b.score(X, y) > 0.95

@@ -506,6 +506,61 @@ def test_integer_sample_weights_are_repeated_rows(optimizer):
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-8)
 
 
+def factor_data(seed, n=13, effect=0.6):
+    """Two factors (2 x 3 cells, n rows each) whose cells differ only by
+    their interaction: no linear fit of the dummies sees it."""
+    rng = np.random.default_rng(seed)
+    a, b = np.repeat([0, 1], 3 * n), np.tile(np.repeat([0, 1, 2], n), 2)
+    mu = effect * np.array([[1.0, -1.0, 0.0], [-1.0, 1.0, 0.0]])[a, b]
+    return np.c_[a, b == 1, b == 2].astype(float), mu + rng.standard_normal(a.size), mu
+
+
+def test_integer_sample_weights_are_repeated_rows_in_a_factor_design():
+    """There leave-one-out leaves one copy out (repeats in X and y are
+    replicates) whether the rows are repeated or weighted."""
+    X, y, _ = factor_data(1, n=6)
+    y = np.round(y)                                  # few values: rows repeat in X and y
+    w = np.random.default_rng(3).integers(1, 4, len(y))
+    rep = np.repeat(np.arange(len(y)), w)
+    a = quiet(bngrad.BNRegressor(hidden=4), X, y, sample_weight=w)
+    b = quiet(bngrad.BNRegressor(hidden=4), X[rep], y[rep])
+    np.testing.assert_array_equal(a.linear_share_, b.linear_share_)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-7)
+
+
+def test_a_factor_design_chooses_between_runs_by_leave_one_out(monkeypatch):
+    """Cells that differ only by an interaction: the evidence preferred the
+    constant net to the weak-prior run's net of the cells' means, which
+    leave-one-out error picks (carData's Adler: test MSE 1.32x -> 1.01x
+    nnet's best)."""
+    def error(est, X, mu):
+        return np.mean((est.predict(X) - mu) ** 2)
+    by_loo, by_evidence = [], []
+    for seed in (1, 2, 4):
+        X, y, mu = factor_data(seed)
+        by_loo.append(error(quiet(bngrad.BNRegressor(hidden=8), X, y), X, mu))
+        with monkeypatch.context() as m:
+            m.setattr(fitmod.BNRegressor, "_by_loo", lambda self, first, again, loo, s:
+                      first if first[1][2] >= again[1][2] else again)
+            by_evidence.append(error(quiet(bngrad.BNRegressor(hidden=8), X, y), X, mu))
+    assert max(by_loo) < 0.05 and min(by_evidence) > 0.2     # the constant's is ~0.24
+
+
+def test_weights_that_sum_to_fewer_than_their_rows_warn():
+    """Frequency weights: relative weights that sum to 1 are one observation's
+    data, which the evidence fits with a constant; say so, and how to scale."""
+    X, y = data(N=50, noise=0.1)
+    with pytest.warns(UserWarning, match="sum to 1 over 50 rows.*multiply them by 50") as rec:
+        bngrad.BNRegressor(hidden=2, ensemble=1, max_iter=300).fit(X, y, sample_weight=np.full(50, 0.02))
+    assert rec[0].filename == __file__                 # the caller's line, not bngrad's
+    with warnings.catch_warnings():                    # where the scale does not matter, or
+        warnings.simplefilter("error", UserWarning)      # the weights count more rows: silent
+        warnings.simplefilter("ignore", fitmod.ConvergenceWarning)
+        for kw in (dict(optimizer="lbfgs"), dict(optimizer="adam", max_iter=5)):
+            bngrad.BNRegressor(hidden=2, **kw).fit(X, y, sample_weight=np.full(50, 0.02))
+        bngrad.BNRegressor(hidden=2).fit(X, y, sample_weight=np.full(50, 2.0))
+
+
 def test_zero_weights_drop_rows():
     X, y = data(N=50, noise=0.3)
     w = np.ones(50)
@@ -697,6 +752,14 @@ def test_predict_checks_columns_and_fit():
         est.predict(np.array([["a", "b", "c", "d"]]))
     with pytest.raises(ValueError, match="X must be numeric"):
         bngrad.BNRegressor().fit(np.array([["1", "x"]] * 5), np.arange(5.0))
+    # text of digits too, as scikit-learn (numbers stored as objects pass)
+    with pytest.raises(ValueError, match="X must be numeric"):
+        est.predict(X.astype(str))
+    with pytest.raises(ValueError, match="y must be numeric"):
+        bngrad.BNRegressor().fit(X, y.astype(str))
+    assert np.array_equal(est.predict(X.astype(object)), est.predict(X))
+    with pytest.raises(ValueError, match="X has no rows"):
+        est.predict(X[:0])
 
 
 def test_fit_fixture_is_what_the_core_fits():

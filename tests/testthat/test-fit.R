@@ -62,6 +62,26 @@ test_that("predict pads NA rows, checks columns and factor levels", {
   expect_true(is.na(predict(fx, m)[3]))
 })
 
+test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its outputs", {
+  need_core()
+  fx <- bn_fit(mpg ~ wt, mtcars, hidden = 2)
+  expect_error(predict(fx, data.frame(wt = c(1, Inf))), "newdata contains Inf.*row 2")
+  expect_length(predict(fx, mtcars[0, ]), 0)
+  fy <- bn_fit(as.matrix(mtcars[, c("wt", "hp")]), mtcars$mpg, hidden = 2)
+  expect_error(predict(fy, cbind(wt = c(1, 2), hp = c(-Inf, 100))), "newdata contains Inf.*row 1")
+  expect_length(predict(fy, as.matrix(mtcars[0, c("wt", "hp")])), 0)   # a logical matrix
+  fm <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 2)
+  expect_identical(colnames(fitted(fm)), c("mpg", "qsec"))
+  expect_identical(dim(predict(fm, mtcars[0, ])), c(0L, 2L))
+})
+
+test_that("weights summing to fewer than their rows warn that they are frequencies", {
+  need_core()
+  expect_warning(bn_fit(mpg ~ wt, mtcars, hidden = 2, weights = rep(1 / 32, 32)),
+                 "sum to 1 over 32 rows.*frequency weights")
+  expect_silent(bn_fit(mpg ~ wt, mtcars, hidden = 2, weights = rep(2, 32)))
+})
+
 test_that("a saved fit predicts the same numbers in a new R session without Python", {
   need_core()
   d <- make_data()
@@ -137,6 +157,9 @@ test_that("trace = TRUE prints nnet-style progress as the fit runs", {
   d <- make_data(100)
   expect_output(short_fit(y ~ ., data = d, hidden = 3, max_iter = 20, trace = TRUE),
                 "net 1 iter   10 value [0-9.]+")
+  # and the last iteration: a fit shorter than 10 prints too
+  expect_output(short_fit(y ~ ., data = d, hidden = 3, max_iter = 3, trace = TRUE),
+                "net 1 iter    3 value [0-9.]+")
 })
 
 test_that("adam fits too, and predicts with its running statistics", {
