@@ -238,9 +238,9 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   by_col <- function(v) rep(v, each = nrow(x))
   xs <- (x - by_col(object$x_center)) / by_col(object$x_scale)
   # where x - center overflows (values near the double maximum of both
-  # signs), that column as x / scale - center / scale, as the core does
-  bad <- which(colSums(!is.finite(xs)) > 0)
-  for (j in bad) xs[, j] <- x[, j] / object$x_scale[j] - object$x_center[j] / object$x_scale[j]
+  # signs), x / scale - center / scale, value by value as the core does
+  bad <- !is.finite(xs)
+  if (any(bad)) xs[bad] <- (x / by_col(object$x_scale) - by_col(object$x_center / object$x_scale))[bad]
   A <- xs %*% p$G1 - by_col(object$running_mean)
   A <- A * by_col(p$gamma / sqrt(object$running_var + object$eps)) + by_col(p$beta)
   out <- .act(object$activation)$f(A) %*% p$G2
@@ -277,10 +277,6 @@ predict.bn_fit <- function(object, newdata, ...) {
     if (!is.null(have) && length(dim(newdata)) == 2L && all(object$coefnames %in% have) &&
         !anyDuplicated(have) && !anyDuplicated(object$coefnames)) {
       newdata <- newdata[, object$coefnames, drop = FALSE]
-    }
-    # (as.matrix of a data frame's zero rows is logical)
-    if (is.matrix(newdata) && nrow(newdata) == 0L && is.logical(newdata)) {
-      storage.mode(newdata) <- "double"
     }
     x <- .as_design(newdata, "newdata")
     if (is.null(colnames(x)) && ncol(x) == p1) colnames(x) <- object$coefnames

@@ -119,6 +119,8 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
     X <- as.matrix(X)
   }
   if (is.null(dim(X)) && is.numeric(X)) X <- matrix(X, ncol = 1)
+  # as.matrix of a data frame's zero rows is logical, and so are zero rows of it
+  if (is.logical(X) && length(X) == 0L) storage.mode(X) <- "double"
   if (!is.numeric(X) || length(dim(X)) != 2) {
     stop(name, " must be a numeric matrix", call. = FALSE)
   }

@@ -28,7 +28,7 @@ def user_level():
     """The stacklevel of warnings.warn, called in bngrad, that points at
     the first caller outside bngrad (whichever path, in memory or Dask,
     led there)."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.abspath(__file__)) + os.sep
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(here):
         frame, level = frame.f_back, level + 1
@@ -56,6 +56,12 @@ def whole(name, value, lowest=1):
     if not (np.isfinite(value) and value >= lowest and float(value) == int(value)):
         raise ValueError(f"{name} must be a whole number >= {lowest}, got {value!r}")
     return int(value)
+
+
+def _has_text(arr):
+    """Whether an object array holds text: a pandas column read as strings
+    is a mistake to name, even where its strings are digits."""
+    return any(isinstance(v, (str, bytes)) for v in arr.flat)
 
 
 def real_array(name, value, ndims, finite=True):
@@ -225,7 +231,10 @@ def design(X, name="X", n_features=None, estimator="BNRegressor"):
     if arr.dtype.kind in "USV":               # text, even of digits, as scikit-learn
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}: convert it to "
                          "numbers explicitly")
-    if arr.dtype.kind == "O":                 # numbers stored as objects pass; text does not
+    if arr.dtype.kind == "O" and _has_text(arr):
+        raise ValueError(f"{name} must be numeric, got text in an object array: convert it "
+                         "to numbers explicitly")
+    if arr.dtype.kind == "O":                 # numbers stored as objects pass
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as err:
@@ -259,7 +268,7 @@ def target(y, N):
     Y = np.asarray(y)
     if Y.ndim == 0:                            # R sends a one-row y as a number
         Y = Y.reshape(1)
-    if Y.dtype.kind in "USV":
+    if Y.dtype.kind in "USV" or (Y.dtype.kind == "O" and _has_text(Y)):
         raise ValueError(f"y must be numeric, got dtype {Y.dtype}: convert it to numbers "
                          "explicitly")
     try:

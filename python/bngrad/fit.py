@@ -194,14 +194,39 @@ def _grouped(Xs, Ys, w):
             np.ascontiguousarray(Wu[live]), sse0)
 
 
-def _factor_design(Xs, w):
+def _factor_design(Xs, Ys, w):
     """Whether the rows of non-zero weight take at most half as many
-    distinct values as the weights count rows (the same answer for a
-    row of weight k and for k repeated rows; _grouped, which only saves
-    time, asks the rows)."""
+    distinct values of X as the weights count rows, with y varying within
+    them (1.5 distinct values of (X, y) for each of X, binary y's mixed
+    cells included): cells of replicates.  Continuous rows repeated or
+    weighted 2 take at most half too, but with one y each (copies, not
+    replicates), and a tie or two in X (mtcars's Merc 280 and 280C) does
+    not make a design of cells.  The same answer for a row of weight k and
+    for k repeated rows; _grouped, which only saves time, asks the rows."""
     live = w > 0
-    first, _ = blend.unique_rows(Xs[live])
-    return len(first) <= w.sum() / 2
+    nX = len(blend.unique_rows(Xs[live])[0])
+    if nX > w.sum() / 2:
+        return False
+    return len(blend.unique_rows(np.hstack([Xs, Ys])[live])[0]) >= 1.5 * nX
+
+
+def _observations(w, wt, loo):
+    """(w, wt, loo) with the weights scaled to sum to the observations,
+    the distinct rows of (X, y) of non-zero weight (loo's, _loo_rows),
+    where the inputs are continuous.  There a row repeated in X and y (a
+    bootstrap sample's) or weighted 2 is a copy, not a second noisy
+    measurement that happened to agree: counted as two, the evidence saw
+    noise-free data wherever the net could pass through every distinct row
+    (weights of 2 everywhere chose a decay of 1e-11 and fitted the rows
+    exactly; unweighted, 0.07).  So there the weights' scale is free, as
+    lm's, and relative weights need no rescaling.  Unchanged, bit for bit,
+    where no row repeats and the weights sum to the rows."""
+    Xu, Yu, wu, copy = loo
+    n_obs, W = np.count_nonzero(wu), wt.sum()
+    if n_obs == W:
+        return w, wt, loo
+    scale = n_obs / W
+    return wt * scale, wt * scale, (Xu, Yu, wu * scale, copy * scale)
 
 
 def _loo_rows(Xs, Ys, w, factor):
@@ -450,10 +475,16 @@ class BNRegressor:
             checked at predict).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,) or a number, optional
-            Frequency weights (a number: the same for every row): an integer weight k counts a row k times, in
-            the loss, the batch statistics and the standardisation alike.
-            Their scale matters: weights of 10 count as ten times the data,
-            and the evidence then regularises less.
+            Frequency weights (a number: the same for every row): an
+            integer weight k counts a row k times, in the loss, the batch
+            statistics and the standardisation alike, so integer weights fit
+            what the rows repeated fit.  How much data that is depends on
+            the fit: the default (evidence) fit with continuous inputs
+            counts the distinct rows of (X, y), so the weights' scale does
+            not matter and a bootstrap sample's repeats count once; in a
+            factor design (cells of replicates) and against a fixed decay,
+            weights of 10 count as ten times the data (weights summing to
+            fewer than their rows warn there).
 
         Returns
         -------
@@ -477,9 +508,7 @@ class BNRegressor:
         Y2 = np.ascontiguousarray(Y.reshape(N, -1))
         s = self._settings(N, X.shape[1], Y2.shape[1])
         w = checks.weights(sample_weight, N, s["ddof"], "sample_weight")
-        checks.few_weights(w, s["optimizer"] == "bayes" or bool(s["decay"]))
         wt = np.ones(N) if w.size == 0 else w
-        W = wt.sum()
         self.x_center_, self.x_scale_ = _center_scale(X, wt)
         self.y_center_, self.y_scale_ = _center_scale(Y2, wt)
         Xs = np.ascontiguousarray(_standardised(X, self.x_center_, self.x_scale_))
@@ -488,14 +517,19 @@ class BNRegressor:
         # optimiser's and the array work's between kernel calls would
         # otherwise wake pools that take the cores the kernels need.
         with engine.single_blas:
-            bayes_fit = s["optimizer"] == "bayes"
-            grouped = _grouped(Xs, Ys, w) if bayes_fit else None
-            factor = bayes_fit and _factor_design(Xs, wt)
-            loo = _loo_rows(Xs, Ys, wt, factor) if bayes_fit else None
+            # the default fit: the evidence's count of observations, and
+            # leave-one-out's (second runs, the blend)
+            chosen = s["optimizer"] == "bayes" and s["decay"] is None
+            factor = chosen and _factor_design(Xs, Ys, wt)
+            loo = _loo_rows(Xs, Ys, wt, factor) if chosen else None
+            if chosen and not factor:
+                w, wt, loo = _observations(w, wt, loo)
+            checks.few_weights(w, factor or bool(s["decay"]) or
+                               (s["optimizer"] == "bayes" and s["decay"] is not None))
+            W = wt.sum()
+            grouped = _grouped(Xs, Ys, w) if s["optimizer"] == "bayes" else None
             members = self._fit_members(Xs, Ys, w, s, grouped, loo, factor)
-            linear = None
-            if bayes_fit and s["decay"] is None:
-                linear = self._linear_blend(members, Xs, wt, loo, s)
+            linear = self._linear_blend(members, Xs, wt, loo, s) if chosen else None
 
         def batch_stats(G1):
             Z = Xs @ G1
@@ -618,11 +652,11 @@ class BNRegressor:
             best = None
             for r in range(R):
                 m = runs[k, r, ALPHA0]
-                if fit_one is None:
-                    again = runs.get((k, r, ALPHA0_AGAIN))
-                    if again is not None and factor:
-                        m, again = self._by_loo(m, again, loo, s), None
-                    m = self._bayes_member(s, m, again)
+                if fit_one is None and factor:
+                    # restarts too are compared by leave-one-out error
+                    m = self._by_loo([m, runs.get((k, r, ALPHA0_AGAIN))], loo, s, R > 1)
+                elif fit_one is None:
+                    m = self._bayes_member(s, m, runs.get((k, r, ALPHA0_AGAIN)))
                 if best is None or m.criterion < best.criterion:
                     best = m
             out.append(best)
@@ -669,22 +703,30 @@ class BNRegressor:
         chooses between them (a linear truth keeps the first)."""
         return s["decay"] is None and first[1][3] < (p1 + 1) * q + 1
 
-    def _by_loo(self, first, again, loo, s):
-        """Of a factor design's two runs, the one whose net has the least
-        leave-one-out error (blend.net_loo).  There the evidence (a Laplace
+    def _by_loo(self, runs, loo, s, scored):
+        """A factor design's member: of a net's runs (its first, and its
+        weak-prior second or None), the one whose net has the least
+        leave-one-out error (blend.net_loo), which is its criterion where
+        scored (restarts are compared by it).  There the evidence (a Laplace
         approximation for a net of many weights) preferred the constant to a
         net of the cells' means that predicted better (Adler, warpbreaks,
         simulated interactions), and leave-one-out is near exact: the net's
         linearisation is nearly the cells' means."""
         Xu, Yu, wu, copy = loo
         code = ACTIVATIONS[self.activation]
+        runs = [run for run in runs if run is not None]
+        if len(runs) == 1 and not scored:
+            return self._bayes_member(s, runs[0])
 
         def error(run):
             v, info = run[0], run[1]
             e = blend.net_loo(v, info[4] / info[5], Xu, Yu, wu, copy, s["hidden"], code,
                               s["eps"], s["ddof"])
             return float(wu @ (e * e).sum(axis=1))
-        return again if error(again) < error(first) else first
+        errors = [error(run) for run in runs]
+        m = self._bayes_member(s, runs[int(np.argmin(errors))])
+        m.criterion = min(errors)
+        return m
 
     @staticmethod
     def _bayes_member(s, first, again=None):
@@ -911,14 +953,14 @@ def _center_scale(A, w):
 
 
 def _standardised(A, center, scale):
-    """(A - center) / scale, column by column; where A - center overflows
-    (values near float64's maximum of both signs) as A / scale - center /
-    scale, only there (elsewhere its rounding would move every fit's bits)."""
+    """(A - center) / scale; where A - center overflows (values near
+    float64's maximum of both signs) as A / scale - center / scale, only
+    there (elsewhere its rounding would move every fit's bits)."""
     with np.errstate(over="ignore", invalid="ignore"):
         S = (A - center) / scale
-    bad = ~np.isfinite(S).all(axis=0)
-    if bad.any():
-        S[:, bad] = A[:, bad] / scale[bad] - center[bad] / scale[bad]
+        bad = ~np.isfinite(S)
+        if bad.any():                         # value by value: a row's own, whatever the batch
+            S = np.where(bad, A / scale - center / scale, S)
     return S
 
 

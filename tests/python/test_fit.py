@@ -397,6 +397,8 @@ def test_values_near_float64_s_maximum_of_both_signs_are_standardised():
         est = quiet(bngrad.BNRegressor(**kw), X * sx, y * sy)
         ref = quiet(bngrad.BNRegressor(**kw), X, y)
         assert np.abs(est.predict(X * sx) / sy - ref.predict(X)).max() < 0.1 * y.std()
+        # value by value: a row's prediction is its own, with or without the overflowing row
+        assert np.array_equal(est.predict(X * sx)[1:], est.predict(X[1:] * sx))
 
 
 def test_a_fixed_decay_stops_where_its_objective_has_settled():
@@ -540,25 +542,89 @@ def test_a_factor_design_chooses_between_runs_by_leave_one_out(monkeypatch):
         X, y, mu = factor_data(seed)
         by_loo.append(error(quiet(bngrad.BNRegressor(hidden=8), X, y), X, mu))
         with monkeypatch.context() as m:
-            m.setattr(fitmod.BNRegressor, "_by_loo", lambda self, first, again, loo, s:
-                      first if first[1][2] >= again[1][2] else again)
+            m.setattr(fitmod.BNRegressor, "_by_loo", lambda self, runs, loo, s, scored:
+                      self._bayes_member(s, *runs))            # by the evidence
             by_evidence.append(error(quiet(bngrad.BNRegressor(hidden=8), X, y), X, mu))
     assert max(by_loo) < 0.05 and min(by_evidence) > 0.2     # the constant's is ~0.24
 
 
-def test_weights_that_sum_to_fewer_than_their_rows_warn():
-    """Frequency weights: relative weights that sum to 1 are one observation's
-    data, which the evidence fits with a constant; say so, and how to scale."""
-    X, y = data(N=50, noise=0.1)
-    with pytest.warns(UserWarning, match="sum to 1 over 50 rows.*multiply them by 50") as rec:
-        bngrad.BNRegressor(hidden=2, ensemble=1, max_iter=300).fit(X, y, sample_weight=np.full(50, 0.02))
+def test_leave_one_out_takes_repeats_as_copies_or_replicates():
+    """Continuous rows repeated (a bootstrap's) or weighted k are one
+    observation each, left out whole; cells of a factor design, where y
+    varies, hold replicates, left out one copy at a time."""
+    X, y = data(N=40, noise=0.3)
+    Y = y[:, None]
+    two = np.full(40, 2.0)
+    assert not fitmod._factor_design(X, Y, two)
+    Xu, Yu, wu, copy = fitmod._loo_rows(X, Y, two, False)
+    assert np.array_equal(copy, two)                    # whole rows
+    rep = np.r_[np.arange(40), np.arange(40)]
+    assert not fitmod._factor_design(X[rep], Y[rep], np.ones(80))
+    Xu, Yu, wu, copy = fitmod._loo_rows(X[rep], Y[rep], np.ones(80), False)
+    assert np.array_equal(Xu, X) and np.array_equal(copy, two)
+    F, yf, _ = factor_data(1)
+    assert fitmod._factor_design(F, yf[:, None], np.ones(len(yf)))
+    assert fitmod._factor_design(F, yf[:, None], np.full(len(yf), 2.0))
+
+
+def test_a_factor_design_compares_restarts_by_leave_one_out(monkeypatch):
+    """The evidence, which preferred the constant, does not undo the choice
+    across restarts: the member kept has the least leave-one-out error."""
+    X, y, _ = factor_data(2, effect=0.5)
+    seen = []
+    by_loo = fitmod.BNRegressor._by_loo
+
+    def spy(self, *a):
+        m = by_loo(self, *a)
+        seen.append(m)
+        return m
+    monkeypatch.setattr(fitmod.BNRegressor, "_by_loo", spy)
+    est = quiet(bngrad.BNRegressor(hidden=8, ensemble=1, restarts=3), X, y)
+    assert len(seen) == 3 and len({m.criterion for m in seen}) > 1
+    kept = min(seen, key=lambda m: m.criterion)
+    assert kept is not max(seen, key=lambda m: m.evidence)    # the evidence would differ
+    assert est.log_evidence_[0] == kept.evidence - len(y) * np.log(est.y_scale_[0])
+
+
+def test_weights_that_sum_to_fewer_than_their_rows_warn_where_they_count_data():
+    """Frequency weights count data where the fit counts it: a factor design's
+    replicates, a fixed decay against the SSE.  Relative weights summing to
+    1 are one observation there; say so, and how to scale them."""
+    X, y, _ = factor_data(1)
+    N = len(y)
+    with pytest.warns(UserWarning, match=f"sum to 19.5 over {N} rows.*multiply them by {N}") as rec:
+        bngrad.BNRegressor(hidden=2, ensemble=1).fit(X, y, sample_weight=np.full(N, 0.25))
     assert rec[0].filename == __file__                 # the caller's line, not bngrad's
+    X, y = data(N=50, noise=0.1)
+    for kw in (dict(decay=0.1), dict(optimizer="lbfgs", decay=0.1)):
+        with pytest.warns(UserWarning, match="sum to 1 over 50 rows"):
+            bngrad.BNRegressor(hidden=2, max_iter=5, **kw).fit(X, y, sample_weight=np.full(50, 0.02))
     with warnings.catch_warnings():                    # where the scale does not matter, or
         warnings.simplefilter("error", UserWarning)      # the weights count more rows: silent
         warnings.simplefilter("ignore", fitmod.ConvergenceWarning)
-        for kw in (dict(optimizer="lbfgs"), dict(optimizer="adam", max_iter=5)):
+        for kw in (dict(), dict(optimizer="lbfgs"), dict(optimizer="adam", max_iter=5)):
             bngrad.BNRegressor(hidden=2, **kw).fit(X, y, sample_weight=np.full(50, 0.02))
         bngrad.BNRegressor(hidden=2).fit(X, y, sample_weight=np.full(50, 2.0))
+
+
+def test_continuous_data_count_observations_not_weight():
+    """With continuous inputs the evidence counts distinct rows of (X, y):
+    weights of any constant fit the unweighted net (weights of 2 once chose
+    a decay of 1e-11 and passed through every row), and a bootstrap sample's
+    repeats count once (its net as regularised as on its distinct rows)."""
+    X, y = data(N=30, noise=0.3)
+    one = quiet(bngrad.BNRegressor(hidden=6), X, y)
+    for c in (1 / 30, 0.5, 2.0, 7.0):
+        est = quiet(bngrad.BNRegressor(hidden=6), X, y, sample_weight=np.full(30, c))
+        np.testing.assert_allclose(est.predict(X), one.predict(X), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(est.decay_, one.decay_, rtol=1e-6)
+    boot = np.random.default_rng(4).integers(0, 30, 30)
+    rows = np.unique(boot)
+    dup = quiet(bngrad.BNRegressor(hidden=6), X[boot], y[boot])
+    distinct = quiet(bngrad.BNRegressor(hidden=6), X[rows], y[rows],
+                     sample_weight=np.bincount(boot)[rows] * len(rows) / 30)
+    np.testing.assert_allclose(dup.predict(X), distinct.predict(X), rtol=1e-7, atol=1e-9)
+    assert dup.decay_.min() > 1e-4                    # not a net through every row
 
 
 def test_zero_weights_drop_rows():
@@ -758,6 +824,10 @@ def test_predict_checks_columns_and_fit():
     with pytest.raises(ValueError, match="y must be numeric"):
         bngrad.BNRegressor().fit(X, y.astype(str))
     assert np.array_equal(est.predict(X.astype(object)), est.predict(X))
+    with pytest.raises(ValueError, match="X must be numeric, got text"):
+        est.predict(X.astype(str).astype(object))          # a pandas column read as text
+    with pytest.raises(ValueError, match="y must be numeric"):
+        bngrad.BNRegressor().fit(X, y.astype(str).astype(object))
     with pytest.raises(ValueError, match="X has no rows"):
         est.predict(X[:0])
 

@@ -70,16 +70,24 @@ test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its 
   fy <- bn_fit(as.matrix(mtcars[, c("wt", "hp")]), mtcars$mpg, hidden = 2)
   expect_error(predict(fy, cbind(wt = c(1, 2), hp = c(-Inf, 100))), "newdata contains Inf.*row 1")
   expect_length(predict(fy, as.matrix(mtcars[0, c("wt", "hp")])), 0)   # a logical matrix
+  expect_length(predict(fy, mtcars[0, c("wt", "hp")]), 0)
+  expect_length(predict(fy, mtcars[0, ]), 0)
   fm <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 2)
   expect_identical(colnames(fitted(fm)), c("mpg", "qsec"))
   expect_identical(dim(predict(fm, mtcars[0, ])), c(0L, 2L))
 })
 
-test_that("weights summing to fewer than their rows warn that they are frequencies", {
+test_that("case weights: their scale is free for the default fit of continuous inputs", {
   need_core()
-  expect_warning(bn_fit(mpg ~ wt, mtcars, hidden = 2, weights = rep(1 / 32, 32)),
+  # the evidence counts distinct rows: any constant weight gives the unweighted fit
+  one <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, seed = 1)
+  for (w in c(1 / 32, 2)) {
+    f <- expect_silent(bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, seed = 1, weights = rep(w, 32)))
+    expect_equal(predict(f, mtcars), predict(one, mtcars), tolerance = 1e-8)
+  }
+  # against a fixed decay they count data, as nnet's: too few warn
+  expect_warning(bn_fit(mpg ~ wt, mtcars, hidden = 2, decay = 0.1, weights = rep(1 / 32, 32)),
                  "sum to 1 over 32 rows.*frequency weights")
-  expect_silent(bn_fit(mpg ~ wt, mtcars, hidden = 2, weights = rep(2, 32)))
 })
 
 test_that("a saved fit predicts the same numbers in a new R session without Python", {
