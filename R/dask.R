@@ -47,8 +47,8 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
     eps = set$eps, ddof = set$ddof, seed = seed, coefnames = x_names,
     ynames = y, path = path,
     # the data stay in the files: no fitted values or residuals are kept, only
-    # how many rows (their total weight) the fit saw
-    n_obs = out[[3]], fitted.values = NULL, residuals = NULL, call = match.call()))
+    # how many rows (their total weight) the fit saw (n_obs)
+    fitted.values = NULL, residuals = NULL, call = match.call()))
   class(fit) <- "bn_fit"
   fit
 }

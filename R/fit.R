@@ -131,7 +131,8 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
        y_scale = v$y_scale, n = c(p1, u, q), optimizer = out[[4]], decay = v$decay,
        loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
-       effective_params = v$effective_params, linear_share = v$linear_share)
+       effective_params = v$effective_params, linear_share = v$linear_share,
+       n_obs = v$n_obs)
 }
 
 # nnet's arguments: those bn_fit has under its own names, and those it
@@ -324,17 +325,21 @@ residuals.bn_fit <- function(object, ...) {
   }
 }
 
-# Frequency weights: a row of weight k stands for k observations.
+# The observations the fit counted (the core's n_obs_): the rows, or the
+# weights' total (frequency weights: a row of weight k stands for k
+# observations), or, where repeats are copies, the distinct rows of (x, y).
 nobs.bn_fit <- function(object, ...) {
-  if (!is.null(object$n_obs)) return(object$n_obs)        # bn_fit_parquet's
+  if (!is.null(object$n_obs)) return(object$n_obs)
+  # (a fit saved before the core reported it)
   if (is.null(object$weights)) NROW(object$residuals) else sum(object$weights)
 }
 
-# The (weighted) residual sum of squares on y's scale, over every output.
+# The residual sum of squares on y's scale, over every output, weighted as
+# the fit weighed the rows (the weights scaled to sum to nobs).
 deviance.bn_fit <- function(object, ...) {
   .in_memory(object, "residuals")
-  w <- if (is.null(object$weights)) 1 else object$weights
-  sum(w * as.matrix(object$residuals)^2)
+  w <- if (is.null(object$weights)) rep(1, NROW(object$residuals)) else object$weights
+  sum(w * (stats::nobs(object) / sum(w)) * as.matrix(object$residuals)^2)
 }
 
 # Gaussian, with the ML variance deviance / nobs (as lm's logLik).  df counts

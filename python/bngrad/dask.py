@@ -384,7 +384,7 @@ def _fit(est, data, names, wname="sample_weight"):
     early = s["decay"] is None and N >= 20
     keys = [_split_key(s["seed"], k, r) for k in range(K) for r in range(R)] if early else []
     st = _stats_pass(data, wname, s["ddof"], keys)
-    W = data.W = st.W                          # the rows' total weight, for R's nobs
+    W = st.W
     est.x_center_ = st.x.x0 + st.x.d
     est.x_scale_ = _scale(st.x.Cn, W)
     est.y_center_ = st.y.x0 + st.y.d
@@ -612,14 +612,8 @@ def fit_parquet(est, path, y, x=None, weights=None, scheduler=None):
     """est fitted to Parquet columns (read_parquet's arguments) on scheduler
     (None: Dask's default; a name; or a distributed address).  Returns
     (est, x_names)."""
-    return _fit_parquet(est, path, y, x, weights, scheduler)[:2]
-
-
-def _fit_parquet(est, path, y, x, weights, scheduler):
-    """fit_parquet, and the rows' total weight (R's bn_fit_parquet keeps it
-    for nobs)."""
     groups, sizes, xs, ys = _parquet(path, y, x, weights)
     data = _Data(groups, sizes, len(xs), len(ys), isinstance(y, str), weights is not None)
     with _scheduler(scheduler):
         _fit(est, data, np.asarray(xs, dtype=object), f"weights (column {weights!r})")
-    return est, xs, data.W
+    return est, xs

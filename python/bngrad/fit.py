@@ -194,48 +194,58 @@ def _grouped(Xs, Ys, w):
             np.ascontiguousarray(Wu[live]), sse0)
 
 
-def _factor_design(Xs, Ys, w):
-    """Whether the rows of non-zero weight take at most half as many
-    distinct values of X as the weights count rows, with y varying within
-    them (1.5 distinct values of (X, y) for each of X, binary y's mixed
-    cells included): cells of replicates.  Continuous rows repeated or
-    weighted 2 take at most half too, but with one y each (copies, not
-    replicates), and a tie or two in X (mtcars's Merc 280 and 280C) does
-    not make a design of cells.  The same answer for a row of weight k and
-    for k repeated rows; _grouped, which only saves time, asks the rows."""
+def _design(Xs, Ys, w):
+    """(cells, copies) of the rows of non-zero weight, from counts that
+    neither the weights' scale nor repeating rows can change (distinct rows
+    of X, of (X, y) and of y), so that a row of weight k and k repeated rows
+    answer alike:
+
+    * cells: X takes at most half as many values as (X, y) does, a factor
+      design whose cells hold replicates (carData's Adler, warpbreaks).
+    * copies: not cells, and y takes more values than half of (X, y)'s,
+      a y no two measurements share by chance, so rows repeated in X and y
+      are copies of one observation (a bootstrap sample's, a weight of 2).
+      Where y takes few values (counts, a binary outcome, ratings), and in
+      cells (warpbreaks' counts repeat within a cell), repeats are
+      replicates.  (A rule that asked y to vary within cells took a rare
+      binary outcome's cells for copies and fitted the constant; one that
+      took warpbreaks' repeated counts for copies lost 4 % of its test
+      error.)"""
     live = w > 0
     nX = len(blend.unique_rows(Xs[live])[0])
-    if nX > w.sum() / 2:
-        return False
-    return len(blend.unique_rows(np.hstack([Xs, Ys])[live])[0]) >= 1.5 * nX
+    nXY = len(blend.unique_rows(np.hstack([Xs, Ys])[live])[0])
+    cells = nX <= nXY / 2
+    return cells, not cells and len(blend.unique_rows(Ys[live])[0]) > nXY / 2
 
 
-def _observations(w, wt, loo):
+def _observations(w, wt, loo, ddof):
     """(w, wt, loo) with the weights scaled to sum to the observations,
     the distinct rows of (X, y) of non-zero weight (loo's, _loo_rows),
-    where the inputs are continuous.  There a row repeated in X and y (a
-    bootstrap sample's) or weighted 2 is a copy, not a second noisy
+    where repeats are copies (_design).  A row repeated in X and y (a
+    bootstrap sample's) or weighted 2 is then not a second noisy
     measurement that happened to agree: counted as two, the evidence saw
     noise-free data wherever the net could pass through every distinct row
     (weights of 2 everywhere chose a decay of 1e-11 and fitted the rows
     exactly; unweighted, 0.07).  So there the weights' scale is free, as
-    lm's, and relative weights need no rescaling.  Unchanged, bit for bit,
-    where no row repeats and the weights sum to the rows."""
+    lm's.  Unchanged, bit for bit, where no row repeats and the weights sum
+    to the rows."""
     Xu, Yu, wu, copy = loo
     n_obs, W = np.count_nonzero(wu), wt.sum()
+    if n_obs <= ddof:
+        raise ValueError(f"sample_weight gives non-zero weight to {n_obs} distinct row(s) of "
+                         f"(X, y): batch statistics with ddof = {ddof} need more")
     if n_obs == W:
         return w, wt, loo
     scale = n_obs / W
     return wt * scale, wt * scale, (Xu, Yu, wu * scale, copy * scale)
 
 
-def _loo_rows(Xs, Ys, w, factor):
+def _loo_rows(Xs, Ys, w, copies):
     """(X, Y, w, copy): the observations leave-one-out leaves out, each
-    removing the weight copy of its row (blend.py).  In a factor design a row
-    and one copy of a row of weight k >= 1 (repeats in X and y are
-    replicates); elsewhere the distinct rows of (X, Y), whole (a repeat is
-    a bootstrap's or a weight's)."""
-    if factor:
+    removing the weight copy of its row (blend.py): where repeats are
+    copies (_design), the distinct rows of (X, Y), whole; where they are
+    replicates, a row, and one copy of a row of weight k >= 1."""
+    if not copies:
         return Xs, Ys, w, np.minimum(w, 1.0)
     Xu, Yu, wu = blend.distinct(Xs, Ys, w)
     return Xu, Yu, wu, wu
@@ -293,7 +303,8 @@ class BNRegressor:
         3 for "bayes", 1 otherwise.
     restarts : int, default=1
         Random starts per net; the best is kept (highest evidence for
-        "bayes", lowest objective otherwise).
+        "bayes", least leave-one-out error where a factor design's cells
+        hold replicates, lowest objective otherwise).
     max_iter : int or None, default=None
         Iterations per net: LM steps ("bayes", 300; 3000 with a fixed
         decay, whose steps crawl before its objective settles), L-BFGS iterations
@@ -360,6 +371,11 @@ class BNRegressor:
     noise_sd_ : ndarray of shape (ensemble, )
         "bayes": each net's estimate of the noise's standard deviation, on
         y's scale (of y's first column where y has several).
+    n_obs_ : float
+        The observations the fit counted: the rows, or the weights' total
+        (frequency weights); where repeats are copies (the default fit, y
+        of many values, no cells of replicates) the distinct rows of (X, y),
+        the weights scaled to sum to them.  R's nobs().
     linear_share_ : ndarray of shape (n_outputs_,)
         The ridge linear model's share of each output's prediction, chosen
         by leave-one-out error (0 for a fit that is not the default
@@ -479,12 +495,13 @@ class BNRegressor:
             integer weight k counts a row k times, in the loss, the batch
             statistics and the standardisation alike, so integer weights fit
             what the rows repeated fit.  How much data that is depends on
-            the fit: the default (evidence) fit with continuous inputs
-            counts the distinct rows of (X, y), so the weights' scale does
-            not matter and a bootstrap sample's repeats count once; in a
-            factor design (cells of replicates) and against a fixed decay,
-            weights of 10 count as ten times the data (weights summing to
-            fewer than their rows warn there).
+            the fit: the default (evidence) fit, where y takes many values
+            and X is not a factor design's cells, counts the distinct rows
+            of (X, y), so the weights' scale does not matter and a bootstrap
+            sample's repeats count once; where y takes few values, in cells
+            of replicates and against a fixed decay, weights of 10 count as
+            ten times the data (weights summing to fewer than their rows
+            warn there).  n_obs_ says what the fit counted.
 
         Returns
         -------
@@ -520,23 +537,27 @@ class BNRegressor:
             # the default fit: the evidence's count of observations, and
             # leave-one-out's (second runs, the blend)
             chosen = s["optimizer"] == "bayes" and s["decay"] is None
-            factor = chosen and _factor_design(Xs, Ys, wt)
-            loo = _loo_rows(Xs, Ys, wt, factor) if chosen else None
-            if chosen and not factor:
-                w, wt, loo = _observations(w, wt, loo)
-            checks.few_weights(w, factor or bool(s["decay"]) or
+            cells, copies = _design(Xs, Ys, wt) if chosen else (False, False)
+            loo = _loo_rows(Xs, Ys, wt, copies) if chosen else None
+            if copies:
+                w, wt, loo = _observations(w, wt, loo, s["ddof"])
+            # where the weights count data: the evidence with replicates, a fixed decay
+            checks.few_weights(w, (chosen and not copies) or bool(s["decay"]) or
                                (s["optimizer"] == "bayes" and s["decay"] is not None))
             W = wt.sum()
             grouped = _grouped(Xs, Ys, w) if s["optimizer"] == "bayes" else None
-            members = self._fit_members(Xs, Ys, w, s, grouped, loo, factor)
+            members = self._fit_members(Xs, Ys, w, s, grouped, loo, cells)
             linear = self._linear_blend(members, Xs, wt, loo, s) if chosen else None
 
         def batch_stats(G1):
             Z = Xs @ G1
             mean = np.average(Z, axis=0, weights=wt)
             return mean, (wt[:, None] * (Z - mean) ** 2).sum(axis=0) / (W - s["ddof"])
-        return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
-                                batch_stats, linear)
+        self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d, batch_stats,
+                         linear)
+        if copies:                             # the count itself, not the scaled weights' sum
+            self.n_obs_ = float(np.count_nonzero(loo[2]))
+        return self
 
     def _linear_blend(self, members, Xs, w, loo, s):
         """params -> the nets blended with a ridge linear model, and the
@@ -584,6 +605,7 @@ class BNRegressor:
         self.loss_curve_ = members[0].curve
         scale = float(np.log(self.y_scale_).sum())
         self.log_evidence_ = np.array([m.evidence for m in members]) - W * scale
+        self.n_obs_ = float(W)
         self.effective_params_ = np.array([m.gamma_eff for m in members])
         self.decay_ = np.array([m.decay for m in members])
         self.noise_sd_ = np.array([m.noise for m in members]) * self.y_scale_[0]
@@ -595,13 +617,13 @@ class BNRegressor:
                 stacklevel=checks.user_level())
         return self
 
-    def _fit_members(self, Xs, Ys, w, s, grouped=None, loo=None, factor=False):
+    def _fit_members(self, Xs, Ys, w, s, grouped=None, loo=None, cells=False):
         """The ensemble's nets, each the best of its restarts; nets run on
         the engine's threads (they are independent, so any thread count gives
         the same bits).  The Bayesian fit takes the data as grouped
-        (_grouped) where that saves time, and in a factor design
-        (_factor_design) chooses between a net's two runs by leave-one-out
-        error on loo (_loo_rows)."""
+        (_grouped) where that saves time, and in a design of cells
+        (_design) chooses between a net's two runs, and its restarts, by
+        leave-one-out error on loo (_loo_rows)."""
         p1 = Xs.shape[1]
         q = Ys.shape[1]
         K, R = s["ensemble"], s["restarts"]
@@ -652,7 +674,7 @@ class BNRegressor:
             best = None
             for r in range(R):
                 m = runs[k, r, ALPHA0]
-                if fit_one is None and factor:
+                if fit_one is None and cells:
                     # restarts too are compared by leave-one-out error
                     m = self._by_loo([m, runs.get((k, r, ALPHA0_AGAIN))], loo, s, R > 1)
                 elif fit_one is None:

@@ -87,12 +87,11 @@ def fit(est, X, y, sample_weight, warn):
 
 def fit_parquet(est, path, y, x, weights, scheduler, warn):
     """bngrad.dask's fit to Parquet columns for R's bn_fit_parquet, its
-    warnings given to warn: (fitted(est), the inputs' names, the rows'
-    total weight)."""
+    warnings given to warn: (fitted(est), the inputs' names)."""
     from . import dask
     with _warnings_to_r(warn):
-        est, xs, W = dask._fit_parquet(est, path, y, x, weights, scheduler)
-    return fitted(est), list(xs), float(W)
+        est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
+    return fitted(est), list(xs)
 
 
 def fitted(est):
@@ -107,7 +106,7 @@ def fitted(est):
               "y_scale": est.y_scale_, "decay": est.decay_, "loss_curve": est.loss_curve_,
               "n_iter": est.n_iter_, "convergence": est.convergence_,
               "log_evidence": est.log_evidence_, "effective_params": est.effective_params_,
-              "linear_share": est.linear_share_}
+              "linear_share": est.linear_share_, "n_obs": est.n_obs_}
     flat = [np.ravel(np.asarray(a, dtype=np.float64), order="F") for a in pieces.values()]
     # the names as one string, which R converts as one value (a list, element by element)
     return np.concatenate(flat), [int(a.size) for a in flat], " ".join(pieces), est.optimizer_

@@ -548,23 +548,34 @@ def test_a_factor_design_chooses_between_runs_by_leave_one_out(monkeypatch):
     assert max(by_loo) < 0.05 and min(by_evidence) > 0.2     # the constant's is ~0.24
 
 
-def test_leave_one_out_takes_repeats_as_copies_or_replicates():
-    """Continuous rows repeated (a bootstrap's) or weighted k are one
-    observation each, left out whole; cells of a factor design, where y
-    varies, hold replicates, left out one copy at a time."""
+def test_repeats_are_copies_where_y_takes_many_values_else_replicates():
+    """Rows repeated in X and y are copies of one observation where y takes
+    many values (a bootstrap's, a weight of 2: one observation, left out
+    whole), replicates where y takes few (counts, a binary outcome) and in
+    a factor design's cells (left out one copy at a time); the same answer
+    for any weights' scale and for weights as for repeated rows."""
     X, y = data(N=40, noise=0.3)
     Y = y[:, None]
     two = np.full(40, 2.0)
-    assert not fitmod._factor_design(X, Y, two)
-    Xu, Yu, wu, copy = fitmod._loo_rows(X, Y, two, False)
+    assert fitmod._design(X, Y, two) == (False, True)
+    Xu, Yu, wu, copy = fitmod._loo_rows(X, Y, two, True)
     assert np.array_equal(copy, two)                    # whole rows
     rep = np.r_[np.arange(40), np.arange(40)]
-    assert not fitmod._factor_design(X[rep], Y[rep], np.ones(80))
-    Xu, Yu, wu, copy = fitmod._loo_rows(X[rep], Y[rep], np.ones(80), False)
+    assert fitmod._design(X[rep], Y[rep], np.ones(80)) == (False, True)
+    Xu, Yu, wu, copy = fitmod._loo_rows(X[rep], Y[rep], np.ones(80), True)
     assert np.array_equal(Xu, X) and np.array_equal(copy, two)
     F, yf, _ = factor_data(1)
-    assert fitmod._factor_design(F, yf[:, None], np.ones(len(yf)))
-    assert fitmod._factor_design(F, yf[:, None], np.full(len(yf), 2.0))
+    for w in (1.0, 0.01, 2.0):                          # cells hold replicates
+        assert fitmod._design(F, yf[:, None], np.full(len(yf), w)) == (True, False)
+    # a rare binary outcome in 2 x 4 cells: replicates (as copies, merged, the
+    # cells all 0 were single observations and the evidence fitted the constant)
+    rng = np.random.default_rng(0)
+    cell = np.repeat(np.arange(8), 40)
+    B = np.c_[cell % 2, cell // 2 == 1, cell // 2 == 2, cell // 2 == 3].astype(float)
+    yb = (rng.uniform(size=320) < np.where(cell == 5, 0.11, 0.01)).astype(float)
+    assert fitmod._design(B, yb[:, None], np.ones(320))[1] is False
+    Xu, Yu, wu, copy = fitmod._loo_rows(B, yb[:, None], np.ones(320), False)
+    assert Xu is B and np.array_equal(copy, np.ones(320))
 
 
 def test_a_factor_design_compares_restarts_by_leave_one_out(monkeypatch):
@@ -618,6 +629,7 @@ def test_continuous_data_count_observations_not_weight():
         est = quiet(bngrad.BNRegressor(hidden=6), X, y, sample_weight=np.full(30, c))
         np.testing.assert_allclose(est.predict(X), one.predict(X), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(est.decay_, one.decay_, rtol=1e-6)
+        assert est.n_obs_ == one.n_obs_ == 30
     boot = np.random.default_rng(4).integers(0, 30, 30)
     rows = np.unique(boot)
     dup = quiet(bngrad.BNRegressor(hidden=6), X[boot], y[boot])
@@ -625,6 +637,7 @@ def test_continuous_data_count_observations_not_weight():
                      sample_weight=np.bincount(boot)[rows] * len(rows) / 30)
     np.testing.assert_allclose(dup.predict(X), distinct.predict(X), rtol=1e-7, atol=1e-9)
     assert dup.decay_.min() > 1e-4                    # not a net through every row
+    assert dup.n_obs_ == len(rows)
 
 
 def test_zero_weights_drop_rows():

@@ -84,7 +84,11 @@ test_that("case weights: their scale is free for the default fit of continuous i
   for (w in c(1 / 32, 2)) {
     f <- expect_silent(bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, seed = 1, weights = rep(w, 32)))
     expect_equal(predict(f, mtcars), predict(one, mtcars), tolerance = 1e-8)
+    expect_equal(c(nobs(f), deviance(f), AIC(f)), c(32, deviance(one), AIC(one)), tolerance = 1e-8)
   }
+  # a bootstrap sample's repeats count once: nobs is its distinct rows
+  boot <- mtcars[c(1:20, 1:12), ]
+  expect_equal(nobs(bn_fit(mpg ~ wt + hp, boot, hidden = 3, seed = 1)), 20)
   # against a fixed decay they count data, as nnet's: too few warn
   expect_warning(bn_fit(mpg ~ wt, mtcars, hidden = 2, decay = 0.1, weights = rep(1 / 32, 32)),
                  "sum to 1 over 32 rows.*frequency weights")
