@@ -202,20 +202,26 @@ def _design(Xs, Ys, w):
 
     * cells: X takes at most half as many values as (X, y) does, a factor
       design whose cells hold replicates (carData's Adler, warpbreaks).
-    * copies: not cells, and y takes more values than half of (X, y)'s,
-      a y no two measurements share by chance, so rows repeated in X and y
-      are copies of one observation (a bootstrap sample's, a weight of 2).
-      Where y takes few values (counts, a binary outcome, ratings), and in
-      cells (warpbreaks' counts repeat within a cell), repeats are
+    * copies: not cells, and a column of X, or y, takes more values than
+      half of X's (of (X, y)'s): a value no two measurements share by
+      chance, so rows repeated in X and y are copies of one observation (a
+      bootstrap sample's, a weight of 2).  Where X and y both take few
+      values (a rare binary outcome in a few cells, Likert items, counts),
+      and in cells (warpbreaks' counts repeat within a cell), repeats are
       replicates.  (A rule that asked y to vary within cells took a rare
       binary outcome's cells for copies and fitted the constant; one that
-      took warpbreaks' repeated counts for copies lost 4 % of its test
-      error.)"""
+      asked y alone for many values took Boston's medv, 229 values in 506
+      rows, for few; one that took warpbreaks' repeated counts for copies
+      lost 4 % of its test error.)"""
     live = w > 0
-    nX = len(blend.unique_rows(Xs[live])[0])
-    nXY = len(blend.unique_rows(np.hstack([Xs, Ys])[live])[0])
+    X, Y = Xs[live], Ys[live]
+    nX = len(blend.unique_rows(X)[0])
+    nXY = len(blend.unique_rows(np.hstack([X, Y]))[0])
     cells = nX <= nXY / 2
-    return cells, not cells and len(blend.unique_rows(Ys[live])[0]) > nXY / 2
+    if cells:
+        return True, False
+    many_x = max(len(np.unique(X[:, j])) for j in range(X.shape[1])) > nX / 2
+    return False, many_x or len(blend.unique_rows(Y)[0]) > nXY / 2
 
 
 def _observations(w, wt, loo, ddof):
@@ -232,8 +238,8 @@ def _observations(w, wt, loo, ddof):
     Xu, Yu, wu, copy = loo
     n_obs, W = np.count_nonzero(wu), wt.sum()
     if n_obs <= ddof:
-        raise ValueError(f"sample_weight gives non-zero weight to {n_obs} distinct row(s) of "
-                         f"(X, y): batch statistics with ddof = {ddof} need more")
+        raise ValueError(f"the rows of non-zero weight hold {n_obs} distinct row(s) of (X, y): "
+                         f"batch statistics with ddof = {ddof} need more")
     if n_obs == W:
         return w, wt, loo
     scale = n_obs / W
@@ -373,9 +379,10 @@ class BNRegressor:
         y's scale (of y's first column where y has several).
     n_obs_ : float
         The observations the fit counted: the rows, or the weights' total
-        (frequency weights); where repeats are copies (the default fit, y
-        of many values, no cells of replicates) the distinct rows of (X, y),
-        the weights scaled to sum to them.  R's nobs().
+        (frequency weights); where repeats are copies (the default fit, a
+        column of X or y of many values, no cells of replicates) the
+        distinct rows of (X, y), the weights scaled to sum to them.  R's
+        nobs().
     linear_share_ : ndarray of shape (n_outputs_,)
         The ridge linear model's share of each output's prediction, chosen
         by leave-one-out error (0 for a fit that is not the default
@@ -495,13 +502,14 @@ class BNRegressor:
             integer weight k counts a row k times, in the loss, the batch
             statistics and the standardisation alike, so integer weights fit
             what the rows repeated fit.  How much data that is depends on
-            the fit: the default (evidence) fit, where y takes many values
-            and X is not a factor design's cells, counts the distinct rows
-            of (X, y), so the weights' scale does not matter and a bootstrap
-            sample's repeats count once; where y takes few values, in cells
-            of replicates and against a fixed decay, weights of 10 count as
-            ten times the data (weights summing to fewer than their rows
-            warn there).  n_obs_ says what the fit counted.
+            the fit: the default (evidence) fit, where a column of X or y
+            takes many values (more than half as many as the rows) and X is
+            not a factor design's cells, counts the distinct rows of (X, y),
+            so the weights' scale does not matter and a bootstrap sample's
+            repeats count once; where X and y take few values, in cells of
+            replicates and against a fixed decay, weights of 10 count as ten
+            times the data (weights summing to fewer than their rows warn
+            there).  n_obs_ says what the fit counted.
 
         Returns
         -------
@@ -524,7 +532,10 @@ class BNRegressor:
         y_1d = Y.ndim == 1
         Y2 = np.ascontiguousarray(Y.reshape(N, -1))
         s = self._settings(N, X.shape[1], Y2.shape[1])
-        w = checks.weights(sample_weight, N, s["ddof"], "sample_weight")
+        # the default fit may scale the weights (_observations): their sum
+        # against ddof is checked after
+        chosen = s["optimizer"] == "bayes" and s["decay"] is None
+        w = checks.weights(sample_weight, N, 0 if chosen else s["ddof"], "sample_weight")
         wt = np.ones(N) if w.size == 0 else w
         self.x_center_, self.x_scale_ = _center_scale(X, wt)
         self.y_center_, self.y_scale_ = _center_scale(Y2, wt)
@@ -536,11 +547,12 @@ class BNRegressor:
         with engine.single_blas:
             # the default fit: the evidence's count of observations, and
             # leave-one-out's (second runs, the blend)
-            chosen = s["optimizer"] == "bayes" and s["decay"] is None
             cells, copies = _design(Xs, Ys, wt) if chosen else (False, False)
             loo = _loo_rows(Xs, Ys, wt, copies) if chosen else None
             if copies:
                 w, wt, loo = _observations(w, wt, loo, s["ddof"])
+            elif chosen and w.size:
+                checks.weights(w, N, s["ddof"], "sample_weight")     # frequency weights
             # where the weights count data: the evidence with replicates, a fixed decay
             checks.few_weights(w, (chosen and not copies) or bool(s["decay"]) or
                                (s["optimizer"] == "bayes" and s["decay"] is not None))

@@ -564,6 +564,11 @@ def test_repeats_are_copies_where_y_takes_many_values_else_replicates():
     assert fitmod._design(X[rep], Y[rep], np.ones(80)) == (False, True)
     Xu, Yu, wu, copy = fitmod._loo_rows(X[rep], Y[rep], np.ones(80), True)
     assert np.array_equal(Xu, X) and np.array_equal(copy, two)
+    # continuous X, y recorded to a fixed precision (few values for its rows,
+    # as Boston's medv): repeats are still copies
+    X6, y6 = data(N=600, noise=0.3)
+    y6 = np.round(y6 / y6.std(), 1)
+    assert len(np.unique(y6)) < 300 and fitmod._design(X6, y6[:, None], np.ones(600)) == (False, True)
     F, yf, _ = factor_data(1)
     for w in (1.0, 0.01, 2.0):                          # cells hold replicates
         assert fitmod._design(F, yf[:, None], np.full(len(yf), w)) == (True, False)
@@ -638,6 +643,12 @@ def test_continuous_data_count_observations_not_weight():
     np.testing.assert_allclose(dup.predict(X), distinct.predict(X), rtol=1e-7, atol=1e-9)
     assert dup.decay_.min() > 1e-4                    # not a net through every row
     assert dup.n_obs_ == len(rows)
+    # their sum against ddof is the observations', whatever their scale
+    a = quiet(bngrad.BNRegressor(hidden=6, ddof=1), X, y)
+    b = quiet(bngrad.BNRegressor(hidden=6, ddof=1), X, y, sample_weight=np.full(30, 0.01))
+    np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="sum to more than ddof = 1"):    # frequencies
+        bngrad.BNRegressor(hidden=6, ddof=1, decay=0.1).fit(X, y, sample_weight=np.full(30, 0.01))
 
 
 def test_zero_weights_drop_rows():
