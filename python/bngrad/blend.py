@@ -12,11 +12,12 @@ ridge regression on the same standardised inputs:
 where the ridge penalty and w are both chosen by leave-one-out error on the
 training rows, with no rows held out and nothing refitted.  What is left
 out is an observation, given as `copy`, the weight each row's leave-one-out
-removes.  Where the inputs are continuous, rows that repeat one another in X
-and y (a bootstrap sample's, or a row of weight k) are one observation, left
-out whole (distinct): a twin left in makes any fit look good.  In a factor
-design, where y often takes few values, such twins are replicates, and one
-copy is left out (min(w, 1): counting them as one left half a cell out).
+removes.  Where repeats are copies (fit._design: a column of X, or y, takes
+many values), rows that repeat one another in X and y (a bootstrap sample's,
+or a row of weight k) are one observation, left out whole (distinct): a
+twin left in makes any fit look good.  Where they are replicates (a factor
+design's cells, X and y of few values), one copy is left out (min(w, 1):
+counting them as one left half a cell out).
 
 * the ridge regression's leave-one-out residuals are exact,
   e_i / (1 - h_ii), for each penalty of a grid;
