@@ -231,10 +231,10 @@ def design(X, name="X", n_features=None, estimator="BNRegressor"):
     if arr.dtype.kind in "USV":               # text, even of digits, as scikit-learn
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}: convert it to "
                          "numbers explicitly")
-    if arr.dtype.kind == "O" and _has_text(arr):
-        raise ValueError(f"{name} must be numeric, got text in an object array: convert it "
-                         "to numbers explicitly")
-    if arr.dtype.kind == "O":                 # numbers stored as objects pass
+    if arr.dtype.kind == "O":                 # numbers stored as objects pass; text does not
+        if _has_text(arr):
+            raise ValueError(f"{name} must be numeric, got text in an object array: convert "
+                             "it to numbers explicitly")
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as err:

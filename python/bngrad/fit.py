@@ -195,7 +195,7 @@ def _grouped(Xs, Ys, w):
 
 
 def _design(Xs, Ys, w):
-    """(cells, copies) of the rows of non-zero weight, from counts that
+    """(cells, copies, loo) of the rows of non-zero weight, from counts that
     neither the weights' scale nor repeating rows can change (distinct rows
     of X, of (X, y) and of y), so that a row of weight k and k repeated rows
     answer alike:
@@ -212,49 +212,42 @@ def _design(Xs, Ys, w):
       binary outcome's cells for copies and fitted the constant; one that
       asked y alone for many values took Boston's medv, 229 values in 506
       rows, for few; one that took warpbreaks' repeated counts for copies
-      lost 4 % of its test error.)"""
-    live = w > 0
-    X, Y = Xs[live], Ys[live]
-    nX = len(blend.unique_rows(X)[0])
-    nXY = len(blend.unique_rows(np.hstack([X, Y]))[0])
+      lost 4 % of its test error.)
+    * loo = (X, Y, w, copy): the observations leave-one-out leaves out, each
+      removing the weight copy of its row (blend.py): copies, the distinct
+      rows of (X, Y) (blend.distinct, whose rows the counts come from),
+      whole; replicates, a row, and one copy of a row of weight k >= 1."""
+    Xu, Yu, wu = blend.distinct(Xs, Ys, w)
+    live = wu > 0
+    X, Y = Xu[live], Yu[live]
+    nX, nXY = len(blend.unique_rows(X)[0]), len(X)
     cells = nX <= nXY / 2
-    if cells:
-        return True, False
-    many_x = max(len(np.unique(X[:, j])) for j in range(X.shape[1])) > nX / 2
-    return False, many_x or len(blend.unique_rows(Y)[0]) > nXY / 2
+    copies = not cells and (any(len(np.unique(X[:, j])) > nX / 2 for j in range(X.shape[1]))
+                            or len(blend.unique_rows(Y)[0]) > nXY / 2)
+    loo = (Xu, Yu, wu, wu) if copies else (Xs, Ys, w, np.minimum(w, 1.0))
+    return cells, copies, loo
 
 
 def _observations(w, wt, loo, ddof):
     """(w, wt, loo) with the weights scaled to sum to the observations,
-    the distinct rows of (X, y) of non-zero weight (loo's, _loo_rows),
-    where repeats are copies (_design).  A row repeated in X and y (a
-    bootstrap sample's) or weighted 2 is then not a second noisy
-    measurement that happened to agree: counted as two, the evidence saw
-    noise-free data wherever the net could pass through every distinct row
-    (weights of 2 everywhere chose a decay of 1e-11 and fitted the rows
-    exactly; unweighted, 0.07).  So there the weights' scale is free, as
-    lm's.  Unchanged, bit for bit, where no row repeats and the weights sum
-    to the rows."""
-    Xu, Yu, wu, copy = loo
+    the distinct rows of (X, y) of non-zero weight (loo's, _design's),
+    where repeats are copies.  A row repeated in X and y (a bootstrap
+    sample's) or weighted 2 is then not a second noisy measurement that
+    happened to agree: counted as two, the evidence saw noise-free data
+    wherever the net could pass through every distinct row (weights of 2
+    everywhere chose a decay of 1e-11 and fitted the rows exactly;
+    unweighted, 0.07).  So there the weights' scale is free, as lm's.
+    Unchanged, bit for bit, where no row repeats and the weights sum to the
+    rows."""
+    Xu, Yu, wu, _ = loo                        # (copy is wu: rows left out whole)
     n_obs, W = np.count_nonzero(wu), wt.sum()
     if n_obs <= ddof:
         raise ValueError(f"the rows of non-zero weight hold {n_obs} distinct row(s) of (X, y): "
                          f"batch statistics with ddof = {ddof} need more")
     if n_obs == W:
         return w, wt, loo
-    scale = n_obs / W
-    return wt * scale, wt * scale, (Xu, Yu, wu * scale, copy * scale)
-
-
-def _loo_rows(Xs, Ys, w, copies):
-    """(X, Y, w, copy): the observations leave-one-out leaves out, each
-    removing the weight copy of its row (blend.py): where repeats are
-    copies (_design), the distinct rows of (X, Y), whole; where they are
-    replicates, a row, and one copy of a row of weight k >= 1."""
-    if not copies:
-        return Xs, Ys, w, np.minimum(w, 1.0)
-    Xu, Yu, wu = blend.distinct(Xs, Ys, w)
-    return Xu, Yu, wu, wu
+    ws, wus = wt * (n_obs / W), wu * (n_obs / W)
+    return ws, ws, (Xu, Yu, wus, wus)
 
 
 def _combine(members):
@@ -547,15 +540,13 @@ class BNRegressor:
         with engine.single_blas:
             # the default fit: the evidence's count of observations, and
             # leave-one-out's (second runs, the blend)
-            cells, copies = _design(Xs, Ys, wt) if chosen else (False, False)
-            loo = _loo_rows(Xs, Ys, wt, copies) if chosen else None
+            cells, copies, loo = _design(Xs, Ys, wt) if chosen else (False, False, None)
             if copies:
                 w, wt, loo = _observations(w, wt, loo, s["ddof"])
             elif chosen and w.size:
                 checks.weights(w, N, s["ddof"], "sample_weight")     # frequency weights
             # where the weights count data: the evidence with replicates, a fixed decay
-            checks.few_weights(w, (chosen and not copies) or bool(s["decay"]) or
-                               (s["optimizer"] == "bayes" and s["decay"] is not None))
+            checks.few_weights(w, not copies and (s["optimizer"] == "bayes" or bool(s["decay"])))
             W = wt.sum()
             grouped = _grouped(Xs, Ys, w) if s["optimizer"] == "bayes" else None
             members = self._fit_members(Xs, Ys, w, s, grouped, loo, cells)
@@ -565,16 +556,15 @@ class BNRegressor:
             Z = Xs @ G1
             mean = np.average(Z, axis=0, weights=wt)
             return mean, (wt[:, None] * (Z - mean) ** 2).sum(axis=0) / (W - s["ddof"])
-        self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d, batch_stats,
-                         linear)
-        if copies:                             # the count itself, not the scaled weights' sum
-            self.n_obs_ = float(np.count_nonzero(loo[2]))
-        return self
+        # (the count itself where the weights were scaled to it, not their sum)
+        return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
+                                batch_stats, linear,
+                                n_obs=np.count_nonzero(loo[2]) if copies else W)
 
     def _linear_blend(self, members, Xs, w, loo, s):
         """params -> the nets blended with a ridge linear model, and the
         linear model's share per output, both by leave-one-out error
-        (blend.py) on the observations loo (_loo_rows)."""
+        (blend.py) on the observations loo (_design)."""
         code = ACTIVATIONS[self.activation]
         Xu, Yu, wu, copy = loo
         e_net = np.mean([blend.net_loo(m.v, m.decay, Xu, Yu, wu, copy, s["hidden"], code,
@@ -584,10 +574,12 @@ class BNRegressor:
         return lambda params: (blend.embed(params, share, coef, c0, Xs, w, code, s["eps"],
                                            s["ddof"]), share)
 
-    def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats, linear=None):
+    def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats, linear=None,
+                    n_obs=None):
         """The fitted attributes from the members; batch_stats(G1) gives the
         mean and variance of Xs G1 on the training rows, linear(params) the
-        blend with a linear model (and its share)."""
+        blend with a linear model (and its share), n_obs the observations
+        the fit counted (W, the weights' total, if None)."""
         p2 = s["hidden"]
         params = _combine([_to_params(m.v, p1, p2, q) for m in members])
         share = np.zeros(q)
@@ -617,7 +609,7 @@ class BNRegressor:
         self.loss_curve_ = members[0].curve
         scale = float(np.log(self.y_scale_).sum())
         self.log_evidence_ = np.array([m.evidence for m in members]) - W * scale
-        self.n_obs_ = float(W)
+        self.n_obs_ = float(W if n_obs is None else n_obs)
         self.effective_params_ = np.array([m.gamma_eff for m in members])
         self.decay_ = np.array([m.decay for m in members])
         self.noise_sd_ = np.array([m.noise for m in members]) * self.y_scale_[0]
@@ -635,7 +627,7 @@ class BNRegressor:
         the same bits).  The Bayesian fit takes the data as grouped
         (_grouped) where that saves time, and in a design of cells
         (_design) chooses between a net's two runs, and its restarts, by
-        leave-one-out error on loo (_loo_rows)."""
+        leave-one-out error on loo (_design)."""
         p1 = Xs.shape[1]
         q = Ys.shape[1]
         K, R = s["ensemble"], s["restarts"]

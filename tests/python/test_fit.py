@@ -557,21 +557,21 @@ def test_repeats_are_copies_where_y_takes_many_values_else_replicates():
     X, y = data(N=40, noise=0.3)
     Y = y[:, None]
     two = np.full(40, 2.0)
-    assert fitmod._design(X, Y, two) == (False, True)
-    Xu, Yu, wu, copy = fitmod._loo_rows(X, Y, two, True)
+    assert fitmod._design(X, Y, two)[:2] == (False, True)
+    Xu, Yu, wu, copy = fitmod._design(X, Y, two)[2]
     assert np.array_equal(copy, two)                    # whole rows
     rep = np.r_[np.arange(40), np.arange(40)]
-    assert fitmod._design(X[rep], Y[rep], np.ones(80)) == (False, True)
-    Xu, Yu, wu, copy = fitmod._loo_rows(X[rep], Y[rep], np.ones(80), True)
+    assert fitmod._design(X[rep], Y[rep], np.ones(80))[:2] == (False, True)
+    Xu, Yu, wu, copy = fitmod._design(X[rep], Y[rep], np.ones(80))[2]
     assert np.array_equal(Xu, X) and np.array_equal(copy, two)
     # continuous X, y recorded to a fixed precision (few values for its rows,
     # as Boston's medv): repeats are still copies
     X6, y6 = data(N=600, noise=0.3)
     y6 = np.round(y6 / y6.std(), 1)
-    assert len(np.unique(y6)) < 300 and fitmod._design(X6, y6[:, None], np.ones(600)) == (False, True)
+    assert len(np.unique(y6)) < 300 and fitmod._design(X6, y6[:, None], np.ones(600))[:2] == (False, True)
     F, yf, _ = factor_data(1)
     for w in (1.0, 0.01, 2.0):                          # cells hold replicates
-        assert fitmod._design(F, yf[:, None], np.full(len(yf), w)) == (True, False)
+        assert fitmod._design(F, yf[:, None], np.full(len(yf), w))[:2] == (True, False)
     # a rare binary outcome in 2 x 4 cells: replicates (as copies, merged, the
     # cells all 0 were single observations and the evidence fitted the constant)
     rng = np.random.default_rng(0)
@@ -579,7 +579,7 @@ def test_repeats_are_copies_where_y_takes_many_values_else_replicates():
     B = np.c_[cell % 2, cell // 2 == 1, cell // 2 == 2, cell // 2 == 3].astype(float)
     yb = (rng.uniform(size=320) < np.where(cell == 5, 0.11, 0.01)).astype(float)
     assert fitmod._design(B, yb[:, None], np.ones(320))[1] is False
-    Xu, Yu, wu, copy = fitmod._loo_rows(B, yb[:, None], np.ones(320), False)
+    Xu, Yu, wu, copy = fitmod._design(B, yb[:, None], np.ones(320))[2]
     assert Xu is B and np.array_equal(copy, np.ones(320))
 
 
