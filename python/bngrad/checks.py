@@ -35,17 +35,17 @@ def user_level():
     return level
 
 
-def few_weights(w, scale_matters):
-    """Warn where the weights sum to less than the rows they weigh: they
-    are frequencies (a weight of k counts a row k times), so a fit that
-    counts its data (the evidence, a decay against the SSE) sees less
-    data than rows, and relative weights that sum to 1 make one observation."""
-    live = np.count_nonzero(w)
-    if scale_matters and w.sum() < live * (1 - 1e-9):
+def few_weights(total, live, scale_matters):
+    """Warn where the weights sum (total) to less than the rows they weigh
+    (live, those of non-zero weight): they are frequencies (a weight of k
+    counts a row k times), so a fit that counts its data (the evidence, a
+    decay against the SSE) sees less data than rows, and relative weights
+    that sum to 1 make one observation."""
+    if scale_matters and total < live * (1 - 1e-9):
         warnings.warn(
-            f"the weights sum to {float(w.sum()):.4g} over {live} rows: they are frequency "
+            f"the weights sum to {float(total):.4g} over {live} rows: they are frequency "
             f"weights (a weight of k counts a row k times), so the fit counts "
-            f"{float(w.sum()):.4g} observations, not {live}; multiply them by {live} / their "
+            f"{float(total):.4g} observations, not {live}; multiply them by {live} / their "
             "sum if they are relative weights", UserWarning, stacklevel=user_level())
 
 

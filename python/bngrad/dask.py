@@ -207,13 +207,17 @@ def _sums(X, w, x0):
     return engine.stats_sums(X, w, x0).sum(axis=0)
 
 
-def _stats_block(X, Y, w, lo, x0, y0, keys):
-    """One block's part of the statistics pass."""
+def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
+    """One block's part of the statistics pass; with units, of X / x_unit
+    and Y / y_unit (x0, y0 divided already)."""
+    if units is not None:
+        X, Y = X / units[0], Y / units[1]
     C1 = _sums(X, w, x0)
     out = types.SimpleNamespace(
         x=C1, y=_sums(Y, w, y0), y_finite=bool(np.isfinite(Y).all()),
         # X is read for NaN only where its sums are not finite
-        x_finite=bool(np.isfinite(C1[-1]).all() or np.isfinite(X).all()), w=None, splits=[])
+        x_finite=bool(np.isfinite(C1[-1]).all() or np.isfinite(X).all()), w=None, splits=[],
+        tops=(np.abs(X).max(axis=0, initial=0.0), np.abs(Y).max(axis=0, initial=0.0)))
     if w.size:
         neg = np.flatnonzero(w < 0)
         out.w = (bool(np.isfinite(w).all()), w.sum(), np.count_nonzero(w),
@@ -226,9 +230,15 @@ def _stats_block(X, Y, w, lo, x0, y0, keys):
     return out
 
 
-def _stats_pass(data, wname, ddof, keys=()):
+def _stats_pass(data, wname, ddof, keys=(), rescale=False):
     """X's (and y's) statistics, the weights' checks and each split's
-    training-row statistics, in one compute; errors name what is wrong."""
+    training-row statistics, in one compute; errors name what is wrong.
+
+    rescale (a fit's standardisation): where a column's squares would
+    overflow or underflow (as fit._center_scale tells), a second compute
+    takes the statistics of X / x_unit and Y / y_unit, each such column
+    divided by its largest value; x, y and the splits' XStats are then in
+    those units, and x_unit, y_unit say what they are (ones otherwise)."""
     import dask
     first = int(np.flatnonzero(np.asarray(data.sizes) > 0)[0])
     x0, y0 = dask.delayed(_on_block, nout=2)(_first_rows, data.sources[first],
@@ -236,9 +246,10 @@ def _stats_pass(data, wname, ddof, keys=()):
     tasks = [dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0, list(keys))
              for src, lo in zip(data.sources, data.offsets)]
     x0, y0, parts = dask.compute(x0, y0, tasks)
+    x_unit, y_unit = np.ones(data.p1), np.ones(data.q)
     if not all(p.y_finite for p in parts):
         raise ValueError("y contains NaN or Inf")
-    W = float(data.N)
+    W, nonzero = float(data.N), data.N
     if data.weighted:
         if not all(p.w[0] for p in parts):
             raise ValueError(f"{wname} contains NaN or Inf")
@@ -252,6 +263,15 @@ def _stats_pass(data, wname, ddof, keys=()):
                              f"more than ddof = {ddof} (batch statistics), got {nonzero} "
                              f"non-zero weights summing to {W!r}")
 
+    if rescale:
+        from .fit import _extreme
+        tops = [np.max([p.tops[i] for p in parts], axis=0) for i in range(2)]
+        x_unit, y_unit = (np.where(_extreme(top, W), top, 1.0) for top in tops)
+        if (x_unit != 1.0).any() or (y_unit != 1.0).any():
+            x0, y0 = x0 / x_unit, y0 / y_unit
+            parts = dask.compute(*[dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0,
+                                                           list(keys), (x_unit, y_unit))
+                                   for src, lo in zip(data.sources, data.offsets)])
     x = engine.stats_from_sums(x0, np.stack([p.x for p in parts]), W,
                                lambda: all(p.x_finite for p in parts))
     try:
@@ -269,7 +289,8 @@ def _stats_pass(data, wname, ddof, keys=()):
             stats = engine.stats_from_sums(x0, np.stack([p.splits[j][0] for p in parts]), Wt,
                                            lambda: True)
         splits.append(stats)
-    return types.SimpleNamespace(x=x, y=y, W=W, splits=splits)
+    return types.SimpleNamespace(x=x, y=y, W=W, live=nonzero, splits=splits, x_unit=x_unit,
+                                 y_unit=y_unit)
 
 
 # --- the gradient's pass ------------------------------------------------------
@@ -351,15 +372,20 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
 
 # --- fitting ------------------------------------------------------------------
 
-def _standardised(stats, center, scale):
-    """XStats of (X - 1c') / s from X's, with X's shift x0 kept: the kernel
-    still reads raw X, and x0, d stay in X's units (module docstring)."""
-    return engine.XStats(stats.x0, stats.d, stats.Cn / np.outer(scale, scale), stats.W)
+def _standardised(stats, center, scale, unit):
+    """XStats of (X - 1c') / s from those of X / unit, with X's shift x0
+    kept: the kernel still reads raw X, and x0, d are in X's units (module
+    docstring); Cn is divided by (s / unit)(s / unit)', never formed in X's
+    units, where its squares may underflow or overflow."""
+    return engine.XStats(unit * stats.x0, unit * stats.d,
+                         stats.Cn / np.outer(scale / unit, scale / unit), stats.W)
 
 
-def _scale(Cn, W):
-    sd = np.sqrt(np.maximum(np.diag(Cn), 0.0) / W)
-    return np.where(sd > 0, sd, 1.0)
+def _center_scale(stats, unit):
+    """The mean and standard deviation (1 for a constant) of the columns of
+    X, from the XStats of X / unit."""
+    sd = np.sqrt(np.maximum(np.diag(stats.Cn), 0.0) / stats.W)
+    return unit * (stats.x0 + stats.d), unit * np.where(sd > 0, sd, 1.0)
 
 
 def fit(est, X, y, sample_weight=None):
@@ -383,12 +409,11 @@ def _fit(est, data, names, wname="sample_weight"):
     K, R, p2 = s["ensemble"], s["restarts"], s["hidden"]
     early = s["decay"] is None and N >= 20
     keys = [_split_key(s["seed"], k, r) for k in range(K) for r in range(R)] if early else []
-    st = _stats_pass(data, wname, s["ddof"], keys)
+    st = _stats_pass(data, wname, s["ddof"], keys, rescale=True)
     W = st.W
-    est.x_center_ = st.x.x0 + st.x.d
-    est.x_scale_ = _scale(st.x.Cn, W)
-    est.y_center_ = st.y.x0 + st.y.d
-    est.y_scale_ = _scale(st.y.Cn, W)
+    checks.few_weights(W, st.live, bool(s["decay"]))      # a decay weighs against the SSE
+    est.x_center_, est.x_scale_ = _center_scale(st.x, st.x_unit)
+    est.y_center_, est.y_scale_ = _center_scale(st.y, st.y_unit)
     center, scale = est.x_center_, est.x_scale_
     y_std = (est.y_center_, est.y_scale_)
     code = ACTIVATIONS[est.activation]
@@ -396,7 +421,7 @@ def _fit(est, data, names, wname="sample_weight"):
 
     def member(v0, key, split):
         """One net by L-BFGS, early stopping on key's held-out rows if split."""
-        stats = _standardised(split if split is not None else st.x, center, scale)
+        stats = _standardised(split if split is not None else st.x, center, scale, st.x_unit)
         last = {}
         if split is not None:
             mean_x = (stats.x0 - center) / scale + stats.d / scale
@@ -443,7 +468,7 @@ def _fit(est, data, names, wname="sample_weight"):
             members.append(best)
     for k, m in enumerate(members):
         est._report(k, m.curve)
-    full = _standardised(st.x, center, scale)
+    full = _standardised(st.x, center, scale, st.x_unit)
     mean_x = (full.x0 - center) / scale + full.d / scale
 
     def batch_stats(G1):

@@ -546,7 +546,8 @@ class BNRegressor:
             elif chosen and w.size:
                 checks.weights(w, N, s["ddof"], "sample_weight")     # frequency weights
             # where the weights count data: the evidence with replicates, a fixed decay
-            checks.few_weights(w, not copies and (s["optimizer"] == "bayes" or bool(s["decay"])))
+            checks.few_weights(w.sum(), np.count_nonzero(w),
+                               not copies and (s["optimizer"] == "bayes" or bool(s["decay"])))
             W = wt.sum()
             grouped = _grouped(Xs, Ys, w) if s["optimizer"] == "bayes" else None
             members = self._fit_members(Xs, Ys, w, s, grouped, loo, cells)
@@ -961,6 +962,12 @@ def _v_objective(gradient, p1, p2, q, lam):
     return f
 
 
+def _extreme(top, W):
+    """Columns whose largest |value| top is so large or so small that their
+    weighted squares, summed to W, would overflow or underflow."""
+    return (top > 1e150 / np.sqrt(max(W, 1.0))) | ((top > 0) & (top < 1e-150))
+
+
 def _center_scale(A, w):
     """The weighted mean and standard deviation (1 for a constant) of A's
     columns.  A column whose weighted squares would overflow or underflow is
@@ -968,7 +975,7 @@ def _center_scale(A, w):
     rounding would move the bits of every fit)."""
     top = np.abs(A).max(axis=0)
     W = w.sum()
-    extreme = (top > 1e150 / np.sqrt(max(W, 1.0))) | ((top > 0) & (top < 1e-150))
+    extreme = _extreme(top, W)
     if extreme.any():
         unit = np.where(extreme, top, 1.0)
         center, sd = _center_scale(A / unit, w)

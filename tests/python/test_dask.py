@@ -309,6 +309,41 @@ def test_one_sample_weight_is_every_row_s_as_in_memory():
     assert np.array_equal(one.predict(X), every.predict(X))
 
 
+@pytest.mark.parametrize("sx, sy", [(1e-170, 1.0), (1.0, 1e-200), (1e160, 1.0), (1.0, 1e160),
+                                    (1e-300, 1e300), (1e300, 1e-300)])
+def test_scales_near_float64_s_limits_fit_as_in_memory(sx, sy):
+    """Columns whose squares underflow (below 1e-150) or overflow (past
+    1e150) are divided by their largest value in a second statistics pass,
+    as the in-memory fit divides them: once a constant net (X) or inf (y),
+    or an error; now the fit of X and y, to rounding, and one more pass."""
+    X, y = regression(300)
+    kw = dict(hidden=3, decay=0.1, seed=1, max_iter=10)
+    ref = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 100), chunked(y, 100))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = quiet_fit(bngrad.BNRegressor(**kw), chunked(X * sx, 100), chunked(y * sy, 100))
+        mem = quiet_fit(bngrad.BNRegressor(optimizer="lbfgs", **kw), X * sx, y * sy)
+    assert rel_err(est.x_scale_, mem.x_scale_) < 1e-12 and rel_err(est.y_scale_, mem.y_scale_) < 1e-12
+    assert rel_err(est.predict(X * sx) / sy, ref.predict(X)) < 1e-6
+    assert rel_err(est.predict(X * sx), mem.predict(X * sx)) < 1e-6
+
+
+def test_weights_summing_to_fewer_than_their_rows_warn_where_a_decay_counts_them():
+    """As in memory: a decay weighs against the weighted SSE, so weights
+    of 1/N make it N times stronger; early stopping ignores their scale."""
+    X, y = regression(300)
+    w = chunked(np.full(300, 1 / 300), 100)
+    with pytest.warns(UserWarning, match="frequency weights") as record:
+        warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
+        bngrad.BNRegressor(hidden=3, decay=0.1, max_iter=3).fit(chunked(X, 100), y, sample_weight=w)
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        quiet = bngrad.BNRegressor(hidden=3, max_iter=3)
+        with pytest.warns(bngrad.ConvergenceWarning):
+            quiet.fit(chunked(X, 100), y, sample_weight=w)
+
+
 def test_bad_shapes_named():
     X, y, p = case(100)
     Xd = chunked(X, 30)
