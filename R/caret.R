@@ -25,10 +25,21 @@ bn_caret <- function() {
     },
     fit = function(x, y, wts, param, lev, last, classProbs, ...) {
       chosen <- is.na(param$decay) || param$decay < 0
-      bn_fit(x, y, hidden = param$hidden, decay = if (chosen) NULL else param$decay,
-             weights = wts, ...)
+      decay <- if (chosen) NULL else param$decay
+      if (is.data.frame(x) && !all(vapply(x, is.numeric, logical(1)))) {
+        # factors (train's x/y interface passes x as it is): coded by the
+        # formula method, as caret's nnet model does
+        dat <- x
+        dat$.outcome <- y
+        return(bn_fit(.outcome ~ ., data = dat, hidden = param$hidden, decay = decay,
+                      weights = wts, ...))
+      }
+      bn_fit(x, y, hidden = param$hidden, decay = decay, weights = wts, ...)
     },
     predict = function(modelFit, newdata, preProc = NULL, submodels = NULL) {
+      if (inherits(modelFit, "bn_fit.formula") && !is.data.frame(newdata)) {
+        newdata <- as.data.frame(newdata, stringsAsFactors = TRUE)
+      }
       unname(stats::predict(modelFit, newdata))
     },
     prob = NULL,

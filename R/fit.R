@@ -19,6 +19,12 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   m <- eval.parent(m)
   .check_rows(nrow(m), "the data (after subset and na.action)")
   Terms <- attr(m, "terms")
+  if (!is.null(stats::model.offset(m))) {
+    # lm would add it to the fit; a net has no place for it, and dropping it
+    # silently fits a different model than the formula says
+    stop("the formula has an offset() term, which bn_fit does not support: ",
+         "subtract it from the response instead", call. = FALSE)
+  }
   x <- stats::model.matrix(Terms, m, contrasts)
   cons <- attr(x, "contrasts")
   xint <- match("(Intercept)", colnames(x), nomatch = 0L)

@@ -65,7 +65,7 @@ from . import checks, engine
 from .checks import ACTIVATIONS
 from .model import Gradients, Params, is_dask
 
-__all__ = ["gradients", "fit", "read_parquet", "fit_parquet", "held_out"]
+__all__ = ["gradients", "fit", "predict", "read_parquet", "fit_parquet", "held_out"]
 
 
 # --- the data as row blocks ---------------------------------------------------
@@ -139,6 +139,30 @@ def _on_block(block_function, source, lo, *args):
     Y = np.asarray(Y, dtype=np.float64).reshape(X.shape[0], -1)
     w = engine.NO_WEIGHTS if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
     return block_function(X, Y, w, lo, *args)
+
+
+def predict(est, X):
+    """est's predictions for a Dask array or DataFrame X, lazily: a Dask
+    array with X's row blocks (each row's prediction is its own, so a block
+    is predicted alone; block sizes may stay unknown)."""
+    import dask.array as da
+    if not isinstance(X, da.Array):
+        if not hasattr(X, "to_dask_array"):
+            raise TypeError(f"X must be a Dask array or DataFrame, got {type(X).__name__}")
+        X = X.to_dask_array()
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {X.shape}")
+    if X.shape[1] != est.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but BNRegressor is expecting "
+                         f"{est.n_features_in_} features as input")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must be real numbers, got dtype {X.dtype}")
+    X = X.rechunk({1: -1})
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    if est._y_1d:
+        return X.map_blocks(est._predict, drop_axis=1, dtype=dtype, meta=np.empty(0, dtype))
+    return X.map_blocks(est._predict, chunks=(X.chunks[0], (est.n_outputs_,)), dtype=dtype,
+                        meta=np.empty((0, 0), dtype))
 
 
 def _dask_array(a, name, rows=None):
@@ -530,6 +554,20 @@ class _RowGroup:
         return A[:, :p1], A[:, p1:p1 + q], A[:, p1 + q] if self.w else None
 
 
+def _index_columns(schema):
+    """The columns pandas' metadata names as the index (RangeIndexes are
+    stored as metadata alone, not as columns)."""
+    import json
+    meta = (schema.metadata or {}).get(b"pandas")
+    if meta is None:
+        return set()
+    try:
+        index = json.loads(meta).get("index_columns", [])
+    except (ValueError, AttributeError):
+        return set()
+    return {c for c in index if isinstance(c, str)}
+
+
 def _parquet(path, y, x, weights):
     """A Parquet file's or directory's row groups as _RowGroup sources, with
     their row counts (from the footers), and the column names; errors name
@@ -549,7 +587,9 @@ def _parquet(path, y, x, weights):
     if weights is not None and not isinstance(weights, str):
         raise TypeError(f"weights must be a column name, got {weights!r}")
     if x is None:
-        xs = [c for c in schema.names if c not in ys and c != weights]
+        # a DataFrame's index, written by pandas or Dask, is not an input
+        index = _index_columns(schema)
+        xs = [c for c in schema.names if c not in ys and c != weights and c not in index]
     else:
         xs = [x] if isinstance(x, str) else list(x)
     if not xs:
@@ -566,8 +606,14 @@ def _parquet(path, y, x, weights):
                 raise TypeError(f"{arg}: column {c!r} is {t}, not numbers")
     fs = ds.filesystem
     groups, sizes = [], []
+    wanted = xs + ys + ([] if weights is None else [weights])
     for f in sorted(ds.files):
         meta = _footer(fs, f)
+        # the dataset's schema is the first file's: a later file may lack a column
+        missing = [c for c in wanted if c not in meta.schema.names]
+        if missing:
+            raise ValueError(f"path: file {f!r} has no column {missing[0]!r} (its columns: "
+                             f"{', '.join(meta.schema.names)})")
         for i in range(meta.num_row_groups):
             groups.append(_RowGroup(fs, f, i, xs, ys, weights))
             sizes.append(meta.row_group(i).num_rows)

@@ -919,10 +919,17 @@ class BNRegressor:
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_outputs_)
-            float32 for float32 X, else float64.
+            float32 for float32 X, else float64.  For a Dask X (array or
+            DataFrame), a Dask array with X's row blocks, computed when asked.
         """
         self._check_fitted()
         checks.same_features(X, getattr(self, "feature_names_in_", None))
+        if is_dask(X):
+            from . import dask
+            return dask.predict(self, X)
+        return self._predict(X)
+
+    def _predict(self, X):
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = checks.design(X, "X", n_features=self.n_features_in_)
         Xs = _standardised(X, self.x_center_, self.x_scale_)
@@ -976,13 +983,13 @@ def _center_scale(A, w):
     top = np.abs(A).max(axis=0)
     W = w.sum()
     extreme = _extreme(top, W)
+    unit = np.where(extreme, top, 1.0)
     if extreme.any():
-        unit = np.where(extreme, top, 1.0)
-        center, sd = _center_scale(A / unit, w)
-        return unit * center, unit * sd
+        # once: values at most 1 cannot overflow sums of weights that are finite
+        A = A / unit
     center = np.average(A, axis=0, weights=w)
     sd = np.sqrt((w[:, None] * (A - center) ** 2).sum(axis=0) / W)
-    return center, np.where(sd > 0, sd, 1.0)
+    return unit * center, unit * np.where(sd > 0, sd, 1.0)
 
 
 def _standardised(A, center, scale):

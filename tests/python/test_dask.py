@@ -407,6 +407,45 @@ def test_read_parquet_and_fit(tmp_path):
         bd.read_parquet(str(tmp_path / "nothing"), "y")
 
 
+def test_predict_on_dask_input_is_lazy_with_its_row_blocks():
+    import pandas as pd
+    import dask.dataframe as dd
+    X, y = regression(300)
+    frame = pd.DataFrame(X[:, :3], columns=["a", "b", "c"])
+    est = quiet_fit(bngrad.BNRegressor(hidden=3, seed=1), frame, np.c_[y, -y])
+    out = est.predict(dd.from_pandas(frame, npartitions=3))
+    assert isinstance(out, da.Array) and out.numblocks == (3, 1)
+    assert np.array_equal(out.compute(), est.predict(frame))
+    with pytest.raises(ValueError, match="feature names should match"):
+        est.predict(dd.from_pandas(frame[["b", "a", "c"]], npartitions=2))
+    one = quiet_fit(bngrad.BNRegressor(hidden=3, seed=1), X[:, :3], y)
+    out = one.predict(da.from_array(X[:, :3].astype(np.float32), chunks=(70, 1)))
+    assert out.dtype == np.float32 and out.chunks == ((70, 70, 70, 70, 20),)
+    assert np.array_equal(out.compute(), one.predict(X[:, :3].astype(np.float32)))
+    with pytest.raises(ValueError, match="X has 2 features, but BNRegressor is expecting 3"):
+        one.predict(da.from_array(X[:, :2]))
+
+
+def test_parquet_written_by_dataframes_leaves_their_index_out_of_x(tmp_path):
+    import pandas as pd
+    import dask.dataframe as dd
+    X, y = regression(300)
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y})
+    # pandas writes a named index as a column; Dask writes its own index too
+    frame.set_index(pd.Index(np.arange(300) * 3, name="id")).to_parquet(tmp_path / "pd.parquet")
+    dd.from_pandas(frame, npartitions=2).to_parquet(str(tmp_path / "dd"))
+    for path in (tmp_path / "pd.parquet", tmp_path / "dd"):
+        assert bd.read_parquet(str(path), "y")[3] == ["a", "b"]
+
+
+def test_a_parquet_file_lacking_a_column_is_named(tmp_path):
+    X, y = regression(200)
+    write_parquet(tmp_path / "data", [{"a": X[:100, 0], "b": X[:100, 1], "y": y[:100]},
+                                      {"a": X[100:, 0], "y": y[100:]}], row_group_size=50)
+    with pytest.raises(ValueError, match="part-001.parquet' has no column 'b'"):
+        bd.read_parquet(str(tmp_path / "data"), "y")
+
+
 # --- a distributed cluster ------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -367,7 +367,8 @@ def test_decay_zero_is_a_fixed_decay_of_zero(optimizer):
 
 
 @pytest.mark.parametrize("sx, sy, w", [(1e154, 1.0, 1.0), (1.0, 1e155, 1.0), (1e-200, 1e200, 1.0),
-                                       (-1e300, 1e-300, 1.0), (1.0, 1e149, 1e12), (1e149, 1.0, 1e12)])
+                                       (-1e300, 1e-300, 1.0), (1.0, 1e149, 1e12), (1e149, 1.0, 1e12),
+                                       (1.0, 1.0, 1e300), (1e10, 1.0, 1e303)])
 def test_scales_near_float64_s_limits_fit_the_same_net(sx, sy, w):
     """Standardising X and y squares them: past 1e150 (or below 1e-150)
     they are scaled first, so the fit is as good as on X and y (not inf,

@@ -82,3 +82,16 @@ test_that("caret::train with a formula, and with case weights", {
   expect_equal(predict(tw$finalModel, x),
                predict(bn_fit(x, mtcars$mpg, hidden = 2, weights = w, seed = 3), x), tolerance = 0)
 })
+
+test_that("caret::train's x/y interface takes a data frame with factors, as for nnet", {
+  skip_if_not(have_caret, "caret is not installed")
+  need_core()
+  x <- data.frame(wt = mtcars$wt, cyl = factor(mtcars$cyl))
+  w <- rep(1:2, 16)
+  t <- train_quietly(x, mtcars$mpg, method = bn_caret(), weights = w,
+                     trControl = caret::trainControl(method = "none"),
+                     tuneGrid = data.frame(hidden = 2, decay = 0.1), seed = 3)
+  d <- cbind(x, mpg = mtcars$mpg)
+  ref <- bn_fit(mpg ~ wt + cyl, data = d, hidden = 2, decay = 0.1, weights = w, seed = 3)
+  expect_equal(unname(predict(t, x)), unname(predict(ref, d)), tolerance = 0)
+})

@@ -54,6 +54,7 @@ for (s in settings) {
 
 test_that("data that cannot be fitted is an R error saying why", {
   expect_error(bn_fit(mpg ~ 1, mtcars), "the formula has no predictors \\(mpg ~ 1\\)")
+  expect_error(bn_fit(mpg ~ wt + offset(hp), mtcars), "offset\\(\\) term")
   expect_error(bn_fit(mpg ~ wt, mtcars, subset = mpg > 100), "no rows to fit")
   expect_error(bn_fit(mpg ~ wt, mtcars[1, ]), "only 1 row to fit .* at least 2")
   expect_error(bn_fit(mpg ~ wt, mtcars, subset = 3), "only 1 row to fit")
