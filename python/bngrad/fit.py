@@ -268,6 +268,18 @@ class _Member:
         self.decay, self.noise = decay, noise
 
 
+_UNCHANGED = "$UNCHANGED$"        # scikit-learn's word for a request left as it is
+
+
+class _Requests(dict):
+    """Metadata requests by method name; sklearn.clone copies them (it
+    clones an estimator's _metadata_request, and clones only estimators
+    and containers of them)."""
+
+    def __sklearn_clone__(self):
+        return _Requests(self)
+
+
 class BNRegressor:
     """A one-hidden-layer batch-normalised regression net.
 
@@ -420,6 +432,41 @@ class BNRegressor:
                                  f"Valid parameters are: {sorted(self._params)!r}.")
             setattr(self, k, v)
         return self
+
+    # scikit-learn's metadata routing: whether a meta-estimator (GridSearchCV,
+    # Pipeline) passes sample_weight to fit and score.  Kept as
+    # _metadata_request, the attribute sklearn.clone carries over; scikit-learn
+    # is imported only when routing is used.
+    def set_fit_request(self, *, sample_weight=_UNCHANGED):
+        """Request sample_weight for fit when routed by a meta-estimator:
+        True, False, None (an error if passed) or an alias; returns self.
+        Only with sklearn.set_config(enable_metadata_routing=True)."""
+        return self._set_request("fit", sample_weight)
+
+    def set_score_request(self, *, sample_weight=_UNCHANGED):
+        """As set_fit_request, for score."""
+        return self._set_request("score", sample_weight)
+
+    def _set_request(self, method, alias):
+        import sklearn
+        if not sklearn.get_config().get("enable_metadata_routing", False):
+            raise RuntimeError("This method is only available when metadata routing is enabled. "
+                               "You can enable it using "
+                               "sklearn.set_config(enable_metadata_routing=True).")
+        if alias is not _UNCHANGED:
+            self._metadata_request = _Requests(getattr(self, "_metadata_request", {}),
+                                               **{method: alias})
+        return self
+
+    def get_metadata_routing(self):
+        """The requests set_fit_request and set_score_request made, as
+        scikit-learn's MetadataRequest."""
+        from sklearn.utils.metadata_routing import MetadataRequest
+        request = MetadataRequest(owner=type(self).__name__)
+        made = getattr(self, "_metadata_request", {})
+        for method in ("fit", "score"):
+            getattr(request, method).add_request(param="sample_weight", alias=made.get(method))
+        return request
 
     def __repr__(self):
         defaults = dict(zip(self._params, BNRegressor.__init__.__defaults__))

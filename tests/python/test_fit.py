@@ -44,6 +44,29 @@ def test_check_estimator():
     assert sklearn.base.clone(bngrad.BNRegressor(hidden=5)).hidden == 5
 
 
+def test_metadata_routing_passes_sample_weight_where_requested():
+    import sklearn
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.exceptions import UnsetMetadataPassedError
+    X, y = data(N=90, noise=0.1)
+    w = np.random.default_rng(2).integers(1, 4, len(y)).astype(float)
+    with pytest.raises(RuntimeError, match="only available when metadata routing is enabled"):
+        bngrad.BNRegressor().set_fit_request(sample_weight=True)
+    with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(UnsetMetadataPassedError, match="BNRegressor.fit"):
+            GridSearchCV(bngrad.BNRegressor(), {"hidden": [2]}, cv=3).fit(X, y, sample_weight=w)
+        est = bngrad.BNRegressor(hidden=3).set_fit_request(sample_weight=True) \
+            .set_score_request(sample_weight=True)
+        assert clone(est)._metadata_request == {"fit": True, "score": True}
+        g = GridSearchCV(est, {"seed": [0, 1]}, cv=KFold(3)).fit(X, y, sample_weight=w)
+        by_hand = [bngrad.BNRegressor(hidden=3, seed=g.best_params_["seed"])
+                   .fit(X[tr], y[tr], sample_weight=w[tr]).score(X[te], y[te], sample_weight=w[te])
+                   for tr, te in KFold(3).split(X)]
+        assert g.best_score_ == pytest.approx(np.mean(by_hand), rel=1e-12)
+
+
 @pytest.mark.parametrize("optimizer", ["auto"] + OPTS)
 def test_fits_a_nonlinear_function(optimizer):
     X, y = data(N=400)
@@ -614,7 +637,9 @@ def test_weights_that_sum_to_fewer_than_their_rows_warn_where_they_count_data():
     assert rec[0].filename == __file__                 # the caller's line, not bngrad's
     X, y = data(N=50, noise=0.1)
     for kw in (dict(decay=0.1), dict(optimizer="lbfgs", decay=0.1)):
-        with pytest.warns(UserWarning, match="sum to 1 over 50 rows"):
+        with pytest.warns(UserWarning, match="sum to 1 over 50 rows"), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", fitmod.ConvergenceWarning)   # max_iter = 5: not this test's
             bngrad.BNRegressor(hidden=2, max_iter=5, **kw).fit(X, y, sample_weight=np.full(50, 0.02))
     with warnings.catch_warnings():                    # where the scale does not matter, or
         warnings.simplefilter("error", UserWarning)      # the weights count more rows: silent
