@@ -350,6 +350,18 @@ def test_a_signal_with_no_linear_part_is_found():
         assert bngrad.BNRegressor(hidden=4).fit(X, X[:, 0]).convergence_ == 0
 
 
+@pytest.mark.parametrize("N, target", [(50, "linear"), (300, "linear"), (300, "product")])
+def test_a_noise_free_target_ends_at_the_noise_floor(N, target):
+    """Without noise the evidence raises beta as long as LM lowers the
+    SSE; within 1e-3 of y's sd there is nothing left for it (R^2 > 0.999999)."""
+    X = np.random.default_rng(0).standard_normal((N, 3))
+    y = X @ [1.0, 2.0, -1.0] if target == "linear" else X[:, 0] * X[:, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = bngrad.BNRegressor(hidden=8).fit(X, y)
+    assert est.convergence_ == 0 and est.score(X, y) > 0.99999
+
+
 @pytest.mark.parametrize("N", [120, 12])
 def test_bayes_with_a_fixed_decay_reaches_a_stationary_point(N):
     """decay = d: the fit minimises SSE + d |v|^2, so it stops where that

@@ -287,7 +287,10 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
         a_new = min(gamma_eff / (2.0 * max(ssw, 1e-300)), 1e10)
         b_new = min((nobs - gamma_eff) / (2.0 * max(sse, 1e-300)), 1e10)
         done = abs(np.log(a_new / alpha)) < tol and abs(np.log(b_new / beta_)) < tol
-        if b_new >= 1e10 and beta_ >= 1e10:    # y fitted to the noise floor: nothing left
+        # y fitted to within 1e-3 of its sd (y is standardised): the evidence
+        # would go on raising beta_ as LM shaves an SSE no data can tell
+        # from 0, step by step up to max_iter (noise-free targets)
+        if b_new >= 1e6 and beta_ >= 1e6:
             done = True
         alpha, beta_ = a_new, b_new
         # settled hyperparameters, no step that improves F, or an evidence
