@@ -71,6 +71,12 @@
   ok <- tryCatch(reticulate::py_available(initialize = TRUE), error = function(e) FALSE)
   if (!isTRUE(ok)) {
     # which Python, asked only now: the search costs ~0.1 s of every first call
+    rp <- Sys.getenv("RETICULATE_PYTHON")
+    if (nzchar(rp) && !file.exists(rp)) {
+      stop("bngrad found no Python: RETICULATE_PYTHON is set to '", rp, "', which does not ",
+           "exist. Unset it or point it at a Python with numpy<2, numba, scipy and the core; ",
+           "or unset it and run bngrad::install_bngrad() once.", call. = FALSE)
+    }
     cfg <- tryCatch(reticulate::py_discover_config(), error = function(e) NULL)
     if (is.null(cfg) || is.null(cfg$python)) {
       stop("bngrad found no Python. ", .setup_hint(), call. = FALSE)

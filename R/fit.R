@@ -266,7 +266,17 @@ predict.bn_fit <- function(object, newdata, ...) {
     if (length(gone)) {
       stop("newdata is missing column(s) ", paste(gone, collapse = ", "), call. = FALSE)
     }
+    # a factor given as numbers (its codes, or an ordered factor's values)
+    # would be coded otherwise than in the fit: an error naming it, as lm's
+    for (v in intersect(names(object$xlevels), names(newdata))) {
+      if (is.numeric(newdata[[v]])) {
+        stop("newdata: variable '", v, "' was fitted as a factor (levels ",
+             paste(object$xlevels[[v]], collapse = ", "), ") but is numeric here",
+             call. = FALSE)
+      }
+    }
     m <- stats::model.frame(Terms, newdata, na.action = stats::na.omit, xlev = object$xlevels)
+    if (!is.null(cl <- attr(Terms, "dataClasses"))) stats::.checkMFClasses(cl, m)
     x <- stats::model.matrix(Terms, m, contrasts.arg = object$contrasts)
     xint <- match("(Intercept)", colnames(x), nomatch = 0L)
     if (xint > 0L) x <- x[, -xint, drop = FALSE]

@@ -43,6 +43,11 @@ test_that("predict pads NA rows, checks columns and factor levels", {
   bad <- d[1:3, ]
   bad$f <- factor(c("u", "v", "zz"))
   expect_error(predict(fit, bad), "new level")
+  bad$f <- c(1, 2, 3)
+  expect_error(predict(fit, bad), "variable 'f' was fitted as a factor \\(levels u, v, w\\)")
+  bad$f <- factor(c("u", "v", "w"))
+  bad$a <- as.character(bad$a)
+  expect_error(predict(fit, bad), "variable 'a' was fitted with type")
   fx <- short_fit(as.matrix(d[, c("a", "b")]), d$y, hidden = 3, max_iter = 10)
   expect_error(predict(fx, as.matrix(d[, "a", drop = FALSE])),
                "columns the net was fitted on: a, b; it has a$")
@@ -112,6 +117,15 @@ test_that("a saved fit predicts the same numbers in a new R session without Pyth
                     stdout = FALSE, stderr = FALSE)
   expect_equal(status, 0L)
   expect_identical(readRDS(out), predict(fit, make_data(50, seed = 9)))
+})
+
+test_that("a RETICULATE_PYTHON that does not exist is named in the reason", {
+  script <- "cat(attr(bngrad::bn_core_available(), 'reason'))"
+  out <- system2(file.path(R.home("bin"), "Rscript"), c("-e", shQuote(script)),
+                 env = c("RETICULATE_PYTHON=/nonexistent/python", "BNGRAD_REQUIRE_CORE="),
+                 stdout = TRUE, stderr = FALSE)
+  expect_match(paste(out, collapse = " "),
+               "RETICULATE_PYTHON is set to '/nonexistent/python', which does not exist")
 })
 
 test_that("inputs and outputs near the double maximum of both signs fit and predict", {
