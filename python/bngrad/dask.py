@@ -468,6 +468,7 @@ def _fit(est, data, names, wname="sample_weight"):
             out = f0(v)
             last["v"] = v.copy()
             return out
+        f.scale = f0.scale
 
         def held_out_error(v):
             # L-BFGS-B's iterate is the point it evaluated last: its error

@@ -874,9 +874,10 @@ class BNRegressor:
         early = held_out_error is not None
         curve = []
         best = [np.inf, v0, 0]
+        k = getattr(f, "scale", 1.0)              # the curve and criterion unscaled
 
         def callback(intermediate_result):
-            curve.append(float(intermediate_result.fun))
+            curve.append(float(intermediate_result.fun) / k)
             if not early:
                 return
             v = intermediate_result.x
@@ -893,11 +894,12 @@ class BNRegressor:
                                 options={"maxiter": s["max_iter"], "maxcor": 30,
                                          "ftol": s["tol"], "gtol": 1e-6})
         if not curve:
-            curve.append(float(res.fun))
+            curve.append(float(res.fun) / k)
         stopped = early and best[2] >= PATIENCE_LBFGS
         v = best[1] if early and np.isfinite(best[0]) else res.x
         return _Member(v, max(len(curve), 1), stopped or res.status != 1, np.array(curve),
-                       criterion=best[0] if early else float(res.fun), decay=s["decay"] or 0.0)
+                       criterion=best[0] if early else float(res.fun) / k,
+                       decay=s["decay"] or 0.0)
 
     def _adam(self, Xs, Ys, w, s, v0, rng, shared):
         N, p1 = Xs.shape
@@ -905,6 +907,7 @@ class BNRegressor:
         batch = min(N, s["batch_size"])
         W = w.sum() if w.size else N
         lam = (s["decay"] or 0.0) / W
+        k = _objective_scale(lam)
         v, m1, m2 = v0.copy(), np.zeros_like(v0), np.zeros_like(v0)
         b1, b2, lr, mo = 0.9, 0.999, s["learning_rate"], s["momentum"]
         mean, var = np.zeros(p2), np.ones(p2)
@@ -921,6 +924,8 @@ class BNRegressor:
                 Xb = Xs[idx]
                 g = gradients(Xb, Ys[idx], p, self.activation, s["eps"], s["ddof"], wb)
                 grad = _v_gradient(g, p) + 2 * lam * v
+                if k != 1.0:
+                    grad = grad * k
                 t += 1
                 m1 = b1 * m1 + (1 - b1) * grad
                 m2 = b2 * m2 + (1 - b2) * grad ** 2
@@ -1001,9 +1006,19 @@ class BNRegressor:
         return float(r2.mean())
 
 
+def _objective_scale(lam):
+    """What the optimisers' objective is multiplied by: 1, or 1 / lam where
+    a decay outweighs the weights' total (lam > 1), so that it stays near 1:
+    L-BFGS-B squares the gradient and Adam its components, which overflowed
+    (NaN) for weights summing to 1e-200 with decay 0.1.  Same minimiser."""
+    return 1.0 / lam if lam > 1.0 else 1.0
+
+
 def _v_objective(gradient, p1, p2, q, lam):
-    """v -> (R + lam |v|^2, its gradient), from gradient(params) -> (R, dG1,
-    dgamma, dbeta, dG2, db)."""
+    """v -> (R + lam |v|^2, its gradient) times f.scale (_objective_scale),
+    from gradient(params) -> (R, dG1, dgamma, dbeta, dG2, db)."""
+    k = _objective_scale(lam)
+
     def f(v):
         p = _to_params(v, p1, p2, q)
         g = gradient(p)
@@ -1012,7 +1027,10 @@ def _v_objective(gradient, p1, p2, q, lam):
         if lam:
             loss += lam * (v * v).sum()       # sums, not np.dot: no BLAS between kernels
             grad += 2 * lam * v
+        if k != 1.0:
+            loss, grad = loss * k, grad * k
         return loss, grad
+    f.scale = k
     return f
 
 

@@ -638,6 +638,21 @@ def test_a_factor_design_compares_restarts_by_leave_one_out(monkeypatch):
     assert est.log_evidence_[0] == kept.evidence - len(y) * np.log(est.y_scale_[0])
 
 
+@pytest.mark.parametrize("optimizer", OPTS)
+def test_a_decay_that_outweighs_tiny_weights_by_far_fits_the_constant(optimizer):
+    """decay 0.1 against weights summing to 1e-198: the penalty is 1e197
+    times the data's, its minimiser the constant; the optimisers' squared
+    gradients overflowed (NaN, or Adam stuck at its start) before the
+    objective was scaled."""
+    X, y = data(N=100, noise=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = bngrad.BNRegressor(hidden=3, optimizer=optimizer, decay=0.1).fit(
+            X, y, sample_weight=np.full(100, 1e-200))
+    assert np.isfinite(est.loss_curve_).all()
+    assert abs(est.score(X, y)) < 1e-4
+
+
 def test_weights_that_sum_to_fewer_than_their_rows_warn_where_they_count_data():
     """Frequency weights count data where the fit counts it: a factor design's
     replicates, a fixed decay against the SSE.  Relative weights summing to
