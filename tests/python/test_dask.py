@@ -426,6 +426,8 @@ def test_predict_on_dask_input_is_lazy_with_its_row_blocks():
         one.predict(da.from_array(X[:, :2]))
 
 
+# dask's own parquet writer calls set_index(inplace=True), which pandas 3.1 deprecates
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
 def test_parquet_written_by_dataframes_leaves_their_index_out_of_x(tmp_path):
     import pandas as pd
     import dask.dataframe as dd
