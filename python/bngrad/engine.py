@@ -81,6 +81,7 @@ def ready(kernel):
     """`kernel` with its one signature compiled or loaded, compiling nothing
     later: numba then converts any float64 layout to it.  Thread-safe."""
     if kernel not in _ready:
+        _check_fork()
         with _compile_lock:
             if kernel not in _ready:
                 kernel.compile(_signatures()[kernel])
@@ -137,6 +138,7 @@ class SingleBlas:
             clear(force=True)
 
     def __enter__(self):
+        _check_fork()
         with self.lock:
             if self.depth == 0:
                 if self.libs is None:
@@ -195,8 +197,20 @@ def _get_pool(workers):
         return _pool
 
 
+_pid = os.getpid()
+
+
+def _check_fork():
+    """Reset as after a fork where this process was forked without Python's
+    at-fork hooks running: R's mclapply, doParallel and makeForkCluster fork
+    from C, and a child waited forever on the parent's helper threads."""
+    if os.getpid() != _pid:
+        _after_fork_in_child()
+
+
 def _after_fork_in_child():
-    global _pool, _pool_lock, _compile_lock, _helpers
+    global _pool, _pool_lock, _compile_lock, _helpers, _pid
+    _pid = os.getpid()
     _pool = None                               # its threads did not come along
     _helpers = Helpers()
     _pool_lock = threading.Lock()
@@ -219,6 +233,7 @@ def run_chunks(kernel, nchunks, threads, args, outs):
     if threads <= 1:
         kernel(*args, 0, nchunks, *outs)
         return
+    _check_fork()
     cuts = [nchunks * t // threads for t in range(threads + 1)]
     pool = _get_pool(threads - 1)
     futures = [pool.submit(kernel, *args, cuts[t], cuts[t + 1], *outs)

@@ -112,6 +112,35 @@ def test_fork_pool_after_threaded_use():
     assert out.strip() == "True"
 
 
+def test_a_fork_from_c_after_threaded_use():
+    """R's mclapply and doParallel fork from C, where Python's at-fork hooks
+    do not run: the child's calls must not wait on the parent's helper
+    threads (they hung), and compute what the parent does."""
+    out = run_python(f"""
+        import ctypes, os, time, numpy as np, bngrad
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal(({engine.PARALLEL_MIN // 10 + 1}, 4))
+        y = rng.standard_normal(X.shape[0]); p = bngrad.init_params(4, 6)
+        parent = bngrad.gradients(X, y, p).loss
+        fit = bngrad.BNRegressor(hidden=3).fit(X[:200], y[:200]).predict(X[:3])
+        pid = ctypes.CDLL(None).fork()
+        if pid == 0:
+            same = (bngrad.gradients(X, y, p).loss == parent and np.array_equal(
+                bngrad.BNRegressor(hidden=3).fit(X[:200], y[:200]).predict(X[:3]), fit))
+            os._exit(0 if same else 3)
+        for _ in range(600):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, 9)
+            status = "hung"
+        print(status)
+    """, timeout=120)
+    assert out.strip() == "0"
+
+
 class _NoHelpers:
     """Helpers that never come: the caller's thread must do every chunk."""
 

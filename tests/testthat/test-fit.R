@@ -215,3 +215,14 @@ test_that("bad input to bn_fit is a clear R error", {
   fit <- short_fit(y ~ ., data = dn, hidden = 3, max_iter = 5)      # na.omit drops the row
   expect_length(fitted(fit), 29)
 })
+
+test_that("forked children (mclapply) fit after the parent has", {
+  skip_on_os("windows")
+  need_core()
+  f0 <- bn_fit(mpg ~ wt + hp, mtcars, seed = 1)
+  # R forks from C, where Python's at-fork hooks do not run: children hung
+  # on the parent's helper threads
+  r <- parallel::mclapply(1:2, function(i) predict(bn_fit(mpg ~ wt + hp, mtcars, seed = 1),
+                                                   mtcars[1:2, ]), mc.cores = 2)
+  expect_equal(r[[2]], predict(f0, mtcars[1:2, ]), tolerance = 0)
+})
