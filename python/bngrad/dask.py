@@ -581,7 +581,16 @@ def _parquet(path, y, x, weights):
         ds = pads.dataset(path, format="parquet")
     except (FileNotFoundError, OSError, ValueError) as err:
         raise ValueError(f"path {path!r} is not a Parquet file or directory: {err}") from None
-    schema = ds.schema
+    fs = ds.filesystem
+    files = sorted(ds.files)
+    # the dataset's schema is the first file's: every file's columns count,
+    # so that a column the first file lacks is not silently left out of x
+    schemas = [_footer(fs, f).schema.to_arrow_schema() for f in files]
+    fields = {}
+    for sch in schemas:
+        for field in sch:
+            fields.setdefault(field.name, field)
+    names = list(fields)
     ys = [y] if isinstance(y, str) else list(y) if isinstance(y, (list, tuple)) else None
     if not ys:
         raise TypeError(f"y must be a column name or a list of them, got {y!r}")
@@ -589,8 +598,8 @@ def _parquet(path, y, x, weights):
         raise TypeError(f"weights must be a column name, got {weights!r}")
     if x is None:
         # a DataFrame's index, written by pandas or Dask, is not an input
-        index = _index_columns(schema)
-        xs = [c for c in schema.names if c not in ys and c != weights and c not in index]
+        index = set().union(*(_index_columns(sch) for sch in schemas))
+        xs = [c for c in names if c not in ys and c != weights and c not in index]
     else:
         xs = [x] if isinstance(x, str) else list(x)
     if not xs:
@@ -599,18 +608,16 @@ def _parquet(path, y, x, weights):
         for c in cols:
             if not isinstance(c, str):
                 raise TypeError(f"{arg} must be column names, got {c!r}")
-            if c not in schema.names:
+            if c not in fields:
                 raise ValueError(f"{arg}: no column {c!r} in {path} (its columns: "
-                                 f"{', '.join(schema.names)})")
-            t = schema.field(c).type
+                                 f"{', '.join(names)})")
+            t = fields[c].type
             if not (pat.is_integer(t) or pat.is_floating(t) or pat.is_boolean(t)):
                 raise TypeError(f"{arg}: column {c!r} is {t}, not numbers")
-    fs = ds.filesystem
     groups, sizes = [], []
     wanted = xs + ys + ([] if weights is None else [weights])
-    for f in sorted(ds.files):
+    for f in files:
         meta = _footer(fs, f)
-        # the dataset's schema is the first file's: a later file may lack a column
         missing = [c for c in wanted if c not in meta.schema.names]
         if missing:
             raise ValueError(f"path: file {f!r} has no column {missing[0]!r} (its columns: "

@@ -446,6 +446,13 @@ def test_a_parquet_file_lacking_a_column_is_named(tmp_path):
                                       {"a": X[100:, 0], "y": y[100:]}], row_group_size=50)
     with pytest.raises(ValueError, match="part-001.parquet' has no column 'b'"):
         bd.read_parquet(str(tmp_path / "data"), "y")
+    # the first file lacking it: not an x without b
+    write_parquet(tmp_path / "first", [{"a": X[:100, 0], "y": y[:100]},
+                                       {"a": X[100:, 0], "b": X[100:, 1], "y": y[100:]}],
+                  row_group_size=50)
+    for x in (None, ["a", "b"]):
+        with pytest.raises(ValueError, match="part-000.parquet' has no column 'b'"):
+            bd.read_parquet(str(tmp_path / "first"), "y", x=x)
 
 
 # --- a distributed cluster ------------------------------------------------------
