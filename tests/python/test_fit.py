@@ -653,6 +653,21 @@ def test_a_decay_that_outweighs_tiny_weights_by_far_fits_the_constant(optimizer)
     assert abs(est.score(X, y)) < 1e-4
 
 
+@pytest.mark.parametrize("scale", [1e12, 1e300])
+def test_a_fixed_decay_with_huge_weights_fits(scale):
+    """decay 0.1 against weights of 1e12 per row or more: next to nothing,
+    so the fit is as good as an unweighted one with no decay; the
+    Bayesian run stopped after one step (R^2 0.09) before its weights and
+    decay were scaled down together."""
+    X, y = data(N=200, noise=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = bngrad.BNRegressor(hidden=4, decay=0.1).fit(X, y, sample_weight=np.full(200, scale))
+        ref = bngrad.BNRegressor(hidden=4, decay=0.0, optimizer="lbfgs").fit(X, y)
+    assert est.convergence_ == 0 and est.n_iter_ > 10
+    assert est.score(X, y) > ref.score(X, y) - 0.02
+
+
 def test_weights_that_sum_to_fewer_than_their_rows_warn_where_they_count_data():
     """Frequency weights count data where the fit counts it: a factor design's
     replicates, a fixed decay against the SSE.  Relative weights summing to
