@@ -37,9 +37,6 @@ bn_caret <- function() {
       bn_fit(x, y, hidden = param$hidden, decay = decay, weights = wts, ...)
     },
     predict = function(modelFit, newdata, preProc = NULL, submodels = NULL) {
-      if (inherits(modelFit, "bn_fit.formula") && !is.data.frame(newdata)) {
-        newdata <- as.data.frame(newdata, stringsAsFactors = TRUE)
-      }
       unname(stats::predict(modelFit, newdata))
     },
     prob = NULL,

@@ -585,7 +585,8 @@ def _parquet(path, y, x, weights):
     files = sorted(ds.files)
     # the dataset's schema is the first file's: every file's columns count,
     # so that a column the first file lacks is not silently left out of x
-    schemas = [_footer(fs, f).schema.to_arrow_schema() for f in files]
+    metas = [_footer(fs, f) for f in files]
+    schemas = [meta.schema.to_arrow_schema() for meta in metas]
     fields = {}
     for sch in schemas:
         for field in sch:
@@ -616,12 +617,11 @@ def _parquet(path, y, x, weights):
                 raise TypeError(f"{arg}: column {c!r} is {t}, not numbers")
     groups, sizes = [], []
     wanted = xs + ys + ([] if weights is None else [weights])
-    for f in files:
-        meta = _footer(fs, f)
-        missing = [c for c in wanted if c not in meta.schema.names]
+    for f, meta, sch in zip(files, metas, schemas):
+        missing = [c for c in wanted if c not in sch.names]
         if missing:
             raise ValueError(f"path: file {f!r} has no column {missing[0]!r} (its columns: "
-                             f"{', '.join(meta.schema.names)})")
+                             f"{', '.join(sch.names)})")
         for i in range(meta.num_row_groups):
             groups.append(_RowGroup(fs, f, i, xs, ys, weights))
             sizes.append(meta.row_group(i).num_rows)
