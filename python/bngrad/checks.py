@@ -132,11 +132,21 @@ def weights(w, N, ddof, name="weights"):
         raise ValueError(f"{name} must have length {N} (the rows of X), got {w.size}")
     if (w < 0).any():
         raise ValueError(f"{name} must be >= 0, got {float(w[w < 0][0])!r} at row {int(np.argmax(w < 0))}")
-    if np.count_nonzero(w) < 2 or w.sum() <= ddof or not np.isfinite(w.sum()):
+    with np.errstate(over="ignore"):
+        overflow = not np.isfinite(w.sum())
+    if overflow:
+        raise ValueError(overflowing_weights(name))
+    if np.count_nonzero(w) < 2 or w.sum() <= ddof:
         raise ValueError(f"{name} must give at least 2 rows a non-zero weight and sum to more "
                          f"than ddof = {ddof} (batch statistics), got {np.count_nonzero(w)} "
                          f"non-zero weights summing to {float(w.sum())!r}")
     return w
+
+
+def overflowing_weights(name):
+    return (f"{name} sum past the largest float64; divide them by a common factor such as "
+            f"their maximum (the default fit uses only their ratios; divide a fixed decay by the "
+            f"same factor)")
 
 
 def net(X, y, params, activation, eps, ddof, w=None):

@@ -244,7 +244,9 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
         tops=(np.abs(X).max(axis=0, initial=0.0), np.abs(Y).max(axis=0, initial=0.0)))
     if w.size:
         neg = np.flatnonzero(w < 0)
-        out.w = (bool(np.isfinite(w).all()), w.sum(), np.count_nonzero(w),
+        with np.errstate(over="ignore"):       # an overflowing sum is named below
+            W = w.sum()
+        out.w = (bool(np.isfinite(w).all()), W, np.count_nonzero(w),
                  (int(lo + neg[0]), float(w[neg[0]])) if neg.size else None)
     for key in keys:
         held = held_out(key, lo, len(X))
@@ -282,7 +284,9 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
             raise ValueError(f"{wname} must be >= 0, got {float(neg[0][1])!r} at row {neg[0][0]}")
         W = float(np.sum([p.w[1] for p in parts]))
         nonzero = int(np.sum([p.w[2] for p in parts]))
-        if nonzero < 2 or W <= ddof or not np.isfinite(W):
+        if not np.isfinite(W):
+            raise ValueError(checks.overflowing_weights(wname))
+        if nonzero < 2 or W <= ddof:
             raise ValueError(f"{wname} must give at least 2 rows a non-zero weight and sum to "
                              f"more than ddof = {ddof} (batch statistics), got {nonzero} "
                              f"non-zero weights summing to {W!r}")

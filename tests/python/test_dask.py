@@ -276,6 +276,8 @@ def _bad(X, y, w, p, what):
     elif what == "zero_w":
         w[:] = 0
         w[9] = 1
+    elif what == "huge_w":
+        w[:] = 1e308
     elif what == "nan_g1":
         p = p._replace(G1=p.G1.copy())
         p.G1[0, 0] = np.nan
@@ -288,6 +290,7 @@ def _bad(X, y, w, p, what):
     ("negative_w", ValueError, r"^weights must be >= 0, got -1.0 at row 500"),
     ("nan_w", ValueError, "^weights contains NaN or Inf"),
     ("zero_w", ValueError, "^weights must give at least 2 rows a non-zero weight"),
+    ("huge_w", ValueError, "^weights sum past the largest float64; divide them"),
     ("nan_g1", ValueError, "G1 contains NaN or Inf"),
 ])
 def test_bad_values_named(what, error, match):

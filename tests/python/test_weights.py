@@ -87,6 +87,7 @@ def test_weights_scale_free():
     (-np.ones(10), "weights must be >= 0"),
     (np.r_[1.0, np.zeros(9)], "at least 2 rows a non-zero weight"),
     (np.r_[np.nan, np.ones(9)], "weights contains NaN or Inf"),
+    (np.full(10, 1e308), "weights sum past the largest float64; divide them"),
     (np.full(10, "a"), "weights must be real numbers"),
     (np.ones((10, 2)), "weights must be 0-D or 1-D"),
 ])

@@ -74,6 +74,7 @@ test_that("bad weights are an R error naming them, from the core and the loops a
               list(c(-1, rep(1, 12)), "weights must be >= 0"),
               list(c(NA, rep(1, 12)), "weights contains NA"),
               list(c(1, rep(0, 12)), "weights must give at least 2 rows a non-zero weight"),
+              list(rep(1e308, 13), "weights sum past the largest double; divide them"),
               list(rep("1", 13), "weights must be a numeric vector"),
               list(matrix(1, 13, 2), "weights must be a numeric vector"))
   for (b in bad) {
