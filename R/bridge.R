@@ -161,6 +161,16 @@ bn_core_available <- function() {
   tryCatch(fun(...), error = function(e) stop(.py_message(e), call. = FALSE))
 }
 
+# The core's warnings during a call, kept and signalled as R warnings once
+# the call has returned: a handler that exits (tryCatch(warning = )) must
+# not unwind through Python's frames, where reticulate turned it into
+# "(Unknown exception occurred)".
+.said <- function() {
+  msgs <- character()
+  list(add = function(msg) msgs <<- c(msgs, msg),
+       signal = function() for (msg in msgs) warning(msg, call. = FALSE))
+}
+
 # Whether this session has started Python (the tests show predict() does not).
 reticulate_started <- function() {
   isNamespaceLoaded("reticulate") && reticulate::py_available(initialize = FALSE)

@@ -88,9 +88,10 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
     hidden = hidden, optimizer = optimizer, max_iter = max_iter, batch_size = batch_size,
     learning_rate = learning_rate, momentum = momentum, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
+  said <- .said()
   out <- .call_core(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
-                    if (!is.null(weights)) array(weights),
-                    function(msg) warning(msg, call. = FALSE))
+                    if (!is.null(weights)) array(weights), said$add)
+  said$signal()
   fit <- c(.fitted_fields(out, ncol(x), ncol(Y)), list(
     hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),
     eps = set$eps, ddof = set$ddof, seed = seed, weights = weights, coefnames = colnames(x),

@@ -10,7 +10,8 @@
   shared counter (Helpers, kernels/sync.py).  The chunks, and the order
   their sums are added in, depend on the shapes only, so every thread count
   gives the same bits.  No OpenMP or TBB runtime is started, so a process
-  may fork at any time (the helpers are dropped in the child).
+  may fork at any time (the helpers are dropped in the child; before a call
+  from R returns they are put to sleep, quiesce(), since R forks from C).
 * BLAS.  The kernels' products call SciPy's OpenBLAS (kernels/blas.py).
   While a tiled kernel runs it is held to one thread (SingleBlas), so its
   pool never competes with ours and its results never depend on a thread
@@ -26,7 +27,6 @@ import math
 import os
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -170,10 +170,6 @@ single_blas = SingleBlas()
 
 # --- threads ------------------------------------------------------------------
 
-_pool = None
-_pool_lock = threading.Lock()
-
-
 def num_threads():
     """Threads for one call: BNGRAD_NUM_THREADS, else the cores this process
     may run on (NUMBA_NUM_THREADS caps it, as numba users expect)."""
@@ -189,14 +185,6 @@ def num_threads():
         return os.cpu_count() or 1
 
 
-def _get_pool(workers):
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers < workers:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bngrad")
-        return _pool
-
-
 _pid = os.getpid()
 
 
@@ -209,11 +197,9 @@ def _check_fork():
 
 
 def _after_fork_in_child():
-    global _pool, _pool_lock, _compile_lock, _helpers, _pid
+    global _compile_lock, _helpers, _pid
     _pid = os.getpid()
-    _pool = None                               # its threads did not come along
-    _helpers = Helpers()
-    _pool_lock = threading.Lock()
+    _helpers = Helpers()                       # its threads did not come along
     _compile_lock = threading.Lock()
     single_blas._after_fork()
 
@@ -228,29 +214,47 @@ def run_chunks(kernel, nchunks, threads, args, outs):
 
     Each thread gets one contiguous run of chunks, in one kernel call: a
     call per chunk took the GIL back once per chunk, and on a busy or
-    virtual machine each hand-over of the GIL cost more than a chunk."""
+    virtual machine each hand-over of the GIL cost more than a chunk.  The
+    threads are started for the call and joined, not pooled: a pool's worker
+    still runs Python after it hands back its result, and where R forks
+    (mclapply) while that worker waits for the GIL, which R's thread holds,
+    the child waited forever for a GIL switch to a thread it does not have."""
     threads = min(threads, nchunks)
     if threads <= 1:
         kernel(*args, 0, nchunks, *outs)
         return
     _check_fork()
     cuts = [nchunks * t // threads for t in range(threads + 1)]
-    pool = _get_pool(threads - 1)
-    futures = [pool.submit(kernel, *args, cuts[t], cuts[t + 1], *outs)
-               for t in range(1, threads)]
+    errors = [None] * threads
+
+    def part(t):
+        try:
+            kernel(*args, cuts[t], cuts[t + 1], *outs)
+        except BaseException as err:
+            errors[t] = err
+    others = [threading.Thread(target=part, args=(t,), name="bngrad", daemon=True)
+              for t in range(1, threads)]
+    for t in others:
+        t.start()
     try:
-        kernel(*args, cuts[0], cuts[1], *outs)
-    except BaseException:
         # the caller's own error (or interrupt) is the one it sees, whatever
-        # the helpers raise meanwhile; they are waited for all the same
-        for f in futures:
-            try:
-                f.result()
-            except BaseException:
-                pass
-        raise
-    for f in futures:
-        f.result()
+        # the others raise meanwhile; they are waited for all the same
+        kernel(*args, cuts[0], cuts[1], *outs)
+    finally:
+        for t in others:
+            t.join()
+    for err in errors[1:]:
+        if err is not None:
+            raise err
+
+
+def quiesce():
+    """Before the process goes back to R: every thread of ours asleep,
+    none spinning or waiting for the GIL.  R's thread holds the GIL while R
+    runs, and R forks from C (mclapply, doParallel), where Python's at-fork
+    handling never runs; a child forked while a helper waited for the GIL
+    found a switch to that thread pending and waited for it forever."""
+    _helpers.park()
 
 
 class Helpers:
@@ -270,6 +274,7 @@ class Helpers:
     def __init__(self):
         self.box = np.zeros(1, np.int64)           # box[POSTED]: calls posted so far
         self.cond = threading.Condition()
+        self.parked = threading.Condition(self.cond._lock)  # a helper fell asleep (park)
         self.job = (0, None, None)                 # (number, kernel, args) of the latest call
         self.count = 0
         self.sleeping = 0
@@ -298,6 +303,20 @@ class Helpers:
                 if self.job[0] == number:
                     self.job = (number, None, ())
 
+    def park(self, timeout=0.5):
+        """Until every helper sleeps on the condition (see quiesce): a post
+        with no work ends their wait in the kernel at once."""
+        with self.cond:
+            self.threads = [t for t in self.threads if t.is_alive()]
+            if self.sleeping >= len(self.threads):
+                return
+            self.count += 1
+            self.job = (self.count, None, ())
+            # not atomic: a kernel's post lost to it would have woken them alike
+            self.box[tiled.POSTED] += 1
+            # each sleeper counted has let go of the lock inside cond.wait
+            self.parked.wait_for(lambda: self.sleeping >= len(self.threads), timeout)
+
     def _serve(self):
         last = 0
         while True:
@@ -319,6 +338,7 @@ class Helpers:
             with self.cond:
                 while self.job[0] <= last:
                     self.sleeping += 1
+                    self.parked.notify_all()
                     self.cond.wait()
                     self.sleeping -= 1
 

@@ -13,11 +13,11 @@ in C++, but an array returned alone through an R method that asks NumPy
 whether it holds dates (~0.25 ms, 25 times the gradient at N = 64).
 """
 import contextlib
-import threading
 import warnings
 
 import numpy as np
 
+from . import engine
 from .model import Params, gradients as _gradients
 
 _R_WORDS = (
@@ -44,44 +44,46 @@ def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, weights=None)
                        weights)
     except ValueError as e:
         raise ValueError(_r_message(str(e))) from None
+    finally:
+        engine.quiesce()
     return (np.concatenate(([g.loss], np.ravel(g.G1, order="F"), g.gamma, g.beta,
                             np.ravel(g.G2, order="F"), np.ravel(g.b))),)
 
 
 @contextlib.contextmanager
 def _warnings_to_r(warn):
-    """Warnings raised inside handed to warn(message), R's warning(), so that
-    R's handlers, suppressWarnings and options(warn) see them; Python would
-    only print them to stderr.
+    """Warnings raised inside handed to warn(message) when the block ends
+    (R keeps them and signals each with warning() once the call has
+    returned), so that R's handlers, suppressWarnings and options(warn) see
+    them; Python would only print them to stderr.  R is never called from a
+    fit's worker threads, which R does not allow, nor mid-fit, where an R
+    handler that exits would unwind through Python's frames.
 
     Every UserWarning (ConvergenceWarning is one) is passed on, each fit
     anew (not once per place, Python's default); other categories keep
-    Python's filters.  One raised on the main thread, which is R's, goes as it is
-    raised (a warning about a slow fit then comes before the fit); one from a
-    fit's worker thread waits for the fit to end, since R may be called from
-    its own thread only."""
-    main = threading.main_thread()
-    later = []
+    Python's filters."""
+    said = []
 
     def show(message, category, filename, lineno, file=None, line=None):
-        text = str(message).replace("BNRegressor", "bn_fit")
-        if threading.current_thread() is main:
+        said.append(str(message).replace("BNRegressor", "bn_fit"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = show
+            yield
+    finally:
+        for text in said:
             warn(text)
-        else:
-            later.append(text)
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", UserWarning)
-        warnings.showwarning = show
-        yield
-    for text in later:
-        warn(text)
 
 
 def fit(est, X, y, sample_weight, warn):
     """est.fit(X, y, sample_weight=) for R's bn_fit, its warnings given to
-    warn (R's warning())."""
-    with _warnings_to_r(warn):
-        est.fit(X, y, sample_weight=sample_weight)
+    warn (_warnings_to_r)."""
+    try:
+        with _warnings_to_r(warn):
+            est.fit(X, y, sample_weight=sample_weight)
+    finally:
+        engine.quiesce()
     return fitted(est)
 
 
@@ -89,8 +91,11 @@ def fit_parquet(est, path, y, x, weights, scheduler, warn):
     """bngrad.dask's fit to Parquet columns for R's bn_fit_parquet, its
     warnings given to warn: (fitted(est), the inputs' names)."""
     from . import dask
-    with _warnings_to_r(warn):
-        est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
+    try:
+        with _warnings_to_r(warn):
+            est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
+    finally:
+        engine.quiesce()
     return fitted(est), list(xs)
 
 

@@ -54,7 +54,7 @@ def test_without_weights_the_same_bits_as_before():
     np.testing.assert_allclose(c, a, rtol=1e-13, atol=1e-15)
 
 
-def test_fit_hands_warnings_to_r_as_they_come():
+def test_fit_hands_warnings_to_r():
     said = []
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((30, 2)), rng.standard_normal(30)

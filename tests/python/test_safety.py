@@ -141,6 +141,63 @@ def test_a_fork_from_c_after_threaded_use():
     assert out.strip() == "0"
 
 
+def test_a_fork_from_c_straight_after_a_call_from_r():
+    """R's thread holds the GIL while R runs, and R forks from C: a helper
+    that had ended its wait for the next call meanwhile waited for the GIL,
+    and the child, finding a switch to that thread pending, hung for good.
+    Calls from R (rbridge) return with every helper asleep (engine.quiesce).
+    R's work and its fork are one compiled call here, which keeps the GIL."""
+    out = run_python(f"""
+        import ctypes, os, time, numba, numpy as np, bngrad
+        from bngrad import rbridge
+        libc = ctypes.CDLL(None)
+        usleep, fork = libc.usleep, libc.fork
+        usleep.argtypes, usleep.restype = [ctypes.c_uint], ctypes.c_int
+        fork.argtypes, fork.restype = [], ctypes.c_int
+
+        @numba.njit
+        def work_then_fork(us):
+            usleep(us)
+            return fork()
+        work_then_fork(0) or os._exit(0)   # compiled before the calls
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal(({engine.PARALLEL_MIN // 10 + 1}, 4))
+        Y = rng.standard_normal((X.shape[0], 1)); p = bngrad.init_params(4, 6)
+        args = (X, Y, *p, "relu", 1e-5, 0)
+        parent = rbridge.gradients(*args)[0][0]
+        said = []
+        statuses = []
+        for call in ["gradients", "fit"] * 2:
+            if call == "gradients":
+                rbridge.gradients(*args)
+            else:
+                rbridge.fit(bngrad.BNRegressor(hidden=3), X[:300], Y[:300, 0], None, said.append)
+            pid = work_then_fork(20000)
+            if pid == 0:
+                os._exit(0 if rbridge.gradients(*args)[0][0] == parent else 3)
+            for _ in range(300):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, 9)
+                status = "hung"
+            statuses.append(status)
+        print(statuses)
+    """, timeout=240)
+    assert out.strip() == "[0, 0, 0, 0]"
+
+
+def test_quiesce_puts_every_helper_to_sleep():
+    X, y, p = case(*SIZES["threaded"], seed=5)
+    want = bngrad.gradients(X, y, p).loss      # the helpers now wait for the next call
+    engine.quiesce()
+    h = engine._helpers
+    assert h.sleeping == len(h.threads)
+    assert bngrad.gradients(X, y, p).loss == want   # and come back for it
+
+
 class _NoHelpers:
     """Helpers that never come: the caller's thread must do every chunk."""
 

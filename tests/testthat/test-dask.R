@@ -36,8 +36,8 @@ test_that("bn_fit_parquet equals bn_fit on the same data, weighted and not", {
   on.exit(unlink(path))
   x <- as.matrix(d[c("a", "b", "c")])
   for (w in list(NULL, "w")) {
-    fit <- bn_fit_parquet(path, "y", c("a", "b", "c"), weights = w, hidden = 4, decay = 0.2,
-                          max_iter = 12, seed = 3)
+    fit <- suppressWarnings(bn_fit_parquet(path, "y", c("a", "b", "c"), weights = w,
+                                           hidden = 4, decay = 0.2, max_iter = 12, seed = 3))
     ref <- suppressWarnings(bn_fit(x, d$y, hidden = 4, optimizer = "lbfgs", decay = 0.2,
                                    max_iter = 12, seed = 3,
                                    weights = if (!is.null(w)) d$w))

@@ -226,3 +226,31 @@ test_that("forked children (mclapply) fit after the parent has", {
                                                    mtcars[1:2, ]), mc.cores = 2)
   expect_equal(r[[2]], predict(f0, mtcars[1:2, ]), tolerance = 0)
 })
+
+test_that("a fork straight after a threaded gradient or fit: the children finish", {
+  skip_on_os("windows")
+  skip_if(!nzchar(Sys.which("timeout")), "no timeout command")
+  need_core()
+  # R's thread holds the GIL while R runs; children forked (mclapply) while a
+  # helper thread waited for it hung for good on a GIL switch to a thread
+  # they do not have.  Run in a process of its own, so a hang is a failure.
+  script <- tempfile(fileext = ".R")
+  writeLines(c(
+    sprintf(".libPaths(%s)", paste(deparse(.libPaths()), collapse = "")),
+    "library(bngrad)",
+    "set.seed(1)",
+    "X <- matrix(rnorm(2e5 * 10), ncol = 10)    # large enough for the helper threads",
+    "p <- bn_params(10, 16, 1, seed = 1)",
+    "want <- bn_grad(X[1:50, ], X[1:50, 1], p)$loss",
+    "child <- function(i) bn_grad(X[1:50, ], X[1:50, 1], p)$loss",
+    "for (k in 1:3) {",
+    "  bn_grad(X, X[, 1], p)",
+    "  stopifnot(unlist(parallel::mclapply(1:2, child, mc.cores = 2)) == want)",
+    "  bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, seed = k)",
+    "  stopifnot(unlist(parallel::mclapply(1:2, child, mc.cores = 2)) == want)",
+    "}",
+    "cat('children done\\n')"), script)
+  out <- suppressWarnings(system2("timeout", c("120", file.path(R.home("bin"), "Rscript"),
+                                               script), stdout = TRUE, stderr = TRUE))
+  expect_true("children done" %in% out, info = paste(out, collapse = "\n"))
+})

@@ -150,6 +150,16 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_warning(m <- bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1),
                  "max_iter = 3 reached before the fit converged")
   expect_identical(m$convergence, 1L)
+  # R's handlers see the core's warnings, the exiting ones too (one that
+  # unwound through Python's frames mid-fit became "(Unknown exception occurred)")
+  expect_identical(tryCatch(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1),
+                            warning = function(w) conditionMessage(w)),
+                   "bn_fit: max_iter = 3 reached before the fit converged (bayes); increase max_iter or tol")
+  expect_identical(tryCatch(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1,
+                                   trace = TRUE), warning = function(w) "caught"), "caught")
+  old <- options(warn = 2)
+  expect_error(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1), "max_iter = 3")
+  options(old)
   pm <- capture.output(print(m))
   call <- deparse(quote(bn_fit(x = x, y = mtcars$mpg, hidden = 2, max_iter = 3, seed = 1)))
   expect_identical(pm[1 + seq_along(call)], call)
