@@ -277,7 +277,8 @@ class Helpers:
         self.parked = threading.Condition(self.cond._lock)  # a helper fell asleep (park)
         self.job = (0, None, None)                 # (number, kernel, args) of the latest call
         self.count = 0
-        self.sleeping = 0
+        self.sleeping = 0                          # helpers in cond.wait ...
+        self.waking = 0                            # ... of which notified, not yet running
         self.threads = []
 
     def run(self, kernel, helpers, args):
@@ -295,6 +296,7 @@ class Helpers:
             number = self.count
             self.job = (number, kernel, args)
             if self.sleeping:
+                self.waking = self.sleeping
                 self.cond.notify_all()
         try:
             kernel(*args, self.box, 0, 1)
@@ -308,14 +310,15 @@ class Helpers:
         with no work ends their wait in the kernel at once."""
         with self.cond:
             self.threads = [t for t in self.threads if t.is_alive()]
-            if self.sleeping >= len(self.threads):
+            if self.sleeping - self.waking >= len(self.threads):
                 return
             self.count += 1
             self.job = (self.count, None, ())
             # not atomic: a kernel's post lost to it would have woken them alike
             self.box[tiled.POSTED] += 1
             # each sleeper counted has let go of the lock inside cond.wait
-            self.parked.wait_for(lambda: self.sleeping >= len(self.threads), timeout)
+            self.parked.wait_for(lambda: self.sleeping - self.waking >= len(self.threads),
+                                 timeout)
 
     def _serve(self):
         last = 0
@@ -341,6 +344,7 @@ class Helpers:
                     self.parked.notify_all()
                     self.cond.wait()
                     self.sleeping -= 1
+                    self.waking = max(self.waking - 1, 0)
 
 
 _helpers = Helpers()
