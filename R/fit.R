@@ -369,10 +369,30 @@ logLik.bn_fit <- function(object, ...) {
   }
   n <- nobs(object)
   ll <- -n / 2 * (log(2 * pi * deviance(object) / n) + 1)
+  structure(ll, nobs = n, df = .model_df(object) + 1, class = "logLik")
+}
+
+# The parameters the fit spent: the evidence's effective number where it
+# measured one, else the weights.
+.model_df <- function(object) {
   eff <- object$effective_params
-  df <- if (object$optimizer == "bayes" && length(eff) && all(is.finite(eff))) mean(eff) + 1
-        else length(coef(object)) + 1
-  structure(ll, nobs = n, df = df, class = "logLik")
+  if (object$optimizer == "bayes" && length(eff) && all(is.finite(eff))) mean(eff)
+  else length(coef(object))
+}
+
+# The residual standard deviation of each output, sqrt(RSS / (nobs - df))
+# with df as logLik counts it (lm's sigma counts its coefficients).
+sigma.bn_fit <- function(object, ...) {
+  .in_memory(object, "residuals")
+  n <- stats::nobs(object)
+  df <- .model_df(object)
+  if (n <= df) {
+    warning(sprintf("sigma: the fit spent %.4g parameters on %.4g observations, leaving no ",
+                    df, n), "residual degrees of freedom; NA", call. = FALSE)
+    return(rep(NA_real_, object$n[3]))
+  }
+  w <- if (is.null(object$weights)) rep(1, NROW(object$residuals)) else object$weights
+  sqrt(colSums(w * (n / sum(w)) * as.matrix(object$residuals)^2) / (n - df))
 }
 
 coef.bn_fit <- function(object, ...) {

@@ -67,7 +67,7 @@ test_that("a bn_fit_parquet fit is plain R data and predicts without Python", {
   expect_false(any(grepl("python", leaves)))
   # no rows kept: the row count is, and what needs rows says why it is missing
   expect_identical(nobs(fit), 200)
-  for (f in list(fitted, residuals, deviance, logLik)) {
+  for (f in list(fitted, residuals, deviance, logLik, sigma)) {
     expect_error(f(fit), "a bn_fit_parquet fit keeps no .*: its data stayed in")
   }
   expect_error(predict(fit), "keeps no fitted values")

@@ -82,6 +82,8 @@ test_that("nobs, deviance and logLik are lm's for the least-squares linear net",
   expect_equal(nobs(f), 32)
   expect_equal(deviance(f), deviance(l), tolerance = 1e-8)
   expect_equal(as.numeric(logLik(f)), as.numeric(logLik(l)), tolerance = 1e-8)
+  # sigma's df counts the weights (8 here, lm's 4 coefficients + 4 of BN's):
+  expect_equal(sigma(f), sqrt(deviance(l) / (32 - length(coef(f)))), tolerance = 1e-8)
   w <- rep(1:4, 8)
   fw <- fit(mtcars, w)
   lr <- lm(mpg ~ wt + hp + qsec, mtcars[rep(1:32, w), ])
@@ -107,6 +109,13 @@ test_that("logLik's df, AIC and BIC follow the formulas, by hand", {
   expect_equal(b$optimizer, "bayes")
   expect_true(all(is.finite(b$effective_params)) && all(b$effective_params < 16))
   by_hand(b, mean(b$effective_params) + 1)
+  expect_equal(sigma(b), sqrt(deviance(b) / (32 - mean(b$effective_params))), tolerance = 1e-12)
+  two <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 3, seed = 2)
+  expect_equal(sigma(two), sqrt(colSums(residuals(two)^2) / (32 - mean(two$effective_params))),
+               tolerance = 1e-12, ignore_attr = TRUE)
+  big <- bn_fit(mpg ~ ., mtcars, hidden = 8, optimizer = "lbfgs", seed = 2)
+  expect_warning(s <- sigma(big), "no residual degrees of freedom")
+  expect_identical(s, NA_real_)
   l <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, optimizer = "lbfgs", seed = 2)
   # 2-3-1: 2 * 3 + 3 + 3 + 3 + 1 = 16 weights, and sigma
   by_hand(l, 16 + 1)
@@ -155,8 +164,9 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_identical(tryCatch(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1),
                             warning = function(w) conditionMessage(w)),
                    "bn_fit: max_iter = 3 reached before the fit converged (bayes); increase max_iter or tol")
-  expect_identical(tryCatch(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1,
-                                   trace = TRUE), warning = function(w) "caught"), "caught")
+  capture.output(caught <- tryCatch(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1,
+                                            trace = TRUE), warning = function(w) "caught"))
+  expect_identical(caught, "caught")
   old <- options(warn = 2)
   expect_error(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1), "max_iter = 3")
   options(old)
