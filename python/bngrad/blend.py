@@ -77,24 +77,37 @@ def ridge_loo(Xs, Ys, w, copy):
     """Ridge regression of each column of Ys on Xs (weights w), the penalty
     of LAMBDAS with the least leave-one-out error per column, a row's
     leave-one-out removing the weight `copy` of it: (coef p1 x q, intercept
-    q, leave-one-out residuals N x q, penalties q)."""
+    q, leave-one-out residuals N x q, penalties q).
+
+    Each residual and each 1 - leverage is its value at no penalty plus a
+    term in the penalty, each term computed as such: with as many inputs as
+    rows a small penalty fits every row (both tend to 0 with it, their ratio
+    does not), and 1 - h from h rounded to 1, or held at 1 - LEVERAGE_MAX as
+    the nets' is, made a penalty of 1e-6 look best where the exact
+    leave-one-out chose 1e4."""
     W = w.sum()
     xm, ym = w @ Xs / W, w @ Ys / W
     Xc, Yc = Xs - xm, Ys - ym
     sw = np.sqrt(w)
     U, S, Vt = np.linalg.svd(sw[:, None] * Xc, full_matrices=False)
+    live = S > S[0] * max(Xc.shape) * np.finfo(float).eps if S.size else S > 0
+    U, S, Vt = U[:, live], S[live], Vt[live]     # numerically null directions fit nothing
     XV = Xc @ Vt.T                               # each row's coordinates on the singular vectors
     UtY = U.T @ (sw[:, None] * Yc)
     S2 = S * S
+    E0 = Yc - XV @ (UtY / S[:, None])            # the residuals at no penalty
+    H0 = 1.0 - copy * ((XV * XV) @ (1.0 / S2) + 1.0 / W)   # 1 - leverage at no penalty
+    H0 = np.maximum(H0, 0.0)
 
     def loo(lam, j=slice(None)):
         """Leave-one-out residuals (penalties x N x columns) of the columns j
         of Ys, and their coefficients on the singular vectors, under each
         penalty of lam."""
-        D = 1.0 / (S2 + lam[:, None])
-        C = (S * D)[:, :, None] * UtY[:, j]
-        h = np.minimum(copy[:, None] * ((XV * XV) @ D.T + 1.0 / W), LEVERAGE_MAX)
-        return (Yc[:, j] - XV @ C) / (1.0 - h.T)[:, :, None], C
+        D = lam[:, None] / (S2 * (S2 + lam[:, None]))               # penalties x directions
+        C = UtY[:, j] / S[:, None] - (S * D)[:, :, None] * UtY[:, j]
+        e = E0[:, j] + XV @ ((S * D)[:, :, None] * UtY[:, j])
+        one_minus_h = H0 + copy * ((XV * XV) @ D.T).T
+        return e / np.maximum(one_minus_h, 1e-300)[:, :, None], C
 
     # every penalty at once, in blocks that keep the residuals to ~8 MB (a
     # Python loop over the 41 penalties cost more than a small net's fit)

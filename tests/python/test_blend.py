@@ -26,6 +26,32 @@ def test_ridge_leave_one_out_is_exact():
             assert abs((Y[i, k] - (ym + (X[i] - xm) @ b)) - loo[i, k]) < 1e-9
 
 
+def test_ridge_leave_one_out_is_exact_with_more_inputs_than_rows():
+    """With more inputs than rows a small penalty fits every row: residual
+    and 1 - leverage both tend to 0, and the penalty must still be the one
+    whose exact leave-one-out error is least (a rounded or capped 1 - h
+    chose the smallest penalty, and a linear blend of R^2 -1.35 where
+    scikit-learn's RidgeCV had -0.42)."""
+    rng = np.random.default_rng(3)
+    N, p = 14, 40
+    X = rng.standard_normal((N, p))
+    Y = (X[:, :3].sum(1) + rng.standard_normal(N))[:, None]
+    coef, c0, loo, lam = blend.ridge_loo(X, Y, np.ones(N), np.ones(N))
+
+    def exact(L):
+        e = np.empty(N)
+        for i in range(N):
+            keep = np.arange(N) != i
+            xm, ym = X[keep].mean(0), Y[keep, 0].mean()
+            Xk = X[keep] - xm
+            b = np.linalg.solve(Xk.T @ Xk + L * np.eye(p), Xk.T @ (Y[keep, 0] - ym))
+            e[i] = Y[i, 0] - (ym + (X[i] - xm) @ b)
+        return e
+    scores = [exact(L) @ exact(L) for L in blend.LAMBDAS]
+    assert lam[0] == blend.LAMBDAS[int(np.argmin(scores))]
+    np.testing.assert_allclose(loo[:, 0], exact(lam[0]), rtol=1e-7, atol=1e-9)
+
+
 def test_ridge_penalties_scored_in_blocks_choose_as_one_by_one():
     """Enough rows that ridge_loo scores the penalties in several blocks: the
     penalty, coefficients and residuals are those of each penalty solved on
