@@ -162,13 +162,25 @@ bn_core_available <- function() {
 }
 
 # The core's warnings during a call, kept and signalled as R warnings once
-# the call has returned: a handler that exits (tryCatch(warning = )) must
-# not unwind through Python's frames, where reticulate turned it into
-# "(Unknown exception occurred)".
+# the call has returned (or failed: before its error): a handler that exits
+# (tryCatch(warning = )) must not unwind through Python's frames, where
+# reticulate turned it into "(Unknown exception occurred)".  said$add is the
+# core's callback; said$call(fun, ...) is .call_core(fun, ...).
 .said <- function() {
   msgs <- character()
+  signal <- function() {
+    for (msg in msgs) warning(msg, call. = FALSE)
+    msgs <<- character()
+  }
   list(add = function(msg) msgs <<- c(msgs, msg),
-       signal = function() for (msg in msgs) warning(msg, call. = FALSE))
+       call = function(...) {
+         out <- tryCatch(.call_core(...), error = function(e) {
+           signal()
+           stop(e)
+         })
+         signal()
+         out
+       })
 }
 
 # Whether this session has started Python (the tests show predict() does not).

@@ -40,9 +40,8 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
     hidden = hidden, optimizer = "lbfgs", max_iter = max_iter, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
   said <- .said()
-  out <- .call_core(.core_rbridge()$fit_parquet, est, path, y_cols, x_cols, weights,
-                    scheduler, said$add)
-  said$signal()
+  out <- said$call(.core_rbridge()$fit_parquet, est, path, y_cols, x_cols, weights,
+                   scheduler, said$add)
   x_names <- as.character(unlist(out[[2]]))
   fit <- c(.fitted_fields(out[[1]], length(x_names), length(y)), list(
     hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),

@@ -89,9 +89,8 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
     learning_rate = learning_rate, momentum = momentum, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
   said <- .said()
-  out <- .call_core(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
-                    if (!is.null(weights)) array(weights), said$add)
-  said$signal()
+  out <- said$call(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
+                   if (!is.null(weights)) array(weights), said$add)
   fit <- c(.fitted_fields(out, ncol(x), ncol(Y)), list(
     hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),
     eps = set$eps, ddof = set$ddof, seed = seed, weights = weights, coefnames = colnames(x),
@@ -386,13 +385,15 @@ sigma.bn_fit <- function(object, ...) {
   .in_memory(object, "residuals")
   n <- stats::nobs(object)
   df <- .model_df(object)
+  w <- if (is.null(object$weights)) rep(1, NROW(object$residuals)) else object$weights
+  rss <- colSums(w * (n / sum(w)) * as.matrix(object$residuals)^2)
   if (n <= df) {
     warning(sprintf("sigma: the fit spent %.4g parameters on %.4g observations, leaving no ",
                     df, n), "residual degrees of freedom; NA", call. = FALSE)
-    return(rep(NA_real_, object$n[3]))
+    rss[] <- NA_real_
+    return(rss)
   }
-  w <- if (is.null(object$weights)) rep(1, NROW(object$residuals)) else object$weights
-  sqrt(colSums(w * (n / sum(w)) * as.matrix(object$residuals)^2) / (n - df))
+  sqrt(rss / (n - df))
 }
 
 coef.bn_fit <- function(object, ...) {

@@ -282,7 +282,8 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
         neg = [p.w[3] for p in parts if p.w[3] is not None]
         if neg:
             raise ValueError(f"{wname} must be >= 0, got {float(neg[0][1])!r} at row {neg[0][0]}")
-        W = float(np.sum([p.w[1] for p in parts]))
+        with np.errstate(over="ignore"):       # an overflowing total is named below
+            W = float(np.sum([p.w[1] for p in parts]))
         nonzero = int(np.sum([p.w[2] for p in parts]))
         if not np.isfinite(W):
             raise ValueError(checks.overflowing_weights(wname))

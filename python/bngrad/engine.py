@@ -11,7 +11,7 @@
   their sums are added in, depend on the shapes only, so every thread count
   gives the same bits.  No OpenMP or TBB runtime is started, so a process
   may fork at any time (the helpers are dropped in the child; before a call
-  from R returns they are put to sleep, quiesce(), since R forks from C).
+  from R returns they are ended, quiesce(), since R forks from C).
 * BLAS.  The kernels' products call SciPy's OpenBLAS (kernels/blas.py).
   While a tiled kernel runs it is held to one thread (SingleBlas), so its
   pool never competes with ours and its results never depend on a thread
@@ -208,7 +208,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def run_chunks(kernel, nchunks, threads, args, outs):
+def run_chunks(kernel, nchunks, threads, args, outs, cancel=None):
     """kernel(*args, c_lo, c_hi, *outs) over chunks 0..nchunks-1, on up to
     `threads` threads; each chunk writes only its own slot of outs.
 
@@ -218,7 +218,9 @@ def run_chunks(kernel, nchunks, threads, args, outs):
     threads are started for the call and joined, not pooled: a pool's worker
     still runs Python after it hands back its result, and where R forks
     (mclapply) while that worker waits for the GIL, which R's thread holds,
-    the child waited forever for a GIL switch to a thread it does not have."""
+    the child waited forever for a GIL switch to a thread it does not have.
+    Every thread is joined before this returns, an interrupt included
+    (cancel(), if given, is called first, to cut their work short)."""
     threads = min(threads, nchunks)
     if threads <= 1:
         kernel(*args, 0, nchunks, *outs)
@@ -232,29 +234,52 @@ def run_chunks(kernel, nchunks, threads, args, outs):
             kernel(*args, cuts[t], cuts[t + 1], *outs)
         except BaseException as err:
             errors[t] = err
-    others = [threading.Thread(target=part, args=(t,), name="bngrad", daemon=True)
-              for t in range(1, threads)]
-    for t in others:
-        t.start()
+    others = []
     try:
+        for t in range(1, threads):
+            others.append(threading.Thread(target=part, args=(t,), name="bngrad", daemon=True))
+            others[-1].start()
         # the caller's own error (or interrupt) is the one it sees, whatever
         # the others raise meanwhile; they are waited for all the same
         kernel(*args, cuts[0], cuts[1], *outs)
+    except BaseException:
+        if cancel is not None:
+            cancel()
+        raise
     finally:
-        for t in others:
-            t.join()
+        _join(others, cancel)
     for err in errors[1:]:
         if err is not None:
             raise err
 
 
+def _join(threads, cancel=None):
+    """Join every started thread; an interrupt meanwhile is raised once they
+    all have ended (after cancel())."""
+    caught = None
+    for t in threads:
+        while t.ident is not None and t.is_alive():
+            try:
+                t.join()
+            except BaseException as err:
+                caught = caught or err
+                if cancel is not None:
+                    cancel()
+    if caught is not None:
+        raise caught
+
+
 def quiesce():
-    """Before the process goes back to R: every thread of ours asleep,
-    none spinning or waiting for the GIL.  R's thread holds the GIL while R
-    runs, and R forks from C (mclapply, doParallel), where Python's at-fork
-    handling never runs; a child forked while a helper waited for the GIL
-    found a switch to that thread pending and waited for it forever."""
-    _helpers.park()
+    """Before the process goes back to R: no thread of ours running or
+    waiting.  R's thread holds the GIL while R runs, and R forks from C
+    (mclapply, doParallel), where Python's at-fork handling never runs; a
+    child forked while a helper waited for the GIL found a switch to that
+    thread pending and waited for it forever.  The helpers are ended and
+    joined (a thread asleep in Python may still be between its count and
+    its wait): a later threaded call starts them again, at about the cost of
+    waking them."""
+    _check_fork()
+    _helpers.stop()
 
 
 class Helpers:
@@ -274,12 +299,10 @@ class Helpers:
     def __init__(self):
         self.box = np.zeros(1, np.int64)           # box[POSTED]: calls posted so far
         self.cond = threading.Condition()
-        self.parked = threading.Condition(self.cond._lock)  # a helper fell asleep (park)
         self.job = (0, None, None)                 # (number, kernel, args) of the latest call
         self.count = 0
-        self.sleeping = 0                          # helpers in cond.wait ...
-        self.waking = 0                            # ... of which notified, not yet running
-        self.threads = []
+        self.sleeping = 0
+        self.threads = []                          # (thread, its stop flag [bool])
 
     def run(self, kernel, helpers, args):
         """kernel(*args, box, 0, lead=1) here, with up to `helpers` helpers."""
@@ -287,16 +310,17 @@ class Helpers:
             kernel(*args, _NO_BOX, 0, 1)
             return
         with self.cond:
-            self.threads = [t for t in self.threads if t.is_alive()]
+            self.threads = [h for h in self.threads if h[0].is_alive()]
             while len(self.threads) < helpers:
-                t = threading.Thread(target=self._serve, name="bngrad-helper", daemon=True)
-                self.threads.append(t)
+                stop = [False]
+                t = threading.Thread(target=self._serve, args=(stop,), name="bngrad-helper",
+                                     daemon=True)
+                self.threads.append((t, stop))
                 t.start()
             self.count += 1
             number = self.count
             self.job = (number, kernel, args)
             if self.sleeping:
-                self.waking = self.sleeping
                 self.cond.notify_all()
         try:
             kernel(*args, self.box, 0, 1)
@@ -305,24 +329,22 @@ class Helpers:
                 if self.job[0] == number:
                     self.job = (number, None, ())
 
-    def park(self, timeout=0.5):
-        """Until every helper sleeps on the condition (see quiesce): a post
-        with no work ends their wait in the kernel at once."""
+    def stop(self):
+        """End every helper and join it (quiesce)."""
         with self.cond:
-            self.threads = [t for t in self.threads if t.is_alive()]
-            if self.sleeping - self.waking >= len(self.threads):
+            threads, self.threads = self.threads, []
+            if not threads:
                 return
-            self.count += 1
-            self.job = (self.count, None, ())
-            # not atomic: a kernel's post lost to it would have woken them alike
-            self.box[tiled.POSTED] += 1
-            # each sleeper counted has let go of the lock inside cond.wait
-            self.parked.wait_for(lambda: self.sleeping - self.waking >= len(self.threads),
-                                 timeout)
+            for _, stop in threads:
+                stop[0] = True
+            # not atomic: a kernel's post lost to it would have ended their wait alike
+            self.box[tiled.POSTED] += 1        # ends their wait in the kernel
+            self.cond.notify_all()             # and on the condition
+        _join([t for t, _ in threads])
 
-    def _serve(self):
+    def _serve(self, stop):
         last = 0
-        while True:
+        while not stop[0]:
             seen = int(self.box[0])
             job = self.job
             if job[0] > last:
@@ -339,12 +361,10 @@ class Helpers:
                 continue
             job = None
             with self.cond:
-                while self.job[0] <= last:
+                while self.job[0] <= last and not stop[0]:
                     self.sleeping += 1
-                    self.parked.notify_all()
                     self.cond.wait()
                     self.sleeping -= 1
-                    self.waking = max(self.waking - 1, 0)
 
 
 _helpers = Helpers()

@@ -720,7 +720,10 @@ class BNRegressor:
         # the fits are nogil kernels; even the shortest run (~0.3 ms) is
         # worth a thread's hand-off (~0.05 ms)
         threads = self._threads(s)
-        engine.run_chunks(run, threads, threads, (), ())
+        def cancel():                          # an interrupt: no run not yet begun
+            with lock:
+                tasks.clear()
+        engine.run_chunks(run, threads, threads, (), (), cancel=cancel)
         out = []
         for k in range(K):
             best = None

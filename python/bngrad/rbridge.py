@@ -55,9 +55,10 @@ def _warnings_to_r(warn):
     """Warnings raised inside handed to warn(message) when the block ends
     (R keeps them and signals each with warning() once the call has
     returned), so that R's handlers, suppressWarnings and options(warn) see
-    them; Python would only print them to stderr.  R is never called from a
-    fit's worker threads, which R does not allow, nor mid-fit, where an R
-    handler that exits would unwind through Python's frames.
+    them; Python would only print them to stderr.  R's warning() is never
+    called from a fit's worker threads, which R does not allow, nor mid-fit,
+    where an R handler that exits would unwind through Python's frames
+    (trace = TRUE's progress lines are R's cat(), from the main thread).
 
     Every UserWarning (ConvergenceWarning is one) is passed on, each fit
     anew (not once per place, Python's default); other categories keep
@@ -91,8 +92,15 @@ def fit_parquet(est, path, y, x, weights, scheduler, warn):
     """bngrad.dask's fit to Parquet columns for R's bn_fit_parquet, its
     warnings given to warn: (fitted(est), the inputs' names)."""
     from . import dask
+    import dask as _dask
+    from concurrent.futures import ThreadPoolExecutor
+    # Dask's threaded scheduler on a pool of this call's own, shut down (its
+    # threads joined) before the call returns: Dask's long-lived pool, as
+    # ours once (engine.quiesce), left a worker waiting for the GIL that a
+    # fork from R (mclapply) then waited on for good.
     try:
-        with _warnings_to_r(warn):
+        with ThreadPoolExecutor(engine.num_threads()) as pool, _dask.config.set(pool=pool), \
+                _warnings_to_r(warn):
             est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
     finally:
         engine.quiesce()

@@ -115,7 +115,8 @@ test_that("logLik's df, AIC and BIC follow the formulas, by hand", {
                tolerance = 1e-12, ignore_attr = TRUE)
   big <- bn_fit(mpg ~ ., mtcars, hidden = 8, optimizer = "lbfgs", seed = 2)
   expect_warning(s <- sigma(big), "no residual degrees of freedom")
-  expect_identical(s, NA_real_)
+  expect_identical(unname(s), NA_real_)
+  expect_identical(names(s), names(sigma(b)))
   l <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 3, optimizer = "lbfgs", seed = 2)
   # 2-3-1: 2 * 3 + 3 + 3 + 3 + 1 = 16 weights, and sigma
   by_hand(l, 16 + 1)
@@ -167,6 +168,17 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   capture.output(caught <- tryCatch(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1,
                                             trace = TRUE), warning = function(w) "caught"))
   expect_identical(caught, "caught")
+  # a call that warns and then fails: the warnings, then the error
+  said <- bngrad:::.said()
+  got <- list()
+  withCallingHandlers(
+    tryCatch(said$call(function() { said$add("first"); said$add("second"); stop("failed") }),
+             error = function(e) got[[length(got) + 1]] <<- conditionMessage(e)),
+    warning = function(w) {
+      got[[length(got) + 1]] <<- conditionMessage(w)
+      invokeRestart("muffleWarning")
+    })
+  expect_identical(unlist(got), c("first", "second", "failed"))
   old <- options(warn = 2)
   expect_error(bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1), "max_iter = 3")
   options(old)
