@@ -270,16 +270,16 @@ def _join(threads, cancel=None):
 
 
 def quiesce():
-    """Before the process goes back to R: no thread of ours running or
-    waiting.  R's thread holds the GIL while R runs, and R forks from C
-    (mclapply, doParallel), where Python's at-fork handling never runs; a
-    child forked while a helper waited for the GIL found a switch to that
-    thread pending and waited for it forever.  The helpers are ended and
-    joined (a thread asleep in Python may still be between its count and
-    its wait): a later threaded call starts them again, at about the cost of
-    waking them."""
+    """Before the process goes back to R: every helper asleep, none
+    spinning or waiting for the GIL.  R's thread holds the GIL while R
+    runs, and R forks from C (mclapply, doParallel), where Python's at-fork
+    handling never runs; a child forked while a helper waited for the GIL
+    found a switch to that thread pending and waited for it forever.  (Ending and joining the
+    helpers instead, which would also cover a helper descheduled for 5 ms
+    between its count and its wait, made bn_grad at N = 1e5 on a busy
+    machine 2.3-2.4x its idle time, against 1.6x parked: bench_busy.R.)"""
     _check_fork()
-    _helpers.stop()
+    _helpers.park()
 
 
 class Helpers:
@@ -299,10 +299,12 @@ class Helpers:
     def __init__(self):
         self.box = np.zeros(1, np.int64)           # box[POSTED]: calls posted so far
         self.cond = threading.Condition()
+        self.parked = threading.Condition(self.cond._lock)  # a helper fell asleep (park)
         self.job = (0, None, None)                 # (number, kernel, args) of the latest call
         self.count = 0
-        self.sleeping = 0
-        self.threads = []                          # (thread, its stop flag [bool])
+        self.sleeping = 0                          # helpers in cond.wait ...
+        self.waking = 0                            # ... of which notified, not yet running
+        self.threads = []
 
     def run(self, kernel, helpers, args):
         """kernel(*args, box, 0, lead=1) here, with up to `helpers` helpers."""
@@ -310,17 +312,16 @@ class Helpers:
             kernel(*args, _NO_BOX, 0, 1)
             return
         with self.cond:
-            self.threads = [h for h in self.threads if h[0].is_alive()]
+            self.threads = [t for t in self.threads if t.is_alive()]
             while len(self.threads) < helpers:
-                stop = [False]
-                t = threading.Thread(target=self._serve, args=(stop,), name="bngrad-helper",
-                                     daemon=True)
-                self.threads.append((t, stop))
+                t = threading.Thread(target=self._serve, name="bngrad-helper", daemon=True)
+                self.threads.append(t)
                 t.start()
             self.count += 1
             number = self.count
             self.job = (number, kernel, args)
             if self.sleeping:
+                self.waking = self.sleeping
                 self.cond.notify_all()
         try:
             kernel(*args, self.box, 0, 1)
@@ -329,22 +330,25 @@ class Helpers:
                 if self.job[0] == number:
                     self.job = (number, None, ())
 
-    def stop(self):
-        """End every helper and join it (quiesce)."""
+    def park(self, timeout=0.5):
+        """Until every helper sleeps on the condition (see quiesce): a post
+        with no work ends their wait in the kernel at once."""
         with self.cond:
-            threads, self.threads = self.threads, []
-            if not threads:
+            self.threads = [t for t in self.threads if t.is_alive()]
+            if self.sleeping - self.waking >= len(self.threads):
                 return
-            for _, stop in threads:
-                stop[0] = True
-            # not atomic: a kernel's post lost to it would have ended their wait alike
-            self.box[tiled.POSTED] += 1        # ends their wait in the kernel
-            self.cond.notify_all()             # and on the condition
-        _join([t for t, _ in threads])
+            self.count += 1
+            self.job = (self.count, None, ())
+            # not atomic: a kernel's post lost to it would have woken them alike
+            self.box[tiled.POSTED] += 1
+            # each sleeper counted has let go of the lock inside cond.wait; a
+            # helper that died meanwhile (its failure warned as an error) counts no more
+            self.parked.wait_for(lambda: self.sleeping - self.waking >=
+                                 sum(t.is_alive() for t in self.threads), timeout)
 
-    def _serve(self, stop):
+    def _serve(self):
         last = 0
-        while not stop[0]:
+        while True:
             seen = int(self.box[0])
             job = self.job
             if job[0] > last:
@@ -361,10 +365,12 @@ class Helpers:
                 continue
             job = None
             with self.cond:
-                while self.job[0] <= last and not stop[0]:
+                while self.job[0] <= last:
                     self.sleeping += 1
+                    self.parked.notify_all()
                     self.cond.wait()
                     self.sleeping -= 1
+                    self.waking = max(self.waking - 1, 0)
 
 
 _helpers = Helpers()
