@@ -11,7 +11,7 @@
   their sums are added in, depend on the shapes only, so every thread count
   gives the same bits.  No OpenMP or TBB runtime is started, so a process
   may fork at any time (the helpers are dropped in the child; before a call
-  from R returns they are ended, quiesce(), since R forks from C).
+  from R returns they are put to sleep, quiesce(), since R forks from C).
 * BLAS.  The kernels' products call SciPy's OpenBLAS (kernels/blas.py).
   While a tiled kernel runs it is held to one thread (SingleBlas), so its
   pool never competes with ours and its results never depend on a thread
@@ -274,10 +274,11 @@ def quiesce():
     spinning or waiting for the GIL.  R's thread holds the GIL while R
     runs, and R forks from C (mclapply, doParallel), where Python's at-fork
     handling never runs; a child forked while a helper waited for the GIL
-    found a switch to that thread pending and waited for it forever.  (Ending and joining the
-    helpers instead, which would also cover a helper descheduled for 5 ms
-    between its count and its wait, made bn_grad at N = 1e5 on a busy
-    machine 2.3-2.4x its idle time, against 1.6x parked: bench_busy.R.)"""
+    found a switch to that thread pending and waited for it forever.
+    (Ending and joining the helpers instead, which would also cover a helper
+    descheduled for 5 ms between its count and its wait, made bn_grad at
+    N = 1e5 on a busy machine 2.3-2.4x its idle time, against 1.6x parked:
+    bench_busy.R.)"""
     _check_fork()
     _helpers.park()
 
@@ -298,8 +299,9 @@ class Helpers:
 
     def __init__(self):
         self.box = np.zeros(1, np.int64)           # box[POSTED]: calls posted so far
-        self.cond = threading.Condition()
-        self.parked = threading.Condition(self.cond._lock)  # a helper fell asleep (park)
+        lock = threading.RLock()
+        self.cond = threading.Condition(lock)
+        self.parked = threading.Condition(lock)    # a helper fell asleep (park)
         self.job = (0, None, None)                 # (number, kernel, args) of the latest call
         self.count = 0
         self.sleeping = 0                          # helpers in cond.wait ...
