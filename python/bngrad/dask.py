@@ -227,8 +227,10 @@ def _split_weights(w, held):
 
 def _sums(X, w, x0):
     """[D'WD; w'D] of D = X - 1x0', rows weighted by w, over the engine's row
-    chunks of a block, added in chunk order."""
-    return engine.stats_sums(X, w, x0).sum(axis=0)
+    chunks of a block, added in chunk order.  (Weights whose total
+    overflows make them overflow too: the pass names the weights.)"""
+    with np.errstate(over="ignore"):
+        return engine.stats_sums(X, w, x0).sum(axis=0)
 
 
 def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
@@ -251,8 +253,9 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
     for key in keys:
         held = held_out(key, lo, len(X))
         wt = _split_weights(w, held)
-        out.splits.append((_sums(X, wt, x0), wt.sum(), np.count_nonzero(wt),
-                           w[held].sum() if w.size else float(held.sum())))
+        with np.errstate(over="ignore"):       # as W's
+            out.splits.append((_sums(X, wt, x0), wt.sum(), np.count_nonzero(wt),
+                               w[held].sum() if w.size else float(held.sum())))
     return out
 
 

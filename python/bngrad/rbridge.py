@@ -51,7 +51,7 @@ def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, weights=None)
 
 
 @contextlib.contextmanager
-def _warnings_to_r(warn):
+def _warnings_to_r(warn, caller="bn_fit"):
     """Warnings raised inside handed to warn(message) when the block ends
     (R keeps them and signals each with warning() once the call has
     returned), so that R's handlers, suppressWarnings and options(warn) see
@@ -66,7 +66,7 @@ def _warnings_to_r(warn):
     said = []
 
     def show(message, category, filename, lineno, file=None, line=None):
-        said.append(str(message).replace("BNRegressor", "bn_fit"))
+        said.append(str(message).replace("BNRegressor", caller))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", UserWarning)
@@ -100,7 +100,7 @@ def fit_parquet(est, path, y, x, weights, scheduler, warn):
     # fork from R (mclapply) then waited on for good.
     try:
         with ThreadPoolExecutor(engine.num_threads()) as pool, _dask.config.set(pool=pool), \
-                _warnings_to_r(warn):
+                _warnings_to_r(warn, "bn_fit_parquet"):
             est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
     finally:
         engine.quiesce()

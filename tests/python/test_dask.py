@@ -278,6 +278,8 @@ def _bad(X, y, w, p, what):
         w[9] = 1
     elif what == "huge_w":                       # each block's sum is finite, the total not
         w[:] = 1e306
+    elif what == "huger_w":                      # each block's sums overflow (splits' too)
+        w[:] = 1e308
     elif what == "nan_g1":
         p = p._replace(G1=p.G1.copy())
         p.G1[0, 0] = np.nan
@@ -291,16 +293,19 @@ def _bad(X, y, w, p, what):
     ("nan_w", ValueError, "^weights contains NaN or Inf"),
     ("zero_w", ValueError, "^weights must give at least 2 rows a non-zero weight"),
     ("huge_w", ValueError, "^weights sum past the largest float64; divide them"),
+    ("huger_w", ValueError, "^weights sum past the largest float64; divide them"),
     ("nan_g1", ValueError, "G1 contains NaN or Inf"),
 ])
 def test_bad_values_named(what, error, match):
     X, y, w, p = _bad(*case(1000)[:2], np.ones(1000), case(1000)[2], what)
-    with pytest.raises(error, match=match):
-        bngrad.gradients(chunked(X, 128), chunked(y, 128), p, weights=chunked(w, 128))
-    if what != "nan_g1":
-        with pytest.raises(error, match=match.replace("^weights", "^sample_weight")):
-            quiet_fit(bngrad.BNRegressor(hidden=3, max_iter=2), chunked(X, 128),
-                      chunked(y, 128), sample_weight=chunked(w, 128))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)     # the error, and no overflow first
+        with pytest.raises(error, match=match):
+            bngrad.gradients(chunked(X, 128), chunked(y, 128), p, weights=chunked(w, 128))
+        if what != "nan_g1":
+            with pytest.raises(error, match=match.replace("^weights", "^sample_weight")):
+                bngrad.BNRegressor(hidden=3, max_iter=2).fit(
+                    chunked(X, 128), chunked(y, 128), sample_weight=chunked(w, 128))
 
 
 def test_one_sample_weight_is_every_row_s_as_in_memory():
