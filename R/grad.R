@@ -92,8 +92,7 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (any(w < 0)) stop(name, " must be >= 0, got ", min(w), call. = FALSE)
   if (!is.finite(sum(w))) {
     stop(name, " sum past the largest double; divide them by a common factor such as their ",
-         "maximum (the default fit uses only their ratios; divide a fixed decay by the same ",
-         "factor)", call. = FALSE)
+         "maximum (a fit with a fixed decay: divide the decay by it too)", call. = FALSE)
   }
   if (sum(w != 0) < 2 || sum(w) <= ddof) {
     stop(name, " must give at least 2 rows a non-zero weight and sum to more than ddof = ",

@@ -145,8 +145,7 @@ def weights(w, N, ddof, name="weights"):
 
 def overflowing_weights(name):
     return (f"{name} sum past the largest float64; divide them by a common factor such as "
-            f"their maximum (the default fit uses only their ratios; divide a fixed decay by the "
-            f"same factor)")
+            f"their maximum (a fit with a fixed decay: divide the decay by it too)")
 
 
 def net(X, y, params, activation, eps, ddof, w=None):
