@@ -352,10 +352,14 @@ nobs.bn_fit <- function(object, ...) {
 
 # The residual sum of squares on y's scale, over every output, weighted as
 # the fit weighed the rows (the weights scaled to sum to nobs).
-deviance.bn_fit <- function(object, ...) {
+deviance.bn_fit <- function(object, ...) sum(.rss(object))
+
+# Each output's residual sum of squares, the rows weighted as the fit
+# weighed them (the weights scaled to sum to nobs).
+.rss <- function(object) {
   .in_memory(object, "residuals")
   w <- if (is.null(object$weights)) rep(1, NROW(object$residuals)) else object$weights
-  sum(w * (stats::nobs(object) / sum(w)) * as.matrix(object$residuals)^2)
+  colSums(w * (stats::nobs(object) / sum(w)) * as.matrix(object$residuals)^2)
 }
 
 # Gaussian, with the ML variance deviance / nobs (as lm's logLik).  df counts
@@ -382,11 +386,9 @@ logLik.bn_fit <- function(object, ...) {
 # The residual standard deviation of each output, sqrt(RSS / (nobs - df))
 # with df as logLik counts it (lm's sigma counts its coefficients).
 sigma.bn_fit <- function(object, ...) {
-  .in_memory(object, "residuals")
+  rss <- .rss(object)
   n <- stats::nobs(object)
   df <- .model_df(object)
-  w <- if (is.null(object$weights)) rep(1, NROW(object$residuals)) else object$weights
-  rss <- colSums(w * (n / sum(w)) * as.matrix(object$residuals)^2)
   if (n <= df) {
     warning(sprintf("sigma: the fit spent %.4g parameters on %.4g observations, leaving no ",
                     df, n), "residual degrees of freedom; NA", call. = FALSE)

@@ -90,11 +90,12 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   }
   if (!all(is.finite(w))) stop(name, " contains NA, NaN or Inf", call. = FALSE)
   if (any(w < 0)) stop(name, " must be >= 0, got ", min(w), call. = FALSE)
-  if (!is.finite(sum(w))) {
+  W <- sum(w)
+  if (!is.finite(W)) {
     stop(name, " sum past the largest double; divide them by a common factor such as their ",
          "maximum (a fit with a fixed decay: divide the decay by it too)", call. = FALSE)
   }
-  if (sum(w != 0) < 2 || sum(w) <= ddof) {
+  if (sum(w != 0) < 2 || W <= ddof) {
     stop(name, " must give at least 2 rows a non-zero weight and sum to more than ddof = ",
          ddof, " (batch statistics), got ", sum(w != 0), " non-zero weights", call. = FALSE)
   }

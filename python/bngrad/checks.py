@@ -133,13 +133,13 @@ def weights(w, N, ddof, name="weights"):
     if (w < 0).any():
         raise ValueError(f"{name} must be >= 0, got {float(w[w < 0][0])!r} at row {int(np.argmax(w < 0))}")
     with np.errstate(over="ignore"):
-        overflow = not np.isfinite(w.sum())
-    if overflow:
+        W = float(w.sum())
+    if not np.isfinite(W):
         raise ValueError(overflowing_weights(name))
-    if np.count_nonzero(w) < 2 or w.sum() <= ddof:
+    if np.count_nonzero(w) < 2 or W <= ddof:
         raise ValueError(f"{name} must give at least 2 rows a non-zero weight and sum to more "
                          f"than ddof = {ddof} (batch statistics), got {np.count_nonzero(w)} "
-                         f"non-zero weights summing to {float(w.sum())!r}")
+                         f"non-zero weights summing to {W!r}")
     return w
 
 

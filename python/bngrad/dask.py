@@ -227,15 +227,16 @@ def _split_weights(w, held):
 
 def _sums(X, w, x0):
     """[D'WD; w'D] of D = X - 1x0', rows weighted by w, over the engine's row
-    chunks of a block, added in chunk order.  (Weights whose total
-    overflows make them overflow too: the pass names the weights.)"""
-    with np.errstate(over="ignore"):
-        return engine.stats_sums(X, w, x0).sum(axis=0)
+    chunks of a block, added in chunk order."""
+    return engine.stats_sums(X, w, x0).sum(axis=0)
 
 
+@np.errstate(over="ignore")
 def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
     """One block's part of the statistics pass; with units, of X / x_unit
-    and Y / y_unit (x0, y0 divided already)."""
+    and Y / y_unit (x0, y0 divided already).  Its sums may overflow (weights
+    whose total does): the pass names the weights, with no numpy warning
+    first."""
     if units is not None:
         X, Y = X / units[0], Y / units[1]
     C1 = _sums(X, w, x0)
@@ -246,16 +247,13 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
         tops=(np.abs(X).max(axis=0, initial=0.0), np.abs(Y).max(axis=0, initial=0.0)))
     if w.size:
         neg = np.flatnonzero(w < 0)
-        with np.errstate(over="ignore"):       # an overflowing sum is named below
-            W = w.sum()
-        out.w = (bool(np.isfinite(w).all()), W, np.count_nonzero(w),
+        out.w = (bool(np.isfinite(w).all()), w.sum(), np.count_nonzero(w),
                  (int(lo + neg[0]), float(w[neg[0]])) if neg.size else None)
     for key in keys:
         held = held_out(key, lo, len(X))
         wt = _split_weights(w, held)
-        with np.errstate(over="ignore"):       # as W's
-            out.splits.append((_sums(X, wt, x0), wt.sum(), np.count_nonzero(wt),
-                               w[held].sum() if w.size else float(held.sum())))
+        out.splits.append((_sums(X, wt, x0), wt.sum(), np.count_nonzero(wt),
+                           w[held].sum() if w.size else float(held.sum())))
     return out
 
 

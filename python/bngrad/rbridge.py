@@ -13,6 +13,7 @@ in C++, but an array returned alone through an R method that asks NumPy
 whether it holds dates (~0.25 ms, 25 times the gradient at N = 64).
 """
 import contextlib
+import functools
 import warnings
 
 import numpy as np
@@ -34,6 +35,19 @@ def _r_message(msg):
     return re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + 1}", msg)
 
 
+def _back_to_r(f):
+    """An entry point R calls: its helper threads parked before it returns
+    (engine.quiesce: R forks from C)."""
+    @functools.wraps(f)
+    def entry(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        finally:
+            engine.quiesce()
+    return entry
+
+
+@_back_to_r
 def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, weights=None):
     """The gradients of an R call as one vector, in a tuple (see the module docstring).
 
@@ -44,8 +58,6 @@ def gradients(X, Y, G1, gamma, beta, G2, b, activation, eps, ddof, weights=None)
                        weights)
     except ValueError as e:
         raise ValueError(_r_message(str(e))) from None
-    finally:
-        engine.quiesce()
     return (np.concatenate(([g.loss], np.ravel(g.G1, order="F"), g.gamma, g.beta,
                             np.ravel(g.G2, order="F"), np.ravel(g.b))),)
 
@@ -77,17 +89,16 @@ def _warnings_to_r(warn, caller="bn_fit"):
             warn(text)
 
 
+@_back_to_r
 def fit(est, X, y, sample_weight, warn):
     """est.fit(X, y, sample_weight=) for R's bn_fit, its warnings given to
     warn (_warnings_to_r)."""
-    try:
-        with _warnings_to_r(warn):
-            est.fit(X, y, sample_weight=sample_weight)
-    finally:
-        engine.quiesce()
+    with _warnings_to_r(warn):
+        est.fit(X, y, sample_weight=sample_weight)
     return fitted(est)
 
 
+@_back_to_r
 def fit_parquet(est, path, y, x, weights, scheduler, warn):
     """bngrad.dask's fit to Parquet columns for R's bn_fit_parquet, its
     warnings given to warn: (fitted(est), the inputs' names)."""
@@ -98,12 +109,9 @@ def fit_parquet(est, path, y, x, weights, scheduler, warn):
     # threads joined) before the call returns: Dask's long-lived pool, as
     # ours once (engine.quiesce), left a worker waiting for the GIL that a
     # fork from R (mclapply) then waited on for good.
-    try:
-        with ThreadPoolExecutor(engine.num_threads()) as pool, _dask.config.set(pool=pool), \
-                _warnings_to_r(warn, "bn_fit_parquet"):
-            est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
-    finally:
-        engine.quiesce()
+    with ThreadPoolExecutor(engine.num_threads()) as pool, _dask.config.set(pool=pool), \
+            _warnings_to_r(warn, "bn_fit_parquet"):
+        est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
     return fitted(est), list(xs)
 
 
