@@ -41,6 +41,7 @@ import numpy as np
 from .kernels import bayes
 from .kernels.activations import LEAKY_RELU, RELU, SOFTPLUS, act_and_slope
 from .model import Params
+from .sums import total
 
 LAMBDAS = 10.0 ** np.arange(-6.0, 4.01, 0.25)   # ridge penalties, on standardised inputs
 WEIGHTS = np.linspace(0.0, 1.0, 21)              # the linear model's share
@@ -85,7 +86,7 @@ def ridge_loo(Xs, Ys, w, copy):
     does not), and 1 - h from h rounded to 1, or held at 1 - LEVERAGE_MAX as
     the nets' is, made a penalty of 1e-6 look best where the exact
     leave-one-out chose 1e4."""
-    W = w.sum()
+    W = total(w)
     xm, ym = w @ Xs / W, w @ Ys / W
     Xc, Yc = Xs - xm, Ys - ym
     sw = np.sqrt(w)
@@ -203,7 +204,7 @@ def embed(params, share, coef, c0, Xs, w, code, eps, ddof):
     G2 = G2 * (1.0 - share)
     b = b * (1.0 - share)
     b0, a0, slope = linear_unit(code)
-    W = w.sum()
+    W = total(w)
     cols, gam, bet, rows = [], [], [], []
     for k in np.flatnonzero(share > 0):
         norm = np.sqrt(coef[:, k] @ coef[:, k])

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from . import kernels
+from .sums import total
 
 ACTIVATIONS = {
     "relu": kernels.RELU,
@@ -133,7 +134,7 @@ def weights(w, N, ddof, name="weights"):
     if (w < 0).any():
         raise ValueError(f"{name} must be >= 0, got {float(w[w < 0][0])!r} at row {int(np.argmax(w < 0))}")
     with np.errstate(over="ignore"):
-        W = float(w.sum())
+        W = float(total(w))
     if not np.isfinite(W):
         raise ValueError(overflowing_weights(name))
     if np.count_nonzero(w) < 2 or W <= ddof:

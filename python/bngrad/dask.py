@@ -64,6 +64,7 @@ import numpy as np
 from . import checks, engine
 from .checks import ACTIVATIONS
 from .model import Gradients, Params, is_dask
+from .sums import total
 
 __all__ = ["gradients", "fit", "predict", "read_parquet", "fit_parquet", "held_out"]
 
@@ -247,13 +248,13 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
         tops=(np.abs(X).max(axis=0, initial=0.0), np.abs(Y).max(axis=0, initial=0.0)))
     if w.size:
         neg = np.flatnonzero(w < 0)
-        out.w = (bool(np.isfinite(w).all()), w.sum(), np.count_nonzero(w),
+        out.w = (bool(np.isfinite(w).all()), total(w), np.count_nonzero(w),
                  (int(lo + neg[0]), float(w[neg[0]])) if neg.size else None)
     for key in keys:
         held = held_out(key, lo, len(X))
         wt = _split_weights(w, held)
-        out.splits.append((_sums(X, wt, x0), wt.sum(), np.count_nonzero(wt),
-                           w[held].sum() if w.size else float(held.sum())))
+        out.splits.append((_sums(X, wt, x0), total(wt), np.count_nonzero(wt),
+                           total(w[held]) if w.size else float(held.sum())))
     return out
 
 
@@ -347,7 +348,7 @@ def _grad_block(X, Y, w, lo, sh):
         with engine.single_blas:
             e = Y[held] - forward((X[held] - v.center) / v.scale, v.params, v.mean, v.var,
                                   v.activation, v.eps)
-        error = (float((wv[:, None] * e * e).sum()), float(wv.sum()))
+        error = (float(total((wv[:, None] * e * e).ravel())), float(total(wv)))
     return sums, error
 
 

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels
+from . import kernels, sums
 from .kernels import bayes, small, tiled
 from .kernels.activations import activate as _activate
 
@@ -451,7 +451,7 @@ _NONE1.flags.writeable = _NONE2.flags.writeable = False
 
 
 def _weights_total(w, N):
-    return float(w.sum()) if w.size else float(N)
+    return float(sums.total(w)) if w.size else float(N)
 
 
 @_quiet

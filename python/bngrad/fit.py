@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from . import blend, checks, engine
+from . import blend, checks, engine, sums
 from .checks import ACTIVATIONS
 from .kernels import bayes
 from .model import Params, gradients, is_dask
@@ -240,7 +240,7 @@ def _observations(w, wt, loo, ddof):
     Unchanged, bit for bit, where no row repeats and the weights sum to the
     rows."""
     Xu, Yu, wu, _ = loo                        # (copy is wu: rows left out whole)
-    n_obs, W = np.count_nonzero(wu), wt.sum()
+    n_obs, W = np.count_nonzero(wu), sums.total(wt)
     if n_obs <= ddof:
         raise ValueError(f"the rows of non-zero weight hold {n_obs} distinct row(s) of (X, y): "
                          f"batch statistics with ddof = {ddof} need more")
@@ -593,17 +593,17 @@ class BNRegressor:
             elif chosen and w.size:
                 checks.weights(w, N, s["ddof"], "sample_weight")     # frequency weights
             # where the weights count data: the evidence with replicates, a fixed decay
-            checks.few_weights(w.sum(), np.count_nonzero(w),
+            checks.few_weights(sums.total(w), np.count_nonzero(w),
                                not copies and (s["optimizer"] == "bayes" or bool(s["decay"])))
-            W = wt.sum()
+            W = sums.total(wt)
             grouped = _grouped(Xs, Ys, w) if s["optimizer"] == "bayes" else None
             members = self._fit_members(Xs, Ys, w, s, grouped, loo, cells)
             linear = self._linear_blend(members, Xs, wt, loo, s) if chosen else None
 
         def batch_stats(G1):
             Z = Xs @ G1
-            mean = np.average(Z, axis=0, weights=wt)
-            return mean, (wt[:, None] * (Z - mean) ** 2).sum(axis=0) / (W - s["ddof"])
+            mean = sums.average(Z, wt)
+            return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
         # (the count itself where the weights were scaled to it, not their sum)
         return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
                                 batch_stats, linear,
@@ -769,7 +769,7 @@ class BNRegressor:
             # SSE + decay |v|^2 with weights of 1e12 per row left LM's damping
             # (capped at 1e10) too weak to find a step: one step, R^2 0.09.
             # Weights and decay divided alike keep the minimiser.
-            mean_w = w.sum() / max(np.count_nonzero(w), 1)
+            mean_w = sums.total(w) / max(np.count_nonzero(w), 1)
             if mean_w > 1e6:
                 k = mean_w
                 w, sse0, alpha0 = w / k, sse0 / k, alpha0 / k
@@ -849,7 +849,7 @@ class BNRegressor:
         return _v_objective(
             lambda p: engine.gradient(Xs, Ys, w, p.G1, p.gamma, p.beta, p.G2, p.b, code,
                                       s["eps"], s["ddof"], stats=stats),
-            p1, s["hidden"], Ys.shape[1], (s["decay"] or 0.0) / (w.sum() if w.size else N))
+            p1, s["hidden"], Ys.shape[1], (s["decay"] or 0.0) / (sums.total(w) if w.size else N))
 
     def _lbfgs(self, Xs, Ys, w, s, v0, rng, stats):
         N, p1 = Xs.shape
@@ -877,7 +877,7 @@ class BNRegressor:
             p = _to_params(v, p1, p2, q)
             var = (p.G1 * (vstats.Cn @ p.G1)).sum(axis=0) / (W - s["ddof"])
             e = Yv - forward(Xv, p, mean_x @ p.G1, var, self.activation, s["eps"])
-            return float((wv[:, None] * e * e).sum() / wv.sum())
+            return float(sums.total((wv[:, None] * e * e).ravel()) / sums.total(wv))
         return self._minimize(f, v0, s, held_out_error if early else None)
 
     def _minimize(self, f, v0, s, held_out_error=None):
@@ -919,7 +919,7 @@ class BNRegressor:
         N, p1 = Xs.shape
         p2, q = s["hidden"], Ys.shape[1]
         batch = min(N, s["batch_size"])
-        W = w.sum() if w.size else N
+        W = sums.total(w) if w.size else N
         lam = (s["decay"] or 0.0) / W
         k = _objective_scale(lam)
         v, m1, m2 = v0.copy(), np.zeros_like(v0), np.zeros_like(v0)
@@ -1013,8 +1013,8 @@ class BNRegressor:
             checks.weights(sample_weight, len(Y), 0, "sample_weight")
         # on the fit's scale of y, whose squares are finite (R^2 is blind to it)
         Y, yhat = Y / self.y_scale_, yhat / self.y_scale_
-        ss_res = (w[:, None] * (Y - yhat) ** 2).sum(axis=0)
-        ss_tot = (w[:, None] * (Y - np.average(Y, axis=0, weights=w)) ** 2).sum(axis=0)
+        ss_res = sums.column_sums(w[:, None] * (Y - yhat) ** 2)
+        ss_tot = sums.column_sums(w[:, None] * (Y - sums.average(Y, w)) ** 2)
         ok = ss_tot > 0
         r2 = np.where(ok, 1 - ss_res / np.where(ok, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
         return float(r2.mean())
@@ -1060,14 +1060,14 @@ def _center_scale(A, w):
     divided by its largest value first (only such a column: the division's
     rounding would move the bits of every fit)."""
     top = np.abs(A).max(axis=0)
-    W = w.sum()
+    W = sums.total(w)
     extreme = _extreme(top, W)
     unit = np.where(extreme, top, 1.0)
     if extreme.any():
         # once: values at most 1 cannot overflow sums of weights that are finite
         A = A / unit
-    center = np.average(A, axis=0, weights=w)
-    sd = np.sqrt((w[:, None] * (A - center) ** 2).sum(axis=0) / W)
+    center = sums.average(A, w)
+    sd = np.sqrt(sums.column_sums(w[:, None] * (A - center) ** 2) / W)
     return unit * center, unit * np.where(sd > 0, sd, 1.0)
 
 
