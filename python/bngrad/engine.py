@@ -172,17 +172,32 @@ single_blas = SingleBlas()
 
 def num_threads():
     """Threads for one call: BNGRAD_NUM_THREADS, else the cores this process
-    may run on (NUMBA_NUM_THREADS caps it, as numba users expect)."""
-    n = os.environ.get("BNGRAD_NUM_THREADS") or os.environ.get("NUMBA_NUM_THREADS")
-    if n:
+    may run on; NUMBA_NUM_THREADS caps either, as numba users expect."""
+    n = _threads_setting("BNGRAD_NUM_THREADS")
+    if n is None:
         try:
-            return max(1, int(n))
-        except ValueError:
-            pass
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:                 # not on Linux
+            n = os.cpu_count() or 1
+    cap = _threads_setting("NUMBA_NUM_THREADS")
+    return n if cap is None else min(n, cap)
+
+
+def _threads_setting(name):
+    """The environment variable `name` as a whole number >= 1, or None where
+    it is unset; any other value warns and counts as unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:                     # not on Linux
-        return os.cpu_count() or 1
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n >= 1:
+        return n
+    warnings.warn(f"bngrad: {name}={raw!r} is not a whole number >= 1 and is ignored",
+                  RuntimeWarning, stacklevel=3)
+    return None
 
 
 _pid = os.getpid()

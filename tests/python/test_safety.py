@@ -520,3 +520,23 @@ def test_digest_helper_is_sensitive():
     b = a.copy()
     b[1] = np.nextafter(b[1], 3)
     assert hashlib.sha256(a.tobytes()).digest() != hashlib.sha256(b.tobytes()).digest()
+
+
+def test_thread_settings(monkeypatch):
+    # BNGRAD_NUM_THREADS sets the count, NUMBA_NUM_THREADS caps it (README)
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("BNGRAD_NUM_THREADS", raising=False)
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    assert engine.num_threads() == cores
+    monkeypatch.setenv("BNGRAD_NUM_THREADS", "8")
+    assert engine.num_threads() == 8
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
+    assert engine.num_threads() == 1
+    monkeypatch.delenv("BNGRAD_NUM_THREADS")
+    monkeypatch.setenv("NUMBA_NUM_THREADS", str(cores + 6))
+    assert engine.num_threads() == cores
+    monkeypatch.delenv("NUMBA_NUM_THREADS")
+    for bad in ("abc", "2.5", "0", "-3"):
+        monkeypatch.setenv("BNGRAD_NUM_THREADS", bad)
+        with pytest.warns(RuntimeWarning, match="BNGRAD_NUM_THREADS"):
+            assert engine.num_threads() == cores
