@@ -38,6 +38,7 @@ weights count as repeated rows throughout: a row of weight k is k rows.
 """
 import numpy as np
 
+from . import engine
 from .kernels import bayes
 from .kernels.activations import LEAKY_RELU, RELU, SOFTPLUS, act_and_slope
 from .model import Params
@@ -156,7 +157,7 @@ def net_loo(v, decay, Xs, Ys, w, copy, hidden, code, eps, ddof):
     sw = np.sqrt(w)
     r = np.empty(N * q)
     J = np.empty((N * q, P))
-    bayes.net_eval(Xs, w, sw, Ys, v, hidden, code, eps, ddof, True, r, J)   # rows scaled by sqrt(w)
+    engine.ready(bayes.net_eval_rows)(Xs, w, sw, Ys, v, hidden, code, eps, ddof, True, r, J)  # rows scaled by sqrt(w)
     hw = _leverage(J, decay)                   # of the rows scaled by sqrt(w)
     ww = np.repeat(w, q)
     live = ww > 0

@@ -152,4 +152,35 @@ def test_warmup_compiles_every_signature():
             p = bngrad.init_params(x.shape[1], 3)._replace(G2=np.ones(G2_shape))
             bngrad.gradients(x, rng.standard_normal(x.shape[0]), p)
             bngrad.gradients(x, rng.standard_normal((x.shape[0], 1)), p)
+    # the default fit (its leave-one-out blend calls a kernel from Python),
+    # with inputs as R hands them over and read-only weights
+    w = rng.uniform(0.5, 2.0, 40)
+    w.flags.writeable = False
+    for x in (X, as_layout(X, "F-readonly"), as_layout(X, "int32")):
+        bngrad.BNRegressor(hidden=2).fit(x, y)
+        bngrad.BNRegressor(hidden=2).fit(x, y, sample_weight=w)
     assert all(len(k.signatures) == 1 for k in kernels)
+
+
+def test_after_warmup_a_default_fit_compiles_nothing(tmp_path):
+    """python -m bngrad.warmup (as install_bngrad() runs it) caches every
+    kernel a default fit calls: a fresh process's first fit, with X as R
+    hands it over and read-only weights, adds nothing to numba's cache.
+    (The blend's call of a kernel from Python compiled one, 1.7 s.)"""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-m", "bngrad.warmup"], env=env, check=True,
+                   capture_output=True)
+    cached = sorted(p.name for p in tmp_path.rglob("*.nbc"))
+    code = (
+        "import numpy as np, bngrad\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = np.asfortranarray(rng.standard_normal((60, 3))); X.flags.writeable = False\n"
+        "y = X[:, 0] + np.sin(X[:, 1]); w = rng.uniform(0.5, 2, 60); w.flags.writeable = False\n"
+        "bngrad.BNRegressor(hidden=3).fit(X, y)\n"
+        "bngrad.BNRegressor(hidden=3).fit(X, y, sample_weight=w)\n"
+        "bngrad.BNRegressor(hidden=3).fit(np.arange(120, dtype=np.int32).reshape(60, 2) % 7, y)\n")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    assert sorted(p.name for p in tmp_path.rglob("*.nbc")) == cached

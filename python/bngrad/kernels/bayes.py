@@ -120,6 +120,14 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
 
 
 @jit()
+def net_eval_rows(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
+    """net_eval for a caller in Python (blend.net_loo), with the one signature
+    engine.py gives it and warmup compiles: called from Python, net_eval
+    itself compiled a signature of its own on the first default fit (1.7 s)."""
+    return net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J)
+
+
+@jit()
 def _cholesky(A):
     """A's Cholesky factor, or an empty array where rounding has left A
     (positive definite in exact arithmetic) without one."""
