@@ -43,6 +43,25 @@
     "that has them.")
 }
 
+# What to do when the Python that runs cannot serve: install_bngrad() mends
+# bngrad's own virtualenv, but not a Python that RETICULATE_PYTHON chose or
+# that was started earlier in the session (reticulate runs one per session).
+.python_hint <- function(where) {
+  own <- .venv_python(.venv_dir(.envname()))
+  same <- function(a, b) identical(normalizePath(dirname(a), mustWork = FALSE),
+                                   normalizePath(dirname(b), mustWork = FALSE))
+  if (same(where, own)) return(.setup_hint())
+  fix <- "or give that Python numpy<2, numba, scipy and the core."
+  rp <- Sys.getenv("RETICULATE_PYTHON")
+  if (nzchar(rp)) {
+    return(paste0("RETICULATE_PYTHON is set (", rp, ") and chooses it: unset it and restart R ",
+                  "to use bngrad's virtualenv (bngrad::install_bngrad() makes it), ", fix))
+  }
+  paste0("Python was started in this R session before bngrad chose its own, and reticulate ",
+         "runs one Python per session: restart R and call bngrad before anything else ",
+         "starts Python (bngrad::install_bngrad() makes its virtualenv), ", fix)
+}
+
 # Choose the Python before reticulate starts one.  A Python already running
 # in this session, or RETICULATE_PYTHON, wins, as reticulate users expect;
 # else the virtualenv, and when it is missing we stop before starting any
@@ -89,17 +108,17 @@
   np_version <- tryCatch(reticulate::py_eval("__import__('numpy').__version__"),
                          error = function(e) NULL)
   if (is.null(np_version)) {
-    stop("bngrad's Python (", where, ") has no numpy. ", .setup_hint(), call. = FALSE)
+    stop("bngrad's Python (", where, ") has no numpy. ", .python_hint(where), call. = FALSE)
   }
   if (numeric_version(np_version) >= "2") {
     stop("bngrad's Python (", where, ") has numpy ", np_version,
          "; reticulate ", utils::packageVersion("reticulate"),
-         " needs numpy<2. ", .setup_hint(), call. = FALSE)
+         " needs numpy<2. ", .python_hint(where), call. = FALSE)
   }
   import <- function(module, convert) {
     tryCatch(reticulate::import(module, convert = convert), error = function(e) {
       stop("bngrad's Python (", where, ") cannot import the bngrad core (",
-           .py_message(e), "). ", .setup_hint(), call. = FALSE)
+           .py_message(e), "). ", .python_hint(where), call. = FALSE)
     })
   }
   core <- import("bngrad", convert = TRUE)
@@ -118,7 +137,7 @@
   if (!identical(mine, theirs)) {
     stop("the bngrad core in ", where, " is version ", theirs,
          " but this R package is ", mine, "; install the matching core. ",
-         .setup_hint(), call. = FALSE)
+         .python_hint(where), call. = FALSE)
   }
   invisible(TRUE)
 }

@@ -76,3 +76,15 @@ test_that("bn_check's step h is checked like every other setting", {
     expect_error(bn_check(good$X, good$y, good$params, h = h), "^h must be a number in \\(0, Inf\\)")
   }
 })
+
+test_that("a Python that install_bngrad() cannot mend is named with what does", {
+  old <- Sys.getenv("RETICULATE_PYTHON", unset = NA)
+  on.exit(if (is.na(old)) Sys.unsetenv("RETICULATE_PYTHON") else Sys.setenv(RETICULATE_PYTHON = old))
+  own <- bngrad:::.venv_python(bngrad:::.venv_dir(bngrad:::.envname()))
+  Sys.unsetenv("RETICULATE_PYTHON")
+  expect_identical(bngrad:::.python_hint(own), bngrad:::.setup_hint())
+  expect_match(bngrad:::.python_hint("/usr/bin/python3"), "restart R and call bngrad before")
+  Sys.setenv(RETICULATE_PYTHON = "/opt/other/bin/python")
+  expect_match(bngrad:::.python_hint("/opt/other/bin/python"),
+               "RETICULATE_PYTHON is set \\(/opt/other/bin/python\\) and chooses it: unset it")
+})
