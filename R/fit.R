@@ -226,6 +226,10 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
 # x as a numeric matrix with column names; NA is an error here (the formula
 # method's na.action is the place to drop rows).
 .fit_design <- function(x) {
+  if (is.character(x) && length(x) == 1L && grepl("~", x, fixed = TRUE)) {
+    stop("x is the string \"", x, "\", not a formula: write the formula without quotes, ",
+         "or give stats::as.formula(\"", x, "\")", call. = FALSE)
+  }
   x <- .as_design(x, "x")
   if (ncol(x) == 0L) stop("x has no columns: bn_fit needs at least one input", call. = FALSE)
   if (anyNA(x)) {
