@@ -198,7 +198,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     status = MAX_ITER
     while it < max_iter:
         F = beta_ * sse + alpha * ssw
-        F_start = F
+        F_start, sse_start = F, sse
         moved = False
         for _ in range(inner):
             it += 1
@@ -299,6 +299,13 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
         # would go on raising beta_ as LM shaves an SSE no data can tell
         # from 0, step by step up to max_iter (noise-free targets)
         if b_new >= 1e6 and beta_ >= 1e6:
+            done = True
+        # nearly so (a noise sd under 1% of y's): a block of LM steps that
+        # lowered the SSE by less than 1e-5 of y's variance (per observation)
+        # has found the fit; the evidence still rose as the SSE crept down,
+        # and a linear truth ran every fit to max_iter, fitted to 2e-3 of
+        # y's sd (scikit-learn's MLPRegressor stops on a looser tol: 1e-4)
+        if beta_ >= 1e4 and sse_start - sse < 1e-5 * nobs:
             done = True
         alpha, beta_ = a_new, b_new
         # settled hyperparameters, no step that improves F, or an evidence
