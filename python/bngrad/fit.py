@@ -279,6 +279,23 @@ class _Requests(dict):
     def __sklearn_clone__(self):
         return _Requests(self)
 
+    def __getattr__(self, method):
+        # scikit-learn < 1.9's scorer for scoring=None reads
+        # estimator._metadata_request.score (a MetadataRequest's); without
+        # it GridSearchCV scored unweighted whatever set_score_request said
+        if method not in ("fit", "score"):
+            raise AttributeError(method)
+        return getattr(_metadata_request(self), method)
+
+
+def _metadata_request(made):
+    """scikit-learn's MetadataRequest of the requests `made` ({method: alias})."""
+    from sklearn.utils.metadata_routing import MetadataRequest
+    request = MetadataRequest(owner="BNRegressor")
+    for method in ("fit", "score"):
+        getattr(request, method).add_request(param="sample_weight", alias=made.get(method))
+    return request
+
 
 class BNRegressor:
     """A one-hidden-layer batch-normalised regression net.
@@ -461,12 +478,7 @@ class BNRegressor:
     def get_metadata_routing(self):
         """The requests set_fit_request and set_score_request made, as
         scikit-learn's MetadataRequest."""
-        from sklearn.utils.metadata_routing import MetadataRequest
-        request = MetadataRequest(owner=type(self).__name__)
-        made = getattr(self, "_metadata_request", {})
-        for method in ("fit", "score"):
-            getattr(request, method).add_request(param="sample_weight", alias=made.get(method))
-        return request
+        return _metadata_request(getattr(self, "_metadata_request", {}))
 
     def __repr__(self):
         defaults = dict(zip(self._params, BNRegressor.__init__.__defaults__))

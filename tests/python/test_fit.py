@@ -60,6 +60,8 @@ def test_metadata_routing_passes_sample_weight_where_requested():
         est = bngrad.BNRegressor(hidden=3).set_fit_request(sample_weight=True) \
             .set_score_request(sample_weight=True)
         assert clone(est)._metadata_request == {"fit": True, "score": True}
+        # where scikit-learn < 1.9's default scorer reads the score request
+        assert est._metadata_request.score.requests == {"sample_weight": True}
         g = GridSearchCV(est, {"seed": [0, 1]}, cv=KFold(3)).fit(X, y, sample_weight=w)
         by_hand = [bngrad.BNRegressor(hidden=3, seed=g.best_params_["seed"])
                    .fit(X[tr], y[tr], sample_weight=w[tr]).score(X[te], y[te], sample_weight=w[te])
