@@ -53,7 +53,7 @@
   if (same(where, own)) return(.setup_hint())
   fix <- "or give that Python numpy<2, numba, scipy and the core."
   rp <- Sys.getenv("RETICULATE_PYTHON")
-  if (nzchar(rp)) {
+  if (nzchar(rp) && same(where, rp)) {
     return(paste0("RETICULATE_PYTHON is set (", rp, ") and chooses it: unset it and restart R ",
                   "to use bngrad's virtualenv (bngrad::install_bngrad() makes it), ", fix))
   }

@@ -54,6 +54,11 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
                            batch_size = NULL, learning_rate = 0.01, eps = 1e-5, ddof = 0,
                            momentum = 0.1, seed = NULL, trace = FALSE, weights = NULL,
                            ...) {
+  # a formula given as a string, before `...` is read: its data = would be named the mistake
+  if (is.character(x) && length(x) == 1L && grepl("~", x, fixed = TRUE)) {
+    stop("x is the string \"", x, "\", not a formula: write the formula without quotes, ",
+         "or give stats::as.formula(\"", x, "\")", call. = FALSE)
+  }
   # `...` only catches what is not bn_fit's: nnet's names, and mistakes.
   nnet <- .nnet_dots(match.call(expand.dots = FALSE)$..., function(k) ...elt(k),
                      given = c(hidden = !missing(hidden), max_iter = !missing(max_iter)))
@@ -226,10 +231,6 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
 # x as a numeric matrix with column names; NA is an error here (the formula
 # method's na.action is the place to drop rows).
 .fit_design <- function(x) {
-  if (is.character(x) && length(x) == 1L && grepl("~", x, fixed = TRUE)) {
-    stop("x is the string \"", x, "\", not a formula: write the formula without quotes, ",
-         "or give stats::as.formula(\"", x, "\")", call. = FALSE)
-  }
   x <- .as_design(x, "x")
   if (ncol(x) == 0L) stop("x has no columns: bn_fit needs at least one input", call. = FALSE)
   if (anyNA(x)) {

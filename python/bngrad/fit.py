@@ -958,9 +958,10 @@ class BNRegressor:
                 v = v - lr * (m1 / (1 - b1 ** t)) / (np.sqrt(m2 / (1 - b2 ** t)) + 1e-8)
                 # running statistics of X G1, as PyTorch keeps them (unbiased variance)
                 Z = Xb @ p.G1
-                mean = (1 - mo) * mean + mo * Z.mean(axis=0)
-                var = (1 - mo) * var + mo * Z.var(axis=0, ddof=1)
-                nb = wb.sum() if wb is not None else idx.size
+                mz = sums.column_sums(Z) / len(Z)      # Z.mean, Z.var: in NumPy 1's order
+                mean = (1 - mo) * mean + mo * mz
+                var = (1 - mo) * var + mo * sums.column_sums((Z - mz) ** 2) / (len(Z) - 1)
+                nb = sums.total(wb) if wb is not None else idx.size
                 total += g.loss * nb
                 seen += nb
             curve.append(total / max(seen, 1.0))

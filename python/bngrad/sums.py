@@ -8,9 +8,9 @@ pairwise.  At 20,000 rows y's mean, a single input's, or the weights' total
 then differed in the last bit, and L-BFGS grew that over hundreds of
 iterations into a different net (predictions 0.35 apart, y's sd 1.2).
 These sums are NumPy 1.x's in either version, so the numbers R users have
-always had do not move.  (A C-ordered matrix of several columns is summed
-over its rows one row at a time by both versions: column_sums leaves it to
-NumPy.)
+always had do not move (the fit's own arrays are C-ordered; see
+column_sums).  A C-ordered matrix of several columns is summed over its
+rows one row at a time by both versions: column_sums leaves it to NumPy.
 """
 import numpy as np
 
@@ -19,6 +19,8 @@ BLOCK = 8192                                   # NumPy 1.x's buffer (NPY_BUFSIZE
 
 def total(x):
     """The sum of a 1-d array's values, as NumPy 1.x adds them."""
+    if x.ndim != 1:
+        raise ValueError(f"sums.total takes a 1-d array, got {x.ndim} dimensions")
     n = x.size
     if n <= BLOCK:
         return x.sum()
@@ -31,7 +33,10 @@ def total(x):
 
 
 def column_sums(M):
-    """M.sum(axis=0) of a 2-d array, as NumPy 1.x adds each column."""
+    """M.sum(axis=0) of a 2-d array, as NumPy 1.x adds each column of M in
+    C order (row after row, in both versions).  A Fortran-ordered M is made
+    C-ordered first, so any layout gives these bits (NumPy 1 itself summed
+    a Fortran M's columns pairwise: score() of such a y moved by an ulp)."""
     if M.shape[1] == 1:
         return np.array([total(M[:, 0])])
     return np.ascontiguousarray(M).sum(axis=0)

@@ -354,7 +354,9 @@ def test_a_signal_with_no_linear_part_is_found():
 
 @pytest.mark.parametrize("N, target, hidden", [(50, "linear", 8), (300, "linear", 8),
                                                (300, "product", 8), (100, "linear", 16),
-                                               (100, "nearly linear", 16)])
+                                               (100, "nearly linear", 16),
+                                               (200, "0.3% noise", 16), (200, "weighted", 16),
+                                               (200, "two outputs", 16)])
 def test_a_noise_free_target_ends_at_the_noise_floor(N, target, hidden):
     """Without noise the evidence raises beta as long as LM lowers the
     SSE; within 1e-3 of y's sd there is nothing left for it (R^2 > 0.999999),
@@ -366,10 +368,15 @@ def test_a_noise_free_target_ends_at_the_noise_floor(N, target, hidden):
     y = X @ [1.0, 2.0, -1.0] + 5.0 if target != "product" else X[:, 0] * X[:, 1]
     if target == "nearly linear":
         y += 1e-3 * rng.standard_normal(N)
+    if target in ("0.3% noise", "weighted", "two outputs"):    # between the two rules' betas
+        y += 0.003 * y.std() * rng.standard_normal(N)
+    if target == "two outputs":
+        y = np.column_stack([y, 2.0 * y - 1.0])
+    w = rng.uniform(0.5, 2.0, N) if target == "weighted" else None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        est = bngrad.BNRegressor(hidden=hidden).fit(X, y)
-    assert est.convergence_ == 0 and est.score(X, y) > 0.99999
+        est = bngrad.BNRegressor(hidden=hidden).fit(X, y, sample_weight=w)
+    assert est.convergence_ == 0 and est.score(X, y) > 0.9999
 
 
 @pytest.mark.parametrize("N", [120, 12])

@@ -48,3 +48,8 @@ def test_one_column_standardised_with_numpy_1_bits():
     assert center[0] == float.fromhex(EXPECTED[100003]) / x.size
     assert scale[0] == np.sqrt(sums.total((x - center[0]) ** 2) / x.size)
 
+
+
+def test_total_takes_one_dimension():
+    with pytest.raises(ValueError, match="1-d"):
+        sums.total(np.ones((3, 2)))

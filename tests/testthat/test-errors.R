@@ -87,4 +87,6 @@ test_that("a Python that install_bngrad() cannot mend is named with what does", 
   Sys.setenv(RETICULATE_PYTHON = "/opt/other/bin/python")
   expect_match(bngrad:::.python_hint("/opt/other/bin/python"),
                "RETICULATE_PYTHON is set \\(/opt/other/bin/python\\) and chooses it: unset it")
+  # RETICULATE_PYTHON set, but another Python started first: that is the fault
+  expect_match(bngrad:::.python_hint("/usr/bin/python3"), "restart R and call bngrad before")
 })

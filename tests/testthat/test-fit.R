@@ -209,6 +209,7 @@ test_that("bad input to bn_fit is a clear R error", {
   expect_error(bn_fit(x, d$y, hidden = 0), "hidden")
   expect_error(bn_fit(data.frame(a = letters[1:30]), d$y), "x must be numeric")
   expect_error(bn_fit("y ~ a + b", d), "x is the string \"y ~ a \\+ b\", not a formula")
+  expect_error(bn_fit("y ~ a + b", data = d), "x is the string \"y ~ a \\+ b\", not a formula")
   dn <- d; dn$a[3] <- NA
   expect_error(bn_fit(y ~ ., data = dn, na.action = na.fail), "missing values")
   need_core()
