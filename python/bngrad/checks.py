@@ -12,8 +12,7 @@ import warnings
 
 import numpy as np
 
-from . import kernels
-from .sums import total
+from . import kernels, sums
 
 ACTIVATIONS = {
     "relu": kernels.RELU,
@@ -134,7 +133,7 @@ def weights(w, N, ddof, name="weights"):
     if (w < 0).any():
         raise ValueError(f"{name} must be >= 0, got {float(w[w < 0][0])!r} at row {int(np.argmax(w < 0))}")
     with np.errstate(over="ignore"):
-        W = float(total(w))
+        W = float(sums.total(w))
     if not np.isfinite(W):
         raise ValueError(overflowing_weights(name))
     if np.count_nonzero(w) < 2 or W <= ddof:

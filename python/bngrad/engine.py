@@ -31,7 +31,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels, sums
+from . import kernels
+from .sums import weights_total
 from .kernels import bayes, small, tiled
 from .kernels.activations import activate as _activate
 
@@ -466,16 +467,12 @@ _NONE1, _NONE2 = np.zeros(0), np.zeros((0, 0))
 _NONE1.flags.writeable = _NONE2.flags.writeable = False
 
 
-def _weights_total(w, N):
-    return float(sums.total(w)) if w.size else float(N)
-
-
 @_quiet
 def stats_sums(X, w, x0, threads=1):
     """The chunks' sums [D'WD; w'D] of X's statistics (D = X - 1x0', rows
     weighted by w, empty for none), over the same fixed row chunks as a
     gradient; bngrad.dask calls this on its blocks and adds them in order."""
-    return _pass(X, w, _weights_total(w, X.shape[0]), x0, _NONE2, _NONE1, _NONE1, _NONE2,
+    return _pass(X, w, weights_total(w, X.shape[0]), x0, _NONE2, _NONE1, _NONE1, _NONE2,
                  _NONE1, _NONE2, 0, tiled.STATS, _NONE1, _NONE1, threads)[0]
 
 
@@ -487,7 +484,7 @@ def x_stats(X, threads=None, w=None):
     x0 = np.array(X[0], dtype=np.float64)
     w = NO_WEIGHTS if w is None else w
     return stats_from_sums(x0, stats_sums(X, w, x0, _threads_for(N, p1, 0, threads)),
-                           _weights_total(w, N), lambda: np.isfinite(X).all())
+                           weights_total(w, N), lambda: np.isfinite(X).all())
 
 
 @_quiet
@@ -563,7 +560,7 @@ def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None,
     G1c, G2c = np.ascontiguousarray(G1), np.ascontiguousarray(G2)
     threads = _threads_for(N, p1, p2, threads)
     if stats is None:
-        x0, W = np.array(X[0], dtype=np.float64), _weights_total(w, N)
+        x0, W = np.array(X[0], dtype=np.float64), weights_total(w, N)
         d, sd, CG = np.empty(p1), np.empty(p2), [None]
 
         def between(C1s):                      # d and sd from the statistics pass

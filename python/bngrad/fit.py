@@ -604,17 +604,17 @@ class BNRegressor:
                 w, wt, loo = _observations(w, wt, loo, s["ddof"])
             elif chosen and w.size:
                 checks.weights(w, N, s["ddof"], "sample_weight")     # frequency weights
+            W = sums.weights_total(w, N)               # wt's: w, or N ones
             # where the weights count data: the evidence with replicates, a fixed decay
-            checks.few_weights(sums.total(w), np.count_nonzero(w),
+            checks.few_weights(W, np.count_nonzero(w),
                                not copies and (s["optimizer"] == "bayes" or bool(s["decay"])))
-            W = sums.total(wt)
             grouped = _grouped(Xs, Ys, w) if s["optimizer"] == "bayes" else None
             members = self._fit_members(Xs, Ys, w, s, grouped, loo, cells)
             linear = self._linear_blend(members, Xs, wt, loo, s) if chosen else None
 
         def batch_stats(G1):
             Z = Xs @ G1
-            mean = sums.average(Z, wt)
+            mean = sums.column_sums(Z * wt[:, None]) / W
             return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
         # (the count itself where the weights were scaled to it, not their sum)
         return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
@@ -861,7 +861,7 @@ class BNRegressor:
         return _v_objective(
             lambda p: engine.gradient(Xs, Ys, w, p.G1, p.gamma, p.beta, p.G2, p.b, code,
                                       s["eps"], s["ddof"], stats=stats),
-            p1, s["hidden"], Ys.shape[1], (s["decay"] or 0.0) / (sums.total(w) if w.size else N))
+            p1, s["hidden"], Ys.shape[1], (s["decay"] or 0.0) / sums.weights_total(w, N))
 
     def _lbfgs(self, Xs, Ys, w, s, v0, rng, stats):
         N, p1 = Xs.shape
@@ -931,8 +931,7 @@ class BNRegressor:
         N, p1 = Xs.shape
         p2, q = s["hidden"], Ys.shape[1]
         batch = min(N, s["batch_size"])
-        W = sums.total(w) if w.size else N
-        lam = (s["decay"] or 0.0) / W
+        lam = (s["decay"] or 0.0) / sums.weights_total(w, N)
         k = _objective_scale(lam)
         v, m1, m2 = v0.copy(), np.zeros_like(v0), np.zeros_like(v0)
         b1, b2, lr, mo = 0.9, 0.999, s["learning_rate"], s["momentum"]
@@ -1079,7 +1078,7 @@ def _center_scale(A, w):
     if extreme.any():
         # once: values at most 1 cannot overflow sums of weights that are finite
         A = A / unit
-    center = sums.average(A, w)
+    center = sums.column_sums(A * w[:, None]) / W
     sd = np.sqrt(sums.column_sums(w[:, None] * (A - center) ** 2) / W)
     return unit * center, unit * np.where(sd > 0, sd, 1.0)
 

@@ -32,6 +32,12 @@ def total(x):
     return s + x[m:].sum() if m < n else s
 
 
+def weights_total(w, N):
+    """The weights' total as a float; N where there are none (the kernels'
+    empty w: every row counts once)."""
+    return float(total(w)) if w.size else float(N)
+
+
 def column_sums(M):
     """M.sum(axis=0) of a 2-d array, as NumPy 1.x adds each column of M in
     C order (row after row, in both versions).  A Fortran-ordered M is made
