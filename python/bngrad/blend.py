@@ -125,47 +125,17 @@ def ridge_loo(Xs, Ys, w, copy):
     return coef, ym - xm @ coef, E, chosen
 
 
-def _leverage(J, decay):
-    """diag(J (J'J + decay I)^-1 J'), in the smaller of the weights' and the
-    rows' spaces (there diag(I - decay (JJ' + decay I)^-1))."""
-    from scipy.linalg import cho_factor, cho_solve, solve_triangular
-    rows, P = J.shape
-    small = J.T @ J if P <= rows else J @ J.T
-    small[np.diag_indices_from(small)] += decay
-    scale = np.trace(small) / len(small)
-    for jitter in (0.0, 1e-12, 1e-9, 1e-6):    # rounding can leave it without a factor
-        try:
-            L = cho_factor(small + jitter * scale * np.eye(len(small)), lower=True)
-            break
-        except np.linalg.LinAlgError:
-            continue
-    else:
-        raise np.linalg.LinAlgError("the Gauss-Newton matrix J'J + decay I has no Cholesky "
-                                    "factor even with a jitter of 1e-6 of its scale")
-    if P <= rows:
-        Z = solve_triangular(L[0], J.T, lower=True)
-        return (Z * Z).sum(axis=0)
-    return 1.0 - decay * np.diag(cho_solve(L, np.eye(rows)))
-
-
 def net_loo(v, decay, Xs, Ys, w, copy, hidden, code, eps, ddof):
     """Leave-one-out residuals (N x q) of the net with weights v (V-coordinates)
     and ridge penalty `decay`, from its linearisation at v, a row's
-    leave-one-out removing the weight `copy` of it."""
-    N, q = Ys.shape
-    P = v.size
-    sw = np.sqrt(w)
-    r = np.empty(N * q)
-    J = np.empty((N * q, P))
-    engine.ready(bayes.net_eval_rows)(Xs, w, sw, Ys, v, hidden, code, eps, ddof, True, r, J)  # rows scaled by sqrt(w)
-    hw = _leverage(J, decay)                   # of the rows scaled by sqrt(w)
-    ww = np.repeat(w, q)
-    live = ww > 0
-    h = np.zeros(N * q)
-    h[live] = np.minimum(hw[live] / ww[live] * np.repeat(copy, q)[live], LEVERAGE_MAX)
-    e = np.zeros(N * q)
-    e[live] = r[live] / sw.repeat(q)[live] / (1.0 - h[live])
-    return e.reshape(N, q)
+    leave-one-out removing the weight `copy` of it (kernels/bayes.py:
+    net_loo_rows)."""
+    e = np.empty(Ys.shape)
+    if not engine.ready(bayes.net_loo_rows)(Xs, w, Ys, v, hidden, code, eps, ddof, decay,
+                                            copy, LEVERAGE_MAX, e):
+        raise np.linalg.LinAlgError("the Gauss-Newton matrix J'J + decay I has no Cholesky "
+                                    "factor even with a jitter of 1e-6 of its scale")
+    return e
 
 
 def _weighted_median(x, w):

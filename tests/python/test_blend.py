@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import bngrad
+from bngrad.kernels import bayes
 from bngrad import blend, fit
 from bngrad.checks import ACTIVATIONS
 
@@ -152,17 +153,47 @@ def test_leverage_is_the_hat_matrix_diagonal_in_either_space(shape):
     rng = np.random.default_rng(7)
     J = rng.standard_normal(shape)
     H = J @ np.linalg.solve(J.T @ J + 0.3 * np.eye(shape[1]), J.T)
-    np.testing.assert_allclose(blend._leverage(J, 0.3), np.diag(H), rtol=1e-10)
+    h = np.empty(shape[0])
+    assert bayes.leverage(J, 0.3, h)
+    np.testing.assert_allclose(h, np.diag(H), rtol=1e-10)
 
 
 def test_leverage_without_a_factor_says_so(monkeypatch):
-    import scipy.linalg
+    h = np.empty(5)
+    assert not bayes.leverage(np.zeros((5, 3)), 0.0, h)     # no jitter makes 0 definite
 
-    def no_factor(*args, **kwargs):
-        raise np.linalg.LinAlgError("not positive definite")
-    monkeypatch.setattr(scipy.linalg, "cho_factor", no_factor)
+    class NoFactor:
+        def __call__(self, *args):
+            return False
+    monkeypatch.setattr(blend.engine, "ready", lambda kernel: NoFactor())
+    X = np.random.default_rng(0).standard_normal((6, 2))
     with pytest.raises(np.linalg.LinAlgError, match="no Cholesky factor"):
-        blend._leverage(np.ones((5, 3)), 0.1)
+        blend.net_loo(np.ones(2 * 3 + 3 + 3 + 1), 0.1, X, X[:, :1], np.ones(6), np.ones(6), 3,
+                      0, 1e-5, 0)
+
+
+def test_net_loo_is_the_leverage_formula_row_by_row():
+    """The kernel's leave-one-out residuals against the formula in numpy:
+    e_i = r_i / (1 - copy_i J_i (J'WJ + decay I)^-1 J_i'), capped
+    leverage, 0 where w is 0 (J and r unweighted here)."""
+    rng = np.random.default_rng(3)
+    N, p1, p2 = 12, 2, 3
+    X = rng.standard_normal((N, p1))
+    Y = np.sin(X[:, :1]) + 0.1 * rng.standard_normal((N, 1))
+    w = rng.uniform(0.5, 2.0, N)
+    w[4] = 0.0
+    copy = np.minimum(w, 1.0)
+    P = p1 * p2 + 2 * p2 + 1
+    v = rng.standard_normal(P)
+    decay = 0.2
+    r, J = np.empty(N), np.empty((N, P))
+    bayes.net_eval(X, w, np.ones(N), Y, v, p2, 0, 1e-5, 0, True, r, J)   # unweighted rows
+    A = J.T @ (w[:, None] * J) + decay * np.eye(P)
+    h = np.minimum(copy * np.einsum("ij,ji->i", J, np.linalg.solve(A, J.T)),
+                   blend.LEVERAGE_MAX)
+    expected = np.where(w > 0, r / (1 - h), 0.0)
+    e = blend.net_loo(v, decay, X, Y, w, copy, p2, 0, 1e-5, 0)
+    np.testing.assert_allclose(e[:, 0], expected, rtol=1e-9)
 
 
 def test_repeats_of_a_row_are_one_observation_where_inputs_are_continuous():

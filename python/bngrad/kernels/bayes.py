@@ -120,11 +120,82 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
 
 
 @jit()
-def net_eval_rows(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
-    """net_eval for a caller in Python (blend.net_loo), with the one signature
-    engine.py gives it and warmup compiles: called from Python, net_eval
-    itself compiled a signature of its own on the first default fit (1.7 s)."""
-    return net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J)
+def net_loo_rows(X, w, Y, v, p2, code, eps, ddof, decay, copy, lev_max, e):
+    """Leave-one-out residuals (N x q, into e) of the net at v from its
+    Gauss-Newton linearisation with ridge penalty `decay` (blend.net_loo):
+    e_ik = r_ik / (1 - h_ik), h the leverage of row i, output k, with a
+    row's leave-one-out removing the weight copy[i] of it, capped at
+    lev_max; 0 where w is 0.  False where J'WJ + decay I has no Cholesky
+    factor even with a jitter of 1e-6 of its scale.  One kernel, called
+    from Python: the scipy calls between kernels cost more than a small
+    net's fit."""
+    N, q = Y.shape
+    P = v.size
+    sw = np.sqrt(w)
+    r = np.empty(N * q)
+    J = np.empty((N * q, P))
+    net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J)   # rows scaled by sqrt(w)
+    hw = np.empty(N * q)
+    if not leverage(J, decay, hw):
+        return False
+    for i in range(N):
+        for k in range(q):
+            row = i * q + k
+            e[i, k] = 0.0
+            if w[i] > 0.0:
+                h = min(hw[row] / w[i] * copy[i], lev_max)
+                e[i, k] = r[row] / sw[i] / (1.0 - h)
+    return True
+
+
+@jit()
+def leverage(J, decay, h):
+    """h = diag(J (J'J + decay I)^-1 J') in the smaller of the weights' and
+    the rows' spaces (there diag(I - decay (JJ' + decay I)^-1)), from the
+    inverse Cholesky factor; False where rounding leaves the matrix without
+    a factor even with a jitter of 1e-6 of its scale."""
+    rows, P = J.shape
+    primal = P <= rows
+    small = np.dot(J.T, J) if primal else np.dot(J, J.T)
+    n = small.shape[0]
+    tr = 0.0
+    for d in range(n):
+        small[d, d] += decay
+        tr += small[d, d]
+    scale = tr / n
+    L = np.empty((0, 0))
+    for jitter in (0.0, 1e-12, 1e-9, 1e-6):
+        A = small.copy()
+        for d in range(n):
+            A[d, d] += jitter * scale
+        L = _cholesky(A)
+        if L.shape[0] > 0:
+            break
+    if L.shape[0] == 0:
+        return False
+    # Li = L^-1 (lower), so that A^-1 = Li' Li
+    Li = np.zeros((n, n))
+    for j in range(n):
+        Li[j, j] = 1.0 / L[j, j]
+        for i in range(j + 1, n):
+            s = 0.0
+            for k in range(j, i):
+                s -= L[i, k] * Li[k, j]
+            Li[i, j] = s / L[i, i]
+    if primal:
+        Z = np.dot(J, Li.T)                    # row i: L^-1 J_i'
+        for i in range(rows):
+            s = 0.0
+            for k in range(n):
+                s += Z[i, k] * Z[i, k]
+            h[i] = s
+    else:
+        for i in range(rows):
+            s = 0.0
+            for k in range(i, n):
+                s += Li[k, i] * Li[k, i]
+            h[i] = 1.0 - decay * s
+    return True
 
 
 @jit()
