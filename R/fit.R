@@ -15,6 +15,8 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   m <- match.call(expand.dots = FALSE)
   if (is.matrix(eval.parent(m$data))) m$data <- as.data.frame(data)
   m$... <- m$contrasts <- NULL
+  # as lm: a level no row has is no input column (predict() then refuses it)
+  m$drop.unused.levels <- TRUE
   m[[1L]] <- quote(stats::model.frame)
   m <- eval.parent(m)
   .check_rows(nrow(m), "the data (after subset and na.action)")
@@ -76,6 +78,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   seed <- .whole(seed, "seed", 0, null_ok = TRUE)
   x <- .fit_design(x)
   if (is.data.frame(y)) y <- as.matrix(y)
+  if (is.logical(y)) y <- y + 0                # as lm: TRUE is 1 (dim and names kept)
   if (!is.numeric(y)) stop("y must be numeric, not ", class(y)[1], call. = FALSE)
   Y <- if (is.null(dim(y))) matrix(y, ncol = 1) else y
   if (nrow(Y) != nrow(x)) {
@@ -267,7 +270,13 @@ predict.bn_fit <- function(object, newdata, ...) {
   if (inherits(object, "bn_fit.formula")) {
     if (!is.data.frame(newdata)) newdata <- as.data.frame(newdata)
     Terms <- stats::delete.response(object$terms)
+    # as in lm, a name the formula's environment has (pi, a poly() degree, a
+    # constant) is no column of newdata
+    env <- environment(Terms)
+    if (is.null(env)) env <- parent.frame()
     gone <- setdiff(all.vars(Terms), names(newdata))
+    found <- function(v) exists(v, envir = env) && !is.function(get(v, envir = env))
+    gone <- gone[!vapply(gone, found, NA)]
     if (length(gone)) {
       stop("newdata is missing column(s) ", paste(gone, collapse = ", "), call. = FALSE)
     }

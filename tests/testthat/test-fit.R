@@ -67,6 +67,36 @@ test_that("predict pads NA rows, checks columns and factor levels", {
   expect_true(is.na(predict(fx, m)[3]))
 })
 
+test_that("predict finds what lm finds: names of the formula's environment, no unused level", {
+  need_core()
+  set.seed(1)
+  d <- data.frame(month = rep(1:12, 5), x = runif(60),
+                  g = factor(rep(c("p", "q", "r"), 20), levels = c("p", "q", "r", "s")))
+  d$y <- sin(2 * pi * d$month / 12) + d$x + rnorm(60, sd = 0.1)
+  deg <- 2
+  cc <- 1
+  # pi, a poly() degree and a constant are the environment's, not newdata's columns
+  fit <- short_fit(y ~ sin(2 * pi * month / 12) + poly(x, deg) + log(x + cc), data = d,
+                   hidden = 2, max_iter = 20, seed = 1)
+  expect_equal(unname(predict(fit, d[1:4, c("month", "x")])), unname(fitted(fit)[1:4]),
+               tolerance = 1e-8)
+  expect_error(predict(fit, d[1:4, "x", drop = FALSE]), "newdata is missing column\\(s\\) month$")
+  # a column named as a function is still missing (lm would take the function)
+  ft <- short_fit(y ~ x + t, data = transform(d, t = x^2), hidden = 2, max_iter = 10, seed = 1)
+  expect_error(predict(ft, d[1:3, ]), "missing column\\(s\\) t$")
+  # a level no training row has: no input column, and predict() refuses it as lm does
+  fg <- short_fit(y ~ g + x, data = d, hidden = 2, max_iter = 10, seed = 1)
+  expect_identical(fg$coefnames, c("gq", "gr", "x"))
+  expect_error(predict(fg, data.frame(g = "s", x = 0)), "new level")
+  fs <- suppressWarnings(bn_fit(y ~ g + x, data = d, subset = g != "r", hidden = 2, max_iter = 10,
+                                seed = 1))
+  expect_identical(fs$coefnames, c("gq", "x"))
+  # a logical response is 0/1, as in lm
+  d$hit <- d$y > 0.5
+  fl <- short_fit(hit ~ x, data = d, hidden = 2, max_iter = 10, seed = 1)
+  expect_equal(unname(fl$residuals + fl$fitted.values), as.numeric(d$hit), tolerance = 1e-12)
+})
+
 test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its outputs", {
   need_core()
   fx <- bn_fit(mpg ~ wt, mtcars, hidden = 2)
