@@ -76,8 +76,13 @@ class _Data:
     w, or a Parquet row group that the task using it reads), the blocks'
     sizes and row offsets, and the shapes."""
 
-    def __init__(self, sources, sizes, p1, q, y_1d, weighted):
-        self.sources, self.sizes = sources, tuple(int(n) for n in sizes)
+    def __init__(self, sources, sizes, p1, q, y_1d, weighted, names=None):
+        # a block of no rows adds nothing to any sum (a filtered DataFrame's
+        # empty partition, an empty Parquet file): left out, the others keep
+        # their row offsets, so held-out rows and bits are unchanged
+        kept = [(src, int(n)) for src, n in zip(sources, sizes) if int(n) > 0]
+        self.sources, self.sizes = [src for src, _ in kept], tuple(n for _, n in kept)
+        self.names = names                      # X's column names (Parquet's), or None
         self.offsets = np.concatenate(([0], np.cumsum(self.sizes))).astype(np.int64)
         self.N, self.p1, self.q, self.y_1d, self.weighted = (
             int(self.offsets[-1]), p1, q, y_1d, weighted)
@@ -137,7 +142,8 @@ def _on_block(block_function, source, lo, *args):
     float64, Y 2-D, w or empty."""
     X, Y, w = source.read() if isinstance(source, _RowGroup) else source
     X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(Y, dtype=np.float64).reshape(X.shape[0], -1)
+    Y = np.asarray(Y, dtype=np.float64)
+    Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
     w = engine.NO_WEIGHTS if w is None else np.asarray(w, dtype=np.float64).reshape(-1)
     return block_function(X, Y, w, lo, *args)
 
@@ -161,9 +167,19 @@ def predict(est, X):
     X = X.rechunk({1: -1})
     dtype = np.float32 if X.dtype == np.float32 else np.float64
     if est._y_1d:
-        return X.map_blocks(est._predict, drop_axis=1, dtype=dtype, meta=np.empty(0, dtype))
-    return X.map_blocks(est._predict, chunks=(X.chunks[0], (est.n_outputs_,)), dtype=dtype,
-                        meta=np.empty((0, 0), dtype))
+        return X.map_blocks(_predict_block, est, drop_axis=1, dtype=dtype,
+                            meta=np.empty(0, dtype))
+    return X.map_blocks(_predict_block, est, chunks=(X.chunks[0], (est.n_outputs_,)),
+                        dtype=dtype, meta=np.empty((0, 0), dtype))
+
+
+def _predict_block(X, est):
+    """est's predictions for one block; none for a block of no rows (an
+    empty partition), which predict() proper refuses."""
+    if X.shape[0] == 0:
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
+        return np.empty((0,) if est._y_1d else (0, est.n_outputs_), dtype)
+    return est._predict(X)
 
 
 def _dask_array(a, name, rows=None):
@@ -244,7 +260,7 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
     out = types.SimpleNamespace(
         x=C1, y=_sums(Y, w, y0), y_finite=bool(np.isfinite(Y).all()),
         # X is read for NaN only where its sums are not finite
-        x_finite=bool(np.isfinite(C1[-1]).all() or np.isfinite(X).all()), w=None, splits=[],
+        x_bad=_bad_columns(X, C1[-1]), w=None, splits=[],
         tops=(np.abs(X).max(axis=0, initial=0.0), np.abs(Y).max(axis=0, initial=0.0)))
     if w.size:
         neg = np.flatnonzero(w < 0)
@@ -256,6 +272,23 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
         out.splits.append((_sums(X, wt, x0), total(wt), np.count_nonzero(wt),
                            total(w[held]) if w.size else float(held.sum())))
     return out
+
+
+def _bad_columns(X, colsums):
+    """The columns of X holding NaN or Inf (a Parquet null reads as NaN),
+    looked for only where their sums are not finite."""
+    cols = np.flatnonzero(~np.isfinite(colsums))
+    return [int(j) for j in cols if not np.isfinite(X[:, j]).all()]
+
+
+def _check_x(data, parts):
+    """A ValueError naming X's first column that holds NaN or Inf."""
+    bad = sorted(set().union(*(p.x_bad for p in parts)))
+    if bad:
+        j = bad[0]
+        if data.names is not None:
+            raise ValueError(f"x: column {data.names[j]!r} contains nulls, NaN or Inf")
+        raise ValueError(f"X contains NaN or Inf in column {j}")
 
 
 def _stats_pass(data, wname, ddof, keys=(), rescale=False):
@@ -274,6 +307,7 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
     tasks = [dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0, list(keys))
              for src, lo in zip(data.sources, data.offsets)]
     x0, y0, parts = dask.compute(x0, y0, tasks)
+    _check_x(data, parts)
     x_unit, y_unit = np.ones(data.p1), np.ones(data.q)
     if not all(p.y_finite for p in parts):
         raise ValueError("y contains NaN or Inf")
@@ -304,7 +338,7 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
                                                            list(keys), (x_unit, y_unit))
                                    for src, lo in zip(data.sources, data.offsets)])
     x = engine.stats_from_sums(x0, np.stack([p.x for p in parts]), W,
-                               lambda: all(p.x_finite for p in parts))
+                               lambda: not any(p.x_bad for p in parts))
     try:
         y = engine.stats_from_sums(y0, np.stack([p.y for p in parts]), W, lambda: True)
     except ValueError:
@@ -396,8 +430,9 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
         np.broadcast_to(0.0, (data.N, data.p1)), np.broadcast_to(0.0, y_shape), params,
         activation, eps, ddof)
     checks.finite_all(("G1", "gamma", "beta", "G2", "b"), (G1, gamma, beta, G2, b))
-    st = _stats_pass(data, "weights", ddof)
-    (loss, *grads), _ = _pass(data, st.x, Params(G1, gamma, beta, G2, b), code, eps, ddof)
+    with _own_pool():
+        st = _stats_pass(data, "weights", ddof)
+        (loss, *grads), _ = _pass(data, st.x, Params(G1, gamma, beta, G2, b), code, eps, ddof)
     return Gradients(float(loss), *(g.reshape(np.shape(p)) for g, p in zip(grads, params)))
 
 
@@ -430,7 +465,9 @@ def fit(est, X, y, sample_weight=None):
     given decay agrees to rounding, amplified by the optimiser's path.
     """
     names = checks.feature_names(X)
-    return _fit(est, _Data.arrays(X, y, sample_weight, "sample_weight", fit=True), names)
+    data = _Data.arrays(X, y, sample_weight, "sample_weight", fit=True)
+    with _own_pool():
+        return _fit(est, data, names)
 
 
 def _fit(est, data, names, wname="sample_weight"):
@@ -612,6 +649,10 @@ def _parquet(path, y, x, weights):
         xs = [x] if isinstance(x, str) else list(x)
     if not xs:
         raise ValueError("x names no column: the file has only y and weights")
+    for arg, cols in (("x", xs), ("y", ys)):
+        twice = [c for i, c in enumerate(cols) if c in cols[:i]]
+        if twice:
+            raise ValueError(f"{arg} names the column {twice[0]!r} twice")
     for arg, cols in (("y", ys), ("x", xs), ("weights", [] if weights is None else [weights])):
         for c in cols:
             if not isinstance(c, str):
@@ -674,6 +715,28 @@ def read_parquet(path, y, x=None, weights=None):
 
 
 @contextlib.contextmanager
+def _own_pool():
+    """Dask's threaded scheduler on a pool of this call's own, its threads
+    joined before the call returns.  Dask's global pool, once a fit had
+    made it, outlived the call, and a process forked afterwards (a fork
+    pool's child, R's mclapply) waited forever on its first Dask compute
+    for threads it does not have.  (A distributed Client, or another
+    scheduler the caller chose, is left alone: a pool in Dask's config
+    reached the workers a local cluster's nannies started, which could not
+    unpickle it and never came up.)"""
+    import dask
+    import dask.threaded
+    from concurrent.futures import ThreadPoolExecutor
+    from dask.base import get_scheduler
+    if get_scheduler() not in (None, dask.threaded.get):
+        yield
+        return
+    with ThreadPoolExecutor(engine.num_threads(), thread_name_prefix="bngrad-dask") as pool, \
+            dask.config.set(pool=pool):
+        yield
+
+
+@contextlib.contextmanager
 def _scheduler(scheduler):
     """None: Dask's default (a Client already made wins); a name Dask knows
     ("threads", "synchronous", "processes"); else a distributed scheduler's
@@ -699,7 +762,8 @@ def fit_parquet(est, path, y, x=None, weights=None, scheduler=None):
     (None: Dask's default; a name; or a distributed address).  Returns
     (est, x_names)."""
     groups, sizes, xs, ys = _parquet(path, y, x, weights)
-    data = _Data(groups, sizes, len(xs), len(ys), isinstance(y, str), weights is not None)
-    with _scheduler(scheduler):
+    data = _Data(groups, sizes, len(xs), len(ys), isinstance(y, str), weights is not None,
+                 names=xs)
+    with _scheduler(scheduler), _own_pool():
         _fit(est, data, np.asarray(xs, dtype=object), f"weights (column {weights!r})")
     return est, xs

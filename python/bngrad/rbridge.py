@@ -31,8 +31,8 @@ def _r_message(msg):
     import re
     for a, b in _R_WORDS:
         msg = msg.replace(a, b)
-    # column j (0-based in Python) -> column j + 1 (1-based in R)
-    return re.sub(r"column (\d+)", lambda m: f"column {int(m.group(1)) + 1}", msg)
+    # column j, row i (0-based in Python) -> column j + 1, row i + 1 (1-based in R)
+    return re.sub(r"(column|at row) (\d+)", lambda m: f"{m.group(1)} {int(m.group(2)) + 1}", msg)
 
 
 def _back_to_r(f):
@@ -103,15 +103,13 @@ def fit_parquet(est, path, y, x, weights, scheduler, warn):
     """bngrad.dask's fit to Parquet columns for R's bn_fit_parquet, its
     warnings given to warn: (fitted(est), the inputs' names)."""
     from . import dask
-    import dask as _dask
-    from concurrent.futures import ThreadPoolExecutor
-    # Dask's threaded scheduler on a pool of this call's own, shut down (its
-    # threads joined) before the call returns: Dask's long-lived pool, as
-    # ours once (engine.quiesce), left a worker waiting for the GIL that a
-    # fork from R (mclapply) then waited on for good.
-    with ThreadPoolExecutor(engine.num_threads()) as pool, _dask.config.set(pool=pool), \
-            _warnings_to_r(warn, "bn_fit_parquet"):
-        est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
+    # (its Dask work on a pool of the call's own: dask._own_pool; R's words:
+    # rows counted from 1)
+    with _warnings_to_r(warn, "bn_fit_parquet"):
+        try:
+            est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
+        except ValueError as e:
+            raise ValueError(_r_message(str(e))) from None
     return fitted(est), list(xs)
 
 

@@ -287,7 +287,7 @@ def _bad(X, y, w, p, what):
 
 
 @pytest.mark.parametrize("what,error,match", [
-    ("nan_x", ValueError, "^X contains NaN or Inf$"),
+    ("nan_x", ValueError, "^X contains NaN or Inf in column 2$"),
     ("inf_y", ValueError, "^y contains NaN or Inf$"),
     ("negative_w", ValueError, r"^weights must be >= 0, got -1.0 at row 500"),
     ("nan_w", ValueError, "^weights contains NaN or Inf"),
@@ -432,6 +432,79 @@ def test_predict_on_dask_input_is_lazy_with_its_row_blocks():
     assert np.array_equal(out.compute(), one.predict(X[:, :3].astype(np.float32)))
     with pytest.raises(ValueError, match="X has 2 features, but BNRegressor is expecting 3"):
         one.predict(da.from_array(X[:, :2]))
+
+
+def test_blocks_of_no_rows_add_nothing():
+    """A filtered DataFrame's empty partitions, an empty Parquet file: the
+    fit, the gradients and predict are those of the other blocks, bit for
+    bit (they crashed in a reshape)."""
+    X, y = regression(1000)
+    p = case(1000)[2]
+    ragged = ((0, 600, 0, 400, 0), (4,))
+    whole = ((600, 400), (4,))
+    a, b = da.from_array(X, chunks=ragged), da.from_array(X, chunks=whole)
+    ya, yb = da.from_array(y, chunks=(ragged[0],)), da.from_array(y, chunks=(whole[0],))
+    same = lambda u, v: all(np.array_equal(s, t) for s, t in zip(u, v))   # noqa: E731
+    assert same(bngrad.gradients(a, ya, p), bngrad.gradients(b, yb, p))
+    kw = dict(hidden=4, optimizer="lbfgs", max_iter=15, seed=2)
+    fa = quiet_fit(bngrad.BNRegressor(**kw), a, ya)
+    fb = quiet_fit(bngrad.BNRegressor(**kw), b, yb)
+    assert same(fa.params_, fb.params_)
+    out = fa.predict(a)
+    assert out.chunks == ((0, 600, 0, 400, 0),)
+    assert np.array_equal(out.compute(), fa.predict(X))
+
+
+def test_a_dask_fit_leaves_no_pool_a_forked_child_waits_on():
+    """After a Dask fit and gradient in a process that had run no other
+    Dask work, a fork-started child computes with Dask (it waited forever
+    on the threads of the pool the fit had made, which it lacks)."""
+    import subprocess
+    code = """if True:
+        import multiprocessing, warnings
+        import numpy as np, dask.array as da, bngrad
+        warnings.simplefilter("ignore")
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((2000, 4)); y = X @ [1.0, -1.0, 0.5, 0.0]
+        Xd, yd = da.from_array(X, chunks=500), da.from_array(y, chunks=500)
+        est = bngrad.BNRegressor(hidden=3, optimizer="lbfgs", max_iter=5).fit(Xd, yd)
+        bngrad.gradients(Xd, yd, est.params_)
+        def child(i):
+            return est.predict(da.from_array(X, chunks=700)).compute()
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            got = pool.map_async(child, range(2)).get(timeout=60)
+        assert all(np.array_equal(g, est.predict(X)) for g in got)
+        print("ok")
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=240)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_parquet_nulls_duplicates_and_empty_files(tmp_path):
+    X, y = regression(300)
+    cols = {"a": X[:, 0], "b": X[:, 1], "y": y}
+    write_parquet(tmp_path / "data", [{k: v[:200] for k, v in cols.items()},
+                                      {k: v[:0] for k, v in cols.items()},
+                                      {k: v[200:] for k, v in cols.items()}], row_group_size=64)
+    write_parquet(tmp_path / "whole", [cols], row_group_size=64)
+    kw = dict(hidden=3, decay=0.1, seed=1, max_iter=10)
+    fits = [quiet_fit(bngrad.BNRegressor(**kw), *bd.read_parquet(str(tmp_path / d), "y")[:2])
+            for d in ("data", "whole")]
+    assert np.allclose(fits[0].predict(X[:, :2]), fits[1].predict(X[:, :2]), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est, _ = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "data"), "y")
+    import pandas as pd
+    assert np.allclose(est.predict(pd.DataFrame(X[:, :2], columns=["a", "b"])),
+                       fits[1].predict(X[:, :2]), rtol=1e-12)
+    with pytest.raises(ValueError, match="^x names the column 'a' twice$"):
+        bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "data"), "y", x=["a", "a"])
+    b = cols["b"].copy()
+    b[250] = np.nan                            # a null in Parquet
+    write_parquet(tmp_path / "nulls", [{**cols, "b": b}], row_group_size=64)
+    with pytest.raises(ValueError, match="^x: column 'b' contains nulls, NaN or Inf$"):
+        bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "nulls"), "y")
 
 
 # dask's own parquet writer calls set_index(inplace=True), which pandas 3.1 deprecates

@@ -94,8 +94,14 @@ test_that("bad arguments to bn_fit_parquet are named", {
   expect_error(bn_fit_parquet(path, "y", ddof = TRUE), "ddof must be")
   expect_error(bn_fit_parquet(path, "y", trace = "yes"), "trace must be TRUE or FALSE")
   expect_error(bn_fit_parquet(path, "y", c("a", "y")), "column 'y' is both in y and in x")
-  d$w[] <- -1
+  expect_error(bn_fit_parquet(path, "y", c("a", "a")), "x names the column 'a' twice")
+  d$w[8] <- -1                                 # R's row 8 (Python's 7)
   write_parquet(d, path)
   expect_error(bn_fit_parquet(path, "y", c("a", "b"), weights = "w", max_iter = 2),
-               "weights \\(column 'w'\\) must be >= 0")
+               "weights \\(column 'w'\\) must be >= 0, got -1.0 at row 8$")
+  d$w <- 1
+  d$b[20] <- NA                                # a null in the file
+  write_parquet(d, path)
+  expect_error(bn_fit_parquet(path, "y", c("a", "b"), max_iter = 2),
+               "x: column 'b' contains nulls, NaN or Inf")
 })
