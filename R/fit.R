@@ -15,8 +15,10 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   m <- match.call(expand.dots = FALSE)
   if (is.matrix(eval.parent(m$data))) m$data <- as.data.frame(data)
   m$... <- m$contrasts <- NULL
-  # as lm: a level no row has is no input column (predict() then refuses it)
-  m$drop.unused.levels <- TRUE
+  # unused factor levels are kept, as nnet keeps them (lm drops them, and
+  # its predict() then refuses a level that only a split's test rows have):
+  # such a level is an input column of zeros, whose weights the fit leaves
+  # at ~0, so it predicts as the reference level does
   m[[1L]] <- quote(stats::model.frame)
   m <- eval.parent(m)
   .check_rows(nrow(m), "the data (after subset and na.action)")

@@ -617,9 +617,19 @@ class BNRegressor:
             mean = sums.column_sums(Z * wt[:, None]) / W
             return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
         # (the count itself where the weights were scaled to it, not their sum)
-        return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
-                                batch_stats, linear,
-                                n_obs=np.count_nonzero(loo[2]) if copies else W)
+        self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d, batch_stats,
+                         linear, n_obs=np.count_nonzero(loo[2]) if copies else W)
+        # An input constant on the training rows (a factor level no row has,
+        # a column flat in a fold) can have taught the net nothing: its rows
+        # of G1 are set to 0, which changes nothing on those rows, so that a
+        # new value of it predicts as the constant did, whatever the
+        # optimiser left there (L-BFGS left its random start).  Likewise an
+        # output of one value is that value, not a net's approximation of it.
+        self.params_.G1[~(Xs != 0.0).any(axis=0)] = 0.0
+        flat_y = ~(Ys != 0.0).any(axis=0)
+        self.params_.G2[:, flat_y] = 0.0
+        self.params_.b[flat_y] = 0.0
+        return self
 
     def _linear_blend(self, members, Xs, w, loo, s):
         """params -> the nets blended with a ridge linear model, and the
@@ -1080,6 +1090,13 @@ def _center_scale(A, w):
         A = A / unit
     center = sums.column_sums(A * w[:, None]) / W
     sd = np.sqrt(sums.column_sums(w[:, None] * (A - center) ** 2) / W)
+    # a column of one value on the rows that count is centred on that value
+    # exactly: its mean, rounded (7 rows of 0.1), left an sd of 1e-17 to
+    # divide by, and a new value was standardised to 1e15
+    live = A[w > 0]
+    flat = (live == live[:1]).all(axis=0) if len(live) else np.zeros(A.shape[1], bool)
+    center = np.where(flat, live[0] if len(live) else 0.0, center)
+    sd = np.where(flat, 0.0, sd)
     return unit * center, unit * np.where(sd > 0, sd, 1.0)
 
 

@@ -961,3 +961,25 @@ def test_fit_fixture_is_what_the_core_fits():
         for k, v in est.params_._asdict().items():
             np.testing.assert_allclose(v, case["expected"][k], rtol=1e-10, atol=1e-12)
         np.testing.assert_array_equal(est.linear_share_, case["linear_share"])
+
+
+@pytest.mark.parametrize("optimizer", ["auto", "lbfgs", "adam"])
+def test_an_input_constant_in_training_has_no_say_in_predictions(optimizer):
+    """A column of one value on the training rows (a factor level no row
+    has: zeros; a column flat in a fold: 0.1, whose rounded mean left an sd
+    of 1e-17) taught the net nothing: it is centred exactly, scaled by 1,
+    its G1 rows are 0, and another value of it predicts as that one does
+    (L-BFGS's random start gave 0.1 and 0.2 different predictions)."""
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=40), np.full(40, 0.1), np.zeros(40)]
+    y = np.sin(X[:, 0]) + 0.1 * rng.normal(size=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = bngrad.BNRegressor(hidden=4, optimizer=optimizer, seed=1).fit(X, y)
+    assert np.array_equal(m.x_center_[1:], [0.1, 0.0]) and np.array_equal(m.x_scale_[1:], [1, 1])
+    assert not m.params_.G1[1:].any()
+    new = X[:5].copy()
+    new[:, 1:] = [[0.2, 1.0]]
+    assert np.array_equal(m.predict(new), m.predict(X[:5]))
+    flat = bngrad.BNRegressor(hidden=4, optimizer=optimizer, seed=1).fit(X, np.full(40, 0.3))
+    assert np.array_equal(flat.predict(X[:3]), np.full(3, 0.3))
