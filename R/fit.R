@@ -40,6 +40,18 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   y <- stats::model.response(m)
   fit <- bn_fit.default(x, y, weights = stats::model.weights(m), ...)
   fit$terms <- Terms
+  # what predict() asks newdata for: data's variables, and any other that
+  # holds a value per row; not pi, a poly() degree or another constant
+  # that the formula's environment holds (as lm finds them there)
+  env <- environment(Terms)
+  given <- if (missing(data) || is.null(data)) character() else
+    if (is.matrix(data)) colnames(data) else names(data)
+  per_row <- function(v) {
+    v %in% given || !exists(v, envir = env) ||
+      (!is.function(val <- get(v, envir = env)) && NROW(val) > 1L)
+  }
+  vars <- all.vars(stats::delete.response(Terms))
+  fit$newdata_vars <- vars[vapply(vars, per_row, NA)]
   fit$contrasts <- cons
   fit$xlevels <- stats::.getXlevels(Terms, m)
   fit$na.action <- attr(m, "na.action")
@@ -272,13 +284,9 @@ predict.bn_fit <- function(object, newdata, ...) {
   if (inherits(object, "bn_fit.formula")) {
     if (!is.data.frame(newdata)) newdata <- as.data.frame(newdata)
     Terms <- stats::delete.response(object$terms)
-    # as in lm, a name the formula's environment has (pi, a poly() degree, a
-    # constant) is no column of newdata
-    env <- environment(Terms)
-    if (is.null(env)) env <- parent.frame()
-    gone <- setdiff(all.vars(Terms), names(newdata))
-    found <- function(v) exists(v, envir = env) && !is.function(get(v, envir = env))
-    gone <- gone[!vapply(gone, found, NA)]
+    # (a fit saved before newdata_vars was kept: every variable)
+    need <- if (is.null(object$newdata_vars)) all.vars(Terms) else object$newdata_vars
+    gone <- setdiff(need, names(newdata))
     if (length(gone)) {
       stop("newdata is missing column(s) ", paste(gone, collapse = ", "), call. = FALSE)
     }

@@ -55,6 +55,7 @@ over the blocks, as dask-glm does.  "bayes" needs the N x P Jacobian and
   runs without early stopping.
 """
 import contextlib
+import contextvars
 import threading
 import types
 import uuid
@@ -134,7 +135,7 @@ class _Data:
         import dask
         tasks = [dask.delayed(_on_block)(block_function, src, int(lo), *args)
                  for src, lo in zip(self.sources, self.offsets)]
-        return list(dask.compute(*tasks))
+        return list(_compute(*tasks))
 
 
 def _on_block(block_function, source, lo, *args):
@@ -306,7 +307,7 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
                                              int(data.offsets[first]))
     tasks = [dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0, list(keys))
              for src, lo in zip(data.sources, data.offsets)]
-    x0, y0, parts = dask.compute(x0, y0, tasks)
+    x0, y0, parts = _compute(x0, y0, tasks)
     _check_x(data, parts)
     x_unit, y_unit = np.ones(data.p1), np.ones(data.q)
     if not all(p.y_finite for p in parts):
@@ -334,7 +335,7 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
         x_unit, y_unit = (np.where(_extreme(top, W), top, 1.0) for top in tops)
         if (x_unit != 1.0).any() or (y_unit != 1.0).any():
             x0, y0 = x0 / x_unit, y0 / y_unit
-            parts = dask.compute(*[dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0,
+            parts = _compute(*[dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0,
                                                            list(keys), (x_unit, y_unit))
                                    for src, lo in zip(data.sources, data.offsets)])
     x = engine.stats_from_sums(x0, np.stack([p.x for p in parts]), W,
@@ -542,7 +543,11 @@ def _fit(est, data, names, wname="sample_weight"):
 
     def batch_stats(G1):
         return mean_x @ G1, (G1 * (full.Cn @ G1)).sum(axis=0) / (W - ddof)
-    return est._set_fitted(members, s, p1, q, W, names, data.y_1d, batch_stats)
+    est._set_fitted(members, s, p1, q, W, names, data.y_1d, batch_stats)
+    # as in memory (fit._zero_flat): a column of one value on the rows that
+    # count has a spread of exactly 0 (its rows minus the first row's value)
+    fitmod._zero_flat(est.params_, np.diag(st.x.Cn) == 0.0, np.diag(st.y.Cn) == 0.0)
+    return est
 
 
 # --- files --------------------------------------------------------------------
@@ -714,26 +719,44 @@ def read_parquet(path, y, x=None, weights=None):
             None if weights is None else array([weights])[:, 0], xs)
 
 
+_pool = contextvars.ContextVar("bngrad_dask_pool", default=None)
+
+
+def _compute(*args):
+    """dask.compute(*args), on this call's own pool where _own_pool gave one."""
+    import dask
+    pool = _pool.get()
+    if pool is None:
+        return dask.compute(*args)
+    return dask.compute(*args, scheduler="threads", pool=pool)
+
+
 @contextlib.contextmanager
 def _own_pool():
     """Dask's threaded scheduler on a pool of this call's own, its threads
     joined before the call returns.  Dask's global pool, once a fit had
     made it, outlived the call, and a process forked afterwards (a fork
     pool's child, R's mclapply) waited forever on its first Dask compute
-    for threads it does not have.  (A distributed Client, or another
-    scheduler the caller chose, is left alone: a pool in Dask's config
-    reached the workers a local cluster's nannies started, which could not
-    unpickle it and never came up.)"""
+    for threads it does not have.  A distributed Client, or a scheduler or
+    pool the caller chose, is left alone.  (The pool goes to each compute,
+    _compute, not into Dask's config: a pool there reached the workers a
+    local cluster's nannies started, which could not unpickle it, and every
+    thread shares the config, so two fits in two threads shut each other's
+    pool.)"""
     import dask
     import dask.threaded
     from concurrent.futures import ThreadPoolExecutor
     from dask.base import get_scheduler
-    if get_scheduler() not in (None, dask.threaded.get):
+    if get_scheduler() not in (None, dask.threaded.get) or dask.config.get("pool", None) \
+            is not None or _pool.get() is not None:
         yield
         return
-    with ThreadPoolExecutor(engine.num_threads(), thread_name_prefix="bngrad-dask") as pool, \
-            dask.config.set(pool=pool):
-        yield
+    with ThreadPoolExecutor(engine.num_threads(), thread_name_prefix="bngrad-dask") as pool:
+        token = _pool.set(pool)
+        try:
+            yield
+        finally:
+            _pool.reset(token)
 
 
 @contextlib.contextmanager

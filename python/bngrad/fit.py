@@ -250,6 +250,16 @@ def _observations(w, wt, loo, ddof):
     return ws, ws, (Xu, Yu, wus, wus)
 
 
+def _zero_flat(params, flat_x, flat_y):
+    """params with the G1 rows of inputs flat_x, and the G2 columns and b
+    of outputs flat_y, set to 0 (in place): inputs and outputs of one value
+    on the training rows, standardised to 0 there, where those weights meet
+    only zeros."""
+    params.G1[flat_x] = 0.0
+    params.G2[:, flat_y] = 0.0
+    params.b[flat_y] = 0.0
+
+
 def _combine(members):
     """One net that predicts the average of `members` (Params of one shape)."""
     K = len(members)
@@ -625,10 +635,10 @@ class BNRegressor:
         # new value of it predicts as the constant did, whatever the
         # optimiser left there (L-BFGS left its random start).  Likewise an
         # output of one value is that value, not a net's approximation of it.
-        self.params_.G1[~(Xs != 0.0).any(axis=0)] = 0.0
-        flat_y = ~(Ys != 0.0).any(axis=0)
-        self.params_.G2[:, flat_y] = 0.0
-        self.params_.b[flat_y] = 0.0
+        # (The rows that count: a row of weight 0 is no training row.)
+        counted = wt > 0
+        _zero_flat(self.params_, ~(Xs[counted] != 0.0).any(axis=0),
+                   ~(Ys[counted] != 0.0).any(axis=0))
         return self
 
     def _linear_blend(self, members, Xs, w, loo, s):

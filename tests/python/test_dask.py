@@ -481,6 +481,40 @@ def test_a_dask_fit_leaves_no_pool_a_forked_child_waits_on():
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")     # catch_warnings is per process
+def test_dask_fits_in_threads_at_once_keep_their_own_pools():
+    """Fits in several threads at once, each on its own pool: none shuts
+    another's (a pool in Dask's shared config did, mid-fit, and left a dead
+    one there for every later compute); and a constant input has no say,
+    as in memory."""
+    import threading
+    X, y = regression(3000)
+    X[:, 3] = 0.25
+    results, errors = {}, []
+
+    def run(i):
+        try:
+            results[i] = quiet_fit(bngrad.BNRegressor(hidden=3, optimizer="lbfgs",
+                                                      max_iter=4 + 6 * i, seed=i),
+                                   chunked(X, 400), chunked(y, 400))
+        except Exception as err:               # noqa: BLE001 (reported below)
+            errors.append(err)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and dask.config.get("pool", None) is None
+    for i, est in results.items():
+        ref = quiet_fit(bngrad.BNRegressor(hidden=3, optimizer="lbfgs", max_iter=4 + 6 * i,
+                                           seed=i), chunked(X, 400), chunked(y, 400))
+        assert all(np.array_equal(a, b) for a, b in zip(est.params_, ref.params_))
+        assert not est.params_.G1[3].any()
+        moved = X[:5].copy()
+        moved[:, 3] = 7.0
+        assert np.array_equal(est.predict(moved), est.predict(X[:5]))
+
+
 def test_parquet_nulls_duplicates_and_empty_files(tmp_path):
     X, y = regression(300)
     cols = {"a": X[:, 0], "b": X[:, 1], "y": y}

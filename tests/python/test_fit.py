@@ -983,3 +983,23 @@ def test_an_input_constant_in_training_has_no_say_in_predictions(optimizer):
     assert np.array_equal(m.predict(new), m.predict(X[:5]))
     flat = bngrad.BNRegressor(hidden=4, optimizer=optimizer, seed=1).fit(X, np.full(40, 0.3))
     assert np.array_equal(flat.predict(X[:3]), np.full(3, 0.3))
+
+
+def test_rows_of_weight_zero_do_not_unflatten_an_input():
+    """Constant on the rows that count, other values on rows of weight 0
+    (held out by weight): still an input with no say, as the rows dropped."""
+    rng = np.random.default_rng(1)
+    X = np.c_[rng.normal(size=40), np.full(40, 0.1)]
+    X[:3, 1] = 5.0
+    w = np.ones(40)
+    w[:3] = 0.0
+    y = np.sin(X[:, 0]) + 0.1 * rng.normal(size=40)
+    y[:3] = 9.0
+    for optimizer in ("auto", "lbfgs"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = bngrad.BNRegressor(hidden=4, optimizer=optimizer, seed=1).fit(X, y, sample_weight=w)
+        assert m.x_center_[1] == 0.1 and m.x_scale_[1] == 1.0 and not m.params_.G1[1].any()
+        flat = bngrad.BNRegressor(hidden=4, optimizer=optimizer, seed=1).fit(
+            X, np.where(w > 0, 0.3, 7.0), sample_weight=w)
+        assert np.array_equal(flat.predict(X[:3]), np.full(3, 0.3))
