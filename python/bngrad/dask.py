@@ -83,7 +83,8 @@ class _Data:
         # their row offsets, so held-out rows and bits are unchanged
         kept = [(src, int(n)) for src, n in zip(sources, sizes) if int(n) > 0]
         self.sources, self.sizes = [src for src, _ in kept], tuple(n for _, n in kept)
-        self.names = names                      # X's column names (Parquet's), or None
+        self.names = names                      # X's column names, or None
+        self.parquet = False                    # (names then the file's columns)
         self.offsets = np.concatenate(([0], np.cumsum(self.sizes))).astype(np.int64)
         self.N, self.p1, self.q, self.y_1d, self.weighted = (
             int(self.offsets[-1]), p1, q, y_1d, weighted)
@@ -287,8 +288,10 @@ def _check_x(data, parts):
     bad = sorted(set().union(*(p.x_bad for p in parts)))
     if bad:
         j = bad[0]
-        if data.names is not None:
+        if data.parquet:
             raise ValueError(f"x: column {data.names[j]!r} contains nulls, NaN or Inf")
+        if data.names is not None:                 # a DataFrame's, as in memory
+            raise ValueError(f"X contains NaN or Inf, first in column {data.names[j]!r}")
         raise ValueError(f"X contains NaN or Inf in column {j}")
 
 
@@ -467,6 +470,7 @@ def fit(est, X, y, sample_weight=None):
     """
     names = checks.feature_names(X)
     data = _Data.arrays(X, y, sample_weight, "sample_weight", fit=True)
+    data.names = names
     with _own_pool():
         return _fit(est, data, names)
 
@@ -787,6 +791,7 @@ def fit_parquet(est, path, y, x=None, weights=None, scheduler=None):
     groups, sizes, xs, ys = _parquet(path, y, x, weights)
     data = _Data(groups, sizes, len(xs), len(ys), isinstance(y, str), weights is not None,
                  names=xs)
+    data.parquet = True
     with _scheduler(scheduler), _own_pool():
         _fit(est, data, np.asarray(xs, dtype=object), f"weights (column {weights!r})")
     return est, xs

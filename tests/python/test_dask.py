@@ -135,6 +135,10 @@ def test_a_dask_dataframe_is_its_array():
                     pd.DataFrame(X, columns=["a", "b", "c", "d"]), y)
     assert list(est.feature_names_in_) == ["a", "b", "c", "d"]
     assert fitted_gap(est, ref) < 1e-8
+    X[450, 2] = np.nan                         # named as the in-memory fit names it
+    frame = dd.from_pandas(pd.DataFrame(X, columns=["a", "b", "c", "d"]), npartitions=4)
+    with pytest.raises(ValueError, match="^X contains NaN or Inf, first in column 'c'$"):
+        bngrad.BNRegressor(hidden=4, decay=0.1, max_iter=10).fit(frame, y)
 
 
 def test_one_pass_for_the_statistics_and_one_per_gradient(monkeypatch):
