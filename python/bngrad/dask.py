@@ -84,7 +84,6 @@ class _Data:
         kept = [(src, int(n)) for src, n in zip(sources, sizes) if int(n) > 0]
         self.sources, self.sizes = [src for src, _ in kept], tuple(n for _, n in kept)
         self.names = names                      # X's column names, or None
-        self.parquet = False                    # (names then the file's columns)
         self.offsets = np.concatenate(([0], np.cumsum(self.sizes))).astype(np.int64)
         self.N, self.p1, self.q, self.y_1d, self.weighted = (
             int(self.offsets[-1]), p1, q, y_1d, weighted)
@@ -92,9 +91,10 @@ class _Data:
             raise ValueError(f"X must have at least 2 rows (batch statistics), got {self.N}")
 
     @classmethod
-    def arrays(cls, X, y, w, wname, fit):
+    def arrays(cls, X, y, w, wname, fit, names=None):
         """From Dask arrays (y and w cut into X's row blocks), checked; fit
-        chooses BNRegressor.fit's words over gradients'."""
+        chooses BNRegressor.fit's words over gradients'; names are X's
+        columns' (a DataFrame's), or None."""
         X = _dask_array(X, "X")
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D, got shape {X.shape}")
@@ -128,7 +128,7 @@ class _Data:
         blocks = zip(X.to_delayed().ravel(), Y.to_delayed().ravel(),
                      w.to_delayed().ravel() if w is not None else [None] * len(rows))
         return cls([tuple(b) for b in blocks], rows, X.shape[1], Y.shape[1], y.ndim == 1,
-                   w is not None)
+                   w is not None, names)
 
     def map(self, block_function, *args):
         """block_function(X_b, Y_b, w_b, row offset, *args) on every block,
@@ -288,7 +288,7 @@ def _check_x(data, parts):
     bad = sorted(set().union(*(p.x_bad for p in parts)))
     if bad:
         j = bad[0]
-        if data.parquet:
+        if isinstance(data.sources[0], _RowGroup):    # names: the file's columns
             raise ValueError(f"x: column {data.names[j]!r} contains nulls, NaN or Inf")
         if data.names is not None:                 # a DataFrame's, as in memory
             raise ValueError(f"X contains NaN or Inf, first in column {data.names[j]!r}")
@@ -469,8 +469,7 @@ def fit(est, X, y, sample_weight=None):
     given decay agrees to rounding, amplified by the optimiser's path.
     """
     names = checks.feature_names(X)
-    data = _Data.arrays(X, y, sample_weight, "sample_weight", fit=True)
-    data.names = names
+    data = _Data.arrays(X, y, sample_weight, "sample_weight", fit=True, names=names)
     with _own_pool():
         return _fit(est, data, names)
 
@@ -547,11 +546,10 @@ def _fit(est, data, names, wname="sample_weight"):
 
     def batch_stats(G1):
         return mean_x @ G1, (G1 * (full.Cn @ G1)).sum(axis=0) / (W - ddof)
-    est._set_fitted(members, s, p1, q, W, names, data.y_1d, batch_stats)
-    # as in memory (fit._zero_flat): a column of one value on the rows that
-    # count has a spread of exactly 0 (its rows minus the first row's value)
-    fitmod._zero_flat(est.params_, np.diag(st.x.Cn) == 0.0, np.diag(st.y.Cn) == 0.0)
-    return est
+    # a column of one value on the rows that count has a spread of exactly 0
+    # (its rows minus the first row's value)
+    return est._set_fitted(members, s, p1, q, W, names, data.y_1d, batch_stats,
+                           flat=(np.diag(st.x.Cn) == 0.0, np.diag(st.y.Cn) == 0.0))
 
 
 # --- files --------------------------------------------------------------------
@@ -791,7 +789,6 @@ def fit_parquet(est, path, y, x=None, weights=None, scheduler=None):
     groups, sizes, xs, ys = _parquet(path, y, x, weights)
     data = _Data(groups, sizes, len(xs), len(ys), isinstance(y, str), weights is not None,
                  names=xs)
-    data.parquet = True
     with _scheduler(scheduler), _own_pool():
         _fit(est, data, np.asarray(xs, dtype=object), f"weights (column {weights!r})")
     return est, xs

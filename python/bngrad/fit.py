@@ -250,16 +250,6 @@ def _observations(w, wt, loo, ddof):
     return ws, ws, (Xu, Yu, wus, wus)
 
 
-def _zero_flat(params, flat_x, flat_y):
-    """params with the G1 rows of inputs flat_x, and the G2 columns and b
-    of outputs flat_y, set to 0 (in place): inputs and outputs of one value
-    on the training rows, standardised to 0 there, where those weights meet
-    only zeros."""
-    params.G1[flat_x] = 0.0
-    params.G2[:, flat_y] = 0.0
-    params.b[flat_y] = 0.0
-
-
 def _combine(members):
     """One net that predicts the average of `members` (Params of one shape)."""
     K = len(members)
@@ -599,8 +589,8 @@ class BNRegressor:
         chosen = s["optimizer"] == "bayes" and s["decay"] is None
         w = checks.weights(sample_weight, N, 0 if chosen else s["ddof"], "sample_weight")
         wt = np.ones(N) if w.size == 0 else w
-        self.x_center_, self.x_scale_ = _center_scale(X, wt)
-        self.y_center_, self.y_scale_ = _center_scale(Y2, wt)
+        self.x_center_, self.x_scale_, flat_x = _center_scale(X, wt)
+        self.y_center_, self.y_scale_, flat_y = _center_scale(Y2, wt)
         Xs = np.ascontiguousarray(_standardised(X, self.x_center_, self.x_scale_))
         Ys = np.ascontiguousarray(_standardised(Y2, self.y_center_, self.y_scale_))
         # Every BLAS in the process on one thread for the whole fit: the
@@ -627,19 +617,10 @@ class BNRegressor:
             mean = sums.column_sums(Z * wt[:, None]) / W
             return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
         # (the count itself where the weights were scaled to it, not their sum)
-        self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d, batch_stats,
-                         linear, n_obs=np.count_nonzero(loo[2]) if copies else W)
-        # An input constant on the training rows (a factor level no row has,
-        # a column flat in a fold) can have taught the net nothing: its rows
-        # of G1 are set to 0, which changes nothing on those rows, so that a
-        # new value of it predicts as the constant did, whatever the
-        # optimiser left there (L-BFGS left its random start).  Likewise an
-        # output of one value is that value, not a net's approximation of it.
-        # (The rows that count: a row of weight 0 is no training row.)
-        counted = wt > 0
-        _zero_flat(self.params_, ~(Xs[counted] != 0.0).any(axis=0),
-                   ~(Ys[counted] != 0.0).any(axis=0))
-        return self
+        return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
+                                batch_stats, linear,
+                                n_obs=np.count_nonzero(loo[2]) if copies else W,
+                                flat=(flat_x, flat_y))
 
     def _linear_blend(self, members, Xs, w, loo, s):
         """params -> the nets blended with a ridge linear model, and the
@@ -655,11 +636,12 @@ class BNRegressor:
                                            s["ddof"]), share)
 
     def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats, linear=None,
-                    n_obs=None):
+                    n_obs=None, flat=None):
         """The fitted attributes from the members; batch_stats(G1) gives the
         mean and variance of Xs G1 on the training rows, linear(params) the
         blend with a linear model (and its share), n_obs the observations
-        the fit counted (W, the weights' total, if None)."""
+        the fit counted (W, the weights' total, if None), flat the inputs
+        and outputs of one value on the training rows (masks), or None."""
         p2 = s["hidden"]
         params = _combine([_to_params(m.v, p1, p2, q) for m in members])
         share = np.zeros(q)
@@ -673,6 +655,16 @@ class BNRegressor:
             # rows reproduces the fitted forward pass exactly
             with engine.single_blas:                     # its bits, whatever the BLAS threads
                 mean, var = batch_stats(params.G1)
+        if flat is not None:
+            # An input of one value on the training rows (a factor level no
+            # row has, a column flat in a fold) taught the net nothing: its
+            # rows of G1, which there meet only zeros, are set to 0, so that
+            # a new value of it predicts as that one did, whatever the
+            # optimiser left there (L-BFGS left its random start).  An output
+            # of one value is that value, not a net's approximation of it.
+            params.G1[flat[0]] = 0.0
+            params.G2[:, flat[1]] = 0.0
+            params.b[flat[1]] = 0.0
         self.params_ = params
         self.linear_share_ = share
         self.running_mean_, self.running_var_ = mean, var
@@ -1088,7 +1080,8 @@ def _extreme(top, W):
 
 def _center_scale(A, w):
     """The weighted mean and standard deviation (1 for a constant) of A's
-    columns.  A column whose weighted squares would overflow or underflow is
+    columns, and which columns hold one value on the rows of non-zero
+    weight.  A column whose weighted squares would overflow or underflow is
     divided by its largest value first (only such a column: the division's
     rounding would move the bits of every fit)."""
     top = np.abs(A).max(axis=0)
@@ -1107,7 +1100,7 @@ def _center_scale(A, w):
     flat = (live == live[:1]).all(axis=0) if len(live) else np.zeros(A.shape[1], bool)
     center = np.where(flat, live[0] if len(live) else 0.0, center)
     sd = np.where(flat, 0.0, sd)
-    return unit * center, unit * np.where(sd > 0, sd, 1.0)
+    return unit * center, unit * np.where(sd > 0, sd, 1.0), flat
 
 
 def _standardised(A, center, scale):
