@@ -33,38 +33,40 @@ repeated <- function(run) {
 }
 invisible(bn_fit(mpg ~ ., data = mtcars, hidden = 2))     # warm-up: Python, numba cache
 
-# Split s (training rows `train`): nnet's four fits and bn_fit's one, each
-# timed as above; nnet's value is nnet_tuned's, bn_fit's the fit.
-split_fits <- function(f, data, d, train, s) {
-  nn <- repeated(function() {
-    r <- nnet_tuned(d$x, d$y, train, seed = s)
-    list(value = r, time = r$time)
+# A data set's 5 splits, each fitted by nnet's four decays and by bn_fit,
+# each timed as above: summary(nn, b, train) per split (nn's value is
+# nnet_tuned's, b's the fit), as the rows of `res`, with the design d.
+over_splits <- function(entry, summary) {
+  f <- entry[[1]]
+  data <- entry[[2]]
+  d <- design(f, data)
+  res <- lapply(seq_along(sp <- splits(nrow(d$x))), function(s) {
+    train <- sp[[s]]
+    nn <- repeated(function() {
+      r <- nnet_tuned(d$x, d$y, train, seed = s)
+      list(value = r, time = r$time)
+    })
+    b <- repeated(function() {
+      set.seed(s)
+      timed(bn_fit(f, data = data[train, , drop = FALSE], hidden = 8))
+    })
+    summary(nn, b, train, data, d)
   })
-  b <- repeated(function() {
-    set.seed(s)
-    timed(bn_fit(f, data = data[train, , drop = FALSE], hidden = 8))
-  })
-  list(nnet = nn, bn = b)
+  list(d = d, res = do.call(rbind, res))
 }
 
 P <- panel()
 rows <- list()
 for (name in names(P)) {
-  f <- P[[name]][[1]]
-  data <- P[[name]][[2]]
-  d <- design(f, data)
-  sp <- splits(nrow(d$x))
-  res <- t(vapply(seq_along(sp), function(s) {
-    train <- sp[[s]]
-    fits <- split_fits(f, data, d, train, s)
-    nn <- c(fits$nnet$value["mse"], time = fits$nnet$time)
-    b <- fits$bn
+  out <- over_splits(P[[name]], function(nn, b, train, data, d) {
     pred <- predict(b$value, data[-train, , drop = FALSE])
     yt <- d$y[-train]
-    c(nnet = min(nn$mse), bn = mean((yt - pred)^2), lm = lm_mse(d$x, d$y, train),
+    c(nnet = min(nn$value$mse), bn = mean((yt - pred)^2), lm = lm_mse(d$x, d$y, train),
       bn_time = b$time, nnet_time = nn$time, converged = b$value$convergence == 0,
-      share = b$value$linear_share[1], decay = nn$mse)
-  }, numeric(7 + length(nnet_decays))))
+      share = b$value$linear_share[1], decay = nn$value$mse)
+  })
+  d <- out$d
+  res <- out$res
   med <- apply(res, 2, stats::median)
   # nnet with the one decay whose median over the splits is lowest: hindsight
   # still, but one decay for the data set, as a user's choice would be
@@ -89,15 +91,9 @@ tiny <- list(BOD = list(demand ~ Time, datasets::BOD),
              Sahlins = list(consumers ~ acres, carData::Sahlins))
 tiny_rows <- list()
 for (name in names(tiny)) {
-  f <- tiny[[name]][[1]]
-  data <- tiny[[name]][[2]]
-  d <- design(f, data)
-  sp <- splits(nrow(d$x))
-  res <- vapply(seq_along(sp), function(s) {
-    fits <- split_fits(f, data, d, sp[[s]], s)
-    c(bn_time = fits$bn$time, nnet_time = fits$nnet$time)
-  }, numeric(2))
-  tiny_rows[[name]] <- c(n = nrow(d$x), apply(res, 1, stats::median))
+  out <- over_splits(tiny[[name]], function(nn, b, ...) c(bn_time = b$time, nnet_time = nn$time))
+  d <- out$d
+  tiny_rows[[name]] <- c(n = nrow(d$x), apply(out$res, 2, stats::median))
   cat(sprintf("%-18s n %4d  time %.4f s vs %.4f s\n", name, nrow(d$x),
               tiny_rows[[name]][["bn_time"]], tiny_rows[[name]][["nnet_time"]]))
 }
