@@ -186,14 +186,17 @@ def _predict_block(X, est):
 
 def _dask_array(a, name, rows=None):
     """a as a Dask array of real numbers with known block sizes.  A Dask
-    DataFrame or Series becomes its array (its lengths cost a pass); an
-    in-memory array, given with a Dask X, takes X's row blocks."""
+    DataFrame or Series becomes its array (its lengths cost a pass, below:
+    to_dask_array(lengths=True) counts the frame's partitions, which
+    dd.read_parquet's frame of several files has more of than the array
+    it becomes, and failed there); an in-memory array, given with a Dask X,
+    takes X's row blocks."""
     import dask.array as da
     if is_dask(a) and not isinstance(a, da.Array):
         if not hasattr(a, "to_dask_array"):
             raise TypeError(f"{name} must be a Dask array, DataFrame or Series, got "
                             f"{type(a).__name__}")
-        a = a.to_dask_array(lengths=True)
+        a = a.to_dask_array()
     elif not is_dask(a):
         arr = np.asarray(a)
         if rows is None or arr.ndim == 0 or arr.shape[0] != sum(rows):
@@ -660,6 +663,12 @@ def _parquet(path, y, x, weights):
         twice = [c for i, c in enumerate(cols) if c in cols[:i]]
         if twice:
             raise ValueError(f"{arg} names the column {twice[0]!r} twice")
+    # (a response among the inputs fits y on itself, with no message)
+    for arg, cols, other, theirs in (("x", xs, "y", ys), ("weights", [weights], "y", ys),
+                                     ("x", xs, "weights", [weights])):
+        both = [c for c in cols if c is not None and c in theirs]
+        if both:
+            raise ValueError(f"{arg}: column {both[0]!r} is in {other} too")
     for arg, cols in (("y", ys), ("x", xs), ("weights", [] if weights is None else [weights])):
         for c in cols:
             if not isinstance(c, str):

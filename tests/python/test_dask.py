@@ -411,6 +411,11 @@ def test_read_parquet_and_fit(tmp_path):
         est, names = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "data"), "y",
                                     list(cols), "w", scheduler="synchronous")
     assert fitted_gap(est, ref) < 1e-8
+    for x, w, said in ((["x0", "y"], None, "x: column 'y' is in y too"),
+                       (["x0"], "y", "weights: column 'y' is in y too"),
+                       (["x0", "w"], "w", "x: column 'w' is in weights too")):
+        with pytest.raises(ValueError, match=said):
+            bd.read_parquet(str(tmp_path / "data"), "y", x=x, weights=w)
     with pytest.raises(ValueError, match="x: no column 'x9'"):
         bd.read_parquet(str(tmp_path / "data"), "y", x=["x0", "x9"])
     with pytest.raises(TypeError, match="x: column 'label' is string, not numbers"):
@@ -557,6 +562,27 @@ def test_parquet_written_by_dataframes_leaves_their_index_out_of_x(tmp_path):
     dd.from_pandas(frame, npartitions=2).to_parquet(str(tmp_path / "dd"))
     for path in (tmp_path / "pd.parquet", tmp_path / "dd"):
         assert bd.read_parquet(str(path), "y")[3] == ["a", "b"]
+
+
+# (dask's parquet reader: pandas 3.1 deprecates its reset_index(inplace=True))
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_a_frame_dask_read_from_several_parquet_files_fits(tmp_path):
+    # dd.read_parquet's frame has a partition per file but becomes an array
+    # of fewer blocks: to_dask_array(lengths=True) refused it
+    import dask.dataframe as dd
+    X, y = regression(600)
+    cols = {f"x{j}": X[:, j] for j in range(4)}
+    write_parquet(tmp_path / "data", [{**{k: v[lo:lo + 200] for k, v in cols.items()},
+                                       "y": y[lo:lo + 200]} for lo in (0, 200, 400)],
+                  row_group_size=200)
+    frame = dd.read_parquet(str(tmp_path / "data"))
+    p = bngrad.init_params(4, 5, seed=3)
+    g = bngrad.gradients(frame[list(cols)], frame["y"], p)
+    assert worst(g, bngrad.gradients(X, y, p)) < 1e-12
+    kw = dict(hidden=5, decay=0.2, seed=7, max_iter=20)
+    est = quiet_fit(bngrad.BNRegressor(**kw), frame[list(cols)], frame["y"])
+    assert fitted_gap(est, quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 200),
+                                     chunked(y, 200))) < 1e-8
 
 
 def test_a_parquet_file_lacking_a_column_is_named(tmp_path):
