@@ -53,7 +53,10 @@ def whole(name, value, lowest=1):
     """A whole number >= lowest; R hands whole numbers over as floats."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a whole number >= {lowest}, got {value!r}")
-    if not (np.isfinite(value) and value >= lowest and float(value) == int(value)):
+    # (an int too large for a float is whole and finite: np.isfinite refused it)
+    whole = isinstance(value, numbers.Integral) or (np.isfinite(value) and
+                                                    float(value) == int(value))
+    if not (whole and value >= lowest):
         raise ValueError(f"{name} must be a whole number >= {lowest}, got {value!r}")
     return int(value)
 
@@ -213,8 +216,9 @@ _NULLABLE = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UI
              "Float32", "Float64", "boolean"}
 
 
-def design(X, name="X", n_features=None, estimator="BNRegressor"):
-    """X as a finite 2-D float64 array, with scikit-learn's messages."""
+def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
+    """X as a finite 2-D float64 array, with scikit-learn's messages; a fit
+    asks for min_rows = 2 (batch statistics)."""
     # scipy.sparse not yet imported: X is no sparse matrix (and a first fit
     # need not import it, ~0.05 s)
     sparse = sys.modules.get("scipy.sparse")
@@ -259,7 +263,7 @@ def design(X, name="X", n_features=None, estimator="BNRegressor"):
         raise ValueError(f"{name} must be 2-D, got shape {arr.shape}")
     if arr.shape[0] == 0:
         raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of "
-                         f"1 is required: {name} has no rows")
+                         f"{min_rows} is required: {name} has no rows")
     if arr.shape[1] == 0:
         raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     arr = arr.astype(np.float64, copy=False)
@@ -315,16 +319,23 @@ def _memory_bytes():
         return None
 
 
-def fits_in_memory(N, p1, q, hidden, at_once, optimizer):
+def fits_in_memory(N, p1, q, hidden, at_once, optimizer, runs=1):
     """Refuse, before anything is allocated, a net whose fit cannot fit in
-    this machine's memory (`at_once` nets fitted at the same time); warn
-    when it has far more weights than rows."""
+    this machine's memory (`at_once` nets fitted at the same time, `runs`
+    runs' starting and final weights kept); warn when it has far more
+    weights than rows."""
     P = p1 * hidden + 2 * hidden + hidden * q + q
     per_net = {"bayes": 8.0 * (N * q * P + 3 * P * P),      # J, J'J, the step's matrix, A^-1
                "lbfgs": 8.0 * (2 * 30 * P + N * hidden),     # L-BFGS memory, a tile's Z
                "adam": 8.0 * (5 * P + 64 * hidden)}[optimizer]
-    need = per_net * at_once + 8.0 * N * (p1 + q)
+    need = per_net * at_once + 8.0 * N * (p1 + q) + 16.0 * P
+    more = 16.0 * P * (runs - 1)
     have = _memory_bytes()
+    if have is not None and need <= 0.8 * have < need + more:
+        raise ValueError(
+            f"ensemble x restarts = {runs:,} runs are too many for this machine: their "
+            f"weights alone need about {(more + 16.0 * P) / 2**30:.1f} GiB, and there are "
+            f"{have / 2**30:.1f} GiB")
     if have is not None and need > 0.8 * have:
         raise ValueError(
             f"hidden = {hidden} is too large for this machine: fitting {P:,} weights per net by "

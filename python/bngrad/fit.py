@@ -536,7 +536,8 @@ class BNRegressor:
             seed=0 if self.seed is None else checks.whole("seed", self.seed, 0))
         s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
         if not chunked:
-            checks.fits_in_memory(N, p1, q, hidden, self._threads(s), opt)
+            checks.fits_in_memory(N, p1, q, hidden, self._threads(s), opt,
+                                  s["ensemble"] * s["restarts"])
         return s
 
     # fitting -----------------------------------------------------------
@@ -575,7 +576,7 @@ class BNRegressor:
             from . import dask
             return dask.fit(self, X, y, sample_weight)
         names = checks.feature_names(X)
-        X = np.ascontiguousarray(checks.design(X, "X"), dtype=np.float64)
+        X = np.ascontiguousarray(checks.design(X, "X", min_rows=2), dtype=np.float64)
         N = X.shape[0]
         Y = checks.target(y, N)
         if N < 2:
@@ -1039,7 +1040,10 @@ class BNRegressor:
         Y, yhat = Y / self.y_scale_, yhat / self.y_scale_
         ss_res = sums.column_sums(w[:, None] * (Y - yhat) ** 2)
         ss_tot = sums.column_sums(w[:, None] * (Y - sums.average(Y, w)) ** 2)
-        ok = ss_tot > 0
+        # a y of one value has no spread, exactly: its rounded mean left one
+        # of ~1e-35, and a score of -1e36 (scikit-learn's 0 or 1)
+        live = Y[w > 0]
+        ok = (ss_tot > 0) & ~(live == live[:1]).all(axis=0)
         r2 = np.where(ok, 1 - ss_res / np.where(ok, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
         return float(r2.mean())
 

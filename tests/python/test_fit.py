@@ -670,6 +670,19 @@ def test_a_decay_that_outweighs_tiny_weights_by_far_fits_the_constant(optimizer)
     assert abs(est.score(X, y)) < 1e-4
 
 
+def test_score_of_a_constant_y_is_that_of_scikit_learn():
+    """R^2 of a y of one value: 0 for predictions that miss it (1 for ones
+    that hit it), as r2_score; its mean, rounded on the fit's scale of y,
+    had left a spread of ~1e-35 and a score of -1.4e36."""
+    X, y = data(N=60)
+    est = quiet(bngrad.BNRegressor(hidden=3, seed=0), X, y)
+    assert est.score(X[:5], np.ones(5)) == 0.0
+    assert est.score(X[:7], np.full(7, 0.1), sample_weight=np.arange(7.0)) == 0.0
+    # (per output: the mean of 0 and the other's)
+    assert est.score(X[:5], np.c_[np.ones(5), y[:5]]) == pytest.approx(
+        0.5 * est.score(X[:5], y[:5]), rel=1e-12)
+
+
 @pytest.mark.parametrize("scale", [1e12, 1e300])
 def test_a_fixed_decay_with_huge_weights_fits(scale):
     """decay 0.1 against weights of 1e12 per row or more: next to nothing,
@@ -847,6 +860,12 @@ def test_every_parameter_and_attribute_is_documented():
         assert getattr(bngrad.BNRegressor, method).__doc__, method
 
 
+def test_a_seed_past_a_float_s_range_is_a_seed():
+    X, y = data(N=30)
+    for seed in (2**70, 2**1100):
+        assert quiet(bngrad.BNRegressor(hidden=2, seed=seed), X, y).n_iter_ >= 1
+
+
 @pytest.mark.parametrize("kw,Xy,match", [
     ({}, "y_text", "y must be numeric"),
     ({}, "rows", "y has 9 rows but X has 10"),
@@ -854,6 +873,7 @@ def test_every_parameter_and_attribute_is_documented():
     ({"hidden": 0}, None, "hidden"),
     ({"hidden": 2.5}, None, "hidden"),
     ({"hidden": 10**7}, None, "hidden = 10000000 is too large for this machine"),
+    ({"hidden": 10**9}, None, "hidden = 1000000000 is too large for this machine"),
     ({"optimizer": "sgd"}, None, "optimizer"),
     ({"activation": "elu"}, None, "activation"),
     ({"decay": -1}, None, "decay"),
@@ -861,10 +881,15 @@ def test_every_parameter_and_attribute_is_documented():
     ({"momentum": 5}, None, r"momentum must be a finite number in \(0, 1\], got 5"),
     ({"ensemble": 0}, None, "ensemble"),
     ({"restarts": 1.5}, None, "restarts"),
+    # ints past a float's range: named, not numpy's TypeError, nor a hang
+    ({"seed": -2**70}, None, "seed must be a whole number >= 0"),
+    ({"ensemble": 2**70}, None, "ensemble x restarts = 1,180,591,620,717,411,303,424 runs are"),
+    ({"restarts": 10**12}, None, "ensemble x restarts = 3,000,000,000,000 runs are too many"),
     ({"tol": 0}, None, "tol"),
     ({"eps": -1}, None, "eps"),
     ({"ddof": 3}, None, "ddof"),
     ({}, "one_row", "1 sample"),
+    ({}, "no_rows", "a minimum of 2 is required: X has no rows"),
     ({}, "no_columns", "0 feature"),
     ({}, "y_no_columns", "y has no columns"),
 ])
@@ -879,6 +904,8 @@ def test_bad_input(kw, Xy, match):
         X[3, 1] = np.nan
     elif Xy == "one_row":
         X, y = X[:1], y[:1]
+    elif Xy == "no_rows":
+        X, y = X[:0], y[:0]
     elif Xy == "no_columns":
         X = X[:, :0]
     elif Xy == "y_no_columns":
