@@ -554,7 +554,10 @@ class BNRegressor:
             Frequency weights (a number: the same for every row): an
             integer weight k counts a row k times, in the loss, the batch
             statistics and the standardisation alike, so integer weights fit
-            what the rows repeated fit.  How much data that is depends on
+            what the rows repeated fit (but for L-BFGS's held-out rows and
+            Adam's minibatches, which are drawn from the rows, whatever
+            their weights; held-out rows of weight 0 alone leave L-BFGS
+            without early stopping).  How much data that is depends on
             the fit: the default (evidence) fit, where a column of X or y
             takes many values (more than half as many as the rows) and X is
             not a factor design's cells, counts the distinct rows of (X, y),
@@ -884,7 +887,10 @@ class BNRegressor:
             held = _held_out(N, rng)
             Xt, Yt = np.ascontiguousarray(Xs[~held]), np.ascontiguousarray(Ys[~held])
             wt = w[~held] if w.size else w
-            if wt.size and np.count_nonzero(wt) < 2:
+            # held-out rows of weight 0 alone have no error to stop on (it
+            # was 0/0: NaN, and every fit stopped after PATIENCE_LBFGS
+            # iterations); as bngrad.dask does, the fit then runs without
+            if wt.size and (np.count_nonzero(wt) < 2 or not np.any(w[held])):
                 early, Xt, Yt, wt = False, Xs, Ys, w
         else:
             Xt, Yt, wt = Xs, Ys, w

@@ -561,6 +561,24 @@ def test_integer_sample_weights_are_repeated_rows(optimizer):
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-8)
 
 
+def test_lbfgs_held_out_rows_all_of_weight_0_leave_it_without_early_stopping(monkeypatch):
+    """Their error was 0/0: NaN with numpy's warning at every iteration, and
+    the fit stopped after PATIENCE_LBFGS of them, whatever the data."""
+    X, y = data(N=40, noise=0.3)
+    w = np.r_[np.ones(10), np.zeros(30)]
+    monkeypatch.setattr(fitmod, "_held_out", lambda N, rng: np.arange(N) >= N - 4)
+    kw = dict(hidden=4, optimizer="lbfgs", seed=3, max_iter=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
+        est = bngrad.BNRegressor(**kw).fit(X, y, sample_weight=w)
+        # no early stopping: the fit with no decay to stop for
+        ref = bngrad.BNRegressor(decay=0.0, **kw).fit(X, y, sample_weight=w)
+    assert est.n_iter_ == ref.n_iter_ > fitmod.PATIENCE_LBFGS
+    for u, v in zip(est.params_, ref.params_):
+        assert np.array_equal(u, v)
+
+
 def factor_data(seed, n=13, effect=0.6):
     """Two factors (2 x 3 cells, n rows each) whose cells differ only by
     their interaction: no linear fit of the dummies sees it."""
