@@ -279,6 +279,22 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
 }
 
 predict.bn_fit <- function(object, newdata, ...) {
+  # an option it does not have (lm's se.fit or interval, nnet's type =
+  # "class") is an error naming it, not a plain prediction that looks like
+  # one; nnet's type = "raw", its default, is what predict gives
+  dots <- list(...)
+  if (length(dots)) {
+    nm <- names(dots)
+    if (is.null(nm)) nm <- rep("", length(dots))
+    raw <- nm == "type" & vapply(dots, identical, NA, "raw")
+    if (!all(raw)) {
+      bad <- nm[!raw][1]
+      stop(if (bad == "") "predict.bn_fit takes newdata and nothing more unnamed" else
+             sprintf("predict.bn_fit has no argument %s%s", bad,
+                     if (bad == "type") " other than nnet's \"raw\" (its outputs)" else ""),
+           call. = FALSE)
+    }
+  }
   # (a bn_fit_parquet fit has no fitted values: fitted() says so)
   if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))
   if (inherits(object, "bn_fit.formula")) {

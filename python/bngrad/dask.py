@@ -494,8 +494,9 @@ def _fit(est, data, names, wname="sample_weight"):
     code = ACTIVATIONS[est.activation]
     eps, ddof = s["eps"], s["ddof"]
 
-    def member(v0, key, split):
-        """One net by L-BFGS, early stopping on key's held-out rows if split."""
+    def member(v0, key, split, report):
+        """One net by L-BFGS, early stopping on key's held-out rows if split;
+        its iterations reported as they come (report: est._live)."""
         stats = _standardised(split if split is not None else st.x, center, scale, st.x_unit)
         last = {}
         if split is not None:
@@ -527,7 +528,7 @@ def _fit(est, data, names, wname="sample_weight"):
             if "v" not in last or not np.array_equal(last["v"], v):
                 f(v)
             return last["error"]
-        return est._minimize(f, v0, s, held_out_error if split is not None else None)
+        return est._minimize(f, v0, s, held_out_error if split is not None else None, report)
 
     members = []
     with engine.single_blas:
@@ -538,12 +539,13 @@ def _fit(est, data, names, wname="sample_weight"):
                 v0 = fitmod._start(p1, p2, q, rng)
                 j = k * R + r
                 split = st.splits[j] if early else None
-                m = member(v0, keys[j] if early else None, split)
+                # (each pass over the blocks is long: a trace as nnet's, as it goes)
+                m = member(v0, keys[j] if early else None, split, est._live(k))
                 if best is None or m.criterion < best.criterion:
                     best = m
             members.append(best)
     for k, m in enumerate(members):
-        est._report(k, m.curve)
+        est._report(k, m.curve, live=True)
     full = _standardised(st.x, center, scale, st.x_unit)
     mean_x = (full.x0 - center) / scale + full.d / scale
 

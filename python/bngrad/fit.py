@@ -358,7 +358,11 @@ class BNRegressor:
         Seed of the starting weights and minibatch order; None means 0, so
         that the same data and settings give the same fit, bit for bit.
     verbose : bool, default=False
-        Print progress every 10 iterations.
+        Print progress every 10 iterations (and the last), as nnet's trace:
+        as the fit runs for L-BFGS and Adam fitting one net at a time (their
+        defaults, and every Dask fit); for nets fitted in threads, and for
+        the Levenberg-Marquardt fit (one compiled call per run), each net's
+        lines once the fit has ended.
 
     Attributes
     ----------
@@ -731,7 +735,8 @@ class BNRegressor:
                             return
                         k, r, alpha0 = tasks.popleft()
                     if fit_one is not None:      # the rest of its stream: held-out rows, batches
-                        result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared)
+                        result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared,
+                                         self._live(k) if live else None)
                     else:
                         result = self._bayes_run(*grouped, s, starts[k, r], alpha0)
                     with lock:
@@ -748,6 +753,10 @@ class BNRegressor:
         # the fits are nogil kernels; even the shortest run (~0.3 ms) is
         # worth a thread's hand-off (~0.05 ms)
         threads = self._threads(s)
+        # L-BFGS's and Adam's iterations reported as they come where every
+        # run is the calling thread's (R's progress callback may be called
+        # from no other), as nnet's trace; LM's iterations are a kernel's
+        live = threads == 1 and fit_one is not None
         def cancel():                          # an interrupt: no run not yet begun
             with lock:
                 tasks.clear()
@@ -766,7 +775,7 @@ class BNRegressor:
                     best = m
             out.append(best)
         for k, m in enumerate(out):
-            self._report(k, m.curve)
+            self._report(k, m.curve, live)
         return out
 
     @staticmethod
@@ -775,14 +784,27 @@ class BNRegressor:
         waits for its first)."""
         return min(s["ensemble"] * s["restarts"], engine.num_threads())
 
-    def _report(self, net, curve):
-        # every 10th iteration, as nnet, and the last (a short fit's only one)
+    def _report(self, net, curve, live=False):
+        """A net's progress lines: every 10th iteration, as nnet, and the
+        last (a short fit's only one); where its runs reported their 10th
+        ones as they came (live, _live), only a last one not among them."""
         last = len(curve) - 1
         for it in [*range(9, last, 10), last] if last >= 0 else []:
-            if self.progress is not None:
-                self.progress(net + 1, it + 1, float(curve[it]))
-            if self.verbose:
-                print(f"net {net + 1} iter {it + 1:4d} value {curve[it]:.6f}", flush=True)
+            if not live or (it == last and it % 10 != 9):
+                self._line(net, it, curve[it])
+
+    def _line(self, net, it, value):
+        if self.progress is not None:
+            self.progress(net + 1, it + 1, float(value))
+        if self.verbose:
+            print(f"net {net + 1} iter {it + 1:4d} value {value:.6f}", flush=True)
+
+    def _live(self, net):
+        """report(it, value) for a run of net `net` to call after each
+        iteration (its every 10th reported at once), or None where no one asks."""
+        if self.progress is None and not self.verbose:
+            return None
+        return lambda it, value: self._line(net, it, value) if it % 10 == 9 else None
 
     def _bayes_run(self, Xs, Ys, w, sse0, s, v0, alpha0):
         """One Levenberg-Marquardt run from v0: (v, info, curve); alpha0 the
@@ -879,7 +901,7 @@ class BNRegressor:
                                       s["eps"], s["ddof"], stats=stats),
             p1, s["hidden"], Ys.shape[1], (s["decay"] or 0.0) / sums.weights_total(w, N))
 
-    def _lbfgs(self, Xs, Ys, w, s, v0, rng, stats):
+    def _lbfgs(self, Xs, Ys, w, s, v0, rng, stats, report=None):
         N, p1 = Xs.shape
         p2, q = s["hidden"], Ys.shape[1]
         early = s["decay"] is None and N >= 20
@@ -909,13 +931,14 @@ class BNRegressor:
             var = (p.G1 * (vstats.Cn @ p.G1)).sum(axis=0) / (W - s["ddof"])
             e = Yv - forward(Xv, p, mean_x @ p.G1, var, self.activation, s["eps"])
             return float(sums.total((wv[:, None] * e * e).ravel()) / sums.total(wv))
-        return self._minimize(f, v0, s, held_out_error if early else None)
+        return self._minimize(f, v0, s, held_out_error if early else None, report)
 
-    def _minimize(self, f, v0, s, held_out_error=None):
+    def _minimize(self, f, v0, s, held_out_error=None, report=None):
         """L-BFGS-B on f (v -> objective, gradient) from v0.  With
         held_out_error (v -> error of the held-out rows), early stopping:
         stop when PATIENCE_LBFGS iterations in a row have not improved it,
-        and keep the best iterate."""
+        and keep the best iterate.  report(iteration, value), if given, is
+        called after each iteration (_live)."""
         early = held_out_error is not None
         curve = []
         best = [np.inf, v0, 0]
@@ -923,6 +946,8 @@ class BNRegressor:
 
         def callback(intermediate_result):
             curve.append(float(intermediate_result.fun) / k)
+            if report is not None:
+                report(len(curve) - 1, curve[-1])
             if not early:
                 return
             v = intermediate_result.x
@@ -946,7 +971,7 @@ class BNRegressor:
                        criterion=best[0] if early else float(res.fun) / k,
                        decay=s["decay"] or 0.0)
 
-    def _adam(self, Xs, Ys, w, s, v0, rng, shared):
+    def _adam(self, Xs, Ys, w, s, v0, rng, shared, report=None):
         N, p1 = Xs.shape
         p2, q = s["hidden"], Ys.shape[1]
         batch = min(N, s["batch_size"])
@@ -983,6 +1008,8 @@ class BNRegressor:
                 total += g.loss * nb
                 seen += nb
             curve.append(total / max(seen, 1.0))
+            if report is not None:
+                report(epoch - 1, curve[-1])
             # scikit-learn's rule: PATIENCE_ADAM epochs without beating the best by tol
             if epoch == 1 or curve[-1] < best - s["tol"] * abs(best):
                 best, stale = curve[-1], 0

@@ -539,6 +539,29 @@ def test_fixed_decay_restarts_keep_the_lowest_objective(optimizer, monkeypatch):
     np.testing.assert_allclose(est.params_.G2, best.G2, rtol=1e-12)
 
 
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_progress_is_reported_as_the_fit_runs(optimizer, monkeypatch, capsys):
+    """nnet's trace: every 10th iteration while the optimiser runs (they all
+    came after the fit, helper-23), and the last."""
+    X, y = data(N=200)
+    calls = []
+    gradient = fitmod.gradients if optimizer == "adam" else bngrad.engine.gradient
+    monkeypatch.setattr(fitmod if optimizer == "adam" else bngrad.engine,
+                        "gradients" if optimizer == "adam" else "gradient",
+                        lambda *a, **k: calls.append(1) or gradient(*a, **k))
+    seen = []
+    est = bngrad.BNRegressor(hidden=3, optimizer=optimizer, decay=0.01, max_iter=25, seed=1,
+                             verbose=True)
+    est.progress = lambda net, it, value: seen.append((net, it, value, len(calls)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    assert [(net, it) for net, it, _, _ in seen] == [(1, 10), (1, 20), (1, 25)]
+    assert seen[0][3] < seen[1][3] < len(calls)              # while it ran
+    assert [v for _, _, v, _ in seen] == [est.loss_curve_[i] for i in (9, 19, 24)]
+    assert capsys.readouterr().out.splitlines()[0] == f"net 1 iter   10 value {seen[0][2]:.6f}"
+
+
 # --- case weights -------------------------------------------------------------------
 
 @pytest.mark.parametrize("optimizer", ["bayes", "lbfgs"])

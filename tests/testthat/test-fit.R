@@ -114,6 +114,11 @@ test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its 
   expect_length(predict(fy, as.matrix(mtcars[0, c("wt", "hp")])), 0)   # a logical matrix
   expect_length(predict(fy, mtcars[0, c("wt", "hp")]), 0)
   expect_length(predict(fy, mtcars[0, ]), 0)
+  # options it does not have are named, not ignored; nnet's type = "raw" is its default
+  expect_error(predict(fx, mtcars, se.fit = TRUE), "no argument se.fit")
+  expect_error(predict(fx, mtcars, type = "class"), "no argument type other than nnet's \"raw\"")
+  expect_error(predict(fx, mtcars, "raw"), "newdata and nothing more unnamed")
+  expect_identical(predict(fx, mtcars, type = "raw"), predict(fx, mtcars))
   fm <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 2)
   expect_identical(colnames(fitted(fm)), c("mpg", "qsec"))
   expect_identical(dim(predict(fm, mtcars[0, ])), c(0L, 2L))
