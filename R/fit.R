@@ -279,21 +279,19 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
 }
 
 predict.bn_fit <- function(object, newdata, ...) {
-  # an option it does not have (lm's se.fit or interval, nnet's type =
-  # "class") is an error naming it, not a plain prediction that looks like
-  # one; nnet's type = "raw", its default, is what predict gives
+  # what it cannot give is an error naming it, not plain predictions that
+  # look like it: lm's standard errors and intervals, nnet's type = "class".
+  # Other arguments are ignored, as lm's and nnet's methods do (ggplot2's
+  # geom_smooth(se = FALSE) passes se.fit = FALSE, level and interval = "none")
   dots <- list(...)
-  if (length(dots)) {
-    nm <- names(dots)
-    if (is.null(nm)) nm <- rep("", length(dots))
-    raw <- nm == "type" & vapply(dots, identical, NA, "raw")
-    if (!all(raw)) {
-      bad <- nm[!raw][1]
-      stop(if (bad == "") "predict.bn_fit takes newdata and nothing more unnamed" else
-             sprintf("predict.bn_fit has no argument %s%s", bad,
-                     if (bad == "type") " other than nnet's \"raw\" (its outputs)" else ""),
-           call. = FALSE)
-    }
+  asked <- function(name, plain) !is.null(dots[[name]]) && !identical(dots[[name]], plain)
+  if (asked("se.fit", FALSE)) stop("predict.bn_fit gives no standard errors (se.fit)", call. = FALSE)
+  if (asked("interval", "none")) {
+    stop("predict.bn_fit gives no intervals (interval = \"none\" only)", call. = FALSE)
+  }
+  if (asked("type", "raw")) {
+    stop("predict.bn_fit gives the net's outputs: type = \"raw\" only (nnet's default)",
+         call. = FALSE)
   }
   # (a bn_fit_parquet fit has no fitted values: fitted() says so)
   if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))

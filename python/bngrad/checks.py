@@ -49,15 +49,22 @@ def few_weights(total, live, scale_matters):
             "sum if they are relative weights", UserWarning, stacklevel=user_level())
 
 
-def whole(name, value, lowest=1):
-    """A whole number >= lowest; R hands whole numbers over as floats."""
+# The largest count a setting takes (R's integers): past it a fit's
+# arrays or runs would exhaust memory or time before saying why.
+COUNT_MAX = 2**31 - 1
+
+
+def whole(name, value, lowest=1, highest=None):
+    """A whole number in [lowest, highest] (highest None: no bound); R
+    hands whole numbers over as floats."""
+    said = f">= {lowest}" if highest is None else f"in [{lowest}, {highest}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a whole number >= {lowest}, got {value!r}")
-    # (an int too large for a float is whole and finite: np.isfinite refused it)
+        raise TypeError(f"{name} must be a whole number {said}, got {value!r}")
+    # (an int past int64 is whole and finite: np.isfinite refused it)
     whole = isinstance(value, numbers.Integral) or (np.isfinite(value) and
                                                     float(value) == int(value))
-    if not (whole and value >= lowest):
-        raise ValueError(f"{name} must be a whole number >= {lowest}, got {value!r}")
+    if not (whole and value >= lowest and (highest is None or value <= highest)):
+        raise ValueError(f"{name} must be a whole number {said}, got {value!r}")
     return int(value)
 
 
@@ -319,23 +326,30 @@ def _memory_bytes():
         return None
 
 
-def fits_in_memory(N, p1, q, hidden, at_once, optimizer, runs=1):
+def few_enough_runs(runs, P):
+    """Refuse, before any is set up, more runs (ensemble x restarts) than
+    this machine's memory holds the bookkeeping of: each keeps its start
+    and its result (2 P numbers) and its generator and entries (~1.2 KB,
+    measured), made before the first run starts."""
+    need = runs * (16.0 * P + 1200.0)
+    have = _memory_bytes()
+    # (a net too large by itself is fits_in_memory's to name: hidden)
+    if have is not None and need > 0.4 * have and runs > 1:
+        raise ValueError(
+            f"ensemble x restarts = {runs:,} runs are too many for this machine: setting them "
+            f"up needs about {need / 2**30:.1f} GiB, and there are {have / 2**30:.1f} GiB")
+
+
+def fits_in_memory(N, p1, q, hidden, at_once, optimizer):
     """Refuse, before anything is allocated, a net whose fit cannot fit in
-    this machine's memory (`at_once` nets fitted at the same time, `runs`
-    runs' starting and final weights kept); warn when it has far more
-    weights than rows."""
+    this machine's memory (`at_once` nets fitted at the same time); warn
+    when it has far more weights than rows."""
     P = p1 * hidden + 2 * hidden + hidden * q + q
     per_net = {"bayes": 8.0 * (N * q * P + 3 * P * P),      # J, J'J, the step's matrix, A^-1
                "lbfgs": 8.0 * (2 * 30 * P + N * hidden),     # L-BFGS memory, a tile's Z
                "adam": 8.0 * (5 * P + 64 * hidden)}[optimizer]
-    need = per_net * at_once + 8.0 * N * (p1 + q) + 16.0 * P
-    more = 16.0 * P * (runs - 1)
+    need = per_net * at_once + 8.0 * N * (p1 + q)
     have = _memory_bytes()
-    if have is not None and need <= 0.8 * have < need + more:
-        raise ValueError(
-            f"ensemble x restarts = {runs:,} runs are too many for this machine: their "
-            f"weights alone need about {(more + 16.0 * P) / 2**30:.1f} GiB, and there are "
-            f"{have / 2**30:.1f} GiB")
     if have is not None and need > 0.8 * have:
         raise ValueError(
             f"hidden = {hidden} is too large for this machine: fitting {P:,} weights per net by "

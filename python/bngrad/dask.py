@@ -187,10 +187,11 @@ def _predict_block(X, est):
 def _dask_array(a, name, rows=None):
     """a as a Dask array of real numbers with known block sizes.  A Dask
     DataFrame or Series becomes its array (its lengths cost a pass, below:
-    to_dask_array(lengths=True) counts the frame's partitions, which
-    dd.read_parquet's frame of several files has more of than the array
-    it becomes, and failed there); an in-memory array, given with a Dask X,
-    takes X's row blocks."""
+    to_dask_array(lengths=True) counts the frame's partitions, and Dask may
+    fuse a projection's small partitions into fewer blocks, as it did a
+    column of dd.read_parquet's frame of several files, which it then
+    refused); an in-memory array, given with a Dask X, takes X's row
+    blocks."""
     import dask.array as da
     if is_dask(a) and not isinstance(a, da.Array):
         if not hasattr(a, "to_dask_array"):
@@ -539,13 +540,16 @@ def _fit(est, data, names, wname="sample_weight"):
                 v0 = fitmod._start(p1, p2, q, rng)
                 j = k * R + r
                 split = st.splits[j] if early else None
-                # (each pass over the blocks is long: a trace as nnet's, as it goes)
-                m = member(v0, keys[j] if early else None, split, est._live(k))
+                # each pass over the blocks is long: a trace as nnet's, as it
+                # goes, where the net has one run (restarts' lines would mix)
+                m = member(v0, keys[j] if early else None, split,
+                           est._live(k) if R == 1 else None)
+                if early and split is None:
+                    m.criterion = np.inf     # no held-out error to compare: see fit._lbfgs
                 if best is None or m.criterion < best.criterion:
                     best = m
             members.append(best)
-    for k, m in enumerate(members):
-        est._report(k, m.curve, live=True)
+            est._report(k, best.curve, live=R == 1)
     full = _standardised(st.x, center, scale, st.x_unit)
     mean_x = (full.x0 - center) / scale + full.d / scale
 

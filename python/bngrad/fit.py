@@ -359,9 +359,10 @@ class BNRegressor:
         that the same data and settings give the same fit, bit for bit.
     verbose : bool, default=False
         Print progress every 10 iterations (and the last), as nnet's trace:
-        as the fit runs for L-BFGS and Adam fitting one net at a time (their
-        defaults, and every Dask fit); for nets fitted in threads, and for
-        the Levenberg-Marquardt fit (one compiled call per run), each net's
+        as the fit runs where L-BFGS or Adam fits one net at a time from one
+        start (restarts=1: their defaults, and every Dask fit); where nets
+        are fitted in threads or from several starts, and for the
+        Levenberg-Marquardt fit (one compiled call per run), each net's
         lines once the fit has ended.
 
     Attributes
@@ -509,7 +510,7 @@ class BNRegressor:
                              f"got {self.activation!r}")
         if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
-        hidden = checks.whole("hidden", self.hidden, 1)
+        hidden = checks.whole("hidden", self.hidden, 1, checks.COUNT_MAX)
         P = p1 * hidden + 2 * hidden + hidden * q + q
         opt = self.optimizer
         if chunked:
@@ -525,23 +526,23 @@ class BNRegressor:
         s = dict(
             hidden=hidden, P=P, optimizer=opt, decay=decay,
             ensemble=(3 if opt == "bayes" else 1) if self.ensemble is None
-            else checks.whole("ensemble", self.ensemble, 1),
-            restarts=checks.whole("restarts", self.restarts, 1),
+            else checks.whole("ensemble", self.ensemble, 1, checks.COUNT_MAX),
+            restarts=checks.whole("restarts", self.restarts, 1, checks.COUNT_MAX),
             max_iter=(ITER_FIXED_DECAY if opt == "bayes" and decay is not None
                       else DEFAULT_ITER[opt]) if self.max_iter is None
-            else checks.whole("max_iter", self.max_iter, 1),
+            else checks.whole("max_iter", self.max_iter, 1, checks.COUNT_MAX),
             tol=(TOL_FIXED_DECAY if opt == "bayes" and decay is not None else DEFAULT_TOL[opt])
             if self.tol is None else checks.setting_real("tol", self.tol, 0, open_low=True),
             batch_size=64 if self.batch_size is None
-            else checks.whole("batch_size", self.batch_size, 2),
+            else checks.whole("batch_size", self.batch_size, 2, checks.COUNT_MAX),
             learning_rate=checks.setting_real("learning_rate", self.learning_rate, 0,
                                               open_low=True),
             momentum=checks.setting_real("momentum", self.momentum, 0, 1, open_low=True),
             seed=0 if self.seed is None else checks.whole("seed", self.seed, 0))
         s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
         if not chunked:
-            checks.fits_in_memory(N, p1, q, hidden, self._threads(s), opt,
-                                  s["ensemble"] * s["restarts"])
+            checks.fits_in_memory(N, p1, q, hidden, self._threads(s), opt)
+        checks.few_enough_runs(s["ensemble"] * s["restarts"], P)
         return s
 
     # fitting -----------------------------------------------------------
@@ -737,6 +738,8 @@ class BNRegressor:
                     if fit_one is not None:      # the rest of its stream: held-out rows, batches
                         result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared,
                                          self._live(k) if live else None)
+                        if live:
+                            self._report(k, result.curve, live=True)
                     else:
                         result = self._bayes_run(*grouped, s, starts[k, r], alpha0)
                     with lock:
@@ -755,8 +758,9 @@ class BNRegressor:
         threads = self._threads(s)
         # L-BFGS's and Adam's iterations reported as they come where every
         # run is the calling thread's (R's progress callback may be called
-        # from no other), as nnet's trace; LM's iterations are a kernel's
-        live = threads == 1 and fit_one is not None
+        # from no other) and each net has one (restarts' lines would mix),
+        # as nnet's trace; LM's iterations are a kernel's
+        live = threads == 1 and fit_one is not None and R == 1
         def cancel():                          # an interrupt: no run not yet begun
             with lock:
                 tasks.clear()
@@ -774,8 +778,9 @@ class BNRegressor:
                 if best is None or m.criterion < best.criterion:
                     best = m
             out.append(best)
-        for k, m in enumerate(out):
-            self._report(k, m.curve, live)
+        if not live:
+            for k, m in enumerate(out):
+                self._report(k, m.curve)
         return out
 
     @staticmethod
@@ -904,7 +909,7 @@ class BNRegressor:
     def _lbfgs(self, Xs, Ys, w, s, v0, rng, stats, report=None):
         N, p1 = Xs.shape
         p2, q = s["hidden"], Ys.shape[1]
-        early = s["decay"] is None and N >= 20
+        wanted = early = s["decay"] is None and N >= 20
         if early:
             held = _held_out(N, rng)
             Xt, Yt = np.ascontiguousarray(Xs[~held]), np.ascontiguousarray(Ys[~held])
@@ -931,7 +936,12 @@ class BNRegressor:
             var = (p.G1 * (vstats.Cn @ p.G1)).sum(axis=0) / (W - s["ddof"])
             e = Yv - forward(Xv, p, mean_x @ p.G1, var, self.activation, s["eps"])
             return float(sums.total((wv[:, None] * e * e).ravel()) / sums.total(wv))
-        return self._minimize(f, v0, s, held_out_error if early else None, report)
+        m = self._minimize(f, v0, s, held_out_error if early else None, report)
+        if wanted and not early:
+            # no held-out error to compare with the restarts' that have one
+            # (its training objective, smaller, would win): it loses to them
+            m.criterion = np.inf
+        return m
 
     def _minimize(self, f, v0, s, held_out_error=None, report=None):
         """L-BFGS-B on f (v -> objective, gradient) from v0.  With
@@ -1074,9 +1084,9 @@ class BNRegressor:
         ss_res = sums.column_sums(w[:, None] * (Y - yhat) ** 2)
         ss_tot = sums.column_sums(w[:, None] * (Y - sums.average(Y, w)) ** 2)
         # a y of one value has no spread, exactly: its rounded mean left one
-        # of ~1e-35, and a score of -1e36 (scikit-learn's 0 or 1)
-        live = Y[w > 0]
-        ok = (ss_tot > 0) & ~(live == live[:1]).all(axis=0)
+        # of ~1e-35, and a score of -1.4e36 (scikit-learn's is 0 or 1)
+        counted = Y[w > 0]
+        ok = (ss_tot > 0) & ~(counted == counted[:1]).all(axis=0)
         r2 = np.where(ok, 1 - ss_res / np.where(ok, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
         return float(r2.mean())
 

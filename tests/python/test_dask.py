@@ -265,6 +265,31 @@ def test_optimizers_that_need_the_data_in_memory_say_so(optimizer):
         bngrad.BNRegressor(optimizer=optimizer).fit(chunked(X, 30), y)
 
 
+def test_too_many_runs_are_refused_before_any_is_set_up():
+    X, y = regression(100)
+    with pytest.raises(ValueError, match="ensemble x restarts = 10,000,000 runs are too many"):
+        bngrad.BNRegressor(restarts=10**7).fit(chunked(X, 30), y)
+
+
+def test_progress_as_it_goes_with_one_start_and_at_the_end_with_several():
+    X, y = regression(300)
+    for R in (1, 2):
+        seen, at = [], []
+        est = bngrad.BNRegressor(hidden=3, decay=0.01, max_iter=25, seed=1, restarts=R)
+        est.progress = lambda net, it, value: seen.append((net, it, value))
+        real = est._minimize
+
+        def minimize(*a, **k):                 # the lines reported before each run ended
+            m = real(*a, **k)
+            at.append(len(seen))
+            return m
+        est._minimize = minimize
+        quiet_fit(est, chunked(X, 100), chunked(y, 100))
+        assert [(net, it) for net, it, _ in seen] == [(1, 10), (1, 20), (1, 25)]
+        assert [v for _, _, v in seen] == [est.loss_curve_[i] for i in (9, 19, 24)]
+        assert at == ([2] if R == 1 else [0, 0])
+
+
 # --- bad input ------------------------------------------------------------------
 
 def _bad(X, y, w, p, what):

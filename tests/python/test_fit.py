@@ -562,6 +562,25 @@ def test_progress_is_reported_as_the_fit_runs(optimizer, monkeypatch, capsys):
     assert capsys.readouterr().out.splitlines()[0] == f"net 1 iter   10 value {seen[0][2]:.6f}"
 
 
+@pytest.mark.parametrize("kw", [dict(ensemble=2), dict(restarts=2)])
+def test_progress_of_several_runs_on_one_thread_is_each_net_s_own(kw, monkeypatch):
+    """Nets one after another report as they go, each its own lines, its last
+    one included; restarts' lines would mix, so a net of several starts
+    reports its chosen run's once the fit has ended."""
+    monkeypatch.setenv("BNGRAD_NUM_THREADS", "1")
+    X, y = data(N=200)
+    seen = []
+    est = bngrad.BNRegressor(hidden=3, optimizer="lbfgs", decay=0.01, max_iter=25, seed=1, **kw)
+    est.progress = lambda net, it, value: seen.append((net, it, value))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    nets = [1, 2] if "ensemble" in kw else [1]
+    assert [(net, it) for net, it, _ in seen] == [(n, i) for n in nets for i in (10, 20, 25)]
+    if "restarts" in kw:                 # the chosen run's curve, as the fit keeps it
+        assert [v for _, _, v in seen] == [est.loss_curve_[i] for i in (9, 19, 24)]
+
+
 # --- case weights -------------------------------------------------------------------
 
 @pytest.mark.parametrize("optimizer", ["bayes", "lbfgs"])
@@ -600,6 +619,13 @@ def test_lbfgs_held_out_rows_all_of_weight_0_leave_it_without_early_stopping(mon
     assert est.n_iter_ == ref.n_iter_ > fitmod.PATIENCE_LBFGS
     for u, v in zip(est.params_, ref.params_):
         assert np.array_equal(u, v)
+    # and such a run has no held-out error to set against restarts that
+    # have one (its training objective, smaller, would win): it loses to them
+    s = est._settings(40, X.shape[1], 1)
+    rng = np.random.default_rng(0)
+    m = est._lbfgs(np.ascontiguousarray(X), y[:, None], w, s, fitmod._start(X.shape[1], 4, 1, rng),
+                   rng, None)
+    assert m.criterion == np.inf
 
 
 def factor_data(seed, n=13, effect=0.6):
@@ -922,10 +948,13 @@ def test_a_seed_past_a_float_s_range_is_a_seed():
     ({"momentum": 5}, None, r"momentum must be a finite number in \(0, 1\], got 5"),
     ({"ensemble": 0}, None, "ensemble"),
     ({"restarts": 1.5}, None, "restarts"),
-    # ints past a float's range: named, not numpy's TypeError, nor a hang
+    # ints past int64 or a float's range: named, not numpy's TypeError or an
+    # OverflowError; counts past R's integers refused before a hang
     ({"seed": -2**70}, None, "seed must be a whole number >= 0"),
-    ({"ensemble": 2**70}, None, "ensemble x restarts = 1,180,591,620,717,411,303,424 runs are"),
-    ({"restarts": 10**12}, None, "ensemble x restarts = 3,000,000,000,000 runs are too many"),
+    ({"hidden": 2**1100}, None, r"hidden must be a whole number in \[1, 2147483647\]"),
+    ({"ensemble": 2**70}, None, r"ensemble must be a whole number in \[1, 2147483647\]"),
+    ({"max_iter": 1e300}, None, r"max_iter must be a whole number in \[1, 2147483647\]"),
+    ({"restarts": 10**7}, None, "ensemble x restarts = 30,000,000 runs are too many"),
     ({"tol": 0}, None, "tol"),
     ({"eps": -1}, None, "eps"),
     ({"ddof": 3}, None, "ddof"),

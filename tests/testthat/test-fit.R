@@ -114,11 +114,13 @@ test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its 
   expect_length(predict(fy, as.matrix(mtcars[0, c("wt", "hp")])), 0)   # a logical matrix
   expect_length(predict(fy, mtcars[0, c("wt", "hp")]), 0)
   expect_length(predict(fy, mtcars[0, ]), 0)
-  # options it does not have are named, not ignored; nnet's type = "raw" is its default
-  expect_error(predict(fx, mtcars, se.fit = TRUE), "no argument se.fit")
-  expect_error(predict(fx, mtcars, type = "class"), "no argument type other than nnet's \"raw\"")
-  expect_error(predict(fx, mtcars, "raw"), "newdata and nothing more unnamed")
-  expect_identical(predict(fx, mtcars, type = "raw"), predict(fx, mtcars))
+  # what it cannot give is named, not ignored; what costs nothing is taken
+  # (ggplot2's geom_smooth(se = FALSE) passes se.fit = FALSE, level, interval = "none")
+  expect_error(predict(fx, mtcars, se.fit = TRUE), "no standard errors \\(se.fit\\)")
+  expect_error(predict(fx, mtcars, interval = "confidence"), "no intervals")
+  expect_error(predict(fx, mtcars, type = "class"), "type = \"raw\" only")
+  expect_identical(predict(fx, mtcars, type = "raw", se.fit = FALSE, level = 0.95,
+                           interval = "none", na.action = na.pass), predict(fx, mtcars))
   fm <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 2)
   expect_identical(colnames(fitted(fm)), c("mpg", "qsec"))
   expect_identical(dim(predict(fm, mtcars[0, ])), c(0L, 2L))
