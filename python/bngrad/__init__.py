@@ -4,7 +4,7 @@
 """
 from . import kron
 from .batchnorm import batchnorm_backward, batchnorm_forward
-from .fit import BNRegressor, ConvergenceWarning, NotFittedError, forward
+from .fit import BNRegressor, ConvergenceWarning, NotFittedError, UndefinedMetricWarning, forward
 from .checks import ACTIVATIONS
 from .model import Gradients, Params, gradients, init_params
 
@@ -12,6 +12,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS", "BNRegressor", "ConvergenceWarning", "Gradients", "NotFittedError", "Params",
-    "batchnorm_backward", "forward",
+    "UndefinedMetricWarning", "batchnorm_backward", "forward",
     "batchnorm_forward", "gradients", "init_params", "kron", "__version__",
 ]

@@ -92,6 +92,11 @@ class ConvergenceWarning(UserWarning):
     ConvergenceWarning, so that its users' filters catch it too."""
 
 
+class UndefinedMetricWarning(UserWarning):
+    """score() of fewer than two rows: R^2 is not defined (NaN), as in
+    scikit-learn, whose UndefinedMetricWarning it also is where it is loaded."""
+
+
 class NotFittedError(ValueError, AttributeError):
     """predict/score before fit (a ValueError and an AttributeError, as in
     scikit-learn; also scikit-learn's NotFittedError where it is loaded)."""
@@ -1074,9 +1079,17 @@ class BNRegressor:
 
     def score(self, X, y, sample_weight=None):
         """R^2 of the prediction (uniform average over outputs), as
-        scikit-learn's r2_score."""
+        scikit-learn's r2_score: 0 (or 1) for a y of one value, and NaN,
+        with an UndefinedMetricWarning, for fewer than two rows."""
         yhat = np.asarray(self.predict(X), dtype=float).reshape(len(X), -1)
         Y = checks.target(y, yhat.shape[0]).reshape(yhat.shape[0], -1)
+        if len(Y) < 2:
+            # r2_score's answer (a leave-one-out split's score): 0 would
+            # read as a score
+            warnings.warn("R^2 score is not well-defined with less than two samples.",
+                          _sklearn_class("UndefinedMetricWarning", UndefinedMetricWarning),
+                          stacklevel=checks.user_level())
+            return float("nan")
         w = np.ones(len(Y)) if sample_weight is None else \
             checks.weights(sample_weight, len(Y), 0, "sample_weight")
         # on the fit's scale of y, whose squares are finite (R^2 is blind to it)

@@ -748,6 +748,12 @@ def test_score_of_a_constant_y_is_that_of_scikit_learn():
     # (per output: the mean of 0 and the other's)
     assert est.score(X[:5], np.c_[np.ones(5), y[:5]]) == pytest.approx(
         0.5 * est.score(X[:5], y[:5]), rel=1e-12)
+    # one row: not defined (a leave-one-out split's), NaN with r2_score's warning
+    from sklearn.exceptions import UndefinedMetricWarning
+    with pytest.warns(UndefinedMetricWarning, match="less than two samples"):
+        assert np.isnan(est.score(X[:1], y[:1]))
+    with pytest.warns(bngrad.UndefinedMetricWarning):
+        est.score(X[:1], y[:1])
 
 
 @pytest.mark.parametrize("scale", [1e12, 1e300])
