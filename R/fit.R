@@ -94,7 +94,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   if (is.data.frame(y)) y <- as.matrix(y)
   if (is.logical(y)) y <- y + 0                # as lm: TRUE is 1 (dim and names kept)
   if (!is.numeric(y)) stop("y must be numeric, not ", class(y)[1], call. = FALSE)
-  Y <- if (is.null(dim(y))) matrix(y, ncol = 1) else y
+  Y <- if (length(dim(y)) < 2L) matrix(y, ncol = 1) else y      # a 1-d array too
   if (nrow(Y) != nrow(x)) {
     stop("x has ", nrow(x), " rows but y has ", nrow(Y), ": they must match", call. = FALSE)
   }

@@ -9,9 +9,10 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   q <- .whole(n_outputs, "n_outputs")
   if (!is.null(seed)) seed <- .whole(seed, "seed", lowest = 0)
   .with_seed(seed, list(
-    G1 = matrix(stats::rnorm(p1 * p2) * sqrt(2 / p1), p1, p2),
+    # (in doubles: an integer product past 2^31 - 1 was NA, and rnorm "invalid arguments")
+    G1 = matrix(stats::rnorm(as.double(p1) * p2) * sqrt(2 / p1), p1, p2),
     gamma = rep(1, p2), beta = rep(0, p2),
-    G2 = matrix(stats::rnorm(p2 * q) / sqrt(p2), p2, q), b = rep(0, q)))
+    G2 = matrix(stats::rnorm(as.double(p2) * q) / sqrt(p2), p2, q), b = rep(0, q)))
 }
 
 # Evaluate `expr` after set.seed(seed), leaving the caller's random stream as
@@ -123,7 +124,8 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
     }
     X <- as.matrix(X)
   }
-  if (is.null(dim(X)) && is.numeric(X)) X <- matrix(X, ncol = 1)
+  # a vector, or a 1-d array (tapply's), is one column
+  if (length(dim(X)) < 2L && is.numeric(X)) X <- matrix(X, ncol = 1)
   # as.matrix of a data frame's zero rows is logical, and so are zero rows of it
   if (is.logical(X) && length(X) == 0L) storage.mode(X) <- "double"
   if (!is.numeric(X) || length(dim(X)) != 2) {
@@ -153,6 +155,7 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (!values && is.integer(X) && anyNA(X)) stop("X contains NA, NaN or Inf", call. = FALSE)
   N <- nrow(X)
   if (N < 2) stop("X must have at least 2 rows (batch statistics), got ", N, call. = FALSE)
+  if (ncol(X) == 0L) stop("X must have at least 1 column", call. = FALSE)
   need <- c("G1", "gamma", "beta", "G2", "b")
   if (!is.list(params) || !all(need %in% names(params))) {
     stop("params must be a list with G1, gamma, beta, G2 and b (see bn_params())",
@@ -163,22 +166,27 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
     stop("G1 must be a matrix with ", ncol(X), " rows (the columns of X)", call. = FALSE)
   }
   p2 <- ncol(G1)
+  if (p2 == 0L) stop("G1 must have at least 1 column (a hidden unit)", call. = FALSE)
   gamma <- as.vector(vet(params$gamma, "gamma"))
   beta <- as.vector(vet(params$beta, "beta"))
   if (length(gamma) != p2) stop("gamma must have length ", p2, " (the columns of G1)", call. = FALSE)
   if (length(beta) != p2) stop("beta must have length ", p2, " (the columns of G1)", call. = FALSE)
   G2 <- vet(params$G2, "G2")
-  G2_vector <- is.null(dim(G2))
+  # (a 1-d array, tapply's, is a vector)
+  G2_vector <- length(dim(G2)) < 2L
   if (G2_vector) G2 <- matrix(G2, ncol = 1)
   if (nrow(G2) != p2) stop("G2 must have ", p2, " rows (the columns of G1)", call. = FALSE)
   q <- ncol(G2)
+  if (q == 0L) stop("G2 must have at least 1 column (an output)", call. = FALSE)
   b <- as.vector(vet(params$b, "b"))
   if (length(b) != q) stop("b must have length ", q, " (the columns of G2)", call. = FALSE)
   if (is.data.frame(y)) y <- as.matrix(y)
   Y <- vet(y, "y")
-  if (is.null(dim(Y))) Y <- matrix(Y, ncol = 1)
+  if (length(dim(Y)) < 2L) Y <- matrix(Y, ncol = 1)
   if (nrow(Y) != N) stop("y must have ", N, " rows (the rows of X), got ", nrow(Y), call. = FALSE)
-  if (ncol(Y) != q) stop("y must have ", q, " columns (the columns of G2)", call. = FALSE)
+  if (ncol(Y) != q) {
+    stop("y must have ", q, " column", if (q != 1) "s", " (the columns of G2)", call. = FALSE)
+  }
   .one_of(activation, .activations, "activation")
   eps <- .real(eps, "eps", 0)
   ddof <- .ddof(ddof)

@@ -31,7 +31,13 @@ cases <- list(
   list("eps", list(eps = NA_real_)),
   list("ddof", list(ddof = 2)),
   list("ddof", list(ddof = "1")),
-  list("params", list(params = list(G1 = good$params$G1)))
+  list("params", list(params = list(G1 = good$params$G1))),
+  # no columns, hidden units or outputs: said in R's words by every function
+  list("X", list(X = good$X[, 0], params = with_param(G1 = matrix(0, 0, 4)))),
+  list("G1", list(params = with_param(G1 = matrix(0, 3, 0), gamma = numeric(0),
+                                      beta = numeric(0), G2 = numeric(0)))),
+  list("G2", list(y = matrix(0, 10, 0), params = with_param(G2 = matrix(0, 4, 0),
+                                                           b = numeric(0))))
 )
 
 for (i in seq_along(cases)) {
@@ -40,6 +46,7 @@ for (i in seq_along(cases)) {
   args[names(cases[[i]][[2]])] <- cases[[i]][[2]]
   test_that(sprintf("bad %s (case %d) is an R error naming it", name, i), {
     expect_error(do.call(bn_grad_loop, args), paste0("\\b", name, "\\b"))
+    expect_error(do.call(bn_grad_kron, args), paste0("\\b", name, "\\b"))
     need_core()
     expect_error(do.call(bn_grad, args), paste0("\\b", name, "\\b"))
   })
@@ -89,4 +96,18 @@ test_that("a Python that install_bngrad() cannot mend is named with what does", 
                "RETICULATE_PYTHON is set \\(/opt/other/bin/python\\) and chooses it: unset it")
   # RETICULATE_PYTHON set, but another Python started first: that is the fault
   expect_match(bngrad:::.python_hint("/usr/bin/python3"), "restart R and call bngrad before")
+})
+
+test_that("a 1-d array (tapply's) is taken as the vector it holds", {
+  one_d <- function(v) array(v, dim = length(v))
+  p1 <- with_param(G2 = one_d(as.vector(good$params$G2)))
+  pv <- with_param(G2 = as.vector(good$params$G2))
+  expect_identical(bn_grad_loop(good$X, one_d(good$y), p1), bn_grad_loop(good$X, good$y, pv))
+  expect_identical(bn_grad_kron(one_d(good$X[, 1]), one_d(good$y), with_param(G1 = good$params$G1[1, , drop = FALSE])),
+                   bn_grad_kron(good$X[, 1], good$y, with_param(G1 = good$params$G1[1, , drop = FALSE])))
+  need_core()
+  expect_identical(bn_grad(good$X, one_d(good$y), p1), bn_grad(good$X, good$y, pv))
+  a <- suppressWarnings(bn_fit(good$X, one_d(good$y), hidden = 2, seed = 1, max_iter = 5))
+  b <- suppressWarnings(bn_fit(good$X, good$y, hidden = 2, seed = 1, max_iter = 5))
+  expect_identical(a$params, b$params)
 })
