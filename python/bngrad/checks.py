@@ -158,6 +158,36 @@ def overflowing_weights(name):
             f"their maximum (a fit with a fixed decay: divide the decay by it too)")
 
 
+def net_params(params, p1, finite=True):
+    """params (G1, gamma, beta, G2, b) checked against p1 inputs and
+    converted: float64, G2 2-D; finite unless told."""
+    if not isinstance(params, (tuple, list)) or len(params) != 5:
+        raise TypeError("params must be a Params (G1, gamma, beta, G2, b)")
+    G1 = real_array("G1", params[0], (2,), finite=finite)
+    if G1.shape[0] != p1:
+        raise ValueError(f"G1 must have {p1} rows (the columns of X), got shape {G1.shape}")
+    p2 = G1.shape[1]
+    if p2 < 1:
+        raise ValueError(f"G1 must have at least 1 column, got shape {G1.shape}")
+    gamma = real_array("gamma", params[1], (0, 1), finite=finite).reshape(-1)
+    beta = real_array("beta", params[2], (0, 1), finite=finite).reshape(-1)
+    for name, v in (("gamma", gamma), ("beta", beta)):
+        if v.size != p2:
+            raise ValueError(f"{name} must have length {p2} (the columns of G1), got {v.size}")
+    G2 = real_array("G2", params[3], (0, 1, 2), finite=finite)
+    if G2.ndim < 2:
+        G2 = G2.reshape(-1, 1)
+    if G2.shape[0] != p2:
+        raise ValueError(f"G2 must have {p2} rows (the columns of G1), got shape {G2.shape}")
+    q = G2.shape[1]
+    if q < 1:
+        raise ValueError(f"G2 must have at least 1 column, got shape {G2.shape}")
+    b = real_array("b", params[4], (0, 1), finite=finite).reshape(-1)
+    if b.size != q:
+        raise ValueError(f"b must have length {q} (the columns of G2), got {b.size}")
+    return G1, gamma, beta, G2, b
+
+
 def net(X, y, params, activation, eps, ddof, w=None):
     """The arguments of `gradients`, checked and converted.
 
@@ -172,30 +202,8 @@ def net(X, y, params, activation, eps, ddof, w=None):
         raise ValueError(f"X must have at least 2 rows (batch statistics), got {N}")
     if p1 < 1:
         raise ValueError(f"X must have at least 1 column, got shape {X.shape}")
-    if not isinstance(params, (tuple, list)) or len(params) != 5:
-        raise TypeError("params must be a Params (G1, gamma, beta, G2, b)")
-    G1 = real_array("G1", params[0], (2,), finite=False)
-    if G1.shape[0] != p1:
-        raise ValueError(f"G1 must have {p1} rows (the columns of X), got shape {G1.shape}")
-    p2 = G1.shape[1]
-    if p2 < 1:
-        raise ValueError(f"G1 must have at least 1 column, got shape {G1.shape}")
-    gamma = real_array("gamma", params[1], (0, 1), finite=False).reshape(-1)
-    beta = real_array("beta", params[2], (0, 1), finite=False).reshape(-1)
-    for name, v in (("gamma", gamma), ("beta", beta)):
-        if v.size != p2:
-            raise ValueError(f"{name} must have length {p2} (the columns of G1), got {v.size}")
-    G2 = real_array("G2", params[3], (0, 1, 2), finite=False)
-    if G2.ndim < 2:
-        G2 = G2.reshape(-1, 1)
-    if G2.shape[0] != p2:
-        raise ValueError(f"G2 must have {p2} rows (the columns of G1), got shape {G2.shape}")
+    G1, gamma, beta, G2, b = net_params(params, p1, finite=False)
     q = G2.shape[1]
-    if q < 1:
-        raise ValueError(f"G2 must have at least 1 column, got shape {G2.shape}")
-    b = real_array("b", params[4], (0, 1), finite=False).reshape(-1)
-    if b.size != q:
-        raise ValueError(f"b must have length {q} (the columns of G2), got {b.size}")
     Y = real_array("y", y, (1, 2), finite=False)
     if Y.ndim == 1:
         Y = Y.reshape(-1, 1)

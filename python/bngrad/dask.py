@@ -383,12 +383,12 @@ def _grad_block(X, Y, w, lo, sh):
                                 sh.G2, sh.b, sh.code)
     error = (0.0, 0.0)
     if held is not None and sh.validate is not None and held.any():
-        from .fit import forward
+        from .fit import _forward
         v = sh.validate
         wv = w[held] if w.size else np.ones(int(held.sum()))
         # NumPy's BLAS too, on one thread: forward's products run in a worker thread
         with engine.single_blas:
-            e = Y[held] - forward((X[held] - v.center) / v.scale, v.params, v.mean, v.var,
+            e = Y[held] - _forward((X[held] - v.center) / v.scale, v.params, v.mean, v.var,
                                   v.activation, v.eps)
         error = (float(total((wv[:, None] * e * e).ravel())), float(total(wv)))
     return sums, error

@@ -939,7 +939,7 @@ class BNRegressor:
         def held_out_error(v):
             p = _to_params(v, p1, p2, q)
             var = (p.G1 * (vstats.Cn @ p.G1)).sum(axis=0) / (W - s["ddof"])
-            e = Yv - forward(Xv, p, mean_x @ p.G1, var, self.activation, s["eps"])
+            e = Yv - _forward(Xv, p, mean_x @ p.G1, var, self.activation, s["eps"])
             return float(sums.total((wv[:, None] * e * e).ravel()) / sums.total(wv))
         m = self._minimize(f, v0, s, held_out_error if early else None, report)
         if wanted and not early:
@@ -1072,8 +1072,8 @@ class BNRegressor:
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = checks.design(X, "X", n_features=self.n_features_in_)
         Xs = _standardised(X, self.x_center_, self.x_scale_)
-        out = forward(Xs, self.params_, self.running_mean_, self.running_var_,
-                      self.activation, self.eps)
+        out = _forward(Xs, self.params_, self.running_mean_, self.running_var_,
+                       self.activation, self.eps)
         yhat = out * self.y_scale_ + self.y_center_
         return (yhat[:, 0] if self._y_1d else yhat).astype(dtype, copy=False)
 
@@ -1178,8 +1178,31 @@ def _standardised(A, center, scale):
 def forward(X, params, mean, var, activation="relu", eps=1e-5):
     """yhat with batch norm frozen at population statistics (mean, var of X G1):
     each row's prediction depends on that row alone, so one row predicts too.
-    The products run with the BLAS on one thread: a BLAS's bits depend on
-    its thread count, and a prediction's must not."""
+
+    X (n, p1), params a Params, mean and var (p2,), all finite, var >= 0 and
+    var + eps > 0; returns (n, q).  Every argument is checked (a NaN in X
+    came out as relu's 0, a negative var as numbers)."""
+    X = checks.real_array("X", X, (2,))
+    G1, gamma, beta, G2, b = checks.net_params(params, X.shape[1])
+    p2 = G1.shape[1]
+    mean, var = (checks.real_array(name, v, (0, 1)).reshape(-1) for name, v in
+                 (("mean", mean), ("var", var)))
+    for name, v in (("mean", mean), ("var", var)):
+        if v.size != p2:
+            raise ValueError(f"{name} must have length {p2} (the columns of G1), got {v.size}")
+    eps, _ = checks.eps_ddof(eps, 0)
+    bad = (var < 0) | (var + eps <= 0)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"var must be >= 0 with var + eps > 0 (eps = {eps}): var[{j}] is {var[j]}")
+    checks.activation_code(activation)
+    return _forward(X, Params(G1, gamma, beta, G2, b), mean, var, activation, eps)
+
+
+def _forward(X, params, mean, var, activation, eps):
+    """forward's work on arguments known to be good (the fit's own).  The
+    products run with the BLAS on one thread: a BLAS's bits depend on its
+    thread count, and a prediction's must not."""
     with engine.single_blas:
         H = np.ascontiguousarray(params.gamma * (X @ params.G1 - mean) / np.sqrt(var + eps)
                                  + params.beta)

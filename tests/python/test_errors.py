@@ -87,3 +87,29 @@ def test_bad_init_params():
             bngrad.init_params(*args)
     with pytest.raises(ValueError, match="seed"):
         bngrad.init_params(3, 2, seed=-1)
+
+
+def test_bad_input_to_forward_names_the_argument_and_changes_nothing():
+    """forward checked nothing: a NaN in X came out as relu's 0, a negative
+    var as numbers, a wrong activation as a KeyError (helper-25)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 4))
+    p = bngrad.init_params(4, 3, 1, seed=1)
+    Z = X @ p.G1
+    mean, var = Z.mean(axis=0), Z.var(axis=0)
+    good = bngrad.forward(X, p, mean, var)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    for args, kw, err, said in [
+            ((Xn, p, mean, var), {}, ValueError, "X contains NaN"),
+            ((X, p, mean, -var - 1), {}, ValueError, r"var must be >= 0 .*var\[0\]"),
+            ((X, p, mean, 0 * var), {"eps": 0.0}, ValueError, "var \\+ eps > 0"),
+            ((X, p, mean[:2], var), {}, ValueError, "mean must have length 3"),
+            ((X, p, mean, var), {"activation": "ReLU"}, ValueError, "activation must be one of"),
+            ((X, tuple(p)[:4], mean, var), {}, TypeError, "params must be a Params"),
+            ((X[:, :3], p, mean, var), {}, ValueError, "G1 must have 3 rows"),
+            ((X, p, mean, var), {"eps": -1.0}, ValueError, "eps must be")]:
+        with pytest.raises(err, match=said):
+            bngrad.forward(*args, **kw)
+    assert np.array_equal(bngrad.forward(X, tuple(p), mean, var), good)
+    assert np.isnan(Xn[0, 0]) and np.array_equal(Xn[1:], X[1:])
