@@ -11,6 +11,18 @@
   }
 }
 
+# The weights' Jacobians, I_p2 %x% Zh (N p2 x p2^2) and I_p2 %x% X (N p2 x
+# p1 p2), within the BN Jacobian's budget of .max_dense^2 doubles: N p2 alone
+# let p2 = 512 at N = 8 ask for 8 GB.
+.check_weights_jacobians <- function(N, p1, p2) {
+  size <- as.double(N) * p2 * p2 * max(p1, p2)
+  if (size > .max_dense^2) {
+    stop(sprintf(paste("N * p2^2 * max(p1, p2) = %.0f is too large for dense Jacobians",
+                       "(limit %d^2); use fewer hidden units or bn_grad()"),
+                 size, .max_dense), call. = FALSE)
+  }
+}
+
 # Zh and sd of Z's columns (batch statistics, denominator N - ddof).
 .normalise <- function(Z, eps, ddof) {
   mu <- colMeans(Z)
@@ -50,6 +62,7 @@ bn_grad_kron <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
   N <- nrow(X); p1 <- ncol(X); p2 <- ncol(G1); q <- ncol(G2)
   .check_dense(N, p2, "p2")
   .check_dense(N, q, "q")
+  .check_weights_jacobians(N, p1, p2)
   act <- .act(activation)
   one <- matrix(1, N, 1)
   K <- matrix(0, p2 * p2, p2)            # vec(diag(gamma)) = K gamma

@@ -33,6 +33,18 @@ def _check_size(N, width, what):
             f"(limit bngrad.kron.MAX_DENSE = {MAX_DENSE}); use bngrad.gradients")
 
 
+def _check_weights_jacobians(N, p1, p2):
+    """The weights' Jacobians, I_p2 kron Zh (N p2 x p2^2) and I_p2 kron X
+    (N p2 x p1 p2), within the BN Jacobian's budget, MAX_DENSE^2 doubles:
+    N p2 <= MAX_DENSE alone let p2 = 512 at N = 8 ask for 8 GiB."""
+    size = N * p2 * p2 * max(p1, p2)
+    if size > MAX_DENSE ** 2:
+        raise ValueError(
+            f"N * p2^2 * max(p1, p2) = {size} is too large for dense Jacobians (limit "
+            f"bngrad.kron.MAX_DENSE^2 = {MAX_DENSE ** 2}); use fewer hidden units or "
+            "bngrad.gradients")
+
+
 def _stats(Z, eps, ddof):
     N = Z.shape[0]
     mu = Z.mean(axis=0)
@@ -126,6 +138,7 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     N, p2, q = X.shape[0], G1.shape[1], G2.shape[1]
     _check_size(N, p2, "p2")
     _check_size(N, q, "q")
+    _check_weights_jacobians(N, X.shape[1], p2)
     Z = X @ G1
     Zh, _ = _stats(Z, eps, ddof)
     A = Zh * gamma + beta

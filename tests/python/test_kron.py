@@ -105,6 +105,9 @@ def test_too_large_for_dense_is_a_clear_error():
     X = np.random.default_rng(0).standard_normal((N, 2))
     with pytest.raises(ValueError, match="MAX_DENSE"):
         kron.gradients(X, np.zeros(N), bngrad.init_params(2, 4))
+    # wide nets on few rows: I kron Zh is N p2 x p2^2 (8 GiB at p2 = 512, N = 8)
+    with pytest.raises(ValueError, match=r"p2\^2 \* max\(p1, p2\) = 1073741824 .*MAX_DENSE\^2"):
+        kron.gradients(X[:8], np.zeros(8), bngrad.init_params(2, 512))
 
 
 def test_bad_jacobian_input():

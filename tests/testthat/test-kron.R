@@ -40,5 +40,8 @@ test_that("dense Jacobians refuse large N with the limit named", {
   Z <- matrix(rnorm(5000 * 2), 5000)
   expect_error(bn_jacobian(Z, c(1, 1)), "too large for dense Jacobians \\(limit 4096\\)")
   expect_error(bn_grad_kron(Z, rnorm(5000), bn_params(2, 2)), "limit 4096")
+  # wide nets on few rows: I %x% Zh is N p2 x p2^2 (8 GB at p2 = 512, N = 8)
+  expect_error(bn_grad_kron(Z[1:8, ], rnorm(8), bn_params(2, 512)),
+               "N \\* p2\\^2 \\* max\\(p1, p2\\) = 1073741824 .*limit 4096\\^2")
   expect_error(bn_jacobian(matrix(1:6 + 0.5, 3), 1), "gamma")
 })
