@@ -24,9 +24,11 @@
 }
 
 # Zh and sd of Z's columns (batch statistics, denominator N - ddof).
-.normalise <- function(Z, eps, ddof) {
+.normalise <- function(Z, eps, ddof, what = "Z") {
   mu <- colMeans(Z)
-  sd <- sqrt(colSums(sweep(Z, 2, mu)^2) / (nrow(Z) - ddof) + eps)
+  var <- colSums(sweep(Z, 2, mu)^2) / (nrow(Z) - ddof)
+  .check_variance(var, what)
+  sd <- sqrt(var + eps)
   list(Zh = sweep(sweep(Z, 2, mu), 2, sd, `/`), sd = sd)
 }
 
@@ -69,7 +71,7 @@ bn_grad_kron <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
   K[cbind((0:(p2 - 1)) * (p2 + 1) + 1, 1:p2)] <- 1
   # forward, in vec form
   Z <- X %*% G1
-  s <- .normalise(Z, v$eps, v$ddof)
+  s <- .normalise(Z, v$eps, v$ddof, "X %*% G1")
   vecA <- (diag(p2) %x% s$Zh) %*% K %*% v$gamma + (diag(p2) %x% one) %*% v$beta
   H <- matrix(vapply(vecA, act$f, 0), N, p2)
   yhat <- matrix((diag(q) %x% H) %*% as.vector(G2) + (diag(q) %x% one) %*% v$b, N, q)
@@ -83,6 +85,7 @@ bn_grad_kron <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
   dbeta <- g_A %*% (diag(p2) %x% one)                               # I_p2 %x% 1_N
   g_Z <- g_A %*% bn_jacobian(Z, v$gamma, v$eps, v$ddof)             # block-diagonal BN
   dG1 <- g_Z %*% (diag(p2) %x% X)                                   # I_p2 %x% X
-  .shape_like(list(loss = sum((Y - yhat)^2) / N, G1 = matrix(dG1, p1, p2),
-                   gamma = dgamma, beta = dbeta, G2 = matrix(dG2, p2, q), b = db), v)
+  .shape_like(.check_finite_result(list(
+    loss = sum((Y - yhat)^2) / N, G1 = matrix(dG1, p1, p2), gamma = dgamma, beta = dbeta,
+    G2 = matrix(dG2, p2, q), b = db)), v)
 }

@@ -27,12 +27,16 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, ddof=0):
     if n < 2:
         raise ValueError(f"x must hold at least 2 values per feature, got {n}")
     axes = tuple(range(x.ndim - 1))
-    mean = x.mean(axis=axes)
-    var = ((x - mean) ** 2).sum(axis=axes) / (n - ddof)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = x.mean(axis=axes)
+        var = ((x - mean) ** 2).sum(axis=axes) / (n - ddof)
+    checks.variance_finite(var, "x", "x")
     checks.spread(var, eps, x.reshape(n, f), "x")
     inv_sd = 1.0 / np.sqrt(var + eps)
     xhat = (x - mean) * inv_sd
-    cache = (xhat, gamma, inv_sd, ddof)
+    # (gamma copied: the caller's array, changed in place before the
+    # backward, changed dx)
+    cache = (xhat, gamma.copy(), inv_sd, ddof)
     return gamma * xhat + beta, cache
 
 

@@ -112,6 +112,15 @@ def eps_ddof(eps, ddof):
     return float(eps), int(ddof)
 
 
+def variance_finite(var, what, rescale):
+    """The core's words where a column's variance overflows float64: there
+    sd was Inf, the normalised column 0 and gamma's gradient a silent 0."""
+    bad = ~np.isfinite(var)
+    if bad.any():
+        raise ValueError(f"{what} is too large for float64: column {int(np.argmax(bad))} has a "
+                         f"variance that overflows (rescale {rescale})")
+
+
 def spread(var, eps, Z, what):
     """With eps = 0 a constant column would divide by zero.
 

@@ -11,7 +11,7 @@ docs/derivation.md shows why the two are one.
 """
 import numpy as np
 
-from . import checks
+from . import checks, engine, kernels
 from .checks import real_array
 from .kernels.activations import act_and_slope
 from .model import Gradients
@@ -45,11 +45,13 @@ def _check_weights_jacobians(N, p1, p2):
             "bngrad.gradients")
 
 
-def _stats(Z, eps, ddof):
+def _stats(Z, eps, ddof, what="Z"):
     N = Z.shape[0]
     mu = Z.mean(axis=0)
-    var = ((Z - mu) ** 2).sum(axis=0) / (N - ddof)
-    checks.spread(var, eps, Z, "Z")
+    with np.errstate(over="ignore", invalid="ignore"):
+        var = ((Z - mu) ** 2).sum(axis=0) / (N - ddof)
+    checks.variance_finite(var, what, "X or G1" if what == "X @ G1" else what)
+    checks.spread(var, eps, Z, what)
     sd = np.sqrt(var + eps)
     return (Z - mu) / sd, sd
 
@@ -140,11 +142,12 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     _check_size(N, q, "q")
     _check_weights_jacobians(N, X.shape[1], p2)
     Z = X @ G1
-    Zh, _ = _stats(Z, eps, ddof)
+    Zh, _ = _stats(Z, eps, ddof, "X @ G1")
     A = Zh * gamma + beta
     H = _act(A, activation)[0]
     yhat = H @ G2 + b
-    loss = ((Y - yhat) ** 2).sum() / N
+    with np.errstate(over="ignore", invalid="ignore"):     # said below, as the core says it
+        loss = ((Y - yhat) ** 2).sum() / N
     # The chain rule, row vector by Jacobian, from the loss back to each weight.
     g_yhat = -2.0 / N * vec(Y - yhat)                  # dR / d vec(yhat)'
     dG2 = g_yhat @ dyhat_dG2(H, q)
@@ -154,6 +157,8 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     dbeta = g_A @ dA_dbeta(N, p2)
     g_Z = g_A @ bn_jacobian(Z, gamma, eps, ddof)
     dG1 = g_Z @ dZ_dG1(X, p2)
+    if not all(np.isfinite(a).all() for a in (loss, dG1, dgamma, dbeta, dG2, db)):
+        raise ValueError(engine.MESSAGES[kernels.OVERFLOW])
     shape = [np.shape(p) for p in params]
     return Gradients(
         float(loss), dG1.reshape(G1.shape, order="F"), dgamma.reshape(shape[1]),

@@ -66,3 +66,12 @@ def test_layer_leaves_inputs_alone_and_checks_them():
         bngrad.batchnorm_backward(np.ones((3, 3)), cache)
     with pytest.raises(ValueError, match="column 1 of x"):
         bngrad.batchnorm_forward(np.c_[x[:, :1], np.ones(4)], np.ones(2), np.zeros(2), eps=0)
+
+
+def test_the_cache_keeps_gamma_as_the_forward_saw_it():
+    x = np.random.default_rng(1).standard_normal((6, 3))
+    gamma = np.array([1.0, 2.0, 3.0])
+    _, cache = bngrad.batchnorm_forward(x, gamma, np.zeros(3))
+    dx = bngrad.batchnorm_backward(np.ones_like(x) + x, cache)[0]
+    gamma *= 5                                 # the caller's array, changed in place
+    assert np.array_equal(bngrad.batchnorm_backward(np.ones_like(x) + x, cache)[0], dx)

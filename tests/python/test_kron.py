@@ -117,3 +117,21 @@ def test_bad_jacobian_input():
         kron.bn_jacobian(np.ones((3, 2)), np.ones(2), eps=0)
     with pytest.raises(ValueError, match="activation"):
         kron.dH_dA(np.ones((2, 2)), "elu")
+
+
+def test_overflow_is_said_as_the_core_says_it():
+    """An overflowed variance made sd Inf, Zh 0 and gamma's gradient a silent
+    0; an overflowed loss came back as inf (helper-25)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 4)), rng.standard_normal(20)
+    p = bngrad.init_params(4, 3, 1, seed=1)
+    with pytest.raises(ValueError, match="X @ G1 is too large for float64: column 0"):
+        kron.gradients(X * 1e200, y, p)
+    with pytest.raises(ValueError, match="Z is too large for float64"):
+        kron.bn_jacobian(X * 1e200, np.ones(4))
+    with pytest.raises(ValueError, match="x is too large for float64"):
+        bngrad.batchnorm_forward(X * 1e200, np.ones(4), np.zeros(4))
+    with pytest.raises(ValueError, match="the loss or a gradient overflows float64"):
+        kron.gradients(X, y * 1e160, p)
+    with pytest.raises(ValueError, match="the loss or a gradient overflows float64"):
+        bngrad.gradients(X, y * 1e160, p)

@@ -45,3 +45,14 @@ test_that("dense Jacobians refuse large N with the limit named", {
                "N \\* p2\\^2 \\* max\\(p1, p2\\) = 1073741824 .*limit 4096\\^2")
   expect_error(bn_jacobian(matrix(1:6 + 0.5, 3), 1), "gamma")
 })
+
+test_that("overflow is said as the core says it, by the loops and the Jacobians alike", {
+  set.seed(1)
+  X <- matrix(rnorm(80), 20); y <- rnorm(20); p <- bn_params(4, 3)
+  for (f in list(bn_grad_loop, bn_grad_kron)) {
+    # (an overflowed variance made sd Inf, Zh 0 and gamma's gradient a silent 0)
+    expect_error(f(X * 1e200, y, p), "X %\\*% G1 is too large for float64: column 1")
+    expect_error(f(X, y * 1e160, p), "the loss or a gradient overflows float64")
+  }
+  expect_error(bn_jacobian(X * 1e200, rep(1, 4)), "Z is too large for float64")
+})
