@@ -98,7 +98,12 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   }
   if (sum(w != 0) < 2 || W <= ddof) {
     stop(name, " must give at least 2 rows a non-zero weight and sum to more than ddof = ",
-         ddof, " (batch statistics), got ", sum(w != 0), " non-zero weights", call. = FALSE)
+         ddof, " (batch statistics), got ", sum(w != 0), " non-zero weights summing to ",
+         format(W, digits = 15), call. = FALSE)
+  }
+  if (W < .Machine$double.xmin) {
+    stop(name, " sum to ", format(W), ", below the smallest normal double: multiply them by ",
+         "a common factor (their scale does not change the loss)", call. = FALSE)
   }
   as.double(as.vector(w))
 }
@@ -200,14 +205,15 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 # With eps = 0 a constant column of X G1 divides by zero; a spread below what
 # doubles resolve at the column's magnitude counts as constant (as in Python);
 # with weights, the spread of the rows that count.
-.check_spread <- function(Z, ddof, w = NULL) {
+.check_spread <- function(Z, ddof, w = NULL, what = "X %*% G1") {
   if (is.null(w)) w <- rep(1, nrow(Z))
   mu <- colSums(w * Z) / sum(w)
   sd <- sqrt(colSums(w * sweep(Z, 2, mu)^2) / (sum(w) - ddof))
   flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z[w != 0, , drop = FALSE]), 2, max)
   if (any(flat)) {
-    stop("column ", which(flat)[1], " of X %*% G1 has zero variance, and eps = 0 ",
-         "divides by it; use eps > 0 or change X / G1", call. = FALSE)
+    stop("column ", which(flat)[1], " of ", what, " has zero variance, and eps = 0 ",
+         "divides by it; use eps > 0 or change ", if (what == "Z") "Z" else "X / G1",
+         call. = FALSE)
   }
 }
 

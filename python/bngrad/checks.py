@@ -159,6 +159,11 @@ def weights(w, N, ddof, name="weights"):
         raise ValueError(f"{name} must give at least 2 rows a non-zero weight and sum to more "
                          f"than ddof = {ddof} (batch statistics), got {np.count_nonzero(w)} "
                          f"non-zero weights summing to {W!r}")
+    if W < np.finfo(np.float64).tiny:
+        # subnormal: their sums lose digits, and the kernels' X statistics
+        # said X was too large
+        raise ValueError(f"{name} sum to {W!r}, below the smallest normal float64: multiply "
+                         "them by a common factor (their scale does not change the loss)")
     return w
 
 

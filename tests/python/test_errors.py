@@ -113,3 +113,15 @@ def test_bad_input_to_forward_names_the_argument_and_changes_nothing():
             bngrad.forward(*args, **kw)
     assert np.array_equal(bngrad.forward(X, tuple(p), mean, var), good)
     assert np.isnan(Xn[0, 0]) and np.array_equal(Xn[1:], X[1:])
+
+
+def test_weights_summing_below_float64_s_normal_range_are_named():
+    """Their scale does not change the loss, but a subnormal total loses
+    digits: the kernels had said 'X is too large' (helper-25)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 4)), rng.standard_normal(20)
+    p = bngrad.init_params(4, 3, 1, seed=1)
+    with pytest.raises(ValueError, match="weights sum to .*below the smallest normal float64"):
+        bngrad.gradients(X, y, p, weights=np.full(20, 1e-310))
+    assert bngrad.gradients(X, y, p, weights=np.full(20, 1e-300)).loss == pytest.approx(
+        bngrad.gradients(X, y, p).loss, rel=1e-12)

@@ -57,6 +57,8 @@ test_that("a constant column of X %*% G1 with eps = 0 is an error, eps > 0 copes
   X[, 2] <- 3
   p <- with_param(G1 = cbind(good$params$G1[, 1:2], c(0, 1.7, 0), good$params$G1[, 4]))
   expect_error(bn_grad_loop(X, good$y, p, eps = 0), "column 3 of X %\\*% G1 has zero variance")
+  # bn_jacobian's argument is Z, and the message names it
+  expect_error(bn_jacobian(X %*% p$G1, p$gamma, eps = 0), "column 3 of Z has zero .*change Z")
   need_core()
   expect_error(bn_grad(X, good$y, p, eps = 0), "zero variance")
   g <- bn_grad(X, good$y, p, eps = 1e-5)
@@ -110,4 +112,11 @@ test_that("a 1-d array (tapply's) is taken as the vector it holds", {
   a <- suppressWarnings(bn_fit(good$X, one_d(good$y), hidden = 2, seed = 1, max_iter = 5))
   b <- suppressWarnings(bn_fit(good$X, good$y, hidden = 2, seed = 1, max_iter = 5))
   expect_identical(a$params, b$params)
+})
+
+test_that("weights summing below the smallest normal double are named; too few say their sum", {
+  expect_error(bn_grad_loop(good$X, good$y, good$params, weights = rep(1e-310, 10)),
+               "weights sum to .*below the smallest normal double")
+  expect_error(bn_grad_loop(good$X, good$y, good$params, ddof = 1, weights = rep(0.05, 10)),
+               "10 non-zero weights summing to 0.5")
 })
