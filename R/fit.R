@@ -94,7 +94,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   if (is.data.frame(y)) y <- as.matrix(y)
   if (is.logical(y)) y <- y + 0                # as lm: TRUE is 1 (dim and names kept)
   if (!is.numeric(y)) stop("y must be numeric, not ", class(y)[1], call. = FALSE)
-  Y <- if (length(dim(y)) < 2L) matrix(y, ncol = 1) else y      # a 1-d array too
+  Y <- if (.vector_like(y)) matrix(y, ncol = 1) else y
   if (nrow(Y) != nrow(x)) {
     stop("x has ", nrow(x), " rows but y has ", nrow(Y), ": they must match", call. = FALSE)
   }
@@ -325,7 +325,7 @@ predict.bn_fit <- function(object, newdata, ...) {
     # columns found by name where newdata has them all (extra ones, another
     # order: a data frame with more than x had), else by position
     p1 <- length(object$coefnames)
-    if (is.null(dim(newdata)) && is.numeric(newdata) && p1 > 1L && length(newdata) == p1) {
+    if (.vector_like(newdata) && is.numeric(newdata) && p1 > 1L && length(newdata) == p1) {
       newdata <- matrix(newdata, 1L, dimnames = list(NULL, names(newdata)))  # one new row
     }
     have <- colnames(newdata)

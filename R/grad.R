@@ -118,6 +118,10 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   x
 }
 
+# A vector, or a 1-d array (tapply's, whose nrow() is its length and ncol()
+# NA), is taken as the vector it holds.
+.vector_like <- function(x) length(dim(x)) < 2L
+
 # A numeric (or integer) matrix from a matrix, numeric data frame or vector;
 # NA is left for the caller to judge.
 .as_design <- function(X, name = "X") {
@@ -129,8 +133,7 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
     }
     X <- as.matrix(X)
   }
-  # a vector, or a 1-d array (tapply's), is one column
-  if (length(dim(X)) < 2L && is.numeric(X)) X <- matrix(X, ncol = 1)
+  if (.vector_like(X) && is.numeric(X)) X <- matrix(X, ncol = 1)
   # as.matrix of a data frame's zero rows is logical, and so are zero rows of it
   if (is.logical(X) && length(X) == 0L) storage.mode(X) <- "double"
   if (!is.numeric(X) || length(dim(X)) != 2) {
@@ -177,8 +180,7 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (length(gamma) != p2) stop("gamma must have length ", p2, " (the columns of G1)", call. = FALSE)
   if (length(beta) != p2) stop("beta must have length ", p2, " (the columns of G1)", call. = FALSE)
   G2 <- vet(params$G2, "G2")
-  # (a 1-d array, tapply's, is a vector)
-  G2_vector <- length(dim(G2)) < 2L
+  G2_vector <- .vector_like(G2)
   if (G2_vector) G2 <- matrix(G2, ncol = 1)
   if (nrow(G2) != p2) stop("G2 must have ", p2, " rows (the columns of G1)", call. = FALSE)
   q <- ncol(G2)
@@ -187,7 +189,7 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (length(b) != q) stop("b must have length ", q, " (the columns of G2)", call. = FALSE)
   if (is.data.frame(y)) y <- as.matrix(y)
   Y <- vet(y, "y")
-  if (length(dim(Y)) < 2L) Y <- matrix(Y, ncol = 1)
+  if (.vector_like(Y)) Y <- matrix(Y, ncol = 1)
   if (nrow(Y) != N) stop("y must have ", N, " rows (the rows of X), got ", nrow(Y), call. = FALSE)
   if (ncol(Y) != q) {
     stop("y must have ", q, " column", if (q != 1) "s", " (the columns of G2)", call. = FALSE)
@@ -205,15 +207,16 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 # With eps = 0 a constant column of X G1 divides by zero; a spread below what
 # doubles resolve at the column's magnitude counts as constant (as in Python);
 # with weights, the spread of the rows that count.
-.check_spread <- function(Z, ddof, w = NULL, what = "X %*% G1") {
+.check_spread <- function(Z, ddof, w = NULL, what = "X %*% G1", change = "X / G1") {
   if (is.null(w)) w <- rep(1, nrow(Z))
   mu <- colSums(w * Z) / sum(w)
-  sd <- sqrt(colSums(w * sweep(Z, 2, mu)^2) / (sum(w) - ddof))
+  var <- colSums(w * sweep(Z, 2, mu)^2) / (sum(w) - ddof)
+  .check_variance(var, what, sub("/", "or", change, fixed = TRUE))   # (NaN made flat NA)
+  sd <- sqrt(var)
   flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z[w != 0, , drop = FALSE]), 2, max)
   if (any(flat)) {
     stop("column ", which(flat)[1], " of ", what, " has zero variance, and eps = 0 ",
-         "divides by it; use eps > 0 or change ", if (what == "Z") "Z" else "X / G1",
-         call. = FALSE)
+         "divides by it; use eps > 0 or change ", change, call. = FALSE)
   }
 }
 
@@ -254,4 +257,22 @@ bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0, wei
   block <- function(k) g[(end[k - 1L] + 1L):end[k]]
   list(loss = g[[1L]], G1 = matrix(block(2L), p1, p2), gamma = block(3L), beta = block(4L),
        G2 = if (v$G2_vector) block(5L) else matrix(block(5L), p2, q), b = block(6L))
+}
+
+# The core's words where float64 overflows, for the references too: a
+# variance that overflowed made sd Inf, Zh 0 and gamma's gradient a silent 0.
+.check_variance <- function(var, what, change = what) {
+  bad <- which(!is.finite(var))
+  if (length(bad)) {
+    stop(what, " is too large for float64: column ", bad[1], " has a variance that ",
+         "overflows (rescale ", change, ")", call. = FALSE)
+  }
+}
+
+.check_finite_result <- function(g) {
+  if (!all(vapply(g, function(a) all(is.finite(a)), NA))) {
+    stop("the loss or a gradient overflows float64 although X, y and the parameters are ",
+         "finite (rescale X, y or the parameters)", call. = FALSE)
+  }
+  g
 }

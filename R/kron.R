@@ -11,23 +11,24 @@
   }
 }
 
-# The weights' Jacobians, I_p2 %x% Zh (N p2 x p2^2) and I_p2 %x% X (N p2 x
-# p1 p2), within the BN Jacobian's budget of .max_dense^2 doubles: N p2 alone
-# let p2 = 512 at N = 8 ask for 8 GB.
-.check_weights_jacobians <- function(N, p1, p2) {
-  size <- as.double(N) * p2 * p2 * max(p1, p2)
+# The weights' Jacobians, I_p2 %x% Zh (N p2 x p2^2), I_p2 %x% X (N p2 x
+# p1 p2) and I_q %x% H (N q x p2 q), within the BN Jacobian's budget of
+# .max_dense^2 doubles: N p2 alone let p2 = 512 at N = 8 ask for 8 GB.
+.check_weights_jacobians <- function(N, p1, p2, q) {
+  size <- max(as.double(N) * p2 * p2 * max(p1, p2), as.double(N) * q * q * p2)
   if (size > .max_dense^2) {
-    stop(sprintf(paste("N * p2^2 * max(p1, p2) = %.0f is too large for dense Jacobians",
-                       "(limit %d^2); use fewer hidden units or bn_grad()"),
+    stop(sprintf(paste("the weights' Jacobians would hold %.0f values, too many for dense",
+                       "Jacobians (limit %d^2: N p2^2 max(p1, p2) and N p2 q^2 at most);",
+                       "use fewer hidden units or outputs, or bn_grad()"),
                  size, .max_dense), call. = FALSE)
   }
 }
 
 # Zh and sd of Z's columns (batch statistics, denominator N - ddof).
-.normalise <- function(Z, eps, ddof, what = "Z") {
+.normalise <- function(Z, eps, ddof, what = "Z", change = what) {
   mu <- colMeans(Z)
   var <- colSums(sweep(Z, 2, mu)^2) / (nrow(Z) - ddof)
-  .check_variance(var, what)
+  .check_variance(var, what, change)
   sd <- sqrt(var + eps)
   list(Zh = sweep(sweep(Z, 2, mu), 2, sd, `/`), sd = sd)
 }
@@ -46,7 +47,7 @@ bn_jacobian <- function(Z, gamma, eps = 1e-5, ddof = 0) {
   if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
     stop("ddof must be 0 or 1", call. = FALSE)
   }
-  if (eps == 0) .check_spread(Z, ddof, what = "Z")
+  if (eps == 0) .check_spread(Z, ddof, what = "Z", change = "Z")
   s <- .normalise(Z, eps, ddof)
   J <- matrix(0, N * p2, N * p2)
   for (j in 1:p2) {
@@ -64,14 +65,14 @@ bn_grad_kron <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
   N <- nrow(X); p1 <- ncol(X); p2 <- ncol(G1); q <- ncol(G2)
   .check_dense(N, p2, "p2")
   .check_dense(N, q, "q")
-  .check_weights_jacobians(N, p1, p2)
+  .check_weights_jacobians(N, p1, p2, q)
   act <- .act(activation)
   one <- matrix(1, N, 1)
   K <- matrix(0, p2 * p2, p2)            # vec(diag(gamma)) = K gamma
   K[cbind((0:(p2 - 1)) * (p2 + 1) + 1, 1:p2)] <- 1
   # forward, in vec form
   Z <- X %*% G1
-  s <- .normalise(Z, v$eps, v$ddof, "X %*% G1")
+  s <- .normalise(Z, v$eps, v$ddof, "X %*% G1", "X or G1")
   vecA <- (diag(p2) %x% s$Zh) %*% K %*% v$gamma + (diag(p2) %x% one) %*% v$beta
   H <- matrix(vapply(vecA, act$f, 0), N, p2)
   yhat <- matrix((diag(q) %x% H) %*% as.vector(G2) + (diag(q) %x% one) %*% v$b, N, q)

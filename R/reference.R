@@ -35,7 +35,7 @@
     for (i in 1:N) mu[j] <- mu[j] + w[i] * Z[i, j] / W
     for (i in 1:N) v[j] <- v[j] + w[i] * (Z[i, j] - mu[j])^2 / (W - ddof)
   }
-  .check_variance(v, "X %*% G1")
+  .check_variance(v, "X %*% G1", "X or G1")
   sd <- sqrt(v + eps)
   Zh <- A <- H <- matrix(0, N, p2)
   for (i in 1:N) for (j in 1:p2) {
@@ -100,24 +100,6 @@ bn_grad_loop <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
   for (k in 1:p1) for (j in 1:p2) for (i in 1:N) dG1[k, j] <- dG1[k, j] + X[i, k] * dZ[i, j]
   .shape_like(.check_finite_result(list(loss = f$loss, G1 = dG1, gamma = dgamma, beta = dbeta,
                                          G2 = dG2, b = db)), v)
-}
-
-# The core's words where float64 overflows, for the references too: a
-# variance that overflowed made sd Inf, Zh 0 and gamma's gradient a silent 0.
-.check_variance <- function(var, what) {
-  bad <- which(!is.finite(var))
-  if (length(bad)) {
-    stop(what, " is too large for float64: column ", bad[1], " has a variance that ",
-         "overflows (rescale ", if (what == "Z") "Z" else "X or G1", ")", call. = FALSE)
-  }
-}
-
-.check_finite_result <- function(g) {
-  if (!all(vapply(g, function(a) all(is.finite(a)), NA))) {
-    stop("the loss or a gradient overflows float64 although X, y and the parameters are ",
-         "finite (rescale X, y or the parameters)", call. = FALSE)
-  }
-  g
 }
 
 # max |a - b| over the scale of b, per parameter block.

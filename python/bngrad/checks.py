@@ -121,7 +121,7 @@ def variance_finite(var, what, rescale):
                          f"variance that overflows (rescale {rescale})")
 
 
-def spread(var, eps, Z, what):
+def spread(var, eps, Z, what, change=None):
     """With eps = 0 a constant column would divide by zero.
 
     'Constant' allows for rounding: a column whose spread is below what
@@ -135,12 +135,13 @@ def spread(var, eps, Z, what):
         j = int(np.flatnonzero(flat)[0])
         raise ValueError(
             f"column {j} of {what} has zero variance, and eps = 0 divides by it; "
-            f"use eps > 0 or change {what}")
+            f"use eps > 0 or change {change or what}")
 
 
-def weights(w, N, ddof, name="weights"):
+def weights(w, N, ddof, name="weights", normal=True):
     """Case weights (frequency weights: a weight of 2 counts a row twice) as
-    a float64 vector, or the kernels' empty 'no weights' for None."""
+    a float64 vector, or the kernels' empty 'no weights' for None; normal:
+    see weights_sum (a score, blind to their scale, takes any)."""
     from .engine import NO_WEIGHTS
     if w is None:
         return NO_WEIGHTS
@@ -153,18 +154,24 @@ def weights(w, N, ddof, name="weights"):
         raise ValueError(f"{name} must be >= 0, got {float(w[w < 0][0])!r} at row {int(np.argmax(w < 0))}")
     with np.errstate(over="ignore"):
         W = float(sums.total(w))
+    weights_sum(W, np.count_nonzero(w), ddof, name, normal)
+    return w
+
+
+def weights_sum(W, nonzero, ddof, name, normal=True):
+    """The weights' total W (of `nonzero` non-zero weights) checked: finite,
+    more than ddof over at least 2 rows, and where their sums are the
+    statistics' (normal), not below float64's normal range, where they
+    lose digits (the kernels then said X was too large)."""
     if not np.isfinite(W):
         raise ValueError(overflowing_weights(name))
-    if np.count_nonzero(w) < 2 or W <= ddof:
+    if nonzero < 2 or W <= ddof:
         raise ValueError(f"{name} must give at least 2 rows a non-zero weight and sum to more "
-                         f"than ddof = {ddof} (batch statistics), got {np.count_nonzero(w)} "
+                         f"than ddof = {ddof} (batch statistics), got {nonzero} "
                          f"non-zero weights summing to {W!r}")
-    if W < np.finfo(np.float64).tiny:
-        # subnormal: their sums lose digits, and the kernels' X statistics
-        # said X was too large
+    if normal and W < np.finfo(np.float64).tiny:
         raise ValueError(f"{name} sum to {W!r}, below the smallest normal float64: multiply "
                          "them by a common factor (their scale does not change the loss)")
-    return w
 
 
 def overflowing_weights(name):

@@ -329,12 +329,7 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
         with np.errstate(over="ignore"):       # an overflowing total is named below
             W = float(np.sum([p.w[1] for p in parts]))
         nonzero = int(np.sum([p.w[2] for p in parts]))
-        if not np.isfinite(W):
-            raise ValueError(checks.overflowing_weights(wname))
-        if nonzero < 2 or W <= ddof:
-            raise ValueError(f"{wname} must give at least 2 rows a non-zero weight and sum to "
-                             f"more than ddof = {ddof} (batch statistics), got {nonzero} "
-                             f"non-zero weights summing to {W!r}")
+        checks.weights_sum(W, nonzero, ddof, wname)
 
     if rescale:
         from .fit import _extreme

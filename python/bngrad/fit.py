@@ -1084,14 +1084,19 @@ class BNRegressor:
         yhat = np.asarray(self.predict(X), dtype=float).reshape(len(X), -1)
         Y = checks.target(y, yhat.shape[0]).reshape(yhat.shape[0], -1)
         if len(Y) < 2:
+            if sample_weight is not None:              # still a mistake to name
+                w = checks.real_array("sample_weight", sample_weight, (0, 1)).reshape(-1)
+                if w.size not in (1, len(Y)) or (w < 0).any():
+                    raise ValueError(f"sample_weight must be {len(Y)} weight(s) >= 0, got {w}")
             # r2_score's answer (a leave-one-out split's score): 0 would
             # read as a score
             warnings.warn("R^2 score is not well-defined with less than two samples.",
                           _sklearn_class("UndefinedMetricWarning", UndefinedMetricWarning),
                           stacklevel=checks.user_level())
             return float("nan")
+        # (R^2 is blind to the weights' scale: any total will do)
         w = np.ones(len(Y)) if sample_weight is None else \
-            checks.weights(sample_weight, len(Y), 0, "sample_weight")
+            checks.weights(sample_weight, len(Y), 0, "sample_weight", normal=False)
         # on the fit's scale of y, whose squares are finite (R^2 is blind to it)
         Y, yhat = Y / self.y_scale_, yhat / self.y_scale_
         ss_res = sums.column_sums(w[:, None] * (Y - yhat) ** 2)
@@ -1183,20 +1188,27 @@ def forward(X, params, mean, var, activation="relu", eps=1e-5):
     var + eps > 0; returns (n, q).  Every argument is checked (a NaN in X
     came out as relu's 0, a negative var as numbers)."""
     X = checks.real_array("X", X, (2,))
+    if X.shape[1] < 1:
+        raise ValueError(f"X must have at least 1 column, got shape {X.shape}")
     G1, gamma, beta, G2, b = checks.net_params(params, X.shape[1])
     p2 = G1.shape[1]
-    mean, var = (checks.real_array(name, v, (0, 1)).reshape(-1) for name, v in
+    # (statistics kept with keepdims, (1, p2), are p2 numbers too)
+    mean, var = (checks.real_array(name, v, (0, 1, 2)).reshape(-1) for name, v in
                  (("mean", mean), ("var", var)))
     for name, v in (("mean", mean), ("var", var)):
         if v.size != p2:
             raise ValueError(f"{name} must have length {p2} (the columns of G1), got {v.size}")
     eps, _ = checks.eps_ddof(eps, 0)
-    bad = (var < 0) | (var + eps <= 0)
+    with np.errstate(over="ignore"):
+        bad = (var < 0) | ~(var + eps > 0) | ~np.isfinite(var + eps)
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"var must be >= 0 with var + eps > 0 (eps = {eps}): var[{j}] is {var[j]}")
+        raise ValueError(f"var must be >= 0 with var + eps > 0 and finite (eps = {eps}): "
+                         f"var[{j}] is {var[j]}")
     checks.activation_code(activation)
-    return _forward(X, Params(G1, gamma, beta, G2, b), mean, var, activation, eps)
+    out = _forward(X, Params(G1, gamma, beta, G2, b), mean, var, activation, eps)
+    # one output per row where G2 is a vector, as gradients keeps G2's shape
+    return out[:, 0] if np.ndim(params[3]) < 2 else out
 
 
 def _forward(X, params, mean, var, activation, eps):

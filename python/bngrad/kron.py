@@ -33,25 +33,28 @@ def _check_size(N, width, what):
             f"(limit bngrad.kron.MAX_DENSE = {MAX_DENSE}); use bngrad.gradients")
 
 
-def _check_weights_jacobians(N, p1, p2):
-    """The weights' Jacobians, I_p2 kron Zh (N p2 x p2^2) and I_p2 kron X
-    (N p2 x p1 p2), within the BN Jacobian's budget, MAX_DENSE^2 doubles:
-    N p2 <= MAX_DENSE alone let p2 = 512 at N = 8 ask for 8 GiB."""
-    size = N * p2 * p2 * max(p1, p2)
+def _check_weights_jacobians(N, p1, p2, q):
+    """The weights' Jacobians, I_p2 kron Zh (N p2 x p2^2), I_p2 kron X
+    (N p2 x p1 p2) and I_q kron H (N q x p2 q), within the BN Jacobian's
+    budget, MAX_DENSE^2 doubles: N p2 <= MAX_DENSE alone let p2 = 512 at
+    N = 8 ask for 8 GiB."""
+    size = max(N * p2 * p2 * max(p1, p2), N * q * q * p2)
     if size > MAX_DENSE ** 2:
         raise ValueError(
-            f"N * p2^2 * max(p1, p2) = {size} is too large for dense Jacobians (limit "
-            f"bngrad.kron.MAX_DENSE^2 = {MAX_DENSE ** 2}); use fewer hidden units or "
-            "bngrad.gradients")
+            f"the weights' Jacobians would hold {size} values, too many for dense Jacobians "
+            f"(limit bngrad.kron.MAX_DENSE^2 = {MAX_DENSE ** 2}: N p2^2 max(p1, p2) and "
+            "N p2 q^2 at most); use fewer hidden units or outputs, or bngrad.gradients")
 
 
 def _stats(Z, eps, ddof, what="Z"):
     N = Z.shape[0]
-    mu = Z.mean(axis=0)
     with np.errstate(over="ignore", invalid="ignore"):
+        mu = Z.mean(axis=0)
         var = ((Z - mu) ** 2).sum(axis=0) / (N - ddof)
-    checks.variance_finite(var, what, "X or G1" if what == "X @ G1" else what)
-    checks.spread(var, eps, Z, what)
+    # (the core's words: X @ G1 is changed by X or G1)
+    change = "X / G1" if what == "X @ G1" else what
+    checks.variance_finite(var, what, change.replace("/", "or"))
+    checks.spread(var, eps, Z, what, change)
     sd = np.sqrt(var + eps)
     return (Z - mu) / sd, sd
 
@@ -140,7 +143,7 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     N, p2, q = X.shape[0], G1.shape[1], G2.shape[1]
     _check_size(N, p2, "p2")
     _check_size(N, q, "q")
-    _check_weights_jacobians(N, X.shape[1], p2)
+    _check_weights_jacobians(N, X.shape[1], p2, q)
     Z = X @ G1
     Zh, _ = _stats(Z, eps, ddof, "X @ G1")
     A = Zh * gamma + beta

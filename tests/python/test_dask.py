@@ -265,6 +265,16 @@ def test_optimizers_that_need_the_data_in_memory_say_so(optimizer):
         bngrad.BNRegressor(optimizer=optimizer).fit(chunked(X, 30), y)
 
 
+def test_weights_summing_below_float64_s_normal_range_are_named_as_in_memory():
+    X, y = regression(100)
+    w = np.full(100, 1e-310)
+    for fit in (lambda: bngrad.BNRegressor(max_iter=3).fit(chunked(X, 30), y, sample_weight=w),
+                lambda: bngrad.BNRegressor(max_iter=3, optimizer="lbfgs").fit(X, y,
+                                                                               sample_weight=w)):
+        with pytest.raises(ValueError, match="sample_weight sum to .*smallest normal float64"):
+            fit()
+
+
 def test_too_many_runs_are_refused_before_any_is_set_up():
     X, y = regression(100)
     with pytest.raises(ValueError, match="ensemble x restarts = 10,000,000 runs are too many"):

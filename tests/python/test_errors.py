@@ -112,6 +112,14 @@ def test_bad_input_to_forward_names_the_argument_and_changes_nothing():
         with pytest.raises(err, match=said):
             bngrad.forward(*args, **kw)
     assert np.array_equal(bngrad.forward(X, tuple(p), mean, var), good)
+    # statistics kept with keepdims are p2 numbers too; a vector G2, one output per row
+    assert np.array_equal(bngrad.forward(X, p, mean[None], var[None]), good)
+    pv = bngrad.Params(p.G1, p.gamma, p.beta, p.G2.ravel(), p.b)
+    assert np.array_equal(bngrad.forward(X, pv, mean, var), good[:, 0])
+    with pytest.raises(ValueError, match="X must have at least 1 column"):
+        bngrad.forward(X[:, :0], p, mean, var)
+    with pytest.raises(ValueError, match="var \\+ eps > 0 and finite"):
+        bngrad.forward(X, p, mean, np.full(3, 1e308), eps=1e308)
     assert np.isnan(Xn[0, 0]) and np.array_equal(Xn[1:], X[1:])
 
 

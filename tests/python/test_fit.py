@@ -754,6 +754,11 @@ def test_score_of_a_constant_y_is_that_of_scikit_learn():
         assert np.isnan(est.score(X[:1], y[:1]))
     with pytest.warns(bngrad.UndefinedMetricWarning):
         est.score(X[:1], y[:1])
+    with pytest.raises(ValueError, match="sample_weight must be 1 weight"):
+        est.score(X[:1], y[:1], sample_weight=[1.0, 2.0])
+    # R^2 is blind to the weights' scale: a subnormal total is no error here
+    assert est.score(X, y, sample_weight=np.full(len(y), 1e-310)) == pytest.approx(
+        est.score(X, y), rel=1e-9)
 
 
 @pytest.mark.parametrize("scale", [1e12, 1e300])

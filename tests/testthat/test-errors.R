@@ -119,4 +119,10 @@ test_that("weights summing below the smallest normal double are named; too few s
                "weights sum to .*below the smallest normal double")
   expect_error(bn_grad_loop(good$X, good$y, good$params, ddof = 1, weights = rep(0.05, 10)),
                "10 non-zero weights summing to 0.5")
+  # a variance that overflows is said, not an NA in the flat-column check
+  expect_error(bn_grad_loop(good$X * 1e9, good$y, good$params, eps = 0, weights = rep(1e300, 10)),
+               "X %\\*% G1 is too large for float64")
+  need_core()
+  expect_error(bn_grad(good$X, good$y, good$params, weights = rep(1e-310, 10)),
+               "weights sum to .*below the smallest normal double")
 })

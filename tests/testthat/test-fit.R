@@ -114,6 +114,9 @@ test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its 
   expect_length(predict(fy, as.matrix(mtcars[0, c("wt", "hp")])), 0)   # a logical matrix
   expect_length(predict(fy, mtcars[0, c("wt", "hp")]), 0)
   expect_length(predict(fy, mtcars[0, ]), 0)
+  # one new row as a named vector, or as a 1-d array holding it
+  expect_identical(predict(fy, array(c(3, 100), dimnames = list(c("wt", "hp")))),
+                   predict(fy, c(wt = 3, hp = 100)))
   # what it cannot give is named, not ignored; what costs nothing is taken
   # (ggplot2's geom_smooth(se = FALSE) passes se.fit = FALSE, level, interval = "none")
   expect_error(predict(fx, mtcars, se.fit = TRUE), "no standard errors \\(se.fit\\)")

@@ -42,7 +42,10 @@ test_that("dense Jacobians refuse large N with the limit named", {
   expect_error(bn_grad_kron(Z, rnorm(5000), bn_params(2, 2)), "limit 4096")
   # wide nets on few rows: I %x% Zh is N p2 x p2^2 (8 GB at p2 = 512, N = 8)
   expect_error(bn_grad_kron(Z[1:8, ], rnorm(8), bn_params(2, 512)),
-               "N \\* p2\\^2 \\* max\\(p1, p2\\) = 1073741824 .*limit 4096\\^2")
+               "would hold 1073741824 values.*limit 4096\\^2")
+  # and many outputs: I_q %x% H is N q x p2 q (4 GB at q = 2048, p2 = 64, N = 2)
+  expect_error(bn_grad_kron(Z[1:2, 1, drop = FALSE], matrix(0, 2, 2048), bn_params(1, 64, 2048)),
+               "would hold 536870912 values")
   expect_error(bn_jacobian(matrix(1:6 + 0.5, 3), 1), "gamma")
 })
 
