@@ -138,38 +138,44 @@ def spread(var, eps, Z, what, change=None):
             f"use eps > 0 or change {change or what}")
 
 
-def weights(w, N, ddof, name="weights", normal=True):
+def weights(w, N, ddof, name="weights"):
     """Case weights (frequency weights: a weight of 2 counts a row twice) as
-    a float64 vector, or the kernels' empty 'no weights' for None; normal:
-    see weights_sum (a score, blind to their scale, takes any)."""
+    a float64 vector, or the kernels' empty 'no weights' for None."""
     from .engine import NO_WEIGHTS
     if w is None:
         return NO_WEIGHTS
+    w = weight_values(w, N, name)
+    with np.errstate(over="ignore"):
+        W = float(sums.total(w))
+    weights_sum(W, np.count_nonzero(w), ddof, name)
+    return w
+
+
+def weight_values(w, N, name):
+    """N weights >= 0 as a float64 vector (one number: every row's, as in
+    scikit-learn), their sum not yet judged."""
     w = real_array(name, w, (0, 1))
-    if w.ndim == 0:                            # one weight for every row, as scikit-learn
+    if w.ndim == 0:
         w = np.full(N, float(w))
     if w.size != N:
         raise ValueError(f"{name} must have length {N} (the rows of X), got {w.size}")
     if (w < 0).any():
         raise ValueError(f"{name} must be >= 0, got {float(w[w < 0][0])!r} at row {int(np.argmax(w < 0))}")
-    with np.errstate(over="ignore"):
-        W = float(sums.total(w))
-    weights_sum(W, np.count_nonzero(w), ddof, name, normal)
     return w
 
 
-def weights_sum(W, nonzero, ddof, name, normal=True):
+def weights_sum(W, nonzero, ddof, name):
     """The weights' total W (of `nonzero` non-zero weights) checked: finite,
-    more than ddof over at least 2 rows, and where their sums are the
-    statistics' (normal), not below float64's normal range, where they
-    lose digits (the kernels then said X was too large)."""
+    more than ddof over at least 2 rows, and not below float64's normal
+    range, where the statistics' sums lose digits (the kernels then said X
+    was too large)."""
     if not np.isfinite(W):
         raise ValueError(overflowing_weights(name))
     if nonzero < 2 or W <= ddof:
         raise ValueError(f"{name} must give at least 2 rows a non-zero weight and sum to more "
                          f"than ddof = {ddof} (batch statistics), got {nonzero} "
                          f"non-zero weights summing to {W!r}")
-    if normal and W < np.finfo(np.float64).tiny:
+    if W < np.finfo(np.float64).tiny:
         raise ValueError(f"{name} sum to {W!r}, below the smallest normal float64: multiply "
                          "them by a common factor (their scale does not change the loss)")
 

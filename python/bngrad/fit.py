@@ -1083,20 +1083,21 @@ class BNRegressor:
         with an UndefinedMetricWarning, for fewer than two rows."""
         yhat = np.asarray(self.predict(X), dtype=float).reshape(len(X), -1)
         Y = checks.target(y, yhat.shape[0]).reshape(yhat.shape[0], -1)
+        # R^2 is blind to the weights' scale: divided by the largest, their
+        # sums neither overflow nor lose digits below float64's normal range
+        w = np.ones(len(Y)) if sample_weight is None else \
+            checks.weight_values(sample_weight, len(Y), "sample_weight")
+        top = w.max() if w.size else 0.0
+        if len(Y) and not top > 0:
+            raise ValueError("sample_weight must give at least one row a non-zero weight")
+        w = w / top if top > 0 else w
         if len(Y) < 2:
-            if sample_weight is not None:              # still a mistake to name
-                w = checks.real_array("sample_weight", sample_weight, (0, 1)).reshape(-1)
-                if w.size not in (1, len(Y)) or (w < 0).any():
-                    raise ValueError(f"sample_weight must be {len(Y)} weight(s) >= 0, got {w}")
             # r2_score's answer (a leave-one-out split's score): 0 would
             # read as a score
             warnings.warn("R^2 score is not well-defined with less than two samples.",
                           _sklearn_class("UndefinedMetricWarning", UndefinedMetricWarning),
                           stacklevel=checks.user_level())
             return float("nan")
-        # (R^2 is blind to the weights' scale: any total will do)
-        w = np.ones(len(Y)) if sample_weight is None else \
-            checks.weights(sample_weight, len(Y), 0, "sample_weight", normal=False)
         # on the fit's scale of y, whose squares are finite (R^2 is blind to it)
         Y, yhat = Y / self.y_scale_, yhat / self.y_scale_
         ss_res = sums.column_sums(w[:, None] * (Y - yhat) ** 2)
@@ -1184,20 +1185,23 @@ def forward(X, params, mean, var, activation="relu", eps=1e-5):
     """yhat with batch norm frozen at population statistics (mean, var of X G1):
     each row's prediction depends on that row alone, so one row predicts too.
 
-    X (n, p1), params a Params, mean and var (p2,), all finite, var >= 0 and
-    var + eps > 0; returns (n, q).  Every argument is checked (a NaN in X
-    came out as relu's 0, a negative var as numbers)."""
+    X (n, p1), params a Params, mean and var p2 numbers ((p2,), or (1, p2)
+    as keepdims keeps them), all finite, var >= 0 and var + eps > 0;
+    returns (n, q), or (n,) where G2 is a vector.  Every argument is
+    checked (a NaN in X came out as relu's 0, a negative var as numbers)."""
     X = checks.real_array("X", X, (2,))
     if X.shape[1] < 1:
         raise ValueError(f"X must have at least 1 column, got shape {X.shape}")
     G1, gamma, beta, G2, b = checks.net_params(params, X.shape[1])
     p2 = G1.shape[1]
     # (statistics kept with keepdims, (1, p2), are p2 numbers too)
-    mean, var = (checks.real_array(name, v, (0, 1, 2)).reshape(-1) for name, v in
+    mean, var = (checks.real_array(name, v, (0, 1, 2)) for name, v in
                  (("mean", mean), ("var", var)))
     for name, v in (("mean", mean), ("var", var)):
-        if v.size != p2:
-            raise ValueError(f"{name} must have length {p2} (the columns of G1), got {v.size}")
+        if v.size != p2 or (v.ndim == 2 and v.shape[0] != 1):
+            raise ValueError(f"{name} must be {p2} numbers (the columns of G1), (p2,) or "
+                             f"(1, p2), got shape {v.shape}")
+    mean, var = mean.reshape(-1), var.reshape(-1)
     eps, _ = checks.eps_ddof(eps, 0)
     with np.errstate(over="ignore"):
         bad = (var < 0) | ~(var + eps > 0) | ~np.isfinite(var + eps)

@@ -104,7 +104,7 @@ def test_bad_input_to_forward_names_the_argument_and_changes_nothing():
             ((Xn, p, mean, var), {}, ValueError, "X contains NaN"),
             ((X, p, mean, -var - 1), {}, ValueError, r"var must be >= 0 .*var\[0\]"),
             ((X, p, mean, 0 * var), {"eps": 0.0}, ValueError, "var \\+ eps > 0"),
-            ((X, p, mean[:2], var), {}, ValueError, "mean must have length 3"),
+            ((X, p, mean[:2], var), {}, ValueError, r"mean must be 3 numbers .*got shape \(2,\)"),
             ((X, p, mean, var), {"activation": "ReLU"}, ValueError, "activation must be one of"),
             ((X, tuple(p)[:4], mean, var), {}, TypeError, "params must be a Params"),
             ((X[:, :3], p, mean, var), {}, ValueError, "G1 must have 3 rows"),
@@ -114,6 +114,8 @@ def test_bad_input_to_forward_names_the_argument_and_changes_nothing():
     assert np.array_equal(bngrad.forward(X, tuple(p), mean, var), good)
     # statistics kept with keepdims are p2 numbers too; a vector G2, one output per row
     assert np.array_equal(bngrad.forward(X, p, mean[None], var[None]), good)
+    with pytest.raises(ValueError, match=r"mean must be 3 numbers .*got shape \(3, 1\)"):
+        bngrad.forward(X, p, mean[:, None], var)
     pv = bngrad.Params(p.G1, p.gamma, p.beta, p.G2.ravel(), p.b)
     assert np.array_equal(bngrad.forward(X, pv, mean, var), good[:, 0])
     with pytest.raises(ValueError, match="X must have at least 1 column"):

@@ -754,11 +754,16 @@ def test_score_of_a_constant_y_is_that_of_scikit_learn():
         assert np.isnan(est.score(X[:1], y[:1]))
     with pytest.warns(bngrad.UndefinedMetricWarning):
         est.score(X[:1], y[:1])
-    with pytest.raises(ValueError, match="sample_weight must be 1 weight"):
+    with pytest.raises(ValueError, match="sample_weight must have length 1"):
         est.score(X[:1], y[:1], sample_weight=[1.0, 2.0])
-    # R^2 is blind to the weights' scale: a subnormal total is no error here
-    assert est.score(X, y, sample_weight=np.full(len(y), 1e-310)) == pytest.approx(
-        est.score(X, y), rel=1e-9)
+    # R^2 is blind to the weights' scale, at any scale (subnormal weights'
+    # sums had lost digits: 0.9737 for 0.9110); one row of weight: 0, as r2_score
+    for scale in (5e-324, 1e-310, 1e307):
+        assert est.score(X, y, sample_weight=np.full(len(y), scale)) == pytest.approx(
+            est.score(X, y), rel=1e-12)
+    assert est.score(X, y, sample_weight=np.r_[1.0, np.zeros(len(y) - 1)]) == 0.0
+    with pytest.raises(ValueError, match="at least one row a non-zero weight"):
+        est.score(X, y, sample_weight=np.zeros(len(y)))
 
 
 @pytest.mark.parametrize("scale", [1e12, 1e300])
