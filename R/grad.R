@@ -207,11 +207,12 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 # With eps = 0 a constant column of X G1 divides by zero; a spread below what
 # doubles resolve at the column's magnitude counts as constant (as in Python);
 # with weights, the spread of the rows that count.
-.check_spread <- function(Z, ddof, w = NULL, what = "X %*% G1", change = "X / G1") {
+.check_spread <- function(Z, ddof, w = NULL, what = "X %*% G1", change = "X / G1",
+                          rescale = "X or G1") {
   if (is.null(w)) w <- rep(1, nrow(Z))
   mu <- colSums(w * Z) / sum(w)
   var <- colSums(w * sweep(Z, 2, mu)^2) / (sum(w) - ddof)
-  .check_variance(var, what, sub("/", "or", change, fixed = TRUE))   # (NaN made flat NA)
+  .check_variance(var, what, rescale)         # (an overflow's NaN made `flat` NA)
   sd <- sqrt(var)
   flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z[w != 0, , drop = FALSE]), 2, max)
   if (any(flat)) {

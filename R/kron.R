@@ -47,7 +47,7 @@ bn_jacobian <- function(Z, gamma, eps = 1e-5, ddof = 0) {
   if (!is.numeric(ddof) || length(ddof) != 1 || !ddof %in% c(0, 1)) {
     stop("ddof must be 0 or 1", call. = FALSE)
   }
-  if (eps == 0) .check_spread(Z, ddof, what = "Z", change = "Z")
+  if (eps == 0) .check_spread(Z, ddof, what = "Z", change = "Z", rescale = "Z")
   s <- .normalise(Z, eps, ddof)
   J <- matrix(0, N * p2, N * p2)
   for (j in 1:p2) {

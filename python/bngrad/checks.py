@@ -115,10 +115,11 @@ def eps_ddof(eps, ddof):
 def variance_finite(var, what, rescale):
     """The core's words where a column's variance overflows float64: there
     sd was Inf, the normalised column 0 and gamma's gradient a silent 0."""
+    from .engine import VARIANCE_OVERFLOWS
     bad = ~np.isfinite(var)
     if bad.any():
-        raise ValueError(f"{what} is too large for float64: column {int(np.argmax(bad))} has a "
-                         f"variance that overflows (rescale {rescale})")
+        raise ValueError(VARIANCE_OVERFLOWS.format(what=what, index=int(np.argmax(bad)),
+                                                   rescale=rescale))
 
 
 def spread(var, eps, Z, what, change=None):

@@ -626,13 +626,16 @@ def activate(A, code):
     ready(_activate)(A, code)
 
 
+# (also the references' words, checks.variance_finite)
+VARIANCE_OVERFLOWS = ("{what} is too large for float64: column {index} has a variance that "
+                      "overflows (rescale {rescale})")
 MESSAGES = {
     kernels.FLAT_COLUMN: "column {index} of X @ G1 has zero variance, and eps = 0 divides by it; "
                          "use eps > 0 or change X / G1",
     kernels.OVERFLOW_X: "X is too large for float64: the spread of its columns, squared, "
                         "overflows (rescale X, e.g. standardise its columns)",
-    kernels.OVERFLOW_Z: "X @ G1 is too large for float64: column {index} has a variance that "
-                        "overflows (rescale X or G1)",
+    kernels.OVERFLOW_Z: VARIANCE_OVERFLOWS.format(what="X @ G1", rescale="X or G1",
+                                                  index="{index}"),
     kernels.OVERFLOW: "the loss or a gradient overflows float64 although X, y and the parameters "
                       "are finite (rescale X, y or the parameters)",
 }

@@ -1087,10 +1087,10 @@ class BNRegressor:
         # sums neither overflow nor lose digits below float64's normal range
         w = np.ones(len(Y)) if sample_weight is None else \
             checks.weight_values(sample_weight, len(Y), "sample_weight")
-        top = w.max() if w.size else 0.0
-        if len(Y) and not top > 0:
+        top = w.max()                                  # (predict refused no rows)
+        if not top > 0:
             raise ValueError("sample_weight must give at least one row a non-zero weight")
-        w = w / top if top > 0 else w
+        w = w / top
         if len(Y) < 2:
             # r2_score's answer (a leave-one-out split's score): 0 would
             # read as a score
@@ -1104,8 +1104,7 @@ class BNRegressor:
         ss_tot = sums.column_sums(w[:, None] * (Y - sums.average(Y, w)) ** 2)
         # a y of one value has no spread, exactly: its rounded mean left one
         # of ~1e-35, and a score of -1.4e36 (scikit-learn's is 0 or 1)
-        counted = Y[w > 0]
-        ok = (ss_tot > 0) & ~(counted == counted[:1]).all(axis=0)
+        ok = (ss_tot > 0) & ~_flat(Y, w)[0]
         r2 = np.where(ok, 1 - ss_res / np.where(ok, ss_tot, 1), np.where(ss_res == 0, 1.0, 0.0))
         return float(r2.mean())
 
@@ -1162,11 +1161,19 @@ def _center_scale(A, w):
     # a column of one value on the rows that count is centred on that value
     # exactly: its mean, rounded (7 rows of 0.1), left an sd of 1e-17 to
     # divide by, and a new value was standardised to 1e15
-    live = A[w > 0]
-    flat = (live == live[:1]).all(axis=0) if len(live) else np.zeros(A.shape[1], bool)
-    center = np.where(flat, live[0] if len(live) else 0.0, center)
+    flat, first = _flat(A, w)
+    center = np.where(flat, first, center)
     sd = np.where(flat, 0.0, sd)
     return unit * center, unit * np.where(sd > 0, sd, 1.0), flat
+
+
+def _flat(A, w):
+    """Which columns of A hold one value on the rows of weight > 0, and
+    their first such row (0 where none has weight)."""
+    live = A[w > 0]
+    if not len(live):
+        return np.zeros(A.shape[1], bool), 0.0
+    return (live == live[:1]).all(axis=0), live[0]
 
 
 def _standardised(A, center, scale):

@@ -46,14 +46,14 @@ def _check_weights_jacobians(N, p1, p2, q):
             "N p2 q^2 at most); use fewer hidden units or outputs, or bngrad.gradients")
 
 
-def _stats(Z, eps, ddof, what="Z"):
+def _stats(Z, eps, ddof, what="Z", change="Z", rescale="Z"):
+    """Zh and sd of Z's columns; errors name Z as `what`, and what to change
+    or rescale (the core's words for X @ G1: "X / G1", "X or G1")."""
     N = Z.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):
         mu = Z.mean(axis=0)
         var = ((Z - mu) ** 2).sum(axis=0) / (N - ddof)
-    # (the core's words: X @ G1 is changed by X or G1)
-    change = "X / G1" if what == "X @ G1" else what
-    checks.variance_finite(var, what, change.replace("/", "or"))
+    checks.variance_finite(var, what, rescale)
     checks.spread(var, eps, Z, what, change)
     sd = np.sqrt(var + eps)
     return (Z - mu) / sd, sd
@@ -145,7 +145,7 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0):
     _check_size(N, q, "q")
     _check_weights_jacobians(N, X.shape[1], p2, q)
     Z = X @ G1
-    Zh, _ = _stats(Z, eps, ddof, "X @ G1")
+    Zh, _ = _stats(Z, eps, ddof, "X @ G1", "X / G1", "X or G1")
     A = Zh * gamma + beta
     H = _act(A, activation)[0]
     yhat = H @ G2 + b
