@@ -74,6 +74,16 @@ def _has_text(arr):
     return any(isinstance(v, (str, bytes)) for v in arr.flat)
 
 
+def not_sparse(name, value):
+    """TypeError for a scipy.sparse matrix, which np.asarray would make an
+    array of one object."""
+    # scipy.sparse not yet imported: no sparse matrix (and a first call need
+    # not import it, ~0.05 s)
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(value):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+
+
 def real_array(name, value, ndims, finite=True):
     """`value` as a float64 ndarray with ndim in `ndims`, finite unless told.
 
@@ -81,6 +91,7 @@ def real_array(name, value, ndims, finite=True):
     and never writes to it; integer, unsigned, boolean and float32 data are
     converted.
     """
+    not_sparse(name, value)
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
@@ -262,11 +273,7 @@ _NULLABLE = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UI
 def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
     """X as a finite 2-D float64 array, with scikit-learn's messages; a fit
     asks for min_rows = 2 (batch statistics)."""
-    # scipy.sparse not yet imported: X is no sparse matrix (and a first fit
-    # need not import it, ~0.05 s)
-    sparse = sys.modules.get("scipy.sparse")
-    if sparse is not None and sparse.issparse(X):
-        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    not_sparse(name, X)
     if X is None:
         raise ValueError(f"{name} must be an array, got None")
     if hasattr(X, "isna") and hasattr(X, "columns"):      # a pandas DataFrame

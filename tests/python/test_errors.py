@@ -69,6 +69,17 @@ def test_bad_input_names_the_argument(name, kw):
         call(**kw)
 
 
+@pytest.mark.parametrize("name", ["X", "y", "G1"])
+def test_sparse_input_is_named(name):
+    # np.asarray makes a sparse matrix an array of one object: "dtype object" said nothing
+    from scipy import sparse
+    X, y, p = good()
+    args = {"X": dict(X=sparse.csr_matrix(X)), "y": dict(y=sparse.csr_matrix(y[:, None])),
+            "G1": dict(p=with_param(G1=sparse.csr_matrix(p.G1)))}[name]
+    with pytest.raises(TypeError, match=rf"^{name}: sparse input is not supported"):
+        call(**args)
+
+
 def test_constant_column_with_eps_zero():
     X, y, p = good()
     X = X.copy()
