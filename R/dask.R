@@ -8,7 +8,15 @@
 bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
                            activation = "sigmoid", decay = NULL, ensemble = NULL,
                            restarts = 1, max_iter = NULL, tol = NULL, eps = 1e-5, ddof = 0,
-                           seed = NULL, trace = FALSE, scheduler = NULL) {
+                           seed = NULL, trace = FALSE, scheduler = NULL, ...) {
+  # `...` only catches mistakes, named before anything is read
+  dots <- names(match.call(expand.dots = FALSE)$...)
+  if (...length() && is.null(dots)) dots <- rep("", ...length())
+  if (any(dots == "")) {
+    stop("bn_fit_parquet takes its settings by name; ", sum(dots == ""),
+         " unnamed argument(s) left over", call. = FALSE)
+  }
+  .refuse_unknown(dots, bn_fit_parquet, "bn_fit_parquet")
   .string(path, "path")
   if (!file.exists(path)) stop("path '", path, "' does not exist", call. = FALSE)
   names_of <- function(v, name) {

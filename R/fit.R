@@ -202,16 +202,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
     a <- intersect(names, names(refused[[1]]))[1]
     if (!is.na(a)) stop(sprintf(refused[[2]], a, refused[[1]][[a]]), call. = FALSE)
   }
-  unknown <- setdiff(names, c(names(.nnet_renamed), "linout"))
-  if (length(unknown)) {
-    own <- setdiff(names(formals(bn_fit.default)), "...")
-    hint <- vapply(unknown, function(a) {
-      d <- utils::adist(a, own, ignore.case = TRUE)[1, ]
-      if (min(d) <= 2) sprintf(" (did you mean %s?)", own[which.min(d)]) else ""
-    }, "")
-    stop("unknown argument", if (length(unknown) > 1) "s", " to bn_fit: ",
-         paste0(unknown, hint, collapse = ", "), call. = FALSE)
-  }
+  .refuse_unknown(setdiff(names, c(names(.nnet_renamed), "linout")), bn_fit.default, "bn_fit")
   out <- list()
   said <- character()
   for (k in seq_along(names)) {
@@ -235,6 +226,21 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   }
   out$said <- said
   out
+}
+
+# Arguments that reached `...` unknown: an error naming them, each with the
+# argument of fun it most likely meant (within 2 edits, and fewer than half its
+# letters: hiden is hidden, foo is not tol).
+.refuse_unknown <- function(unknown, fun, name) {
+  if (!length(unknown)) return(invisible())
+  own <- setdiff(names(formals(fun)), "...")
+  hint <- vapply(unknown, function(a) {
+    d <- utils::adist(a, own, ignore.case = TRUE)[1, ]
+    if (min(d) <= 2 && min(d) < nchar(a) / 2) sprintf(" (did you mean %s?)", own[which.min(d)])
+    else ""
+  }, "")
+  stop("unknown argument", if (length(unknown) > 1) "s", " to ", name, ": ",
+       paste0(unknown, hint, collapse = ", "), call. = FALSE)
 }
 
 # Batch statistics need two rows.

@@ -8,6 +8,16 @@ test_that("a typo, or an argument bn_fit does not have, is an error naming it", 
   expect_error(bn_fit(x, mtcars$mpg, hiden = 2, fooo = 1), "unknown arguments to bn_fit: hiden .*, fooo")
   # named but never evaluated: the name is the error, not the value
   expect_error(bn_fit(mpg ~ wt, mtcars, colour = stop("evaluated")), "unknown argument to bn_fit: colour")
+  # a guess only where it is a near miss: foo is not tol
+  expect_error(bn_fit(x, mtcars$mpg, foo = 1), "unknown argument to bn_fit: foo$")
+  expect_error(bn_fit(x, mtcars$mpg, maxiter = 5), "maxiter \\(did you mean max_iter\\?\\)")
+  # bn_fit_parquet alike, before it looks at the path or Python
+  expect_error(bn_fit_parquet("no/such.parquet", "y", hiden = 3),
+               "unknown argument to bn_fit_parquet: hiden \\(did you mean hidden\\?\\)")
+  expect_error(bn_fit_parquet("no/such.parquet", "y", colour = stop("evaluated"), fooo = 1),
+               "unknown arguments to bn_fit_parquet: colour, fooo$")
+  expect_error(do.call(bn_fit_parquet, c(list("no/such.parquet", "y"), as.list(1:15))),
+               "bn_fit_parquet takes its settings by name; 1 unnamed argument\\(s\\) left over")
   for (a in c("skip", "rang", "Hess", "softmax", "entropy", "censored", "abstol", "reltol",
               "MaxNWts", "Wts", "mask")) {
     args <- list(mpg ~ wt, mtcars, TRUE)
