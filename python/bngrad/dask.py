@@ -400,7 +400,7 @@ def _pass(data, stats, p, code, eps, ddof, x_scale=None, y_std=None, split=None,
     import dask
     Cn = stats.Cn
     G1 = p.G1 if x_scale is None else p.G1 / x_scale[:, None]
-    sd, CG = engine.batch_sd(Cn, p.G1, eps, ddof, stats.W)
+    sd, CG = engine.batch_sd(Cn, p.G1, eps, ddof, stats.W, stats.d)
     sh = types.SimpleNamespace(
         x0=stats.x0, d=stats.d, G1=np.ascontiguousarray(G1), sd=sd, gamma=p.gamma,
         beta=p.beta, G2=np.ascontiguousarray(p.G2), b=p.b, W=stats.W, code=code,

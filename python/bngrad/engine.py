@@ -514,10 +514,12 @@ def _gemm(A, B):
 
 
 @_quiet
-def batch_sd(Cn, G1, eps, ddof, W):
+def batch_sd(Cn, G1, eps, ddof, W, d):
     """(sd, Cn G1): the sd of the columns of Z = X G1 from Cn (eq. var);
     errors for overflow or, with eps = 0, a column whose variance is zero
-    to rounding (FLAT_COLUMN).  bngrad.dask calls this on the driver."""
+    to rounding (FLAT_COLUMN) or below float64's normal range (UNDERFLOW_Z;
+    d, the mean of X less its first row, tells a column that is exactly
+    constant, which is flat).  bngrad.dask calls this on the driver."""
     with single_blas:
         CG = _gemm(Cn, G1)
     v = (G1 * CG).sum(axis=0)
@@ -528,7 +530,13 @@ def batch_sd(Cn, G1, eps, ddof, W):
         if not (np.isfinite(v).all() and np.isfinite(bound).all()):
             raise_status(kernels.OVERFLOW_Z, int(np.flatnonzero(~np.isfinite(v + bound))[0]))
         if eps == 0.0:
-            flat = v <= 64 * np.finfo(np.float64).eps * bound
+            # a variance below float64's normal range has lost digits (small.py)
+            f = np.finfo(np.float64)
+            under = ((v / (W - ddof) < f.tiny) & (64 * f.eps * bound / (W - ddof) < f.tiny)
+                     & (np.abs(d) @ np.abs(G1) > 0))
+            if under.any():
+                raise_status(kernels.UNDERFLOW_Z, int(np.flatnonzero(under)[0]))
+            flat = v <= 64 * f.eps * bound
             if flat.any():
                 raise_status(kernels.FLAT_COLUMN, int(np.flatnonzero(flat)[0]))
     return np.sqrt(np.maximum(v, 0.0) / (W - ddof) + eps), CG
@@ -566,13 +574,13 @@ def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None,
         def between(C1s):                      # d and sd from the statistics pass
             st = stats_from_sums(x0, C1s, W, lambda: np.isfinite(X).all())
             d[:] = st.d
-            sd[:], CG[0] = batch_sd(st.Cn, G1c, eps, ddof, W)
+            sd[:], CG[0] = batch_sd(st.Cn, G1c, eps, ddof, W, st.d)
         sums = _pass(X, w, W, x0, G1c, gamma, beta, G2c, b, Y, code, tiled.STATS | tiled.GRAD,
                      d, sd, threads, between)[1:]
         CG = CG[0]
     else:
         x0, d, Cn, W = stats
-        sd, CG = batch_sd(Cn, G1c, eps, ddof, W)
+        sd, CG = batch_sd(Cn, G1c, eps, ddof, W, d)
         sums = _pass(X, w, W, x0, G1c, gamma, beta, G2c, b, Y, code, tiled.GRAD, d, sd,
                      threads)[1:]
     return finish_gradient(sums, CG, sd, G1c, gamma, W, ddof)
@@ -629,6 +637,8 @@ def activate(A, code):
 # (also the references' words, checks.variance_finite)
 VARIANCE_OVERFLOWS = ("{what} is too large for float64: column {index} has a variance that "
                       "overflows (rescale {rescale})")
+VARIANCE_UNDERFLOWS = ("{what} is too small for float64: column {index} has a variance that "
+                       "underflows, and eps = 0 divides by it (rescale {rescale}, or use eps > 0)")
 MESSAGES = {
     kernels.FLAT_COLUMN: "column {index} of X @ G1 has zero variance, and eps = 0 divides by it; "
                          "use eps > 0 or change X / G1",
@@ -636,6 +646,8 @@ MESSAGES = {
                         "overflows (rescale X, e.g. standardise its columns)",
     kernels.OVERFLOW_Z: VARIANCE_OVERFLOWS.format(what="X @ G1", rescale="X or G1",
                                                   index="{index}"),
+    kernels.UNDERFLOW_Z: VARIANCE_UNDERFLOWS.format(what="X @ G1", rescale="X or G1",
+                                                    index="{index}"),
     kernels.OVERFLOW: "the loss or a gradient overflows float64 although X, y and the parameters "
                       "are finite (rescale X, y or the parameters)",
 }

@@ -54,7 +54,7 @@ def _stats(Z, eps, ddof, what="Z", change="Z", rescale="Z"):
         mu = Z.mean(axis=0)
         var = ((Z - mu) ** 2).sum(axis=0) / (N - ddof)
     checks.variance_finite(var, what, rescale)
-    checks.spread(var, eps, Z, what, change)
+    checks.spread(var, eps, Z, what, change, rescale)
     sd = np.sqrt(var + eps)
     return (Z - mu) / sd, sd
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import bngrad
-from bngrad import engine, kernels
+from bngrad import engine, kernels, kron
 from bngrad.kernels import tiled
 from complex_step import closed_form
 from conftest import rel_err
@@ -202,6 +202,33 @@ def test_flat_column_with_eps_zero(small, monkeypatch):
     with pytest.raises(ValueError, match="column 1 of X @ G1 has zero variance"):
         bngrad.gradients(X, y, p, eps=0.0)
     bngrad.gradients(X, y, p, eps=1e-5)            # fine with eps > 0
+
+
+@pytest.mark.parametrize("small", [True, False])
+def test_underflowing_variance_with_eps_zero(small, monkeypatch):
+    # BN is blind to X's scale with eps = 0, until the variance leaves float64's
+    # normal range: at 1e-160 it had lost digits (the loss 8e-5 off, no error),
+    # at 1e-200 it was 0 and the column called constant
+    if not small:
+        monkeypatch.setattr(engine, "SMALL_MAX", 0)
+    X, y, p = case(15)
+    base = bngrad.gradients(X, y, p, eps=0.0)
+    assert bngrad.gradients(X * 1e-150, y, p, eps=0.0).loss == pytest.approx(base.loss, rel=1e-12)
+    for s in (1e-160, 1e-200, 1e-320):
+        with pytest.raises(ValueError, match="^X @ G1 is too small for float64: column 0 has a "
+                                             "variance that underflows.*eps > 0"):
+            bngrad.gradients(X * s, y, p, eps=0.0)
+        bngrad.gradients(X * s, y, p, eps=1e-5)
+    # exactly constant, however small, is flat
+    with pytest.raises(ValueError, match="column 0 of X @ G1 has zero variance"):
+        bngrad.gradients(np.full_like(X, 1e-200), y, p, eps=0.0)
+    for f, what in ((lambda Z: kron.gradients(Z, y, p, eps=0.0), "X @ G1"),
+                    (lambda Z: bngrad.batchnorm_forward(Z, np.ones(4), np.zeros(4), eps=0.0), "x")):
+        assert np.isfinite(f(X * 1e-150)[0]).all()
+        with pytest.raises(ValueError, match=f"^{what} is too small for float64: column 0 "):
+            f(X * 1e-160)
+        with pytest.raises(ValueError, match="zero variance"):
+            f(np.full_like(X, 1e-200))
 
 
 @pytest.mark.parametrize("bad", [

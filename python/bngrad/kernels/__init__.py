@@ -16,8 +16,9 @@ from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, SIGMOID, SOFTP
 
 # Status codes.  INPUTS names the argument an index of NOT_FINITE points at.
 OK, FLAT_COLUMN, NOT_FINITE, OVERFLOW_X, OVERFLOW_Z, OVERFLOW, NOT_SMALL = range(7)
+UNDERFLOW_Z = 7
 INPUTS = ("X", "y", "G1", "gamma", "beta", "G2", "b")
 
 __all__ = ["RELU", "LEAKY_RELU", "TANH", "SIGMOID", "SOFTPLUS", "IDENTITY", "LEAKY_SLOPE",
            "OK", "FLAT_COLUMN", "NOT_FINITE", "OVERFLOW_X", "OVERFLOW_Z", "OVERFLOW",
-           "NOT_SMALL", "INPUTS"]
+           "NOT_SMALL", "UNDERFLOW_Z", "INPUTS"]

@@ -18,7 +18,8 @@ else (eq. shift), so the result does not depend on where the data sit.
 import numpy as np
 from ._jit import jit
 
-from . import FLAT_COLUMN, NOT_FINITE, NOT_SMALL, OK, OVERFLOW, OVERFLOW_X, OVERFLOW_Z
+from . import (FLAT_COLUMN, NOT_FINITE, NOT_SMALL, OK, OVERFLOW, OVERFLOW_X, OVERFLOW_Z,
+               UNDERFLOW_Z)
 from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, act_and_slope
 from .blas import gemm
 
@@ -29,6 +30,7 @@ from .blas import gemm
 # results stay the same bit for bit from call to call and thread to thread.
 _FAST = {"reassoc", "contract", "arcp"}
 _ULP = 2.220446049250313e-16
+_TINY = 2.2250738585072014e-308          # the smallest normal float64
 # OpenBLAS runs a product on the calling thread below 65536 * 4 multiply-adds;
 # half that, to be clear of it.
 SMALL_PRODUCT = 1 << 17
@@ -133,6 +135,13 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
         if not (np.isfinite(var) and np.isfinite(m)):
             if status == OK:
                 status, index = OVERFLOW_Z, j
+            var = 1.0
+        elif eps == 0.0 and bound[j] > 0.0 and var < _TINY and (64 * _ULP * bound[j]) ** 2 < _TINY:
+            # a variance below the normal range has lost digits, or all of
+            # them: there no test can tell a spread from rounding (bound 0:
+            # D, X less its first row, is 0, a constant column)
+            if status == OK:
+                status, index = UNDERFLOW_Z, j
             var = 1.0
         elif eps == 0.0 and np.sqrt(var) <= 64 * _ULP * bound[j]:
             if status == OK:                   # a flat column divides by zero
