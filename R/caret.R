@@ -31,8 +31,11 @@ bn_caret <- function() {
         # formula method, as caret's nnet model does
         dat <- x
         dat$.outcome <- y
+        # weights by a name no predictor has: model.frame looks `weights`
+        # up in data first, and took a column named wts for them
+        .case_weights <- wts
         return(bn_fit(.outcome ~ ., data = dat, hidden = param$hidden, decay = decay,
-                      weights = wts, ...))
+                      weights = .case_weights, ...))
       }
       bn_fit(x, y, hidden = param$hidden, decay = decay, weights = wts, ...)
     },

@@ -94,4 +94,14 @@ test_that("caret::train's x/y interface takes a data frame with factors, as for 
   d <- cbind(x, mpg = mtcars$mpg)
   ref <- bn_fit(mpg ~ wt + cyl, data = d, hidden = 2, decay = 0.1, weights = w, seed = 3)
   expect_equal(unname(predict(t, x)), unname(predict(ref, d)), tolerance = 0)
+  # a predictor named wts is a predictor, not caret's case weights (model.frame
+  # looked weights = wts up in the data first)
+  x$wts <- mtcars$hp
+  f <- bn_caret()$fit(x, mtcars$mpg, wts = NULL, param = data.frame(hidden = 2, decay = 0.1),
+                      lev = NULL, last = TRUE, classProbs = FALSE, seed = 3)
+  expect_null(f$weights)
+  expect_true("wts" %in% f$coefnames)
+  f <- bn_caret()$fit(x, mtcars$mpg, wts = w, param = data.frame(hidden = 2, decay = 0.1),
+                      lev = NULL, last = TRUE, classProbs = FALSE, seed = 3)
+  expect_identical(f$weights, as.double(w))
 })
