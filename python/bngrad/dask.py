@@ -55,6 +55,7 @@ over the blocks, as dask-glm does.  "bayes" needs the N x P Jacobian and
   runs without early stopping.
 """
 import contextlib
+import copy
 import contextvars
 import threading
 import types
@@ -168,6 +169,11 @@ def predict(est, X):
         raise TypeError(f"X must be real numbers, got dtype {X.dtype}")
     X = X.rechunk({1: -1})
     dtype = np.float32 if X.dtype == np.float32 else np.float64
+    # the fitted state of now: computed later, the blocks had followed a refit
+    # of est (a cross-validation loop's lazy predictions were all the last
+    # fold's).  A shallow copy holds it: a fit binds new arrays, never
+    # writes into the ones it made before.
+    est = copy.copy(est)
     if est._y_1d:
         return X.map_blocks(_predict_block, est, drop_axis=1, dtype=dtype,
                             meta=np.empty(0, dtype))
@@ -197,6 +203,12 @@ def _dask_array(a, name, rows=None):
         if not hasattr(a, "to_dask_array"):
             raise TypeError(f"{name} must be a Dask array, DataFrame or Series, got "
                             f"{type(a).__name__}")
+        dtypes = getattr(a, "dtypes", None)
+        if hasattr(dtypes, "items"):              # a DataFrame's: the column at fault named
+            bad = [c for c, t in dtypes.items() if getattr(t, "kind", "O") not in "biuf"]
+            if bad:
+                raise TypeError(f"{name} must be real numbers: column {bad[0]!r} is "
+                                f"{dtypes[bad[0]]}")
         a = a.to_dask_array()
     elif not is_dask(a):
         arr = np.asarray(a)
@@ -207,7 +219,12 @@ def _dask_array(a, name, rows=None):
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {a.dtype}")
     if a.ndim and any(np.isnan(c) for c in a.chunks[0]):
-        a = a.compute_chunk_sizes()
+        # (not a.compute_chunk_sizes(): on Dask's global pool, which a
+        # forked child then waited on; _compute takes the call's own)
+        import dask
+        blocks = a.to_delayed().reshape(len(a.chunks[0]), -1)[:, 0]
+        rows = tuple(int(n) for n in _compute(*[dask.delayed(len)(b) for b in blocks]))
+        a = da.Array(a.dask, a.name, (rows,) + a.chunks[1:], meta=a._meta)
     return a
 
 
@@ -267,7 +284,8 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
         x=C1, y=_sums(Y, w, y0), y_finite=bool(np.isfinite(Y).all()),
         # X is read for NaN only where its sums are not finite
         x_bad=_bad_columns(X, C1[-1]), w=None, splits=[],
-        tops=(np.abs(X).max(axis=0, initial=0.0), np.abs(Y).max(axis=0, initial=0.0)))
+        tops=(np.abs(X).max(axis=0, initial=0.0), np.abs(Y).max(axis=0, initial=0.0)),
+        ranges=[_range(A[w > 0] if w.size else A) for A in (X, Y)])
     if w.size:
         neg = np.flatnonzero(w < 0)
         out.w = (bool(np.isfinite(w).all()), total(w), np.count_nonzero(w),
@@ -278,6 +296,22 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
         out.splits.append((_sums(X, wt, x0), total(wt), np.count_nonzero(wt),
                            total(w[held]) if w.size else float(held.sum())))
     return out
+
+
+def _range(A):
+    """(min, max) of A's columns (+-inf for no rows)."""
+    return A.min(axis=0, initial=np.inf), A.max(axis=0, initial=-np.inf)
+
+
+def _flat(ranges):
+    """(flat, value): the columns of one value on the rows that count, from
+    the blocks' (min, max) of them, and that value.  (Not a spread of 0: D =
+    X - x0 takes the first row, whatever its weight, and a column constant
+    on the rows of weight > 0 but not on one of weight 0 rounded to a
+    spread of 1e-16, which the fit standardised into a signal.)"""
+    lo = np.min([r[0] for r in ranges], axis=0)
+    hi = np.max([r[1] for r in ranges], axis=0)
+    return lo == hi, lo
 
 
 def _bad_columns(X, colsums):
@@ -316,6 +350,8 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
              for src, lo in zip(data.sources, data.offsets)]
     x0, y0, parts = _compute(x0, y0, tasks)
     _check_x(data, parts)
+    # (in X's and y's own units: the rescaled pass below divides them)
+    flat_x, flat_y = (_flat([p.ranges[i] for p in parts]) for i in range(2))
     x_unit, y_unit = np.ones(data.p1), np.ones(data.q)
     if not all(p.y_finite for p in parts):
         raise ValueError("y contains NaN or Inf")
@@ -358,7 +394,7 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
                                            lambda: True)
         splits.append(stats)
     return types.SimpleNamespace(x=x, y=y, W=W, live=nonzero, splits=splits, x_unit=x_unit,
-                                 y_unit=y_unit)
+                                 y_unit=y_unit, flat_x=flat_x, flat_y=flat_y)
 
 
 # --- the gradient's pass ------------------------------------------------------
@@ -425,15 +461,15 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
     in-memory arrays (cut into X's blocks).  Two computes: X's statistics,
     then the gradient's pass.  Equal to the in-memory result to rounding.
     """
-    data = _Data.arrays(X, y, weights, "weights", fit=False)
-    # the parameters' checks, in checks.net's words, against stand-ins of
-    # X's and y's shapes (zero strides: nothing of size N is made)
-    y_shape = (data.N,) if data.y_1d else (data.N, data.q)
-    _, _, _, G1, gamma, beta, G2, b, code, eps, ddof = checks.net(
-        np.broadcast_to(0.0, (data.N, data.p1)), np.broadcast_to(0.0, y_shape), params,
-        activation, eps, ddof)
-    checks.finite_all(("G1", "gamma", "beta", "G2", "b"), (G1, gamma, beta, G2, b))
     with _own_pool():
+        data = _Data.arrays(X, y, weights, "weights", fit=False)
+        # the parameters' checks, in checks.net's words, against stand-ins of
+        # X's and y's shapes (zero strides: nothing of size N is made)
+        y_shape = (data.N,) if data.y_1d else (data.N, data.q)
+        _, _, _, G1, gamma, beta, G2, b, code, eps, ddof = checks.net(
+            np.broadcast_to(0.0, (data.N, data.p1)), np.broadcast_to(0.0, y_shape), params,
+            activation, eps, ddof)
+        checks.finite_all(("G1", "gamma", "beta", "G2", "b"), (G1, gamma, beta, G2, b))
         st = _stats_pass(data, "weights", ddof)
         (loss, *grads), _ = _pass(data, st.x, Params(G1, gamma, beta, G2, b), code, eps, ddof)
     return Gradients(float(loss), *(g.reshape(np.shape(p)) for g, p in zip(grads, params)))
@@ -450,11 +486,13 @@ def _standardised(stats, center, scale, unit):
                          stats.Cn / np.outer(scale / unit, scale / unit), stats.W)
 
 
-def _center_scale(stats, unit):
-    """The mean and standard deviation (1 for a constant) of the columns of
-    X, from the XStats of X / unit."""
+def _center_scale(stats, unit, flat):
+    """The mean and standard deviation of the columns of X, from the XStats
+    of X / unit; a column of one value (flat: _flat's) is centred on that
+    value exactly, with scale 1, as in memory (fit._center_scale)."""
     sd = np.sqrt(np.maximum(np.diag(stats.Cn), 0.0) / stats.W)
-    return unit * (stats.x0 + stats.d), unit * np.where(sd > 0, sd, 1.0)
+    center = np.where(flat[0], unit * (flat[1] / unit), unit * (stats.x0 + stats.d))
+    return center, unit * np.where(flat[0] | (sd == 0), 1.0, sd)
 
 
 def fit(est, X, y, sample_weight=None):
@@ -468,8 +506,8 @@ def fit(est, X, y, sample_weight=None):
     given decay agrees to rounding, amplified by the optimiser's path.
     """
     names = checks.feature_names(X)
-    data = _Data.arrays(X, y, sample_weight, "sample_weight", fit=True, names=names)
     with _own_pool():
+        data = _Data.arrays(X, y, sample_weight, "sample_weight", fit=True, names=names)
         return _fit(est, data, names)
 
 
@@ -483,8 +521,8 @@ def _fit(est, data, names, wname="sample_weight"):
     st = _stats_pass(data, wname, s["ddof"], keys, rescale=True)
     W = st.W
     checks.few_weights(W, st.live, bool(s["decay"]))      # a decay weighs against the SSE
-    est.x_center_, est.x_scale_ = _center_scale(st.x, st.x_unit)
-    est.y_center_, est.y_scale_ = _center_scale(st.y, st.y_unit)
+    est.x_center_, est.x_scale_ = _center_scale(st.x, st.x_unit, st.flat_x)
+    est.y_center_, est.y_scale_ = _center_scale(st.y, st.y_unit, st.flat_y)
     center, scale = est.x_center_, est.x_scale_
     y_std = (est.y_center_, est.y_scale_)
     code = ACTIVATIONS[est.activation]
@@ -550,10 +588,8 @@ def _fit(est, data, names, wname="sample_weight"):
 
     def batch_stats(G1):
         return mean_x @ G1, (G1 * (full.Cn @ G1)).sum(axis=0) / (W - ddof)
-    # a column of one value on the rows that count has a spread of exactly 0
-    # (its rows minus the first row's value)
     return est._set_fitted(members, s, p1, q, W, names, data.y_1d, batch_stats,
-                           flat=(np.diag(st.x.Cn) == 0.0, np.diag(st.y.Cn) == 0.0))
+                           flat=(st.flat_x[0], st.flat_y[0]))
 
 
 # --- files --------------------------------------------------------------------
@@ -638,6 +674,8 @@ def _parquet(path, y, x, weights):
         raise ValueError(f"path {path!r} is not a Parquet file or directory: {err}") from None
     fs = ds.filesystem
     files = sorted(ds.files)
+    if not files:
+        raise ValueError(f"path {path!r} holds no Parquet files")
     # the dataset's schema is the first file's: every file's columns count,
     # so that a column the first file lacks is not silently left out of x
     metas = [_footer(fs, f) for f in files]
@@ -657,7 +695,11 @@ def _parquet(path, y, x, weights):
         index = set().union(*(_index_columns(sch) for sch in schemas))
         xs = [c for c in names if c not in ys and c != weights and c not in index]
     else:
-        xs = [x] if isinstance(x, str) else list(x)
+        xs = [x] if isinstance(x, str) else list(x) if isinstance(x, (list, tuple)) else None
+        if xs is None:
+            raise TypeError(f"x must be a column name or a list of them, got {x!r}")
+        if not xs:
+            raise ValueError("x must name at least one column, got none")
     if not xs:
         raise ValueError("x names no column: the file has only y and weights")
     for arg, cols in (("x", xs), ("y", ys)):
@@ -670,6 +712,8 @@ def _parquet(path, y, x, weights):
         both = [c for c in cols if c is not None and c in theirs]
         if both:
             raise ValueError(f"{arg}: column {both[0]!r} is in {other} too")
+    def numbers(t):
+        return pat.is_integer(t) or pat.is_floating(t) or pat.is_boolean(t)
     for arg, cols in (("y", ys), ("x", xs), ("weights", [] if weights is None else [weights])):
         for c in cols:
             if not isinstance(c, str):
@@ -677,9 +721,15 @@ def _parquet(path, y, x, weights):
             if c not in fields:
                 raise ValueError(f"{arg}: no column {c!r} in {path} (its columns: "
                                  f"{', '.join(names)})")
-            t = fields[c].type
-            if not (pat.is_integer(t) or pat.is_floating(t) or pat.is_boolean(t)):
-                raise TypeError(f"{arg}: column {c!r} is {t}, not numbers")
+            # every file's type (a later file's timestamps were read as
+            # nanoseconds, its text failed with no column named); the file
+            # named where the first one's type was numbers
+            if not numbers(fields[c].type):
+                raise TypeError(f"{arg}: column {c!r} is {fields[c].type}, not numbers")
+            for f, sch in zip(files, schemas):
+                if c in sch.names and not numbers(sch.field(c).type):
+                    raise TypeError(f"{arg}: column {c!r} is {sch.field(c).type} in file "
+                                    f"{f!r}, not numbers")
     groups, sizes = [], []
     wanted = xs + ys + ([] if weights is None else [weights])
     for f, meta, sch in zip(files, metas, schemas):
@@ -771,11 +821,15 @@ def _own_pool():
             _pool.reset(token)
 
 
+_LOCAL_SCHEDULERS = ("threads", "threading", "synchronous", "sync", "single-threaded")
+
+
 @contextlib.contextmanager
 def _scheduler(scheduler):
-    """None: Dask's default (a Client already made wins); a name Dask knows
-    ("threads", "synchronous", "processes"); else a distributed scheduler's
-    address, connected to for the call."""
+    """None: Dask's default (a Client already made wins); a local scheduler's
+    name (_LOCAL_SCHEDULERS); else a distributed scheduler's address
+    (host:port, or with its protocol, tcp://host:port), connected to for the
+    call."""
     if scheduler is None:
         yield
         return
@@ -783,13 +837,23 @@ def _scheduler(scheduler):
     if not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be None, a scheduler name or an address, got "
                         f"{scheduler!r}")
-    if "://" in scheduler:
+    if scheduler in ("processes", "multiprocessing"):
+        # Dask's multiprocessing scheduler starts a pool for each compute, and
+        # a fit computes once per gradient: 52 s for a 40-row fit (threads 0.14 s)
+        raise ValueError(f"scheduler={scheduler!r} starts new processes for every pass over "
+                         "the data (one per gradient): use 'threads', or processes of a "
+                         "distributed cluster (its scheduler's address, e.g. that of "
+                         "distributed.LocalCluster())")
+    if scheduler in _LOCAL_SCHEDULERS:
+        with dask.config.set(scheduler=scheduler):
+            yield
+    elif ":" in scheduler:
         from distributed import Client
         with Client(scheduler, set_as_default=True):
             yield
     else:
-        with dask.config.set(scheduler=scheduler):
-            yield
+        raise ValueError(f"scheduler must be None, one of {list(_LOCAL_SCHEDULERS)} or a "
+                         f"distributed scheduler's address (tcp://host:port), got {scheduler!r}")
 
 
 def fit_parquet(est, path, y, x=None, weights=None, scheduler=None):

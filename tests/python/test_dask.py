@@ -513,6 +513,14 @@ def test_a_dask_fit_leaves_no_pool_a_forked_child_waits_on():
         Xd, yd = da.from_array(X, chunks=500), da.from_array(y, chunks=500)
         est = bngrad.BNRegressor(hidden=3, optimizer="lbfgs", max_iter=5).fit(Xd, yd)
         bngrad.gradients(Xd, yd, est.params_)
+        # a DataFrame's block sizes are counted by a compute of their own,
+        # which had run on Dask's global pool
+        import pandas as pd, dask.dataframe as dd
+        df = dd.from_pandas(pd.DataFrame(X, columns=list("abcd")).assign(y=y), npartitions=4)
+        bngrad.BNRegressor(hidden=3, optimizer="lbfgs", max_iter=5).fit(df[list("abcd")], df["y"])
+        bngrad.gradients(df[list("abcd")], df["y"], est.params_)
+        import dask.threaded
+        assert dask.threaded.default_pool is None
         def child(i):
             return est.predict(da.from_array(X, chunks=700)).compute()
         with multiprocessing.get_context("fork").Pool(2) as pool:
@@ -633,6 +641,74 @@ def test_a_parquet_file_lacking_a_column_is_named(tmp_path):
     for x in (None, ["a", "b"]):
         with pytest.raises(ValueError, match="part-000.parquet' has no column 'b'"):
             bd.read_parquet(str(tmp_path / "first"), "y", x=x)
+
+
+def test_a_column_flat_on_the_rows_that_count_is_flat_as_in_memory():
+    # the first row, of weight 0, differs: D = X - x0 then rounded to a spread
+    # of 1e-16, which the Dask fit standardised into a signal
+    X, y = regression(200, p1=3)
+    X[:, 2] = 0.1
+    X[0, 2] = 5.0
+    w = np.ones(200)
+    w[0] = 0.0
+    kw = dict(hidden=3, optimizer="lbfgs", decay=0.01, seed=1, max_iter=50)
+    m = quiet_fit(bngrad.BNRegressor(**kw), X, y, sample_weight=w)
+    d = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 50), chunked(y, 50),
+                  sample_weight=chunked(w, 50))
+    assert d.x_center_[2] == 0.1 and d.x_scale_[2] == 1.0
+    assert np.array_equal(d.params_.G1[2], np.zeros(3))
+    Z = X[:5].copy()
+    Z[:, 2] = 3.0
+    assert np.array_equal(d.predict(Z), d.predict(X[:5]))
+    assert worst(d.predict(X), m.predict(X)) < 1e-8
+
+
+def test_lazy_predictions_are_of_the_fit_at_the_call():
+    X, y = regression(200)
+    est = bngrad.BNRegressor(hidden=2, optimizer="lbfgs", decay=0.1, seed=1).fit(X, y)
+    lazy, now = est.predict(chunked(X, 50)), est.predict(X)
+    est.fit(X, -y)                               # a cross-validation loop's next fold
+    assert np.array_equal(lazy.compute(), now)
+
+
+def test_a_dataframe_column_of_another_type_is_named():
+    import pandas as pd
+    import dask.dataframe as dd
+    frame = pd.DataFrame({"a": np.arange(10.0), "b": pd.Categorical(list("xy") * 5)})
+    with pytest.raises(TypeError, match="^X must be real numbers: column 'b' is category"):
+        bngrad.BNRegressor().fit(dd.from_pandas(frame, npartitions=2), np.arange(10.0))
+
+
+def test_parquet_types_of_every_file_paths_and_x_checked(tmp_path):
+    import pandas as pd
+    X, y = regression(100)
+    a = {"a": X[:50, 0], "y": y[:50]}
+    write_parquet(tmp_path / "time", [a, {"a": pd.to_datetime(np.arange(50), unit="s").values,
+                                          "y": y[50:]}], row_group_size=50)
+    write_parquet(tmp_path / "text", [a, {"a": np.array(["1.5"] * 50), "y": y[50:]}],
+                  row_group_size=50)
+    kw = dict(hidden=2, decay=0.1, max_iter=5)
+    for d in ("time", "text"):
+        with pytest.raises(TypeError, match="^x: column 'a' is .* in file '.*part-001.parquet'"):
+            bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / d), "y")
+    os.makedirs(tmp_path / "empty")
+    with pytest.raises(ValueError, match="holds no Parquet files"):
+        bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "empty"), "y")
+    write_parquet(tmp_path / "ok", [a], row_group_size=50)
+    with pytest.raises(TypeError, match="^x must be a column name or a list of them, got 3"):
+        bd.read_parquet(str(tmp_path / "ok"), "y", x=3)
+    with pytest.raises(ValueError, match="^x must name at least one column"):
+        bd.read_parquet(str(tmp_path / "ok"), "y", x=[])
+    for bad, match in (("thread", "^scheduler must be None, one of"),
+                       ("distributed", "^scheduler must be None, one of"),
+                       ("processes", "^scheduler='processes' starts new processes")):
+        with pytest.raises(ValueError, match=match):
+            bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "ok"), "y", scheduler=bad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est, _ = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "ok"), "y",
+                                scheduler="sync")
+    assert est.n_features_in_ == 1
 
 
 # --- a distributed cluster ------------------------------------------------------
