@@ -213,21 +213,18 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   mu <- colSums(w * Z) / sum(w)
   var <- colSums(w * sweep(Z, 2, mu)^2) / (sum(w) - ddof)
   .check_variance(var, what, rescale)         # (an overflow's NaN made `flat` NA)
-  # a variance below the normal range of doubles has lost digits, or all of
-  # them: no test can tell its spread from rounding (the core's words)
-  counted <- Z[w != 0, , drop = FALSE]
-  scale <- apply(abs(counted), 2, max)
-  under <- var < .Machine$double.xmin & (64 * .Machine$double.eps * scale)^2 < .Machine$double.xmin &
-    apply(counted, 2, function(z) max(z) > min(z))     # (not a constant column)
-  if (any(under)) {
-    stop(what, " is too small for float64: column ", which(under)[1], " has a variance that ",
+  sd <- sqrt(var)
+  flat <- sd == 0 | sd <= 64 * .Machine$double.eps * apply(abs(Z[w != 0, , drop = FALSE]), 2, max)
+  # a spread, but a variance below the normal range of doubles: digits lost
+  under <- !flat & var < .Machine$double.xmin
+  bad <- which(flat | under)
+  if (length(bad) && under[bad[1]]) {
+    stop(what, " is too small for float64: column ", bad[1], " has a variance that ",
          "underflows, and eps = 0 divides by it (rescale ", rescale, ", or use eps > 0)",
          call. = FALSE)
   }
-  sd <- sqrt(var)
-  flat <- sd == 0 | sd <= 64 * .Machine$double.eps * scale
-  if (any(flat)) {
-    stop("column ", which(flat)[1], " of ", what, " has zero variance, and eps = 0 ",
+  if (length(bad)) {
+    stop("column ", bad[1], " of ", what, " has zero variance, and eps = 0 ",
          "divides by it; use eps > 0 or change ", change, call. = FALSE)
   }
 }

@@ -137,22 +137,21 @@ def spread(var, eps, Z, what, change=None, rescale=None):
     """With eps = 0 a constant column would divide by zero.
 
     'Constant' allows for rounding: a column whose spread is below what
-    float64 can resolve at its magnitude counts as constant.  A variance
-    below float64's normal range (values near 1e-160) has lost digits, and
-    no such test can tell it from 0: an error of its own (the kernels').
+    float64 can resolve at its magnitude counts as constant.  A spread whose
+    variance is below float64's normal range (values near 1e-160) has lost
+    its digits: an error of its own (the kernels').
     """
     if eps > 0:
         return
     scale = np.abs(Z).max(axis=0)
-    f = np.finfo(np.float64)
-    under = (var < f.tiny) & ((64 * f.eps * scale) ** 2 < f.tiny) & (np.ptp(Z, axis=0) > 0)
-    if under.any():
-        from .engine import VARIANCE_UNDERFLOWS
-        raise ValueError(VARIANCE_UNDERFLOWS.format(what=what, index=int(np.argmax(under)),
-                                                    rescale=rescale or change or what))
     flat = (np.sqrt(var) <= 64 * np.finfo(np.float64).eps * scale) | (var == 0)
-    if flat.any():
-        j = int(np.flatnonzero(flat)[0])
+    under = ~flat & (var < np.finfo(np.float64).tiny)
+    if (flat | under).any():
+        j = int(np.flatnonzero(flat | under)[0])
+        if under[j]:
+            from .engine import VARIANCE_UNDERFLOWS
+            raise ValueError(VARIANCE_UNDERFLOWS.format(what=what, index=j,
+                                                        rescale=rescale or change or what))
         raise ValueError(
             f"column {j} of {what} has zero variance, and eps = 0 divides by it; "
             f"use eps > 0 or change {change or what}")

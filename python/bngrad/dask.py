@@ -15,7 +15,8 @@ never import dask (a tenth of a second) unless the data are Dask's.
 The engine is a map-reduce already (engine.py, kernels/tiled.py,
 docs/derivation.md section 3); here its chunks are cut inside Dask's blocks.
 
-* X's statistics, one compute per fit: x0 = X's first row, then per block
+* X's statistics, one compute per fit: x0 = the first block's first row of
+  weight > 0 (engine.shift_row), then per block
   the column sums and D'D of D = X - 1x0' in the engine's row chunks
   (engine.stats_sums), the same for y, the checks of y and the weights,
   and each early-stopping split's training rows; the driver adds the blocks'
@@ -209,6 +210,11 @@ def _dask_array(a, name, rows=None):
             if bad:
                 raise TypeError(f"{name} must be real numbers: column {bad[0]!r} is "
                                 f"{dtypes[bad[0]]}")
+        # pandas' nullable numbers (Int64, boolean) become arrays of objects:
+        # as float64 (NA as NaN, named by the statistics pass), as in memory
+        kinds = dtypes.values if hasattr(dtypes, "items") else [getattr(a, "dtype", None)]
+        if any(not isinstance(t, np.dtype) for t in kinds):
+            a = a.astype(np.float64)
         a = a.to_dask_array()
     elif not is_dask(a):
         arr = np.asarray(a)
@@ -229,7 +235,8 @@ def _dask_array(a, name, rows=None):
 
 
 def _first_rows(X, Y, w, lo):
-    return X[0].copy(), Y[0].copy()
+    """x0, y0: the block's first row of weight > 0 (engine.shift_row)."""
+    return engine.shift_row(X, w), engine.shift_row(Y, w)
 
 
 # --- early stopping's held-out rows -----------------------------------------------
@@ -436,7 +443,8 @@ def _pass(data, stats, p, code, eps, ddof, x_scale=None, y_std=None, split=None,
     import dask
     Cn = stats.Cn
     G1 = p.G1 if x_scale is None else p.G1 / x_scale[:, None]
-    sd, CG = engine.batch_sd(Cn, p.G1, eps, ddof, stats.W, stats.d)
+    sd, CG = engine.batch_sd(Cn, p.G1, eps, ddof, stats.W,
+                             stats.d if x_scale is None else stats.d / x_scale)
     sh = types.SimpleNamespace(
         x0=stats.x0, d=stats.d, G1=np.ascontiguousarray(G1), sd=sd, gamma=p.gamma,
         beta=p.beta, G2=np.ascontiguousarray(p.G2), b=p.b, W=stats.W, code=code,

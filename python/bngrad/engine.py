@@ -476,13 +476,23 @@ def stats_sums(X, w, x0, threads=1):
                  _NONE1, _NONE2, 0, tiled.STATS, _NONE1, _NONE1, threads)[0]
 
 
+def shift_row(X, w):
+    """x0, the row the statistics' sums shift X by: its first row of weight
+    > 0.  Cn = sum(w D D') - W d d' (D = X - 1x0', d its mean) cancels d d'
+    in rounding: a first row of weight 0 far from the others (an outlier
+    left out) made the variance of a column of spread 0.1 2 % wrong, 1e6
+    away.  A row that counts is within the data's spread of their mean."""
+    first = int(np.argmax(w > 0)) if w.size else 0
+    return np.array(X[first], dtype=np.float64)
+
+
 @_quiet
 def x_stats(X, threads=None, w=None):
     """XStats of a checked float64 X (any layout) with case weights w
     (checked; None or empty for none); errors for NaN, Inf or overflow."""
     N, p1 = X.shape
-    x0 = np.array(X[0], dtype=np.float64)
     w = NO_WEIGHTS if w is None else w
+    x0 = shift_row(X, w)
     return stats_from_sums(x0, stats_sums(X, w, x0, _threads_for(N, p1, 0, threads)),
                            weights_total(w, N), lambda: np.isfinite(X).all())
 
@@ -517,9 +527,9 @@ def _gemm(A, B):
 def batch_sd(Cn, G1, eps, ddof, W, d):
     """(sd, Cn G1): the sd of the columns of Z = X G1 from Cn (eq. var);
     errors for overflow or, with eps = 0, a column whose variance is zero
-    to rounding (FLAT_COLUMN) or below float64's normal range (UNDERFLOW_Z;
-    d, the mean of X less its first row, tells a column that is exactly
-    constant, which is flat).  bngrad.dask calls this on the driver."""
+    to rounding (FLAT_COLUMN) or, not flat, below float64's normal range
+    (UNDERFLOW_Z); d is the mean of X less its first row, in Cn's units.
+    bngrad.dask calls this on the driver."""
     with single_blas:
         CG = _gemm(Cn, G1)
     v = (G1 * CG).sum(axis=0)
@@ -530,15 +540,17 @@ def batch_sd(Cn, G1, eps, ddof, W, d):
         if not (np.isfinite(v).all() and np.isfinite(bound).all()):
             raise_status(kernels.OVERFLOW_Z, int(np.flatnonzero(~np.isfinite(v + bound))[0]))
         if eps == 0.0:
-            # a variance below float64's normal range has lost digits (small.py)
             f = np.finfo(np.float64)
-            under = ((v / (W - ddof) < f.tiny) & (64 * f.eps * bound / (W - ddof) < f.tiny)
-                     & (np.abs(d) @ np.abs(G1) > 0))
-            if under.any():
-                raise_status(kernels.UNDERFLOW_Z, int(np.flatnonzero(under)[0]))
-            flat = v <= 64 * f.eps * bound
-            if flat.any():
-                raise_status(kernels.FLAT_COLUMN, int(np.flatnonzero(flat)[0]))
+            # rounding's spread: of the products, and of Cn's centring, sum(w D D')
+            # - W d d' (D = X less its first row, d its mean), which left a
+            # column constant on the rows that count a variance of 4e-16
+            # where that row, of weight 0, differed
+            flat = (v <= 64 * f.eps * bound) | (v <= 64 * f.eps * W * (np.abs(d) @ np.abs(G1)) ** 2)
+            # a spread, but a variance below float64's normal range: digits lost
+            under = ~flat & (v / (W - ddof) < f.tiny)
+            if (flat | under).any():
+                j = int(np.flatnonzero(flat | under)[0])
+                raise_status(kernels.FLAT_COLUMN if flat[j] else kernels.UNDERFLOW_Z, j)
     return np.sqrt(np.maximum(v, 0.0) / (W - ddof) + eps), CG
 
 
@@ -568,7 +580,7 @@ def tiled_gradient(X, Y, w, G1, gamma, beta, G2, b, code, eps, ddof, stats=None,
     G1c, G2c = np.ascontiguousarray(G1), np.ascontiguousarray(G2)
     threads = _threads_for(N, p1, p2, threads)
     if stats is None:
-        x0, W = np.array(X[0], dtype=np.float64), weights_total(w, N)
+        x0, W = shift_row(X, w), weights_total(w, N)
         d, sd, CG = np.empty(p1), np.empty(p2), [None]
 
         def between(C1s):                      # d and sd from the statistics pass

@@ -677,6 +677,16 @@ def test_a_dataframe_column_of_another_type_is_named():
     frame = pd.DataFrame({"a": np.arange(10.0), "b": pd.Categorical(list("xy") * 5)})
     with pytest.raises(TypeError, match="^X must be real numbers: column 'b' is category"):
         bngrad.BNRegressor().fit(dd.from_pandas(frame, npartitions=2), np.arange(10.0))
+    # pandas' nullable integers are numbers, as in memory; their NA is named
+    frame = pd.DataFrame({"a": np.arange(40.0), "b": pd.array(np.arange(40) % 3, dtype="Int64")})
+    kw = dict(hidden=2, optimizer="lbfgs", decay=0.1, max_iter=3, seed=1)
+    got = quiet_fit(bngrad.BNRegressor(**kw), dd.from_pandas(frame, npartitions=2),
+                    np.arange(40.0))
+    ref = quiet_fit(bngrad.BNRegressor(**kw), frame.astype(float), np.arange(40.0))
+    assert worst(got.predict(frame.astype(float)), ref.predict(frame.astype(float))) < 1e-10
+    frame.loc[5, "b"] = pd.NA
+    with pytest.raises(ValueError, match="^X contains NaN or Inf, first in column 'b'"):
+        bngrad.BNRegressor(**kw).fit(dd.from_pandas(frame, npartitions=2), np.arange(40.0))
 
 
 def test_parquet_types_of_every_file_paths_and_x_checked(tmp_path):

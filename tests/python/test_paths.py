@@ -206,29 +206,42 @@ def test_flat_column_with_eps_zero(small, monkeypatch):
 
 @pytest.mark.parametrize("small", [True, False])
 def test_underflowing_variance_with_eps_zero(small, monkeypatch):
-    # BN is blind to X's scale with eps = 0, until the variance leaves float64's
-    # normal range: at 1e-160 it had lost digits (the loss 8e-5 off, no error),
-    # at 1e-200 it was 0 and the column called constant
+    # BN is blind to X's scale with eps = 0 until the variance leaves float64's
+    # normal range: at 1e-160 it had lost digits (the loss 8e-5 off, no error);
+    # where it rounds to 0 (1e-200) the column is flat to float64, as a constant
     if not small:
         monkeypatch.setattr(engine, "SMALL_MAX", 0)
     X, y, p = case(15)
     base = bngrad.gradients(X, y, p, eps=0.0)
     assert bngrad.gradients(X * 1e-150, y, p, eps=0.0).loss == pytest.approx(base.loss, rel=1e-12)
-    for s in (1e-160, 1e-200, 1e-320):
-        with pytest.raises(ValueError, match="^X @ G1 is too small for float64: column 0 has a "
-                                             "variance that underflows.*eps > 0"):
+    under = "^X @ G1 is too small for float64: column 0 has a variance that underflows.*eps > 0"
+    for s in (1e-156, 1e-160):
+        with pytest.raises(ValueError, match=under):
             bngrad.gradients(X * s, y, p, eps=0.0)
         bngrad.gradients(X * s, y, p, eps=1e-5)
-    # exactly constant, however small, is flat
+    for Z in (X * 1e-200, np.full_like(X, 1e-200), np.full_like(X, 3.0)):
+        with pytest.raises(ValueError, match="column 0 of X @ G1 has zero variance"):
+            bngrad.gradients(Z, y, p, eps=0.0)
+    # a first row at the mean (a centre point first), and a column constant on
+    # the rows that count but for a first row of weight 0
+    k = np.arange(1, 8) / 8.0
+    Xs = np.r_[0.0, np.ravel(np.column_stack([k, -k]))][:, None] * np.ones(4)
+    Xs[:, 1:] += np.random.default_rng(0).standard_normal((15, 3))
+    with pytest.raises(ValueError, match=under):
+        bngrad.gradients(Xs * 1e-160, y, p, eps=0.0)
+    Xw = X.copy()
+    Xw[1:, 0] = 0.25
+    w = np.r_[0.0, np.ones(14)]
     with pytest.raises(ValueError, match="column 0 of X @ G1 has zero variance"):
-        bngrad.gradients(np.full_like(X, 1e-200), y, p, eps=0.0)
+        bngrad.gradients(Xw, y, p._replace(G1=np.eye(4, 6)), eps=0.0, weights=w)
     for f, what in ((lambda Z: kron.gradients(Z, y, p, eps=0.0), "X @ G1"),
                     (lambda Z: bngrad.batchnorm_forward(Z, np.ones(4), np.zeros(4), eps=0.0), "x")):
         assert np.isfinite(f(X * 1e-150)[0]).all()
         with pytest.raises(ValueError, match=f"^{what} is too small for float64: column 0 "):
             f(X * 1e-160)
-        with pytest.raises(ValueError, match="zero variance"):
-            f(np.full_like(X, 1e-200))
+        for Z in (X * 1e-200, np.full_like(X, 1e-200)):
+            with pytest.raises(ValueError, match="zero variance"):
+                f(Z)
 
 
 @pytest.mark.parametrize("bad", [

@@ -67,13 +67,17 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
         for i in range(N):
             W += wt[i]
     # D' = (X - 1x0')' centred: the shift is exact where an offset dwarfs
-    # the spread, and centring D (not X) leaves only the spread's rounding.
+    # the spread, and centring D (not X) leaves only the spread's rounding
+    # (x0 a row of weight > 0: one of weight 0 far away put its offset in D).
     # NaN or Inf in X makes a column's sum NaN or Inf (so does overflow;
     # the end tells them apart).
     DT = np.empty((p1, N))
     status = OK
+    first = 0                                  # the shift: the first row that counts
+    while weighted and first < N - 1 and not wt[first] > 0.0:
+        first += 1
     for k in range(p1):
-        x0 = X[0, k]
+        x0 = X[first, k]
         s = 0.0
         for i in range(N):
             dv = X[i, k] - x0
@@ -136,16 +140,14 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
             if status == OK:
                 status, index = OVERFLOW_Z, j
             var = 1.0
-        elif eps == 0.0 and bound[j] > 0.0 and var < _TINY and (64 * _ULP * bound[j]) ** 2 < _TINY:
-            # a variance below the normal range has lost digits, or all of
-            # them: there no test can tell a spread from rounding (bound 0:
-            # D, X less its first row, is 0, a constant column)
-            if status == OK:
-                status, index = UNDERFLOW_Z, j
-            var = 1.0
         elif eps == 0.0 and np.sqrt(var) <= 64 * _ULP * bound[j]:
             if status == OK:                   # a flat column divides by zero
                 status, index = FLAT_COLUMN, j
+            var = 1.0
+        elif eps == 0.0 and var < _TINY:
+            # a spread, but a variance below the normal range: digits lost
+            if status == OK:
+                status, index = UNDERFLOW_Z, j
             var = 1.0
         sdj = np.sqrt(var + eps)
         sd[j] = sdj
