@@ -312,10 +312,10 @@ def _range(A):
 
 def _flat(ranges):
     """(flat, value): the columns of one value on the rows that count, from
-    the blocks' (min, max) of them, and that value.  (Not a spread of 0: D =
-    X - x0 takes the first row, whatever its weight, and a column constant
-    on the rows of weight > 0 but not on one of weight 0 rounded to a
-    spread of 1e-16, which the fit standardised into a signal.)"""
+    the blocks' (min, max) of them, and that value.  (Not a spread of 0:
+    where x0 was a row of weight 0, D = X - x0 rounded a column constant on
+    the other rows to a spread of 1e-16, which the fit standardised into a
+    signal; x0 is a row of weight > 0 where the first block has one.)"""
     lo = np.min([r[0] for r in ranges], axis=0)
     hi = np.max([r[1] for r in ranges], axis=0)
     return lo == hi, lo

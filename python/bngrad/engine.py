@@ -409,7 +409,7 @@ NO_WEIGHTS.flags.writeable = False
 
 class XStats(NamedTuple):
     """What the batch statistics of X G1 need from X alone (kernels.tiled)."""
-    x0: np.ndarray    # X's first row: the shift
+    x0: np.ndarray    # X's first row of weight > 0 (shift_row): the shift
     d: np.ndarray     # mean(X - 1x0'), weighted by w if there are weights
     Cn: np.ndarray    # centred cross-products Xc' diag(w) Xc
     W: float          # sum(w), or N

@@ -65,6 +65,9 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
         One of ACTIVATIONS.
     eps, ddof : float, int
         Batch norm's variance is sum((z - mean)^2) / (N - ddof) + eps.
+        eps = 0 needs every column of X @ G1 to vary, by more than rounding
+        at its magnitude and with a variance above float64's smallest
+        normal number (values near 1e-160 are too small): else a ValueError.
     weights : array of N, optional
         Frequency weights: an integer weight k counts a row k times, in the
         loss and in the batch statistics alike (W = sum(weights) stands for

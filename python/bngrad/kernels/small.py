@@ -12,8 +12,8 @@ and none needs holding.
 
 It works on transposed arrays (X', Z', S': one row per column of X or Z),
 so that every loop runs along N contiguous values with the column's
-constants in registers, and X is shifted by its first row before anything
-else (eq. shift), so the result does not depend on where the data sit.
+constants in registers, and X is shifted by its first row (of weight > 0)
+before anything else (eq. shift), so the result does not depend on where the data sit.
 """
 import numpy as np
 from ._jit import jit
