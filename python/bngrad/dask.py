@@ -15,8 +15,9 @@ never import dask (a tenth of a second) unless the data are Dask's.
 The engine is a map-reduce already (engine.py, kernels/tiled.py,
 docs/derivation.md section 3); here its chunks are cut inside Dask's blocks.
 
-* X's statistics, one compute per fit: x0 = the first block's first row of
-  weight > 0 (engine.shift_row), then per block
+* X's statistics, one compute per fit: x0 = the first block's shift row
+  (engine.shift_row; the next block's where it has no row of weight > 0),
+  then per block
   the column sums and D'D of D = X - 1x0' in the engine's row chunks
   (engine.stats_sums), the same for y, the checks of y and the weights,
   and each early-stopping split's training rows; the driver adds the blocks'
@@ -235,7 +236,7 @@ def _dask_array(a, name, rows=None):
 
 
 def _first_rows(X, Y, w, lo):
-    """x0, y0: the block's first row of weight > 0 (engine.shift_row)."""
+    """x0, y0: the block's shift row (engine.shift_row)."""
     return engine.shift_row(X, w), engine.shift_row(Y, w)
 
 
@@ -315,7 +316,7 @@ def _flat(ranges):
     the blocks' (min, max) of them, and that value.  (Not a spread of 0:
     where x0 was a row of weight 0, D = X - x0 rounded a column constant on
     the other rows to a spread of 1e-16, which the fit standardised into a
-    signal; x0 is a row of weight > 0 where the first block has one.)"""
+    signal; x0 is now a row of weight > 0, engine.shift_row.)"""
     lo = np.min([r[0] for r in ranges], axis=0)
     hi = np.max([r[1] for r in ranges], axis=0)
     return lo == hi, lo
@@ -356,6 +357,17 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
     tasks = [dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0, list(keys))
              for src, lo in zip(data.sources, data.offsets)]
     x0, y0, parts = _compute(x0, y0, tasks)
+    later = [b for b, part in enumerate(parts) if part.w is not None and part.w[2]]
+    if data.weighted and later and later[0] > first:
+        # the first block has no row of weight > 0: x0 was one of weight 0,
+        # which may lie far from the rows that count (engine.shift_row); the
+        # statistics again, shifted by the first block's that has one
+        b = later[0]
+        (x0, y0), = _compute(dask.delayed(_on_block)(_first_rows, data.sources[b],
+                                                     int(data.offsets[b])))
+        parts = _compute(*[dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0,
+                                                   list(keys))
+                           for src, lo in zip(data.sources, data.offsets)])
     _check_x(data, parts)
     # (in X's and y's own units: the rescaled pass below divides them)
     flat_x, flat_y = (_flat([p.ranges[i] for p in parts]) for i in range(2))

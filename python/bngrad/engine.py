@@ -409,7 +409,7 @@ NO_WEIGHTS.flags.writeable = False
 
 class XStats(NamedTuple):
     """What the batch statistics of X G1 need from X alone (kernels.tiled)."""
-    x0: np.ndarray    # X's first row of weight > 0 (shift_row): the shift
+    x0: np.ndarray    # the shift: X's first row (of a weight near the largest: shift_row)
     d: np.ndarray     # mean(X - 1x0'), weighted by w if there are weights
     Cn: np.ndarray    # centred cross-products Xc' diag(w) Xc
     W: float          # sum(w), or N
@@ -477,12 +477,16 @@ def stats_sums(X, w, x0, threads=1):
 
 
 def shift_row(X, w):
-    """x0, the row the statistics' sums shift X by: its first row of weight
-    > 0.  Cn = sum(w D D') - W d d' (D = X - 1x0', d its mean) cancels d d'
-    in rounding: a first row of weight 0 far from the others (an outlier
-    left out) made the variance of a column of spread 0.1 2 % wrong, 1e6
-    away.  A row that counts is within the data's spread of their mean."""
-    first = int(np.argmax(w > 0)) if w.size else 0
+    """x0, the row the statistics' sums shift X by: its first row of a weight
+    at least 2^-10 of the largest (kernels.small.SHIFT_WEIGHT).  Cn =
+    sum(w D D') - W d d' (D = X - 1x0', d its mean) cancels d d' in
+    rounding, by about eps W / w0: a first row of weight 0 (or 1e-12) far
+    from the others (an outlier left out, or down-weighted) made the variance
+    of a column of spread 0.1 2 % wrong, 1e6 away.  A row of weight near
+    the others' is within the data's spread of their mean."""
+    if not w.size:
+        return np.array(X[0], dtype=np.float64)
+    first = int(np.argmax(w >= w.max() * small.SHIFT_WEIGHT))
     return np.array(X[first], dtype=np.float64)
 
 
@@ -528,7 +532,7 @@ def batch_sd(Cn, G1, eps, ddof, W, d):
     """(sd, Cn G1): the sd of the columns of Z = X G1 from Cn (eq. var);
     errors for overflow or, with eps = 0, a column whose variance is zero
     to rounding (FLAT_COLUMN) or, not flat, below float64's normal range
-    (UNDERFLOW_Z); d is the mean of X less its first row, in Cn's units.
+    (UNDERFLOW_Z); d is the mean of X less its shift row x0, in Cn's units.
     bngrad.dask calls this on the driver."""
     with single_blas:
         CG = _gemm(Cn, G1)
@@ -542,7 +546,7 @@ def batch_sd(Cn, G1, eps, ddof, W, d):
         if eps == 0.0:
             f = np.finfo(np.float64)
             # rounding's spread: of the products, and of Cn's centring, sum(w D D')
-            # - W d d' (D = X less its first row, d its mean), which left a
+            # - W d d' (D = X less its shift row, d its mean), which left a
             # column constant on the rows that count a variance of 4e-16
             # where that row, of weight 0, differed
             flat = (v <= 64 * f.eps * bound) | (v <= 64 * f.eps * W * (np.abs(d) @ np.abs(G1)) ** 2)

@@ -663,6 +663,27 @@ def test_a_column_flat_on_the_rows_that_count_is_flat_as_in_memory():
     assert worst(d.predict(X), m.predict(X)) < 1e-8
 
 
+def test_a_first_block_of_weight_zero_far_away_changes_nothing():
+    # x0 came from the first block, all of weight 0 and 1e6 away: G1's
+    # gradient 3 % off, and with eps = 0 a column called flat (helper-31)
+    rng = np.random.default_rng(0)
+    N = 200
+    X = rng.standard_normal((N, 2)) * 0.1
+    X[:10] = 1e6
+    y = rng.standard_normal(N)
+    w = np.r_[np.zeros(10), rng.uniform(0.5, 2.0, N - 10)]
+    p = bngrad.init_params(2, 3, 1, seed=1)
+    for eps in (1e-5, 0.0):
+        g = bngrad.gradients(chunked(X, 10), y, p, eps=eps, weights=w)
+        h = bngrad.gradients(X[10:], y[10:], p, eps=eps, weights=w[10:])
+        assert worst(g, h) < 1e-11, eps
+    kw = dict(hidden=3, optimizer="lbfgs", decay=0.1, seed=1, max_iter=20)
+    a = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 10), chunked(y, 10),
+                  sample_weight=chunked(w, 10))
+    b = quiet_fit(bngrad.BNRegressor(**kw), X[10:], y[10:], sample_weight=w[10:])
+    assert worst(a.predict(X[10:]), b.predict(X[10:])) < 1e-8
+
+
 def test_lazy_predictions_are_of_the_fit_at_the_call():
     X, y = regression(200)
     est = bngrad.BNRegressor(hidden=2, optimizer="lbfgs", decay=0.1, seed=1).fit(X, y)

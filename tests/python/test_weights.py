@@ -147,6 +147,26 @@ def test_a_far_first_row_of_weight_zero_changes_nothing(path):
         h = bngrad.gradients(X[1:], y[1:], p, eps=eps, weights=w[1:])
         for k in NAMES:
             assert rel_err(getattr(g, k), getattr(h, k)) < 1e-11, (k, eps)
+    # down-weighted rather than left out (helper-31: 9 % off at 1e-12), and a
+    # row of weight 0 elsewhere far enough that its squares overflow (inf * 0)
+    wt = w.copy()
+    wt[0] = 1e-12
+    g = bngrad.gradients(X, y, p, weights=wt)
+    loss, ref = complex_step.gradients(X, y, p, "relu", 1e-5, 0, wt)
+    assert abs(g.loss - loss) <= 1e-10 * loss
+    for k, r in zip(NAMES[1:], ref):
+        assert rel_err(getattr(g, k), r) < 1e-7, k
+    Xo = X.copy()
+    Xo[0] = X[1]
+    Xo[5, 0] = 1e160
+    wo = w.copy()
+    wo[0], wo[5] = 1.0, 0.0
+    keep = np.arange(N) != 5
+    for eps in (1e-5, 0.0):
+        g = bngrad.gradients(Xo, y, p, "tanh", eps=eps, weights=wo)
+        h = bngrad.gradients(Xo[keep], y[keep], p, "tanh", eps=eps, weights=wo[keep])
+        for k in NAMES:
+            assert rel_err(getattr(g, k), getattr(h, k)) < 1e-11, (k, eps)
     kw = dict(hidden=3, optimizer="lbfgs", decay=0.1, seed=1, max_iter=20)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -12,8 +12,8 @@ and none needs holding.
 
 It works on transposed arrays (X', Z', S': one row per column of X or Z),
 so that every loop runs along N contiguous values with the column's
-constants in registers, and X is shifted by its first row (of weight > 0)
-before anything else (eq. shift), so the result does not depend on where the data sit.
+constants in registers, and X is shifted by its first row (of a weight near
+the largest: engine.shift_row) before anything else (eq. shift), so the result does not depend on where the data sit.
 """
 import numpy as np
 from ._jit import jit
@@ -31,6 +31,8 @@ from .blas import gemm
 _FAST = {"reassoc", "contract", "arcp"}
 _ULP = 2.220446049250313e-16
 _TINY = 2.2250738585072014e-308          # the smallest normal float64
+# the shift row: the first of weight >= SHIFT_WEIGHT times the largest (engine.shift_row)
+SHIFT_WEIGHT = 2.0 ** -10
 # OpenBLAS runs a product on the calling thread below 65536 * 4 multiply-adds;
 # half that, to be clear of it.
 SMALL_PRODUCT = 1 << 17
@@ -68,14 +70,18 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
             W += wt[i]
     # D' = (X - 1x0')' centred: the shift is exact where an offset dwarfs
     # the spread, and centring D (not X) leaves only the spread's rounding
-    # (x0 a row of weight > 0: one of weight 0 far away put its offset in D).
+    # (x0 engine.shift_row's: one of weight 0 far away put its offset in D).
     # NaN or Inf in X makes a column's sum NaN or Inf (so does overflow;
     # the end tells them apart).
     DT = np.empty((p1, N))
     status = OK
-    first = 0                                  # the shift: the first row that counts
-    while weighted and first < N - 1 and not wt[first] > 0.0:
-        first += 1
+    first = 0                                  # the shift: engine.shift_row's row
+    if weighted:
+        wmax = 0.0
+        for i in range(N):
+            wmax = max(wmax, wt[i])
+        while first < N - 1 and not wt[first] >= wmax * SHIFT_WEIGHT:
+            first += 1
     for k in range(p1):
         x0 = X[first, k]
         s = 0.0
@@ -106,7 +112,8 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
         for k in range(p1):
             t = 0.0
             for i in range(N):
-                t = max(t, abs(DT[k, i]))
+                if not weighted or wt[i] > 0.0:     # (a row of weight 0 is not there)
+                    t = max(t, abs(DT[k, i]))
             for j in range(p2):
                 bound[j] += abs(G1c[k, j]) * t
     ZT = np.empty((p2, N))                     # Z' = G1' D', then Zh'
@@ -126,9 +133,10 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
         s2 = 0.0
         if weighted:
             for i in range(N):
-                z = ZT[j, i]
-                s1 += z * wt[i]
-                s2 += z * z * wt[i]
+                if wt[i] > 0.0:                # a row of weight 0 far away: inf * 0
+                    z = ZT[j, i]
+                    s1 += z * wt[i]
+                    s2 += z * z * wt[i]
         else:
             for i in range(N):
                 z = ZT[j, i]
@@ -188,9 +196,11 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
         acc = 0.0
         if weighted:
             for i in range(N):
-                e = Y[i, k] - bk - F[k, i]
-                rss += e * e * wt[i]
-                e *= c * wt[i]
+                e = 0.0
+                if wt[i] > 0.0:
+                    e = Y[i, k] - bk - F[k, i]
+                    rss += e * e * wt[i]
+                    e *= c * wt[i]
                 F[k, i] = e
                 acc += e
         else:

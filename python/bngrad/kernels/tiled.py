@@ -1,7 +1,7 @@
 """The gradient's passes over X in row tiles (docs/derivation.md, "the one-pass form").
 
-* Statistics first: every row is shifted by X's first row x0 (of weight
-  > 0: engine.shift_row), an exact
+* Statistics first: every row is shifted by X's first row x0 (of a weight
+  near the largest: engine.shift_row), an exact
   subtraction wherever a column's offset dwarfs its spread, so nothing
   below depends on where the data sit (eq. shift).  With D = X - 1x0',
   d = mean(D) and Cn = D'D - N dd' (= Xc'Xc), the columns of Z = X G1 have
