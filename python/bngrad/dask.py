@@ -235,9 +235,12 @@ def _dask_array(a, name, rows=None):
     return a
 
 
-def _first_rows(X, Y, w, lo):
-    """x0, y0: the block's shift row (engine.shift_row)."""
-    return engine.shift_row(X, w), engine.shift_row(Y, w)
+def _first_rows(X, Y, w, lo, least=None):
+    """(x0, y0, its weight): the block's shift row (engine.shift_row), of a
+    weight at least `least` where given."""
+    i = engine.shift_index(w, least)
+    return np.array(X[i], dtype=np.float64), np.array(Y[i], dtype=np.float64), \
+        float(w[i]) if w.size else np.inf
 
 
 # --- early stopping's held-out rows -----------------------------------------------
@@ -292,12 +295,14 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
         x=C1, y=_sums(Y, w, y0), y_finite=bool(np.isfinite(Y).all()),
         # X is read for NaN only where its sums are not finite
         x_bad=_bad_columns(X, C1[-1]), w=None, splits=[],
-        tops=(np.abs(X).max(axis=0, initial=0.0), np.abs(Y).max(axis=0, initial=0.0)),
+        # (rows of weight 0 are not there: one far away set the units)
+        tops=[np.abs(A[w > 0] if w.size else A).max(axis=0, initial=0.0) for A in (X, Y)],
         ranges=[_range(A[w > 0] if w.size else A) for A in (X, Y)])
     if w.size:
         neg = np.flatnonzero(w < 0)
         out.w = (bool(np.isfinite(w).all()), total(w), np.count_nonzero(w),
-                 (int(lo + neg[0]), float(w[neg[0]])) if neg.size else None)
+                 (int(lo + neg[0]), float(w[neg[0]])) if neg.size else None,
+                 float(w.max(initial=0.0)))
     for key in keys:
         held = held_out(key, lo, len(X))
         wt = _split_weights(w, held)
@@ -352,22 +357,25 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
     those units, and x_unit, y_unit say what they are (ones otherwise)."""
     import dask
     first = int(np.flatnonzero(np.asarray(data.sizes) > 0)[0])
-    x0, y0 = dask.delayed(_on_block, nout=2)(_first_rows, data.sources[first],
-                                             int(data.offsets[first]))
+    x0, y0, w0 = dask.delayed(_on_block, nout=3)(_first_rows, data.sources[first],
+                                                 int(data.offsets[first]))
     tasks = [dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0, list(keys))
              for src, lo in zip(data.sources, data.offsets)]
-    x0, y0, parts = _compute(x0, y0, tasks)
-    later = [b for b, part in enumerate(parts) if part.w is not None and part.w[2]]
-    if data.weighted and later and later[0] > first:
-        # the first block has no row of weight > 0: x0 was one of weight 0,
-        # which may lie far from the rows that count (engine.shift_row); the
-        # statistics again, shifted by the first block's that has one
-        b = later[0]
-        (x0, y0), = _compute(dask.delayed(_on_block)(_first_rows, data.sources[b],
-                                                     int(data.offsets[b])))
-        parts = _compute(*[dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0,
-                                                   list(keys))
-                           for src, lo in zip(data.sources, data.offsets)])
+    x0, y0, w0, parts = _compute(x0, y0, w0, tasks)
+    if data.weighted and all(np.isfinite(p.w[4]) for p in parts):
+        least = max(p.w[4] for p in parts) * engine.SHIFT_WEIGHT
+        later = [b for b, p in enumerate(parts) if p.w[4] >= least and p.w[4] > 0]
+        if not w0 >= least and later:
+            # the first block's shift row weighs little against the largest
+            # weight (0, or 1e-12): it may lie far from the rows that count
+            # (engine.shift_row); the statistics again, shifted by the first
+            # row of a weight near the largest
+            b = later[0]
+            (x0, y0, _), = _compute(dask.delayed(_on_block)(
+                _first_rows, data.sources[b], int(data.offsets[b]), least))
+            parts = _compute(*[dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0,
+                                                       list(keys))
+                               for src, lo in zip(data.sources, data.offsets)])
     _check_x(data, parts)
     # (in X's and y's own units: the rescaled pass below divides them)
     flat_x, flat_y = (_flat([p.ranges[i] for p in parts]) for i in range(2))

@@ -484,10 +484,19 @@ def shift_row(X, w):
     from the others (an outlier left out, or down-weighted) made the variance
     of a column of spread 0.1 2 % wrong, 1e6 away.  A row of weight near
     the others' is within the data's spread of their mean."""
+    return np.array(X[shift_index(w)], dtype=np.float64)
+
+
+SHIFT_WEIGHT = small.SHIFT_WEIGHT
+
+
+def shift_index(w, least=None):
+    """shift_row's row: the first of weight >= least (by default
+    SHIFT_WEIGHT times the largest), 0 without weights."""
     if not w.size:
-        return np.array(X[0], dtype=np.float64)
-    first = int(np.argmax(w >= w.max() * small.SHIFT_WEIGHT))
-    return np.array(X[first], dtype=np.float64)
+        return 0
+    least = w.max() * SHIFT_WEIGHT if least is None else least
+    return int(np.argmax(w >= least))
 
 
 @_quiet

@@ -602,6 +602,11 @@ class BNRegressor:
         # against ddof is checked after
         chosen = s["optimizer"] == "bayes" and s["decay"] is None
         w = checks.weights(sample_weight, N, 0 if chosen else s["ddof"], "sample_weight")
+        if w.size:
+            far = _far_rows(X, Y2, w)
+            if far.any():
+                X, Y2, w = X[~far], Y2[~far], w[~far]
+                N = X.shape[0]
         wt = np.ones(N) if w.size == 0 else w
         self.x_center_, self.x_scale_, flat_x = _center_scale(X, wt)
         self.y_center_, self.y_scale_, flat_y = _center_scale(Y2, wt)
@@ -1141,6 +1146,25 @@ def _extreme(top, W):
     """Columns whose largest |value| top is so large or so small that their
     weighted squares, summed to W, would overflow or underflow."""
     return (top > 1e150 / np.sqrt(max(W, 1.0))) | ((top > 0) & (top < 1e-150))
+
+
+def _far_rows(X, Y, w):
+    """Rows of weight 0 so far from the rows that count (1e100 times their
+    span) that the fit's squares of them overflow, and inf * 0 made its sums
+    NaN: they count for nothing, and are left out.  (Elsewhere rows of
+    weight 0 stay: L-BFGS's held-out rows and Adam's batches are drawn from
+    the rows.)"""
+    live = w > 0
+    far = np.zeros(len(w), bool)
+    if live.all():
+        return far
+    for A in (X, Y):
+        lo, hi = A[live].min(axis=0), A[live].max(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # (a column of one value is scaled by 1: _center_scale)
+            mid, span = lo / 2 + hi / 2, np.where(hi > lo, hi - lo, 1.0)
+            far |= ~(np.abs(A - mid) <= 1e100 * span).all(axis=1)
+    return far & ~live
 
 
 def _center_scale(A, w):

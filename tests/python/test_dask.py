@@ -677,6 +677,14 @@ def test_a_first_block_of_weight_zero_far_away_changes_nothing():
         g = bngrad.gradients(chunked(X, 10), y, p, eps=eps, weights=w)
         h = bngrad.gradients(X[10:], y[10:], p, eps=eps, weights=w[10:])
         assert worst(g, h) < 1e-11, eps
+    # weights of 1e-12 there, or rows so far (1e160) that their squares overflow
+    wt = np.r_[np.full(10, 1e-12), w[10:]]
+    assert worst(bngrad.gradients(chunked(X, 10), y, p, weights=wt),
+                 bngrad.gradients(X, y, p, weights=wt)) < 1e-11
+    Xf = X.copy()
+    Xf[:10] = 1e160
+    assert worst(bngrad.gradients(chunked(Xf, 10), y, p, "relu", weights=w),
+                 bngrad.gradients(X[10:], y[10:], p, "relu", weights=w[10:])) < 1e-11
     kw = dict(hidden=3, optimizer="lbfgs", decay=0.1, seed=1, max_iter=20)
     a = quiet_fit(bngrad.BNRegressor(**kw), chunked(X, 10), chunked(y, 10),
                   sample_weight=chunked(w, 10))

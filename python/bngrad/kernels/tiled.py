@@ -160,13 +160,24 @@ def _grad_chunk(X, x0, d, G1, scale, shift, G2, g2, b, Y, wt, c2, code, lo, hi, 
                 s = S[r]
                 for j in range(p2):
                     h[j], s[j] = act_and_slope(h[j] * scale[j] + shift[j], code)
+        if weighted:
+            # a row of weight 0 is not there: far away, its act(A) or residual
+            # overflowed, and inf * 0 made every sum NaN
+            for r in range(n):
+                if not wt[t0 + r] > 0.0:
+                    for j in range(p2):
+                        H[r, j] = 0.0
+                        S[r, j] = 0.0
         gemm(False, False, n, q, p2, 1.0, H, p2, G2, q, 0.0, E, q)   # yhat - 1b'
         for r in range(n):                     # E = dR/dyhat
             for k in range(q):
                 e = Y[t0 + r, k] - E[r, k] - b[k]
                 if weighted:
-                    rs += e * e * wt[t0 + r]
-                    e *= c2 * wt[t0 + r]
+                    if wt[t0 + r] > 0.0:
+                        rs += e * e * wt[t0 + r]
+                        e *= c2 * wt[t0 + r]
+                    else:
+                        e = 0.0
                 else:
                     rs += e * e
                     e *= c2
