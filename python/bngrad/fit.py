@@ -575,7 +575,9 @@ class BNRegressor:
             repeats count once; where X and y take few values, in cells of
             replicates and against a fixed decay, weights of 10 count as ten
             times the data (weights summing to fewer than their rows warn
-            there).  n_obs_ says what the fit counted.
+            there).  n_obs_ says what the fit counted.  Rows of weight 0 count
+            for nothing; those more than 1e100 times the others' span away
+            are left out altogether (their squares would overflow).
 
         Returns
         -------
@@ -1149,8 +1151,8 @@ def _extreme(top, W):
 
 
 def _far_rows(X, Y, w):
-    """Rows of weight 0 so far from the rows that count (1e100 times their
-    span) that the fit's squares of them overflow, and inf * 0 made its sums
+    """Rows of weight 0 so far from the rows that count (1e100 of their
+    standard deviations) that the fit's squares of them overflow, and inf * 0 made its sums
     NaN: they count for nothing, and are left out.  (Elsewhere rows of
     weight 0 stay: L-BFGS's held-out rows and Adam's batches are drawn from
     the rows.)"""
@@ -1159,11 +1161,11 @@ def _far_rows(X, Y, w):
     if live.all():
         return far
     for A in (X, Y):
-        lo, hi = A[live].min(axis=0), A[live].max(axis=0)
+        # in the units the fit standardises by (a span, widened by a row of
+        # tiny weight, kept a row whose standardised value overflowed)
+        center, scale, _ = _center_scale(A[live], w[live])
         with np.errstate(over="ignore", invalid="ignore"):
-            # (a column of one value is scaled by 1: _center_scale)
-            mid, span = lo / 2 + hi / 2, np.where(hi > lo, hi - lo, 1.0)
-            far |= ~(np.abs(A - mid) <= 1e100 * span).all(axis=1)
+            far |= ~(np.abs(A - center) <= 1e100 * scale).all(axis=1)
     return far & ~live
 
 

@@ -179,6 +179,23 @@ def test_a_far_first_row_of_weight_zero_changes_nothing(path):
             b = bngrad.BNRegressor(hidden=3, seed=1, **kw).fit(Xf[keep], yf[keep],
                                                               sample_weight=wo[keep])
         assert np.abs(a.predict(Xf[keep]) - b.predict(Xf[keep])).max() < 1e-12, kw
+    # far in the fit's standardised units, not the span's: a row of weight
+    # 1e-130 at 1e60 widened the span, and one of weight 0 at 1e159 was kept
+    # (helper-33); and a Z that overflows only in a row of weight 0
+    Xs, ws = Xf.copy(), wo.copy()
+    Xs[0, 0], ws[0] = 1e60, 1e-130
+    Xs[7, 0] = 1e159
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = bngrad.BNRegressor(hidden=3, seed=1).fit(Xs, yf, sample_weight=ws)
+        b = bngrad.BNRegressor(hidden=3, seed=1).fit(Xs[keep], yf[keep], sample_weight=ws[keep])
+    assert np.abs(a.predict(Xs[keep]) - b.predict(Xs[keep])).max() < 1e-12
+    big = p._replace(G1=p.G1 * 1e9)
+    Xo[5, 0] = 1e300
+    g = bngrad.gradients(Xo, y, big, "relu", weights=wo)
+    h = bngrad.gradients(Xo[keep], y[keep], big, "relu", weights=wo[keep])
+    for k in NAMES:
+        assert rel_err(getattr(g, k), getattr(h, k)) < 1e-11, k
     kw = dict(hidden=3, optimizer="lbfgs", decay=0.1, seed=1, max_iter=20)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -160,6 +160,10 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
         sdj = np.sqrt(var + eps)
         sd[j] = sdj
         inv = 1.0 / sdj
+        if weighted:
+            for i in range(N):
+                if not wt[i] > 0.0:            # not there: far away, its Z overflowed
+                    ZT[j, i] = m
         g = gamma[j]
         bt = beta[j]
         pg += g * 0.0 + bt * 0.0
