@@ -403,7 +403,10 @@ deviance.bn_fit <- function(object, ...) sum(.rss(object))
 .rss <- function(object) {
   .in_memory(object, "residuals")
   w <- if (is.null(object$weights)) rep(1, NROW(object$residuals)) else object$weights
-  colSums(w * (stats::nobs(object) / sum(w)) * as.matrix(object$residuals)^2)
+  # the rows that count: a row of weight 0 far away squared to Inf, and 0 * Inf is NaN
+  live <- w > 0
+  colSums((w * (stats::nobs(object) / sum(w)))[live] *
+            as.matrix(object$residuals)[live, , drop = FALSE]^2)
 }
 
 # Gaussian, with the ML variance deviance / nobs (as lm's logLik).  df counts

@@ -1023,9 +1023,19 @@ class BNRegressor:
                 v = v - lr * (m1 / (1 - b1 ** t)) / (np.sqrt(m2 / (1 - b2 ** t)) + 1e-8)
                 # running statistics of X G1, as PyTorch keeps them (unbiased variance)
                 Z = Xb @ p.G1
-                mz = sums.column_sums(Z) / len(Z)      # Z.mean, Z.var: in NumPy 1's order
+                if wb is None:
+                    mz = sums.column_sums(Z) / len(Z)      # Z.mean, Z.var: in NumPy 1's order
+                    ss, n = sums.column_sums((Z - mz) ** 2), len(Z)
+                else:
+                    # weighted as the batch's own statistics are (a row of weight 0,
+                    # however far, had moved every prediction); unbiased by the rows
+                    live = wb > 0
+                    Wb, n = sums.total(wb), np.count_nonzero(live)
+                    Zl, wl = Z[live], wb[live, None]
+                    mz = sums.column_sums(Zl * wl) / Wb
+                    ss = sums.column_sums(wl * (Zl - mz) ** 2) * (n / Wb)
                 mean = (1 - mo) * mean + mo * mz
-                var = (1 - mo) * var + mo * sums.column_sums((Z - mz) ** 2) / (len(Z) - 1)
+                var = (1 - mo) * var + mo * ss / (n - 1)
                 nb = sums.total(wb) if wb is not None else idx.size
                 total += g.loss * nb
                 seen += nb

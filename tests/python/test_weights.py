@@ -202,3 +202,23 @@ def test_a_far_first_row_of_weight_zero_changes_nothing(path):
         a = bngrad.BNRegressor(**kw).fit(X, y, sample_weight=w).predict(X[1:])
         b = bngrad.BNRegressor(**kw).fit(X[1:], y[1:], sample_weight=w[1:]).predict(X[1:])
     assert np.abs(a - b).max() < 1e-8
+
+
+def test_adam_s_running_statistics_are_weighted():
+    """Adam's running statistics (what predict uses) took every row of a
+    batch alike: a row of weight 0 moved to 1e10 moved the predictions of
+    the rows that count by 0.4 (helper-34)."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((50, 2))
+    y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(50)
+    w = np.ones(50)
+    w[[3, 9]] = 0.0
+    got = []
+    for v in (0.5, 10.0, 1e10):
+        Xv = X.copy()
+        Xv[9, 0] = v
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = bngrad.BNRegressor(hidden=3, seed=1, optimizer="adam", max_iter=20)
+            got.append(est.fit(Xv, y, sample_weight=w).predict(X[w > 0]))
+    assert all(np.array_equal(g, got[0]) for g in got)

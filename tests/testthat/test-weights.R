@@ -112,3 +112,18 @@ test_that("the default fit with integer weights is the fit on the rows repeated"
   u <- bn_fit(mpg ~ wt + hp + qsec, mtcars, hidden = 4, seed = 5)
   expect_gt(max(abs(predict(u, mtcars) - predict(f, mtcars))), 1e-3)
 })
+
+test_that("a row of weight 0 with a residual whose square overflows leaves deviance finite", {
+  need_core()
+  set.seed(1)
+  d <- data.frame(x1 = rnorm(60), x2 = rnorm(60))
+  d$y <- sin(d$x1) + 0.3 * d$x2 + rnorm(60, sd = 0.1)
+  w <- rep(1, 60)
+  w[c(3, 10)] <- 0
+  d$y[10] <- 1e200                             # its residual squared: Inf, times 0 was NaN
+  f <- bn_fit(y ~ ., d, weights = w, hidden = 3, seed = 1)
+  g <- bn_fit(y ~ ., d[w > 0, ], weights = w[w > 0], hidden = 3, seed = 1)
+  expect_equal(deviance(f), deviance(g), tolerance = 1e-12)
+  expect_equal(as.numeric(logLik(f)), as.numeric(logLik(g)), tolerance = 1e-12)
+  expect_equal(sigma(f), sigma(g), tolerance = 1e-12)
+})
