@@ -206,14 +206,15 @@ def _dask_array(a, name, rows=None):
             raise TypeError(f"{name} must be a Dask array, DataFrame or Series, got "
                             f"{type(a).__name__}")
         dtypes = getattr(a, "dtypes", None)
-        if hasattr(dtypes, "items"):              # a DataFrame's: the column at fault named
+        frame = hasattr(dtypes, "items")          # a DataFrame's: the column at fault named
+        if frame:
             bad = [c for c, t in dtypes.items() if getattr(t, "kind", "O") not in "biuf"]
             if bad:
                 raise TypeError(f"{name} must be real numbers: column {bad[0]!r} is "
                                 f"{dtypes[bad[0]]}")
         # pandas' nullable numbers (Int64, boolean) become arrays of objects:
         # as float64 (NA as NaN, named by the statistics pass), as in memory
-        kinds = dtypes.values if hasattr(dtypes, "items") else [getattr(a, "dtype", None)]
+        kinds = dtypes.values if frame else [getattr(a, "dtype", None)]
         if any(not isinstance(t, np.dtype) for t in kinds):
             a = a.astype(np.float64)
         a = a.to_dask_array()
@@ -291,13 +292,14 @@ def _stats_block(X, Y, w, lo, x0, y0, keys, units=None):
     if units is not None:
         X, Y = X / units[0], Y / units[1]
     C1 = _sums(X, w, x0)
+    live = [A[w > 0] if w.size else A for A in (X, Y)]    # (weight 0: not there)
     out = types.SimpleNamespace(
         x=C1, y=_sums(Y, w, y0), y_finite=bool(np.isfinite(Y).all()),
         # X is read for NaN only where its sums are not finite
         x_bad=_bad_columns(X, C1[-1]), w=None, splits=[],
-        # (rows of weight 0 are not there: one far away set the units)
-        tops=[np.abs(A[w > 0] if w.size else A).max(axis=0, initial=0.0) for A in (X, Y)],
-        ranges=[_range(A[w > 0] if w.size else A) for A in (X, Y)])
+        # (a row of weight 0 far away had set the units)
+        tops=[np.abs(A).max(axis=0, initial=0.0) for A in live],
+        ranges=[_range(A) for A in live])
     if w.size:
         neg = np.flatnonzero(w < 0)
         out.w = (bool(np.isfinite(w).all()), total(w), np.count_nonzero(w),
@@ -356,12 +358,14 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
     divided by its largest value; x, y and the splits' XStats are then in
     those units, and x_unit, y_unit say what they are (ones otherwise)."""
     import dask
+
+    def blocks(x0, y0, units=None):            # the pass's tasks, shifted by (x0, y0)
+        return [dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0, list(keys), units)
+                for src, lo in zip(data.sources, data.offsets)]
     first = int(np.flatnonzero(np.asarray(data.sizes) > 0)[0])
     x0, y0, w0 = dask.delayed(_on_block, nout=3)(_first_rows, data.sources[first],
                                                  int(data.offsets[first]))
-    tasks = [dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0, list(keys))
-             for src, lo in zip(data.sources, data.offsets)]
-    x0, y0, w0, parts = _compute(x0, y0, w0, tasks)
+    x0, y0, w0, parts = _compute(x0, y0, w0, blocks(x0, y0))
     if data.weighted and all(np.isfinite(p.w[4]) for p in parts):
         least = max(p.w[4] for p in parts) * engine.SHIFT_WEIGHT
         later = [b for b, p in enumerate(parts) if p.w[4] >= least and p.w[4] > 0]
@@ -373,9 +377,7 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
             b = later[0]
             (x0, y0, _), = _compute(dask.delayed(_on_block)(
                 _first_rows, data.sources[b], int(data.offsets[b]), least))
-            parts = _compute(*[dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0,
-                                                       list(keys))
-                               for src, lo in zip(data.sources, data.offsets)])
+            parts = _compute(*blocks(x0, y0))
     _check_x(data, parts)
     # (in X's and y's own units: the rescaled pass below divides them)
     flat_x, flat_y = (_flat([p.ranges[i] for p in parts]) for i in range(2))
@@ -400,9 +402,7 @@ def _stats_pass(data, wname, ddof, keys=(), rescale=False):
         x_unit, y_unit = (np.where(_extreme(top, W), top, 1.0) for top in tops)
         if (x_unit != 1.0).any() or (y_unit != 1.0).any():
             x0, y0 = x0 / x_unit, y0 / y_unit
-            parts = _compute(*[dask.delayed(_on_block)(_stats_block, src, int(lo), x0, y0,
-                                                           list(keys), (x_unit, y_unit))
-                                   for src, lo in zip(data.sources, data.offsets)])
+            parts = _compute(*blocks(x0, y0, (x_unit, y_unit)))
     x = engine.stats_from_sums(x0, np.stack([p.x for p in parts]), W,
                                lambda: not any(p.x_bad for p in parts))
     try:

@@ -576,8 +576,9 @@ class BNRegressor:
             replicates and against a fixed decay, weights of 10 count as ten
             times the data (weights summing to fewer than their rows warn
             there).  n_obs_ says what the fit counted.  Rows of weight 0 count
-            for nothing; those more than 1e100 times the others' span away
-            are left out altogether (their squares would overflow).
+            for nothing; those more than 1e100 of the others' standard
+            deviations away are left out altogether (their squares would
+            overflow).
 
         Returns
         -------
@@ -1162,10 +1163,10 @@ def _extreme(top, W):
 
 def _far_rows(X, Y, w):
     """Rows of weight 0 so far from the rows that count (1e100 of their
-    standard deviations) that the fit's squares of them overflow, and inf * 0 made its sums
-    NaN: they count for nothing, and are left out.  (Elsewhere rows of
-    weight 0 stay: L-BFGS's held-out rows and Adam's batches are drawn from
-    the rows.)"""
+    standard deviations) that the fit's squares of them overflow, and inf * 0
+    made its sums NaN: they count for nothing, and are left out.  (Elsewhere
+    rows of weight 0 stay: L-BFGS's held-out rows and Adam's batches are
+    drawn from the rows.)"""
     live = w > 0
     far = np.zeros(len(w), bool)
     if live.all():

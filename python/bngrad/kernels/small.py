@@ -13,7 +13,8 @@ and none needs holding.
 It works on transposed arrays (X', Z', S': one row per column of X or Z),
 so that every loop runs along N contiguous values with the column's
 constants in registers, and X is shifted by its first row (of a weight near
-the largest: engine.shift_row) before anything else (eq. shift), so the result does not depend on where the data sit.
+the largest: engine.shift_row) before anything else (eq. shift), so the
+result does not depend on where the data sit.
 """
 import numpy as np
 from ._jit import jit
