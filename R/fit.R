@@ -369,9 +369,27 @@ fitted.bn_fit <- function(object, ...) {
   stats::napredict(object$na.action, object$fitted.values)
 }
 
-residuals.bn_fit <- function(object, ...) {
+# As lm's types: "working" and "response" are y - fitted; "deviance" and
+# "pearson" (the same for least squares) are scaled by the square root of
+# each row's weight as the fit counted it, so that their squares sum to
+# deviance().  lm's "partial" needs terms linear in the inputs.
+.residual_types <- c("working", "response", "deviance", "pearson")
+
+residuals.bn_fit <- function(object, type = "working", ...) {
   .in_memory(object, "residuals")
-  stats::naresid(object$na.action, object$residuals)
+  if (identical(type, "partial")) {
+    stop("type = \"partial\" is lm's residuals per linear term: a net has no such terms",
+         call. = FALSE)
+  }
+  r <- object$residuals
+  if (.one_of(type, .residual_types, "type") %in% c("deviance", "pearson") &&
+      !is.null(object$weights)) {
+    w <- object$weights * (stats::nobs(object) / sum(object$weights))
+    r <- sqrt(w) * r
+    # a row of weight 0 counts for nothing: 0, not 0 * Inf
+    if (is.matrix(r)) r[w == 0, ] <- 0 else r[w == 0] <- 0
+  }
+  stats::naresid(object$na.action, r)
 }
 
 # A bn_fit_parquet fit keeps no rows (its data stay in object$path): what

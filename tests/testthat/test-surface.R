@@ -102,6 +102,32 @@ test_that("nobs, deviance and logLik are lm's for the least-squares linear net",
   expect_equal(as.numeric(logLik(fw)), as.numeric(logLik(lr)), tolerance = 1e-8)
 })
 
+test_that("residuals' types are lm's: weighted ones square to the deviance", {
+  need_core()
+  w <- rep(c(0, 1, 2.5, 4), 8)
+  f <- bn_fit(mpg ~ wt + hp + qsec, mtcars, weights = w, activation = "identity",
+              optimizer = "lbfgs", decay = 0, hidden = 1, seed = 1)
+  l <- lm(mpg ~ wt + hp + qsec, mtcars, weights = w)
+  for (type in c("working", "response")) {
+    expect_identical(residuals(f, type = type), residuals(f))
+  }
+  for (type in c("deviance", "pearson")) {
+    r <- residuals(f, type = type)
+    expect_equal(sum(r^2), deviance(f), tolerance = 1e-12)
+    expect_identical(unname(r[w == 0]), rep(0, 8))
+    # lm's weights are the fit's up to the scale nobs() / sum(w)
+    expect_equal(r, residuals(l, type = type) * sqrt(nobs(f) / sum(w)), tolerance = 1e-6)
+  }
+  two <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, weights = w, hidden = 2, seed = 1)
+  r2 <- residuals(two, type = "pearson")
+  expect_equal(dim(r2), c(32L, 2L))
+  expect_equal(sum(r2^2), deviance(two), tolerance = 1e-12)
+  expect_identical(residuals(bn_fit(mpg ~ wt, mtcars, hidden = 2, seed = 1), type = "pearson"),
+                   residuals(bn_fit(mpg ~ wt, mtcars, hidden = 2, seed = 1)))
+  expect_error(residuals(f, type = "partial"), "no such terms")
+  expect_error(residuals(f, type = "raw"), "type must be one of working, response")
+})
+
 test_that("logLik's df, AIC and BIC follow the formulas, by hand", {
   need_core()
   by_hand <- function(f, df) {
