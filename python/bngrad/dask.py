@@ -549,10 +549,8 @@ def _fit(est, data, names, wname="sample_weight"):
     st = _stats_pass(data, wname, s["ddof"], keys, rescale=True)
     W = st.W
     checks.few_weights(W, st.live, bool(s["decay"]))      # a decay weighs against the SSE
-    est.x_center_, est.x_scale_ = _center_scale(st.x, st.x_unit, st.flat_x)
-    est.y_center_, est.y_scale_ = _center_scale(st.y, st.y_unit, st.flat_y)
-    center, scale = est.x_center_, est.x_scale_
-    y_std = (est.y_center_, est.y_scale_)
+    center, scale = _center_scale(st.x, st.x_unit, st.flat_x)
+    y_std = _center_scale(st.y, st.y_unit, st.flat_y)
     code = ACTIVATIONS[est.activation]
     eps, ddof = s["eps"], s["ddof"]
 
@@ -617,7 +615,7 @@ def _fit(est, data, names, wname="sample_weight"):
     def batch_stats(G1):
         return mean_x @ G1, (G1 * (full.Cn @ G1)).sum(axis=0) / (W - ddof)
     return est._set_fitted(members, s, p1, q, W, names, data.y_1d, batch_stats,
-                           flat=(st.flat_x[0], st.flat_y[0]))
+                           (center, scale, *y_std), flat=(st.flat_x[0], st.flat_y[0]))
 
 
 # --- files --------------------------------------------------------------------

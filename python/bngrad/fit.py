@@ -38,6 +38,8 @@ from .kernels import bayes
 from .model import Params, gradients, is_dask
 
 OPTIMIZERS = ("auto", "bayes", "lbfgs", "adam")
+# held while a fit's attributes are set (BNRegressor._publish)
+_PUBLISH = threading.Lock()
 # "auto" takes the Bayesian fit while N q P^2 (the cost of one Gauss-Newton
 # matrix) stays below BAYES_MAX, or below BAYES_BIG where the net has as many
 # weights as half the values of y (there a regulariser is not optional), and
@@ -611,10 +613,10 @@ class BNRegressor:
                 X, Y2, w = X[~far], Y2[~far], w[~far]
                 N = X.shape[0]
         wt = np.ones(N) if w.size == 0 else w
-        self.x_center_, self.x_scale_, flat_x = _center_scale(X, wt)
-        self.y_center_, self.y_scale_, flat_y = _center_scale(Y2, wt)
-        Xs = np.ascontiguousarray(_standardised(X, self.x_center_, self.x_scale_))
-        Ys = np.ascontiguousarray(_standardised(Y2, self.y_center_, self.y_scale_))
+        x_center, x_scale, flat_x = _center_scale(X, wt)
+        y_center, y_scale, flat_y = _center_scale(Y2, wt)
+        Xs = np.ascontiguousarray(_standardised(X, x_center, x_scale))
+        Ys = np.ascontiguousarray(_standardised(Y2, y_center, y_scale))
         # Every BLAS in the process on one thread for the whole fit: the
         # optimiser's and the array work's between kernel calls would
         # otherwise wake pools that take the cores the kernels need.
@@ -640,7 +642,7 @@ class BNRegressor:
             return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
         # (the count itself where the weights were scaled to it, not their sum)
         return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
-                                batch_stats, linear,
+                                batch_stats, (x_center, x_scale, y_center, y_scale), linear,
                                 n_obs=np.count_nonzero(loo[2]) if copies else W,
                                 flat=(flat_x, flat_y))
 
@@ -657,9 +659,11 @@ class BNRegressor:
         return lambda params: (blend.embed(params, share, coef, c0, Xs, w, code, s["eps"],
                                            s["ddof"]), share)
 
-    def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats, linear=None,
+    def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats, std, linear=None,
                     n_obs=None, flat=None):
-        """The fitted attributes from the members; batch_stats(G1) gives the
+        """The fitted attributes from the members, set at once when the fit
+        has ended (_publish); std = (x_center, x_scale, y_center, y_scale)
+        of the standardisation; batch_stats(G1) gives the
         mean and variance of Xs G1 on the training rows, linear(params) the
         blend with a linear model (and its share), n_obs the observations
         the fit counted (W, the weights' total, if None), flat the inputs
@@ -687,33 +691,39 @@ class BNRegressor:
             params.G1[flat[0]] = 0.0
             params.G2[:, flat[1]] = 0.0
             params.b[flat[1]] = 0.0
-        self.params_ = params
-        self.linear_share_ = share
-        self.running_mean_, self.running_var_ = mean, var
-        self.n_features_in_ = p1
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_outputs_ = q
-        self._y_1d = y_1d
-        self.optimizer_ = s["optimizer"]
-        self.n_iter_ = max(m.n_iter for m in members)
-        self.convergence_ = int(not all(m.converged for m in members))
-        self.loss_curve_ = members[0].curve
-        scale = float(np.log(self.y_scale_).sum())
-        self.log_evidence_ = np.array([m.evidence for m in members]) - W * scale
-        self.n_obs_ = float(W if n_obs is None else n_obs)
-        self.effective_params_ = np.array([m.gamma_eff for m in members])
-        self.decay_ = np.array([m.decay for m in members])
-        self.noise_sd_ = np.array([m.noise for m in members]) * self.y_scale_[0]
-        if self.convergence_:
+        x_center, x_scale, y_center, y_scale = std
+        convergence = int(not all(m.converged for m in members))
+        self._publish(dict(
+            x_center_=x_center, x_scale_=x_scale, y_center_=y_center, y_scale_=y_scale,
+            params_=params, linear_share_=share, running_mean_=mean, running_var_=var,
+            n_features_in_=p1, n_outputs_=q, _y_1d=y_1d, optimizer_=s["optimizer"],
+            n_iter_=max(m.n_iter for m in members), convergence_=convergence,
+            loss_curve_=members[0].curve,
+            log_evidence_=np.array([m.evidence for m in members])
+            - W * float(np.log(y_scale).sum()),
+            n_obs_=float(W if n_obs is None else n_obs),
+            effective_params_=np.array([m.gamma_eff for m in members]),
+            decay_=np.array([m.decay for m in members]),
+            noise_sd_=np.array([m.noise for m in members]) * y_scale[0]), names)
+        if convergence:
             warnings.warn(
                 f"BNRegressor: max_iter = {s['max_iter']} reached before the fit converged "
                 f"({s['optimizer']}); increase max_iter or tol",
                 _sklearn_class("ConvergenceWarning", ConvergenceWarning),
                 stacklevel=checks.user_level())
         return self
+
+    def _publish(self, fitted, names):
+        """Replace the fitted state with `fitted` (and feature_names_in_ with
+        names, or none), all at once: a fit that fails or is interrupted
+        leaves the previous one whole, and of fits of one estimator running
+        at once in several threads the last to end is the one it holds."""
+        with _PUBLISH:
+            self.__dict__.update(fitted)
+            if names is not None:
+                self.feature_names_in_ = names
+            else:
+                self.__dict__.pop("feature_names_in_", None)
 
     def _fit_members(self, Xs, Ys, w, s, grouped=None, loo=None, cells=False):
         """The ensemble's nets, each the best of its restarts; nets run on
@@ -1101,6 +1111,10 @@ class BNRegressor:
         with an UndefinedMetricWarning, for fewer than two rows."""
         yhat = np.asarray(self.predict(X), dtype=float).reshape(len(X), -1)
         Y = checks.target(y, yhat.shape[0]).reshape(yhat.shape[0], -1)
+        if Y.shape[1] != yhat.shape[1]:
+            # (broadcast, one column against three gave a score of nothing)
+            raise ValueError(f"y has {Y.shape[1]} column(s) but the fit has "
+                             f"{yhat.shape[1]} output(s): they must match")
         # R^2 is blind to the weights' scale: divided by the largest, their
         # sums neither overflow nor lose digits below float64's normal range
         w = np.ones(len(Y)) if sample_weight is None else \
