@@ -676,6 +676,28 @@ def test_integer_sample_weights_are_repeated_rows(optimizer):
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-8)
 
 
+@pytest.mark.parametrize("floor", [None, 0])
+def test_lbfgs_stops_early_only_after_its_first_iterations(floor, monkeypatch):
+    """A held-out error lowest at the third iteration: early stopping keeps
+    that iterate, but stops no sooner than MIN_ITER_LBFGS iterations (a
+    batch-normalised net's first ones sit on its start's plateau, where
+    stopping had kept a net near its start), PATIENCE_LBFGS after it
+    without the floor."""
+    if floor is not None:
+        monkeypatch.setattr(fitmod, "MIN_ITER_LBFGS", floor)
+    seen = []
+
+    def held_out_error(v):
+        seen.append(v.copy())
+        return 1.0 - 0.1 * len(seen) if len(seen) <= 3 else 1.0
+    est = bngrad.BNRegressor()
+    s = dict(max_iter=500, tol=1e-12, decay=None)
+    f = lambda v: (optimize.rosen(v), optimize.rosen_der(v))      # noqa: E731 (> 100 iterations)
+    m = est._minimize(f, np.zeros(20), s, held_out_error)
+    assert m.n_iter == max(3 + fitmod.PATIENCE_LBFGS, fitmod.MIN_ITER_LBFGS)
+    assert m.converged and np.array_equal(m.v, seen[2]) and m.criterion == pytest.approx(0.7)
+
+
 def test_lbfgs_held_out_rows_all_of_weight_0_leave_it_without_early_stopping(monkeypatch):
     """Their error was 0/0: NaN with numpy's warning at every iteration, and
     the fit stopped after PATIENCE_LBFGS of them, whatever the data."""
@@ -689,7 +711,7 @@ def test_lbfgs_held_out_rows_all_of_weight_0_leave_it_without_early_stopping(mon
         est = bngrad.BNRegressor(**kw).fit(X, y, sample_weight=w)
         # no early stopping: the fit with no decay to stop for
         ref = bngrad.BNRegressor(decay=0.0, **kw).fit(X, y, sample_weight=w)
-    assert est.n_iter_ == ref.n_iter_ > fitmod.PATIENCE_LBFGS
+    assert est.n_iter_ == ref.n_iter_ > max(fitmod.PATIENCE_LBFGS, fitmod.MIN_ITER_LBFGS)
     for u, v in zip(est.params_, ref.params_):
         assert np.array_equal(u, v)
     # and such a run has no held-out error to set against restarts that
