@@ -41,21 +41,25 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   fit <- bn_fit.default(x, y, weights = stats::model.weights(m), ...)
   fit$terms <- Terms
   # what predict() asks newdata for: data's variables, and any other that
-  # holds a value per row; not pi, a poly() degree or another constant
-  # that the formula's environment holds (as lm finds them there)
+  # holds a value per row (as many as the rows fitted, or more before
+  # subset and na.action); not pi, a poly() degree, bs() knots, cut()
+  # breaks or another setting that the formula's environment holds (as lm
+  # finds them there)
   env <- environment(Terms)
   given <- if (missing(data) || is.null(data)) character() else
     if (is.matrix(data)) colnames(data) else names(data)
   per_row <- function(v) {
     v %in% given || !exists(v, envir = env) ||
-      (!is.function(val <- get(v, envir = env)) && NROW(val) > 1L)
+      (!is.function(val <- get(v, envir = env)) && NROW(val) > 1L && NROW(val) >= nrow(m))
   }
   vars <- all.vars(stats::delete.response(Terms))
   fit$newdata_vars <- vars[vapply(vars, per_row, NA)]
   fit$contrasts <- cons
   fit$xlevels <- stats::.getXlevels(Terms, m)
   fit$na.action <- attr(m, "na.action")
-  if (is.null(fit$ynames)) fit$ynames <- deparse(formula[[2L]])
+  # one name, however long the response's expression (deparse cuts it in lines)
+  if (is.null(fit$ynames)) fit$ynames <- paste(deparse(formula[[2L]], width.cutoff = 500L),
+                                               collapse = " ")
   fit$call <- match.call()
   fit$call[[1L]] <- as.name("bn_fit")
   class(fit) <- c("bn_fit.formula", "bn_fit")
@@ -382,9 +386,10 @@ residuals.bn_fit <- function(object, type = "working", ...) {
          call. = FALSE)
   }
   r <- object$residuals
-  if (.one_of(type, .residual_types, "type") %in% c("deviance", "pearson") &&
-      !is.null(object$weights)) {
-    w <- object$weights * (stats::nobs(object) / sum(object$weights))
+  if (.one_of(type, .residual_types, "type") %in% c("deviance", "pearson")) {
+    # (unweighted, nobs() / rows: less than 1 where repeated rows count once)
+    w <- if (is.null(object$weights)) rep(1, NROW(r)) else object$weights
+    w <- w * (stats::nobs(object) / sum(w))
     r <- sqrt(w) * r
     # a row of weight 0 counts for nothing: 0, not 0 * Inf
     if (is.matrix(r)) r[w == 0, ] <- 0 else r[w == 0] <- 0

@@ -81,6 +81,14 @@ test_that("predict finds what lm finds: names of the formula's environment, no u
   expect_equal(unname(predict(fit, d[1:4, c("month", "x")])), unname(fitted(fit)[1:4]),
                tolerance = 1e-8)
   expect_error(predict(fit, d[1:4, "x", drop = FALSE]), "newdata is missing column\\(s\\) month$")
+  # so are bs() knots and cut() breaks, vectors shorter than the data
+  kn <- c(0.3, 0.6)
+  brks <- c(0, 4, 8, 12)
+  fk <- short_fit(y ~ splines::bs(x, knots = kn) + cut(month, brks), data = d, hidden = 2,
+                  max_iter = 20, seed = 1)
+  expect_identical(fk$newdata_vars, c("x", "month"))
+  expect_equal(unname(predict(fk, d[1:4, c("month", "x")])), unname(fitted(fk)[1:4]),
+               tolerance = 1e-8)
   # data's variables are always newdata's to give, whatever else has their
   # names (a function, a data set, a global vector); so is a per-row vector
   # the fit took from the environment
@@ -127,6 +135,12 @@ test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its 
   fm <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 2)
   expect_identical(colnames(fitted(fm)), c("mpg", "qsec"))
   expect_identical(dim(predict(fm, mtcars[0, ])), c(0L, 2L))
+  # a response too long for one line of deparse() is still one output's name
+  fl <- suppressWarnings(bn_fit(
+    log(mpg + disp / 100 + hp / 1000 + drat / 10 + qsec / 100 + carb / 10 + gear) ~ wt,
+    mtcars, hidden = 2, max_iter = 10))
+  expect_length(fl$ynames, 1)
+  expect_length(predict(fl, mtcars[1:3, ]), 3)
 })
 
 test_that("case weights: their scale is free for the default fit of continuous inputs", {

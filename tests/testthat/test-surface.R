@@ -124,6 +124,12 @@ test_that("residuals' types are lm's: weighted ones square to the deviance", {
   expect_equal(sum(r2^2), deviance(two), tolerance = 1e-12)
   expect_identical(residuals(bn_fit(mpg ~ wt, mtcars, hidden = 2, seed = 1), type = "pearson"),
                    residuals(bn_fit(mpg ~ wt, mtcars, hidden = 2, seed = 1)))
+  # unweighted, where repeated rows count once: scaled by nobs() / rows
+  set.seed(2)
+  boot <- mtcars[sample(32, replace = TRUE), ]
+  fb <- bn_fit(mpg ~ wt + hp, boot, hidden = 2, seed = 1)
+  expect_lt(nobs(fb), 32)
+  expect_equal(sum(residuals(fb, type = "deviance")^2), deviance(fb), tolerance = 1e-12)
   expect_error(residuals(f, type = "partial"), "no such terms")
   expect_error(residuals(f, type = "raw"), "type must be one of working, response")
 })
