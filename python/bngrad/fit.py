@@ -63,6 +63,9 @@ BAYES_MAX, BAYES_BIG, BAYES_WORK = 1 << 28, 1 << 30, 1 << 21
 VALIDATION, PATIENCE_LBFGS, MIN_ITER_LBFGS = 0.1, 10, 30
 # Adam stops when PATIENCE_ADAM epochs in a row have not beaten its best loss by tol.
 PATIENCE_ADAM = 20      # scikit-learn waits 10; BN nets sit on plateaus longer (measured)
+# ... and has diverged where its last epoch's loss is more than ADAM_DIVERGED
+# times its best (a minibatch loss wanders by tens of % between epochs)
+ADAM_DIVERGED = 2.0
 DEFAULT_ITER = {"bayes": 300, "lbfgs": 500, "adam": 200}
 # With a fixed decay (nnet's habit) LM crawls along the near-flat valleys of
 # products of decayed weights before F settles: bootstrap samples of mtcars,
@@ -403,7 +406,9 @@ class BNRegressor:
         Iterations of the longest-running net.
     convergence_ : int
         0 if every net met its stopping rule, 1 if one reached max_iter
-        (nnet's ``$convergence``).
+        (nnet's ``$convergence``) or Adam diverged (its loss ended over
+        ADAM_DIVERGED times its best: the weights its best epoch began
+        with are kept; both warn).
     loss_curve_ : ndarray
         The first net's training loss per iteration (standardised y):
         "bayes", the weighted mean squared error after each LM step (the
@@ -712,7 +717,15 @@ class BNRegressor:
             effective_params_=np.array([m.gamma_eff for m in members]),
             decay_=np.array([m.decay for m in members]),
             noise_sd_=np.array([m.noise for m in members]) * y_scale[0]), names)
-        if convergence:
+        rose = max(getattr(m, "rose", 1.0) for m in members)
+        if rose > ADAM_DIVERGED:
+            warnings.warn(
+                f"BNRegressor: Adam's loss ended at {rose:.3g} times its best epoch's: it "
+                f"diverged, and the fit keeps the weights of that epoch; lower learning_rate "
+                f"(now {s['learning_rate']:g})",
+                _sklearn_class("ConvergenceWarning", ConvergenceWarning),
+                stacklevel=checks.user_level())
+        elif convergence:
             warnings.warn(
                 f"BNRegressor: max_iter = {s['max_iter']} reached before the fit converged "
                 f"({s['optimizer']}); increase max_iter or tol",
@@ -1002,7 +1015,9 @@ class BNRegressor:
         from scipy import optimize        # here, not at import: it is a tenth of start-up
         res = optimize.minimize(f, v0, jac=True, method="L-BFGS-B", callback=callback,
                                 options={"maxiter": s["max_iter"], "maxcor": 30,
-                                         "ftol": s["tol"], "gtol": 1e-6})
+                                         # (a relative reduction of 1 or more is
+                                         # every step's; scipy's tol / machine eps overflowed)
+                                         "ftol": min(s["tol"], 1.0), "gtol": 1e-6})
         if not curve:
             curve.append(float(res.fun) / k)
         stopped = early and best[2] >= PATIENCE_LBFGS and len(curve) >= MIN_ITER_LBFGS
@@ -1021,7 +1036,14 @@ class BNRegressor:
         b1, b2, lr, mo = 0.9, 0.999, s["learning_rate"], s["momentum"]
         mean, var = np.zeros(p2), np.ones(p2)
         curve, t, converged, best, stale = [], 0, False, np.inf, 0
+        kept = None                                  # the weights the best epoch began with
+
+        def diverged(how):
+            return ValueError(f"Adam diverged ({how}): lower learning_rate (now {lr:g})")
+        overflowed = lambda epoch: diverged(                     # noqa: E731
+            f"at epoch {epoch} a weight or the loss overflowed float64")
         for epoch in range(1, s["max_iter"] + 1):
+            began = v                                    # (each step makes a new v)
             order = rng.permutation(N)
             total, seen = 0.0, 0.0
             for lo in range(0, N - 1, batch):
@@ -1029,16 +1051,36 @@ class BNRegressor:
                 wb = w[idx] if w.size else None
                 if idx.size < 2 or (wb is not None and np.count_nonzero(wb) < 2):
                     continue                  # a batch needs two rows for its statistics
-                p = _to_params(v, p1, p2, q)
+                with np.errstate(over="ignore"):
+                    p = _to_params(v, p1, p2, q)
+                if not np.isfinite(p.gamma).all():       # |V| overflowed
+                    raise overflowed(epoch)
                 Xb = Xs[idx]
-                g = gradients(Xb, Ys[idx], p, self.activation, s["eps"], s["ddof"], wb)
+                try:
+                    g = gradients(Xb, Ys[idx], p, self.activation, s["eps"], s["ddof"], wb)
+                except ValueError as e:
+                    # in Adam's terms: the batch statistics are a minibatch's,
+                    # and an overflow there is the step size's doing
+                    if "overflow" in str(e):
+                        raise overflowed(epoch) from e
+                    if s["eps"] == 0 and "variance" in str(e):
+                        raise ValueError(
+                            f"with eps = 0 Adam divides by each minibatch's variance of X G1, "
+                            f"and a minibatch of {idx.size} rows (epoch {epoch}) had none (or "
+                            f"too little for float64) in a column: use eps > 0 or a larger "
+                            f"batch_size (now {batch})") from e
+                    raise
                 grad = _v_gradient(g, p) + 2 * lam * v
                 if k != 1.0:
                     grad = grad * k
+                if t == 0:
+                    start = g.loss                       # the starting net's, on one minibatch
                 t += 1
                 m1 = b1 * m1 + (1 - b1) * grad
                 m2 = b2 * m2 + (1 - b2) * grad ** 2
                 v = v - lr * (m1 / (1 - b1 ** t)) / (np.sqrt(m2 / (1 - b2 ** t)) + 1e-8)
+                if not np.isfinite(v).all():
+                    raise overflowed(epoch)
                 # running statistics of X G1, as PyTorch keeps them (unbiased variance)
                 Z = Xb @ p.G1
                 if wb is None:
@@ -1057,22 +1099,47 @@ class BNRegressor:
                 nb = sums.total(wb) if wb is not None else idx.size
                 total += g.loss * nb
                 seen += nb
-            curve.append(total / max(seen, 1.0))
+            if seen == 0:
+                raise ValueError(f"no minibatch of batch_size = {batch} rows held two rows of "
+                                 f"non-zero sample_weight, which its statistics need: Adam "
+                                 f"fitted nothing (raise batch_size)")
+            curve.append(total / seen)
             if report is not None:
                 report(epoch - 1, curve[-1])
+            if not np.isfinite(curve[-1]):
+                raise overflowed(epoch)
             # scikit-learn's rule: PATIENCE_ADAM epochs without beating the best by tol
             if epoch == 1 or curve[-1] < best - s["tol"] * abs(best):
                 best, stale = curve[-1], 0
+                kept = began
             else:
                 stale += 1
                 if stale >= PATIENCE_ADAM:
                     converged = True
                     break
+        # A loss that ends far above its best is a step size too large, not
+        # a plateau: the weights the best epoch began with are kept (its
+        # loss is theirs, on its first minibatch), with statistics of the
+        # whole training batch, and the fit is not converged (ADAM_DIVERGED;
+        # a learning rate of 3 had ended at 6x its first epoch's loss,
+        # "converged", predicting worse than the mean)
+        if best > ADAM_DIVERGED * start:
+            # no epoch came near the start (y is standardised: its loss is O(1))
+            raise diverged(f"its best epoch's loss was {best / start:.3g} times its start's")
+        # (a loss near 0, a y the net fits, wanders by factors: not a divergence)
+        rose = curve[-1] / best if best > 0 and curve[-1] > 1e-2 * start else 1.0
+        if rose > ADAM_DIVERGED:
+            v, converged = kept, False
+            wt = np.ones(N) if w.size == 0 else w
+            Z = Xs @ _to_params(v, p1, p2, q).G1
+            mean = wt @ Z / sums.total(wt)
+            var = wt @ (Z - mean) ** 2 / (sums.total(wt) - s["ddof"])
         # the objective, as the other optimisers compare restarts by theirs
         m = _Member(v, len(curve), converged, np.array(curve),
-                    criterion=curve[-1] + lam * float(v @ v),
+                    criterion=(best if rose > ADAM_DIVERGED else curve[-1]) + lam * float(v @ v),
                     decay=s["decay"] or 0.0)
         m.running = (mean, var)
+        m.rose = rose
         return m
 
     # prediction --------------------------------------------------------

@@ -177,6 +177,59 @@ def test_score_refuses_a_y_of_other_outputs():
     assert two.score(X, np.c_[y, -y]) > 0.5
 
 
+def test_adam_that_diverges_says_so_and_names_learning_rate():
+    """An overflow, or a best epoch far worse than the start, is an error
+    naming learning_rate (it was "gamma contains NaN or Inf", or a fit of
+    R^2 -1e12 with max_iter's warning); a loss that ends far above its
+    best warns and keeps the weights that epoch began with, whose
+    statistics are the training rows' (it had ended "converged" on the
+    last weights, worse than the mean)."""
+    X, y = data(N=32)
+    for lr, N in ((1e200, 32), (1e10, 200)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            with pytest.raises(ValueError, match=r"Adam diverged .*lower learning_rate \(now 1e"):
+                bngrad.BNRegressor(optimizer="adam", learning_rate=lr, max_iter=30,
+                                   seed=1).fit(*data(N=N))
+    est = bngrad.BNRegressor(optimizer="adam", learning_rate=3.0, hidden=16, seed=1)
+    with pytest.warns(bngrad.ConvergenceWarning, match="diverged, and the fit keeps the weights"):
+        est.fit(X, y)
+    assert est.convergence_ == 1 and est.loss_curve_[-1] > 2 * est.loss_curve_.min()
+    Xs = (X - est.x_center_) / est.x_scale_
+    Z = Xs @ est.params_.G1
+    np.testing.assert_allclose(est.running_mean_, Z.mean(axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(est.running_var_, Z.var(axis=0), rtol=1e-10)
+    assert est.score(X, y) > -0.5
+    # a healthy fit keeps its last weights and its running statistics, unwarned
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ok = bngrad.BNRegressor(optimizer="adam", hidden=4, seed=1, max_iter=500).fit(*data(N=200))
+    assert ok.convergence_ == 0
+
+
+def test_adam_errors_in_its_own_terms():
+    """With eps = 0 a minibatch of repeated rows has no variance: the error
+    names eps and batch_size (it named X @ G1, which a user does not
+    choose); weights that leave no minibatch two rows fitted nothing, with
+    a loss curve of zeros, and are an error naming batch_size."""
+    X, y = data(N=40)
+    Xr, yr = np.repeat(X, 2, axis=0), np.repeat(y, 2)
+    with pytest.raises(ValueError, match=r"eps = 0 .* a minibatch of 2 rows .*use eps > 0 or a "
+                                         r"larger batch_size \(now 2\)"):
+        bngrad.BNRegressor(optimizer="adam", batch_size=2, eps=0.0, seed=1).fit(Xr, yr)
+    w = np.r_[np.ones(3), np.zeros(37)]
+    with pytest.raises(ValueError, match="no minibatch of batch_size = 4 rows held two rows"):
+        bngrad.BNRegressor(optimizer="adam", batch_size=4, seed=1).fit(X, y, sample_weight=w)
+
+
+def test_lbfgs_tol_of_one_or_more_is_one_step_without_numpy_s_warning():
+    X, y = data(N=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = bngrad.BNRegressor(optimizer="lbfgs", decay=0.1, tol=1e300, seed=1).fit(X, y)
+    assert est.n_iter_ <= 2
+
+
 def test_auto_takes_lbfgs_where_the_gauss_newton_matrix_is_dear(monkeypatch):
     X, y = data(N=300)
     monkeypatch.setattr(fitmod, "BAYES_MAX", 300 * 49 ** 2 - 1)     # P = 4*8 + 2*8 + 8 + 1 = 57
