@@ -23,6 +23,10 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   m <- eval.parent(m)
   .check_rows(nrow(m), "the data (after subset and na.action)")
   Terms <- attr(m, "terms")
+  if (attr(Terms, "response") == 0L) {
+    stop("the formula has no response (nothing left of ~): write it as y ~ inputs",
+         call. = FALSE)
+  }
   if (!is.null(stats::model.offset(m))) {
     # lm would add it to the fit; a net has no place for it, and dropping it
     # silently fits a different model than the formula says
@@ -466,6 +470,17 @@ sigma.bn_fit <- function(object, ...) {
     return(rss)
   }
   sqrt(rss / (n - df))
+}
+
+# nobs less the parameters sigma counts (lm's df.residual)
+df.residual.bn_fit <- function(object, ...) stats::nobs(object) - .model_df(object)
+
+# The formula a formula fit was given, as lm's formula() (not its terms)
+formula.bn_fit <- function(x, ...) {
+  if (is.null(x$terms)) {
+    stop("this fit was given x and y, not a formula: it has none", call. = FALSE)
+  }
+  stats::formula(x$terms)
 }
 
 coef.bn_fit <- function(object, ...) {

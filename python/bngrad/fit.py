@@ -529,6 +529,10 @@ class BNRegressor:
                              f"got {self.activation!r}")
         if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not isinstance(self.verbose, (bool, np.bool_, int, np.integer)) or self.verbose < 0:
+            # (scikit-learn's verbosity: a flag or a level; "yes" is neither)
+            raise ValueError(f"verbose must be True, False or a whole number >= 0, "
+                            f"got {self.verbose!r}")
         hidden = checks.whole("hidden", self.hidden, 1, checks.COUNT_MAX)
         P = p1 * hidden + 2 * hidden + hidden * q + q
         opt = self.optimizer

@@ -1113,6 +1113,7 @@ def test_a_seed_past_a_float_s_range_is_a_seed():
     ({"decay": float("nan")}, None, "decay must be a finite number"),
     ({"momentum": 5}, None, r"momentum must be a finite number in \(0, 1\], got 5"),
     ({"ensemble": 0}, None, "ensemble"),
+    ({"verbose": "yes"}, None, "verbose must be True, False or a whole number >= 0, got 'yes'"),
     ({"restarts": 1.5}, None, "restarts"),
     # ints past int64 or a float's range: named, not numpy's TypeError or an
     # OverflowError; counts past R's integers refused before a hang

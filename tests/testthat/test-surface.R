@@ -152,6 +152,14 @@ test_that("logLik's df, AIC and BIC follow the formulas, by hand", {
   expect_true(all(is.finite(b$effective_params)) && all(b$effective_params < 16))
   by_hand(b, mean(b$effective_params) + 1)
   expect_equal(sigma(b), sqrt(deviance(b) / (32 - mean(b$effective_params))), tolerance = 1e-12)
+  expect_equal(df.residual(b), 32 - mean(b$effective_params))
+  expect_equal(sigma(b), sqrt(deviance(b) / df.residual(b)), tolerance = 1e-12)
+  # the formula as given, as lm's formula(), not the terms
+  expect_equal(formula(b), mpg ~ wt + hp, ignore_attr = TRUE)
+  expect_identical(names(attributes(formula(b))), c("class", ".Environment"))
+  expect_error(formula(bn_fit(as.matrix(mtcars[, c("wt", "hp")]), mtcars$mpg, hidden = 2)),
+               "given x and y, not a formula")
+  expect_error(bn_fit(~ wt, mtcars, hidden = 2), "the formula has no response")
   two <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 3, seed = 2)
   expect_equal(sigma(two), sqrt(colSums(residuals(two)^2) / (32 - mean(two$effective_params))),
                tolerance = 1e-12, ignore_attr = TRUE)
