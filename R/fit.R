@@ -166,6 +166,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
        x_center = v$x_center, x_scale = v$x_scale, y_center = v$y_center,
        y_scale = v$y_scale, n = c(p1, u, q), optimizer = out[[4]], decay = v$decay,
        loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
+       kept_iter = as.integer(v$kept_iter),
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
        effective_params = v$effective_params, linear_share = v$linear_share,
        n_obs = v$n_obs)
@@ -526,11 +527,28 @@ coef.bn_fit <- function(object, ...) {
                       "unit per output that uses it): its share %s\n"), num(x$linear_share, 2)))
   }
   # the curve is the first net's; n_iter the most any net ran
+  kept <- .kept_iter(x)
+  ran <- length(x$loss_curve)
+  diverged <- x$optimizer == "adam" && kept < ran
   cat(sprintf("final value %.6f%s after %s%d %s: %s\n", utils::tail(x$loss_curve, 1),
               if (nets > 1) " (net 1)" else "", if (nets > 1) "at most " else "", x$n_iter,
               .iterations(x$optimizer),
-              if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
+              if (diverged) "diverged" else if (x$convergence == 0) "converged"
+              else "stopped at max_iter, not converged"))
+  if (kept < ran) {
+    cat(if (diverged) {
+      sprintf("the net kept is the one its best epoch (%d, value %.6f) began with\n", kept + 1,
+              min(x$loss_curve))
+    } else {
+      sprintf("the net kept is iteration %d's (value %.6f), of least held-out error\n", kept,
+              x$loss_curve[max(kept, 1)])
+    })
+  }
 }
+
+# The first net's iteration whose weights were kept (a fit saved before
+# kept_iter was kept: its last)
+.kept_iter <- function(x) if (is.null(x$kept_iter)) length(x$loss_curve) else x$kept_iter
 
 print.bn_fit <- function(x, ...) {
   .describe(x)
@@ -573,5 +591,7 @@ plot.bn_fit <- function(x, ...) {
   dots <- list(...)
   args[names(dots)] <- NULL
   do.call(graphics::plot, c(args, dots))
+  # where early stopping (or a diverged Adam) kept an earlier net than the last
+  if (.kept_iter(x) < length(curve)) graphics::abline(v = max(.kept_iter(x), 1), lty = 2)
   invisible(x)
 }

@@ -278,10 +278,13 @@ class _Member:
     """One fitted net: its v, how the fit ended, and what it learnt of itself."""
 
     def __init__(self, v, n_iter, converged, curve, criterion, evidence=np.nan,
-                 gamma_eff=np.nan, decay=np.nan, noise=np.nan):
+                 gamma_eff=np.nan, decay=np.nan, noise=np.nan, kept=None):
         self.v, self.n_iter, self.converged, self.curve = v, n_iter, converged, curve
         self.criterion, self.evidence, self.gamma_eff = criterion, evidence, gamma_eff
         self.decay, self.noise = decay, noise
+        # the iteration whose weights v are: the last, but where early
+        # stopping or a diverged Adam kept an earlier one
+        self.kept = n_iter if kept is None else kept
 
 
 _UNCHANGED = "$UNCHANGED$"        # scikit-learn's word for a request left as it is
@@ -409,6 +412,10 @@ class BNRegressor:
         (nnet's ``$convergence``) or Adam diverged (its loss ended over
         ADAM_DIVERGED times its best: the weights its best epoch began
         with are kept; both warn).
+    kept_iter_ : int
+        The iteration of the first net whose weights the fit kept (0: its
+        start): n_iter_ of it, but for early stopping (the least held-out
+        error) and a diverged Adam (the weights its best epoch began with).
     loss_curve_ : ndarray
         The first net's training loss per iteration (standardised y):
         "bayes", the weighted mean squared error after each LM step (the
@@ -714,7 +721,7 @@ class BNRegressor:
             params_=params, linear_share_=share, running_mean_=mean, running_var_=var,
             n_features_in_=p1, n_outputs_=q, _y_1d=y_1d, optimizer_=s["optimizer"],
             n_iter_=max(m.n_iter for m in members), convergence_=convergence,
-            loss_curve_=members[0].curve,
+            loss_curve_=members[0].curve, kept_iter_=members[0].kept,
             log_evidence_=np.array([m.evidence for m in members])
             - W * float(np.log(y_scale).sum()),
             n_obs_=float(W if n_obs is None else n_obs),
@@ -725,7 +732,7 @@ class BNRegressor:
         if rose > ADAM_DIVERGED:
             warnings.warn(
                 f"BNRegressor: Adam's loss ended at {rose:.3g} times its best epoch's: it "
-                f"diverged, and the fit keeps the weights of that epoch; lower learning_rate "
+                f"diverged, and the fit keeps the weights that epoch began with; lower learning_rate "
                 f"(now {s['learning_rate']:g})",
                 _sklearn_class("ConvergenceWarning", ConvergenceWarning),
                 stacklevel=checks.user_level())
@@ -998,7 +1005,7 @@ class BNRegressor:
         called after each iteration (_live)."""
         early = held_out_error is not None
         curve = []
-        best = [np.inf, v0, 0]
+        best = [np.inf, v0, 0, 0]                # error, iterate, stale, iteration
         k = getattr(f, "scale", 1.0)              # the curve and criterion unscaled
 
         def callback(intermediate_result):
@@ -1010,7 +1017,7 @@ class BNRegressor:
             v = intermediate_result.x
             err = held_out_error(v)
             if err < best[0]:
-                best[:] = [err, v.copy(), 0]
+                best[:] = [err, v.copy(), 0, len(curve)]
             else:
                 best[2] += 1
                 if best[2] >= PATIENCE_LBFGS and len(curve) >= MIN_ITER_LBFGS:
@@ -1025,10 +1032,11 @@ class BNRegressor:
         if not curve:
             curve.append(float(res.fun) / k)
         stopped = early and best[2] >= PATIENCE_LBFGS and len(curve) >= MIN_ITER_LBFGS
-        v = best[1] if early and np.isfinite(best[0]) else res.x
+        kept = early and np.isfinite(best[0])
+        v = best[1] if kept else res.x
         return _Member(v, max(len(curve), 1), stopped or res.status != 1, np.array(curve),
                        criterion=best[0] if early else float(res.fun) / k,
-                       decay=s["decay"] or 0.0)
+                       decay=s["decay"] or 0.0, kept=best[3] if kept else None)
 
     def _adam(self, Xs, Ys, w, s, v0, rng, shared, report=None):
         N, p1 = Xs.shape
@@ -1115,7 +1123,7 @@ class BNRegressor:
             # scikit-learn's rule: PATIENCE_ADAM epochs without beating the best by tol
             if epoch == 1 or curve[-1] < best - s["tol"] * abs(best):
                 best, stale = curve[-1], 0
-                kept = began
+                kept, kept_epoch = began, epoch - 1
             else:
                 stale += 1
                 if stale >= PATIENCE_ADAM:
@@ -1141,7 +1149,7 @@ class BNRegressor:
         # the objective, as the other optimisers compare restarts by theirs
         m = _Member(v, len(curve), converged, np.array(curve),
                     criterion=(best if rose > ADAM_DIVERGED else curve[-1]) + lam * float(v @ v),
-                    decay=s["decay"] or 0.0)
+                    decay=s["decay"] or 0.0, kept=kept_epoch if rose > ADAM_DIVERGED else None)
         m.running = (mean, var)
         m.rose = rose
         return m

@@ -195,6 +195,7 @@ def test_adam_that_diverges_says_so_and_names_learning_rate():
     with pytest.warns(bngrad.ConvergenceWarning, match="diverged, and the fit keeps the weights"):
         est.fit(X, y)
     assert est.convergence_ == 1 and est.loss_curve_[-1] > 2 * est.loss_curve_.min()
+    assert est.kept_iter_ == int(np.argmin(est.loss_curve_)) < est.n_iter_
     Xs = (X - est.x_center_) / est.x_scale_
     Z = Xs @ est.params_.G1
     np.testing.assert_allclose(est.running_mean_, Z.mean(axis=0), rtol=1e-10, atol=1e-12)
@@ -204,7 +205,7 @@ def test_adam_that_diverges_says_so_and_names_learning_rate():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ok = bngrad.BNRegressor(optimizer="adam", hidden=4, seed=1, max_iter=500).fit(*data(N=200))
-    assert ok.convergence_ == 0
+    assert ok.convergence_ == 0 and ok.kept_iter_ == ok.n_iter_ == len(ok.loss_curve_)
 
 
 def test_adam_errors_in_its_own_terms():
@@ -749,6 +750,7 @@ def test_lbfgs_stops_early_only_after_its_first_iterations(floor, monkeypatch):
     m = est._minimize(f, np.zeros(20), s, held_out_error)
     assert m.n_iter == max(3 + fitmod.PATIENCE_LBFGS, fitmod.MIN_ITER_LBFGS)
     assert m.converged and np.array_equal(m.v, seen[2]) and m.criterion == pytest.approx(0.7)
+    assert m.kept == 3
 
 
 def test_lbfgs_held_out_rows_all_of_weight_0_leave_it_without_early_stopping(monkeypatch):

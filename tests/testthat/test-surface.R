@@ -203,6 +203,19 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   # the value is net 1's; the count the most any net ran
   expect_match(out, sprintf("^final value %.6f \\(net 1\\) after at most %d iterations: converged$",
                             utils::tail(f$loss_curve, 1), f$n_iter), all = FALSE)
+  expect_identical(f$kept_iter, f$n_iter)
+  expect_false(any(grepl("the net kept", out)))
+  # early stopping: the net kept is named, with its value, and marked on the plot
+  e <- bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 3, optimizer = "lbfgs", seed = 2)
+  expect_lt(e$kept_iter, length(e$loss_curve))
+  expect_match(capture.output(print(e)),
+               sprintf("^the net kept is iteration %d's \\(value %.6f\\), of least held-out error$",
+                       e$kept_iter, e$loss_curve[e$kept_iter]), all = FALSE)
+  a <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, optimizer = "adam", learning_rate = 3,
+                               hidden = 16, seed = 2))
+  expect_identical(a$convergence, 1L)
+  expect_match(capture.output(print(a)), "^final value .* epochs: diverged$", all = FALSE)
+  expect_match(capture.output(print(a)), "^the net kept is the one its best epoch", all = FALSE)
   s <- capture.output(print(summary(f)))
   expect_identical(s[seq_len(1 + length(call))], c("Call:", call))
   expect_match(s, "training MSE", all = FALSE)
