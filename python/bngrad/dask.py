@@ -47,8 +47,9 @@ over the blocks, as dask-glm does.  "bayes" needs the N x P Jacobian and
   standardised problem is its X'S sum divided by s.  y (q columns, cheap)
   is standardised per block as the in-memory fit does.
 * Early stopping (decay=None, as in memory: stop when 10 iterations in a row
-  have not improved the held-out error, after at least 30, keep the best)
-  holds out the rows
+  have not improved the held-out error, after at least 30 and while they
+  lowered the training objective by less than 10%, keep the best) holds out
+  the rows
   whose splitmix64 hash of (seed, net, restart, row number) falls below
   VALIDATION: about 10% of the rows, the same whatever the chunks, each
   block finding its own without a permutation of N.  Held-out rows get

@@ -736,7 +736,8 @@ def test_lbfgs_stops_early_only_after_its_first_iterations(floor, monkeypatch):
     that iterate, but stops no sooner than MIN_ITER_LBFGS iterations (a
     batch-normalised net's first ones sit on its start's plateau, where
     stopping had kept a net near its start), PATIENCE_LBFGS after it
-    without the floor."""
+    without the floor (the training objective's progress not asked)."""
+    monkeypatch.setattr(fitmod, "PROGRESS_LBFGS", np.inf)
     if floor is not None:
         monkeypatch.setattr(fitmod, "MIN_ITER_LBFGS", floor)
     seen = []
@@ -751,6 +752,29 @@ def test_lbfgs_stops_early_only_after_its_first_iterations(floor, monkeypatch):
     assert m.n_iter == max(3 + fitmod.PATIENCE_LBFGS, fitmod.MIN_ITER_LBFGS)
     assert m.converged and np.array_equal(m.v, seen[2]) and m.criterion == pytest.approx(0.7)
     assert m.kept == 3
+
+
+def test_lbfgs_does_not_stop_early_while_the_training_objective_falls_fast():
+    """A held-out error that never beats its third iteration: the fit goes
+    on while PATIENCE_LBFGS iterations lower the training objective by
+    PROGRESS_LBFGS of it or more (the held-out rows' error wanders while a
+    net learns), and stops at the first check past MIN_ITER_LBFGS where
+    they do not; the third iterate is kept."""
+    seen = []
+
+    def held_out_error(v):
+        seen.append(v.copy())
+        return 1.0 - 0.1 * len(seen) if len(seen) <= 3 else 1.0
+    s = dict(max_iter=500, tol=1e-14, decay=None)
+    # (a floor of 1: the relative progress fades as it converges)
+    f = lambda v: (optimize.rosen(v) + 1.0, optimize.rosen_der(v))      # noqa: E731
+    m = bngrad.BNRegressor()._minimize(f, np.full(20, -1.0), s, held_out_error)
+    curve, k = m.curve, fitmod.PATIENCE_LBFGS
+    n = m.n_iter
+    assert n > fitmod.MIN_ITER_LBFGS and m.kept == 3 and np.array_equal(m.v, seen[2])
+    progress = lambda t: (curve[t - k - 1] - curve[t - 1]) / curve[t - 1]    # noqa: E731
+    assert progress(n) < fitmod.PROGRESS_LBFGS
+    assert all(progress(t) >= fitmod.PROGRESS_LBFGS for t in range(fitmod.MIN_ITER_LBFGS, n))
 
 
 def test_lbfgs_held_out_rows_all_of_weight_0_leave_it_without_early_stopping(monkeypatch):
