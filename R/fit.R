@@ -559,8 +559,12 @@ summary.bn_fit <- function(object, ...) {
   res <- object
   res$coefficients <- coef(object)
   if (!.in_files(object)) {                   # a bn_fit_parquet fit has no residuals
-    res$residual_summary <- summary(as.vector(object$residuals))
-    res$mse <- deviance(object) / (nobs(object) * object$n[3])
+    # per output: outputs on different scales do not mix
+    r <- as.matrix(object$residuals)
+    colnames(r) <- object$ynames
+    res$residual_summary <- if (ncol(r) == 1) summary(r[, 1]) else t(apply(r, 2, summary))
+    res$mse <- .rss(object) / nobs(object)
+    names(res$mse) <- colnames(r)
   }
   class(res) <- "summary.bn_fit"
   res
@@ -571,7 +575,9 @@ print.summary.bn_fit <- function(x, ...) {
   if (is.null(x$mse)) {
     cat("training MSE and residuals not kept: the data stayed in ", x$path, "\n", sep = "")
   } else {
-    cat(sprintf("training MSE %.6g%s\n", x$mse, if (is.null(x$weights)) "" else " (weighted)"))
+    cat(sprintf("training MSE %s%s\n", if (length(x$mse) == 1) sprintf("%.6g", x$mse) else
+                  paste(sprintf("%s %.6g", names(x$mse), x$mse), collapse = ", "),
+                if (is.null(x$weights)) "" else " (weighted)"))
     cat("\nresiduals:\n")
     print(x$residual_summary)
   }

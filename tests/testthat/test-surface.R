@@ -218,7 +218,16 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_match(capture.output(print(a)), "^the net kept is the one its best epoch", all = FALSE)
   s <- capture.output(print(summary(f)))
   expect_identical(s[seq_len(1 + length(call))], c("Call:", call))
-  expect_match(s, "training MSE", all = FALSE)
+  expect_match(s, sprintf("^training MSE %.6g$", deviance(f) / 32), all = FALSE)
+  # per output: outputs of different scales are not mixed
+  w <- rep(1:2, 16)
+  fm <- bn_fit(cbind(mpg, disp) ~ wt + hp, mtcars, weights = w, hidden = 2, seed = 1)
+  sm <- summary(fm)
+  expect_equal(unname(sm$mse), unname(colSums(w * residuals(fm)^2) / sum(w)), tolerance = 1e-12)
+  expect_identical(dim(sm$residual_summary), c(2L, 6L))
+  expect_identical(rownames(sm$residual_summary), c("mpg", "disp"))
+  expect_match(capture.output(print(sm)), "^training MSE mpg [0-9.e+-]+, disp [0-9.e+-]+ \\(weighted\\)$",
+               all = FALSE)
   x <- as.matrix(mtcars[, c("wt", "hp")])
   expect_warning(m <- bn_fit(x, mtcars$mpg, hidden = 2, max_iter = 3, seed = 1),
                  "max_iter = 3 reached before the fit converged")
