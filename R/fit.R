@@ -166,7 +166,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
        x_center = v$x_center, x_scale = v$x_scale, y_center = v$y_center,
        y_scale = v$y_scale, n = c(p1, u, q), optimizer = out[[4]], decay = v$decay,
        loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
-       kept_iter = as.integer(v$kept_iter),
+       kept_iter = as.integer(v$kept_iter), diverged = v$diverged == 1,
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
        effective_params = v$effective_params, linear_share = v$linear_share,
        n_obs = v$n_obs)
@@ -386,11 +386,16 @@ fitted.bn_fit <- function(object, ...) {
 
 residuals.bn_fit <- function(object, type = "working", ...) {
   .in_memory(object, "residuals")
-  if (identical(type, "partial")) {
+  if (is.character(type) && length(type) == 1 && !is.na(type) && nchar(type) >= 2 &&
+      startsWith("partial", type)) {
     stop("type = \"partial\" is lm's residuals per linear term: a net has no such terms",
          call. = FALSE)
   }
   r <- object$residuals
+  # abbreviations, as match.arg takes them
+  if (is.character(type) && length(type) == 1 && !is.na(i <- pmatch(type, .residual_types))) {
+    type <- .residual_types[i]
+  }
   if (.one_of(type, .residual_types, "type") %in% c("deviance", "pearson")) {
     # (unweighted, nobs() / rows: less than 1 where repeated rows count once)
     w <- if (is.null(object$weights)) rep(1, NROW(r)) else object$weights
@@ -473,8 +478,9 @@ sigma.bn_fit <- function(object, ...) {
   sqrt(rss / (n - df))
 }
 
-# nobs less the parameters sigma counts (lm's df.residual)
-df.residual.bn_fit <- function(object, ...) stats::nobs(object) - .model_df(object)
+# nobs less the parameters sigma counts (lm's df.residual); 0 for a net of
+# more weights than observations, which can fit every one
+df.residual.bn_fit <- function(object, ...) max(stats::nobs(object) - .model_df(object), 0)
 
 # The formula a formula fit was given, as lm's formula() (not its terms)
 formula.bn_fit <- function(x, ...) {
@@ -529,16 +535,16 @@ coef.bn_fit <- function(object, ...) {
   # the curve is the first net's; n_iter the most any net ran
   kept <- .kept_iter(x)
   ran <- length(x$loss_curve)
-  diverged <- x$optimizer == "adam" && kept < ran
   cat(sprintf("final value %.6f%s after %s%d %s: %s\n", utils::tail(x$loss_curve, 1),
               if (nets > 1) " (net 1)" else "", if (nets > 1) "at most " else "", x$n_iter,
               .iterations(x$optimizer),
-              if (diverged) "diverged" else if (x$convergence == 0) "converged"
-              else "stopped at max_iter, not converged"))
+              if (isTRUE(x$diverged)) {
+                if (nets > 1) "a net diverged, not converged" else "diverged, not converged"
+              } else if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
   if (kept < ran) {
-    cat(if (diverged) {
-      sprintf("the net kept is the one its best epoch (%d, value %.6f) began with\n", kept + 1,
-              min(x$loss_curve))
+    cat(if (x$optimizer == "adam") {
+      sprintf("the net%s kept is the one its best epoch (%d, value %.6f) began with\n",
+              if (nets > 1) " 1" else "", kept + 1, x$loss_curve[kept + 1])
     } else {
       sprintf("the net kept is iteration %d's (value %.6f), of least held-out error\n", kept,
               x$loss_curve[max(kept, 1)])
@@ -598,6 +604,8 @@ plot.bn_fit <- function(x, ...) {
   args[names(dots)] <- NULL
   do.call(graphics::plot, c(args, dots))
   # where early stopping (or a diverged Adam) kept an earlier net than the last
-  if (.kept_iter(x) < length(curve)) graphics::abline(v = max(.kept_iter(x), 1), lty = 2)
+  # (Adam's: the best epoch, whose starting weights were kept)
+  kept <- .kept_iter(x) + (x$optimizer == "adam")
+  if (kept < length(curve)) graphics::abline(v = max(kept, 1), lty = 2)
   invisible(x)
 }

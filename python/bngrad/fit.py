@@ -67,8 +67,11 @@ VALIDATION, PATIENCE_LBFGS, MIN_ITER_LBFGS, PROGRESS_LBFGS = 0.1, 10, 30, 0.1
 # Adam stops when PATIENCE_ADAM epochs in a row have not beaten its best loss by tol.
 PATIENCE_ADAM = 20      # scikit-learn waits 10; BN nets sit on plateaus longer (measured)
 # ... and has diverged where its last epoch's loss is more than ADAM_DIVERGED
-# times its best (a minibatch loss wanders by tens of % between epochs)
-ADAM_DIVERGED = 2.0
+# times its best (a minibatch loss wanders by tens of % between epochs) and
+# over ADAM_FLOOR (y is standardised: a loss of 1 is the mean's; near 0 a
+# loss that the net fits wanders by factors); where its best epoch's loss
+# is over ADAM_BLOWUP, 100 times the mean's, it never fitted at all
+ADAM_DIVERGED, ADAM_FLOOR, ADAM_BLOWUP = 2.0, 1e-2, 100.0
 DEFAULT_ITER = {"bayes": 300, "lbfgs": 500, "adam": 200}
 # With a fixed decay (nnet's habit) LM crawls along the near-flat valleys of
 # products of decayed weights before F settles: bootstrap samples of mtcars,
@@ -293,9 +296,10 @@ class _Member:
         self.v, self.n_iter, self.converged, self.curve = v, n_iter, converged, curve
         self.criterion, self.evidence, self.gamma_eff = criterion, evidence, gamma_eff
         self.decay, self.noise = decay, noise
-        # the iteration whose weights v are: the last, but where early
-        # stopping or a diverged Adam kept an earlier one
-        self.kept = n_iter if kept is None else kept
+        # the iteration whose weights v are: the curve's last, but where
+        # early stopping or a diverged Adam kept an earlier one
+        self.kept = len(curve) if kept is None else kept
+        self.rose = 1.0         # Adam's last epoch's loss over its best's
 
 
 _UNCHANGED = "$UNCHANGED$"        # scikit-learn's word for a request left as it is
@@ -426,8 +430,12 @@ class BNRegressor:
         with are kept; both warn).
     kept_iter_ : int
         The iteration of the first net whose weights the fit kept (0: its
-        start): n_iter_ of it, but for early stopping (the least held-out
-        error) and a diverged Adam (the weights its best epoch began with).
+        start): the last of loss_curve_, but for early stopping (the least
+        held-out error) and a diverged Adam (the weights its best epoch, the
+        next, began with).
+    diverged_ : bool
+        Whether an Adam net diverged: its last epoch's loss was over
+        ADAM_DIVERGED times its best (convergence_ is then 1; both warn).
     loss_curve_ : ndarray
         The first net's training loss per iteration (standardised y):
         "bayes", the weighted mean squared error after each LM step (the
@@ -728,27 +736,27 @@ class BNRegressor:
             params.b[flat[1]] = 0.0
         x_center, x_scale, y_center, y_scale = std
         convergence = int(not all(m.converged for m in members))
+        diverged = any(m.rose > ADAM_DIVERGED for m in members)
         self._publish(dict(
             x_center_=x_center, x_scale_=x_scale, y_center_=y_center, y_scale_=y_scale,
             params_=params, linear_share_=share, running_mean_=mean, running_var_=var,
             n_features_in_=p1, n_outputs_=q, _y_1d=y_1d, optimizer_=s["optimizer"],
             n_iter_=max(m.n_iter for m in members), convergence_=convergence,
-            loss_curve_=members[0].curve, kept_iter_=members[0].kept,
+            loss_curve_=members[0].curve, kept_iter_=members[0].kept, diverged_=diverged,
             log_evidence_=np.array([m.evidence for m in members])
             - W * float(np.log(y_scale).sum()),
             n_obs_=float(W if n_obs is None else n_obs),
             effective_params_=np.array([m.gamma_eff for m in members]),
             decay_=np.array([m.decay for m in members]),
             noise_sd_=np.array([m.noise for m in members]) * y_scale[0]), names)
-        rose = max(getattr(m, "rose", 1.0) for m in members)
-        if rose > ADAM_DIVERGED:
+        if diverged:
             warnings.warn(
-                f"BNRegressor: Adam's loss ended at {rose:.3g} times its best epoch's: it "
-                f"diverged, and the fit keeps the weights that epoch began with; lower learning_rate "
-                f"(now {s['learning_rate']:g})",
+                f"BNRegressor: Adam's loss ended at {max(m.rose for m in members):.3g} times "
+                f"its best epoch's: it diverged, and the fit keeps the weights that epoch began "
+                f"with; lower learning_rate (now {s['learning_rate']:g})",
                 _sklearn_class("ConvergenceWarning", ConvergenceWarning),
                 stacklevel=checks.user_level())
-        elif convergence:
+        if any(not m.converged and m.rose <= ADAM_DIVERGED for m in members):
             warnings.warn(
                 f"BNRegressor: max_iter = {s['max_iter']} reached before the fit converged "
                 f"({s['optimizer']}); increase max_iter or tol",
@@ -1101,8 +1109,6 @@ class BNRegressor:
                 grad = _v_gradient(g, p) + 2 * lam * v
                 if k != 1.0:
                     grad = grad * k
-                if t == 0:
-                    start = g.loss                       # the starting net's, on one minibatch
                 t += 1
                 m1 = b1 * m1 + (1 - b1) * grad
                 m2 = b2 * m2 + (1 - b2) * grad ** 2
@@ -1128,18 +1134,16 @@ class BNRegressor:
                 total += g.loss * nb
                 seen += nb
             if seen == 0:
-                raise ValueError(f"no minibatch of batch_size = {batch} rows held two rows of "
-                                 f"non-zero sample_weight, which its statistics need: Adam "
-                                 f"fitted nothing (raise batch_size)")
+                continue        # no minibatch held two rows of weight (a loss of 0 said it had)
             curve.append(total / seen)
             if report is not None:
                 report(epoch - 1, curve[-1])
             if not np.isfinite(curve[-1]):
                 raise overflowed(epoch)
             # scikit-learn's rule: PATIENCE_ADAM epochs without beating the best by tol
-            if epoch == 1 or curve[-1] < best - s["tol"] * abs(best):
+            if len(curve) == 1 or curve[-1] < best - s["tol"] * abs(best):
                 best, stale = curve[-1], 0
-                kept, kept_epoch = began, epoch - 1
+                kept, kept_epoch = began, len(curve) - 1   # (epochs of no minibatch not counted)
             else:
                 stale += 1
                 if stale >= PATIENCE_ADAM:
@@ -1151,11 +1155,14 @@ class BNRegressor:
         # whole training batch, and the fit is not converged (ADAM_DIVERGED;
         # a learning rate of 3 had ended at 6x its first epoch's loss,
         # "converged", predicting worse than the mean)
-        if best > ADAM_DIVERGED * start:
-            # no epoch came near the start (y is standardised: its loss is O(1))
-            raise diverged(f"its best epoch's loss was {best / start:.3g} times its start's")
-        # (a loss near 0, a y the net fits, wanders by factors: not a divergence)
-        rose = curve[-1] / best if best > 0 and curve[-1] > 1e-2 * start else 1.0
+        if not curve:
+            raise ValueError(f"no minibatch of batch_size = {batch} rows held two rows of "
+                             f"non-zero sample_weight, which its statistics need: Adam fitted "
+                             f"nothing (raise batch_size)")
+        if best > ADAM_BLOWUP:
+            raise diverged(f"its best epoch's loss was {best:.3g} times that of predicting "
+                           f"y's mean")
+        rose = curve[-1] / best if curve[-1] > ADAM_FLOOR else 1.0
         if rose > ADAM_DIVERGED:
             v, converged = kept, False
             wt = np.ones(N) if w.size == 0 else w

@@ -201,11 +201,36 @@ def test_adam_that_diverges_says_so_and_names_learning_rate():
     np.testing.assert_allclose(est.running_mean_, Z.mean(axis=0), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(est.running_var_, Z.var(axis=0), rtol=1e-10)
     assert est.score(X, y) > -0.5
+    assert est.diverged_
     # a healthy fit keeps its last weights and its running statistics, unwarned
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ok = bngrad.BNRegressor(optimizer="adam", hidden=4, seed=1, max_iter=500).fit(*data(N=200))
     assert ok.convergence_ == 0 and ok.kept_iter_ == ok.n_iter_ == len(ok.loss_curve_)
+    assert not ok.diverged_
+    # minibatches of 2 rows: losses far from the whole data's, but no divergence
+    # (a first minibatch's loss as the yardstick had called it one)
+    rng = np.random.default_rng(0)
+    X2 = rng.standard_normal((100, 3))
+    y2 = X2[:, 0] + 0.5 * np.sin(3 * X2[:, 1]) + 0.3 * rng.standard_normal(100)
+    for lr in (1e-2, 1e-3):
+        small = quiet(bngrad.BNRegressor(optimizer="adam", hidden=4, batch_size=2, seed=0,
+                                         max_iter=30, learning_rate=lr), X2, y2)
+        assert not small.diverged_
+
+
+def test_adam_nets_that_diverge_and_that_reach_max_iter_each_warn():
+    """Of an ensemble, one net diverged and another reached max_iter: both
+    warnings (the divergence's had hidden max_iter's), and diverged_."""
+    X = np.random.default_rng(0).standard_normal((32, 3))
+    y = X[:, 0] + 0.3 * np.random.default_rng(1).standard_normal(32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = bngrad.BNRegressor(optimizer="adam", learning_rate=3.0, hidden=16, ensemble=3,
+                                 seed=5).fit(X, y)
+    said = [str(w.message) for w in caught if issubclass(w.category, bngrad.ConvergenceWarning)]
+    assert any("diverged" in m for m in said) and any("max_iter = 200 reached" in m for m in said)
+    assert est.diverged_ and est.convergence_ == 1
 
 
 def test_adam_errors_in_its_own_terms():
@@ -218,9 +243,16 @@ def test_adam_errors_in_its_own_terms():
     with pytest.raises(ValueError, match=r"eps = 0 .* a minibatch of 2 rows .*use eps > 0 or a "
                                          r"larger batch_size \(now 2\)"):
         bngrad.BNRegressor(optimizer="adam", batch_size=2, eps=0.0, seed=1).fit(Xr, yr)
-    w = np.r_[np.ones(3), np.zeros(37)]
-    with pytest.raises(ValueError, match="no minibatch of batch_size = 4 rows held two rows"):
-        bngrad.BNRegressor(optimizer="adam", batch_size=4, seed=1).fit(X, y, sample_weight=w)
+    w = np.r_[np.ones(2), np.zeros(38)]
+    with pytest.raises(ValueError, match="no minibatch of batch_size = 2 rows held two rows"):
+        bngrad.BNRegressor(optimizer="adam", batch_size=2, max_iter=2, seed=0).fit(
+            X, y, sample_weight=w)
+    # an epoch with no such minibatch is skipped, not an error (nor a loss of 0)
+    X, y = data(N=200)
+    w = np.r_[np.ones(12), np.zeros(188)]
+    est = quiet(bngrad.BNRegressor(optimizer="adam", batch_size=8, seed=0), X, y,
+                sample_weight=w)
+    assert est.n_iter_ == len(est.loss_curve_) >= 1 and (est.loss_curve_ > 0).all()
 
 
 def test_lbfgs_tol_of_one_or_more_is_one_step_without_numpy_s_warning():

@@ -130,7 +130,10 @@ test_that("residuals' types are lm's: weighted ones square to the deviance", {
   fb <- bn_fit(mpg ~ wt + hp, boot, hidden = 2, seed = 1)
   expect_lt(nobs(fb), 32)
   expect_equal(sum(residuals(fb, type = "deviance")^2), deviance(fb), tolerance = 1e-12)
+  expect_identical(residuals(f, type = "dev"), residuals(f, type = "deviance"))
+  expect_identical(residuals(f, type = "p"), residuals(f, type = "pearson"))
   expect_error(residuals(f, type = "partial"), "no such terms")
+  expect_error(residuals(f, type = "pa"), "no such terms")
   expect_error(residuals(f, type = "raw"), "type must be one of working, response")
 })
 
@@ -164,6 +167,7 @@ test_that("logLik's df, AIC and BIC follow the formulas, by hand", {
   expect_equal(sigma(two), sqrt(colSums(residuals(two)^2) / (32 - mean(two$effective_params))),
                tolerance = 1e-12, ignore_attr = TRUE)
   big <- bn_fit(mpg ~ ., mtcars, hidden = 8, optimizer = "lbfgs", seed = 2)
+  expect_identical(df.residual(big), 0)                  # 113 weights, 32 rows
   expect_warning(s <- sigma(big), "no residual degrees of freedom")
   expect_identical(unname(s), NA_real_)
   expect_identical(names(s), names(sigma(b)))
@@ -214,8 +218,13 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   a <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, optimizer = "adam", learning_rate = 3,
                                hidden = 16, seed = 2))
   expect_identical(a$convergence, 1L)
-  expect_match(capture.output(print(a)), "^final value .* epochs: diverged$", all = FALSE)
-  expect_match(capture.output(print(a)), "^the net kept is the one its best epoch", all = FALSE)
+  expect_true(a$diverged)
+  expect_false(e$diverged)
+  expect_match(capture.output(print(a)), "^final value .* epochs: diverged, not converged$",
+               all = FALSE)
+  expect_match(capture.output(print(a)),
+               sprintf("^the net kept is the one its best epoch \\(%d, value %.6f\\) began with$",
+                       a$kept_iter + 1, a$loss_curve[a$kept_iter + 1]), all = FALSE)
   s <- capture.output(print(summary(f)))
   expect_identical(s[seq_len(1 + length(call))], c("Call:", call))
   expect_match(s, sprintf("^training MSE %.6g$", deviance(f) / 32), all = FALSE)
