@@ -166,7 +166,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
        x_center = v$x_center, x_scale = v$x_scale, y_center = v$y_center,
        y_scale = v$y_scale, n = c(p1, u, q), optimizer = out[[4]], decay = v$decay,
        loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
-       kept_iter = as.integer(v$kept_iter), diverged = v$diverged == 1,
+       kept_iter = as.integer(v$kept_iter),
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
        effective_params = v$effective_params, linear_share = v$linear_share,
        n_obs = v$n_obs)
@@ -538,17 +538,10 @@ coef.bn_fit <- function(object, ...) {
   cat(sprintf("final value %.6f%s after %s%d %s: %s\n", utils::tail(x$loss_curve, 1),
               if (nets > 1) " (net 1)" else "", if (nets > 1) "at most " else "", x$n_iter,
               .iterations(x$optimizer),
-              if (isTRUE(x$diverged)) {
-                if (nets > 1) "a net diverged, not converged" else "diverged, not converged"
-              } else if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
+              if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
   if (kept < ran) {
-    cat(if (x$optimizer == "adam") {
-      sprintf("the net%s kept is the one its best epoch (%d, value %.6f) began with\n",
-              if (nets > 1) " 1" else "", kept + 1, x$loss_curve[kept + 1])
-    } else {
-      sprintf("the net kept is iteration %d's (value %.6f), of least held-out error\n", kept,
-              x$loss_curve[max(kept, 1)])
-    })
+    cat(sprintf("the net%s kept is iteration %d's (value %.6f), of least held-out error\n",
+                if (nets > 1) " 1" else "", kept, x$loss_curve[max(kept, 1)]))
   }
 }
 
@@ -567,7 +560,8 @@ summary.bn_fit <- function(object, ...) {
   if (!.in_files(object)) {                   # a bn_fit_parquet fit has no residuals
     # per output: outputs on different scales do not mix
     r <- as.matrix(object$residuals)
-    colnames(r) <- object$ynames
+    # (an unnamed y's outputs as coef() names them)
+    colnames(r) <- if (is.null(object$ynames)) paste0("o", seq_len(ncol(r))) else object$ynames
     res$residual_summary <- if (ncol(r) == 1) summary(r[, 1]) else t(apply(r, 2, summary))
     res$mse <- .rss(object) / nobs(object)
     names(res$mse) <- colnames(r)
@@ -603,9 +597,7 @@ plot.bn_fit <- function(x, ...) {
   dots <- list(...)
   args[names(dots)] <- NULL
   do.call(graphics::plot, c(args, dots))
-  # where early stopping (or a diverged Adam) kept an earlier net than the last
-  # (Adam's: the best epoch, whose starting weights were kept)
-  kept <- .kept_iter(x) + (x$optimizer == "adam")
-  if (kept < length(curve)) graphics::abline(v = max(kept, 1), lty = 2)
+  # where early stopping kept an earlier net than the last
+  if (.kept_iter(x) < length(curve)) graphics::abline(v = max(.kept_iter(x), 1), lty = 2)
   invisible(x)
 }

@@ -123,7 +123,7 @@ def fitted(est):
               "running_mean": est.running_mean_, "running_var": est.running_var_,
               "x_center": est.x_center_, "x_scale": est.x_scale_, "y_center": est.y_center_,
               "y_scale": est.y_scale_, "decay": est.decay_, "loss_curve": est.loss_curve_,
-              "n_iter": est.n_iter_, "kept_iter": est.kept_iter_, "diverged": est.diverged_,
+              "n_iter": est.n_iter_, "kept_iter": est.kept_iter_,
               "convergence": est.convergence_,
               "log_evidence": est.log_evidence_, "effective_params": est.effective_params_,
               "linear_share": est.linear_share_, "n_obs": est.n_obs_}

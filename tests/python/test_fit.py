@@ -178,59 +178,39 @@ def test_score_refuses_a_y_of_other_outputs():
 
 
 def test_adam_that_diverges_says_so_and_names_learning_rate():
-    """An overflow, or a best epoch far worse than the start, is an error
-    naming learning_rate (it was "gamma contains NaN or Inf", or a fit of
-    R^2 -1e12 with max_iter's warning); a loss that ends far above its
-    best warns and keeps the weights that epoch began with, whose
-    statistics are the training rows' (it had ended "converged" on the
-    last weights, worse than the mean)."""
-    X, y = data(N=32)
-    for lr, N in ((1e200, 32), (1e10, 200)):
+    """An overflow, or a net that ends worse on the training rows than its
+    random start, is an error naming learning_rate: it was "gamma contains
+    NaN or Inf", a fit of R^2 -1e12 with max_iter's warning, or, at a
+    learning rate of 3, a fit "converged" worse than the mean."""
+    for lr, N in ((1e200, 32), (1e10, 200), (3.0, 32)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
-            with pytest.raises(ValueError, match=r"Adam diverged .*lower learning_rate \(now 1e"):
-                bngrad.BNRegressor(optimizer="adam", learning_rate=lr, max_iter=30,
+            warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
+            with pytest.raises(ValueError, match=r"Adam diverged .*lower learning_rate \(now "):
+                bngrad.BNRegressor(optimizer="adam", learning_rate=lr, hidden=16, max_iter=30,
                                    seed=1).fit(*data(N=N))
-    est = bngrad.BNRegressor(optimizer="adam", learning_rate=3.0, hidden=16, seed=1)
-    with pytest.warns(bngrad.ConvergenceWarning, match="diverged, and the fit keeps the weights"):
-        est.fit(X, y)
-    assert est.convergence_ == 1 and est.loss_curve_[-1] > 2 * est.loss_curve_.min()
-    assert est.kept_iter_ == int(np.argmin(est.loss_curve_)) < est.n_iter_
-    Xs = (X - est.x_center_) / est.x_scale_
-    Z = Xs @ est.params_.G1
-    np.testing.assert_allclose(est.running_mean_, Z.mean(axis=0), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(est.running_var_, Z.var(axis=0), rtol=1e-10)
-    assert est.score(X, y) > -0.5
-    assert est.diverged_
-    # a healthy fit keeps its last weights and its running statistics, unwarned
+    # a healthy fit keeps its last weights, unwarned
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ok = bngrad.BNRegressor(optimizer="adam", hidden=4, seed=1, max_iter=500).fit(*data(N=200))
     assert ok.convergence_ == 0 and ok.kept_iter_ == ok.n_iter_ == len(ok.loss_curve_)
-    assert not ok.diverged_
-    # minibatches of 2 rows: losses far from the whole data's, but no divergence
-    # (a first minibatch's loss as the yardstick had called it one)
+    # minibatch losses that wander by factors between epochs (batches of 2
+    # or 16 rows, sparse weights, 120 outputs) are not a divergence: a rule
+    # on them had called healthy fits diverged
     rng = np.random.default_rng(0)
     X2 = rng.standard_normal((100, 3))
     y2 = X2[:, 0] + 0.5 * np.sin(3 * X2[:, 1]) + 0.3 * rng.standard_normal(100)
     for lr in (1e-2, 1e-3):
-        small = quiet(bngrad.BNRegressor(optimizer="adam", hidden=4, batch_size=2, seed=0,
-                                         max_iter=30, learning_rate=lr), X2, y2)
-        assert not small.diverged_
-
-
-def test_adam_nets_that_diverge_and_that_reach_max_iter_each_warn():
-    """Of an ensemble, one net diverged and another reached max_iter: both
-    warnings (the divergence's had hidden max_iter's), and diverged_."""
-    X = np.random.default_rng(0).standard_normal((32, 3))
-    y = X[:, 0] + 0.3 * np.random.default_rng(1).standard_normal(32)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est = bngrad.BNRegressor(optimizer="adam", learning_rate=3.0, hidden=16, ensemble=3,
-                                 seed=5).fit(X, y)
-    said = [str(w.message) for w in caught if issubclass(w.category, bngrad.ConvergenceWarning)]
-    assert any("diverged" in m for m in said) and any("max_iter = 200 reached" in m for m in said)
-    assert est.diverged_ and est.convergence_ == 1
+        quiet(bngrad.BNRegressor(optimizer="adam", hidden=4, batch_size=2, seed=0, max_iter=30,
+                                 learning_rate=lr), X2, y2)
+    X3 = rng.standard_normal((400, 3))
+    for seed in range(3):
+        fit = quiet(bngrad.BNRegressor(optimizer="adam", hidden=8, batch_size=16,
+                                       learning_rate=0.03, seed=seed), X3, X3 @ [1.0, 0.5, -0.3])
+        assert fit.score(X3, X3 @ [1.0, 0.5, -0.3]) > 0.9
+    Y4 = rng.standard_normal((60, 120))
+    Y4[:, 0] += X3[:60, 0]
+    quiet(bngrad.BNRegressor(optimizer="adam", hidden=4, seed=0, max_iter=50), X3[:60], Y4)
 
 
 def test_adam_errors_in_its_own_terms():

@@ -77,7 +77,7 @@ def test_fit_returns_every_piece_r_keeps_in_one_vector(optimizer):
     values, lengths, names, name = rbridge.fit(est, X, Y, None, lambda msg: None)
     names = names.split()
     assert name == est.optimizer_ == optimizer
-    assert len(lengths) == len(names) == 21 and sum(lengths) == values.size
+    assert len(lengths) == len(names) == 20 and sum(lengths) == values.size
     pieces = dict(zip(names, np.split(values, np.cumsum(lengths)[:-1])))
     p = est.params_
     units = p.gamma.size
@@ -85,7 +85,7 @@ def test_fit_returns_every_piece_r_keeps_in_one_vector(optimizer):
     np.testing.assert_array_equal(pieces["G2"].reshape((units, 2), order="F"), p.G2)
     for name, attr in [("gamma", p.gamma), ("b", p.b), ("running_var", est.running_var_),
                        ("y_scale", est.y_scale_), ("loss_curve", est.loss_curve_),
-                       ("n_iter", [est.n_iter_]), ("kept_iter", [est.kept_iter_]), ("diverged", [est.diverged_]),
+                       ("n_iter", [est.n_iter_]), ("kept_iter", [est.kept_iter_]),
                        ("convergence", [est.convergence_]),
                        ("decay", est.decay_), ("effective_params", est.effective_params_),
                        ("linear_share", est.linear_share_), ("n_obs", [est.n_obs_])]:
