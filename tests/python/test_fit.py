@@ -787,6 +787,10 @@ def test_lbfgs_does_not_stop_early_while_the_training_objective_falls_fast():
     progress = lambda t: (curve[t - k - 1] - curve[t - 1]) / curve[t - 1]    # noqa: E731
     assert progress(n) < fitmod.PROGRESS_LBFGS
     assert all(progress(t) >= fitmod.PROGRESS_LBFGS for t in range(fitmod.MIN_ITER_LBFGS, n))
+    # a training loss near 0 (of y's variance 1) halving is no progress to wait for
+    tail = [2e-6] + [1e-6] * 10
+    assert fitmod._progress(tail, 10) == pytest.approx(1e-6 / fitmod.PROGRESS_FLOOR)
+    assert fitmod._progress([2.0] + [1.0] * 10, 10) == 1.0
 
 
 def test_lbfgs_held_out_rows_all_of_weight_0_leave_it_without_early_stopping(monkeypatch):
