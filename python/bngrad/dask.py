@@ -48,8 +48,8 @@ over the blocks, as dask-glm does.  "bayes" needs the N x P Jacobian and
   is standardised per block as the in-memory fit does.
 * Early stopping (decay=None, as in memory: stop when 10 iterations in a row
   have not improved the held-out error, after at least 30 and while they
-  lowered the training objective by less than 10%, keep the best) holds out
-  the rows
+  lowered the training objective by less than 10% of itself or of 1e-3 of
+  y's variance, keep the best) holds out the rows
   whose splitmix64 hash of (seed, net, restart, row number) falls below
   VALIDATION: about 10% of the rows, the same whatever the chunks, each
   block finding its own without a permutation of N.  Held-out rows get

@@ -211,6 +211,21 @@ def test_adam_that_diverges_says_so_and_names_learning_rate():
     Y4 = rng.standard_normal((60, 120))
     Y4[:, 0] += X3[:60, 0]
     quiet(bngrad.BNRegressor(optimizer="adam", hidden=4, seed=0, max_iter=50), X3[:60], Y4)
+    # the objective is what is compared, decay's term too (a strong decay
+    # ends near the mean, whose loss a lucky start can beat), and a start's
+    # rounding-level rise is no divergence
+    X5 = np.linspace(-1, 1, 10).reshape(-1, 1)
+    quiet(bngrad.BNRegressor(optimizer="adam", hidden=4, decay=10.0, seed=28), X5, X5[:, 0])
+    X6 = np.random.default_rng(0).standard_normal((4, 2))
+    quiet(bngrad.BNRegressor(optimizer="adam", hidden=4, batch_size=2, max_iter=1,
+                             learning_rate=1e-6, seed=1), X6, X6[:, 0])
+    # a diverged restart loses to one that is not; the fit fails only where every one did
+    X, y = data(N=32)
+    with pytest.raises(ValueError, match="Adam diverged"):
+        quiet(bngrad.BNRegressor(optimizer="adam", learning_rate=3.0, hidden=16, seed=1), X, y)
+    some = quiet(bngrad.BNRegressor(optimizer="adam", learning_rate=3.0, hidden=16, seed=4,
+                                    restarts=6), X, y)
+    assert np.isfinite(some.score(X, y))
 
 
 def test_adam_errors_in_its_own_terms():
