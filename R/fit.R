@@ -598,6 +598,7 @@ plot.bn_fit <- function(x, ...) {
   args[names(dots)] <- NULL
   do.call(graphics::plot, c(args, dots))
   # where early stopping kept an earlier net than the last
-  if (.kept_iter(x) < length(curve)) graphics::abline(v = max(.kept_iter(x), 1), lty = 2)
+  kept <- .kept_iter(x)
+  if (kept < length(curve)) graphics::abline(v = max(kept, 1), lty = 2)
   invisible(x)
 }

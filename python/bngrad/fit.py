@@ -164,6 +164,13 @@ def _to_params(v, p1, p2, q):
     return Params(G1, gamma, beta.copy(), G2.reshape(p2, q).copy(), b.copy())
 
 
+def _finite_params(v, p1, p2, q):
+    """_to_params(v), or None where |V| overflows (Adam's steps)."""
+    with np.errstate(over="ignore"):
+        p = _to_params(v, p1, p2, q)
+    return p if np.isfinite(p.gamma).all() else None
+
+
 def _v_gradient(g, p):
     """dR/dv from dR/d(G1, gamma, beta, G2, b) at p = _to_params(v) (eq. V-grad)."""
     G1, gamma = p.G1, p.gamma
@@ -303,6 +310,7 @@ class _Member:
         # the iteration whose weights v are: the curve's last, but where
         # early stopping kept an earlier one
         self.kept = len(curve) if kept is None else kept
+        self.diverged = None    # Adam's: the error of a run that diverged
 
 
 _UNCHANGED = "$UNCHANGED$"        # scikit-learn's word for a request left as it is
@@ -840,7 +848,7 @@ class BNRegressor:
                     m = self._bayes_member(s, m, runs.get((k, r, ALPHA0_AGAIN)))
                 if best is None or m.criterion < best.criterion:
                     best = m
-            if getattr(best, "diverged", None) is not None:
+            if best.diverged is not None:
                 raise best.diverged                  # every restart of this net (Adam's)
             out.append(best)
         if not live:
@@ -1021,6 +1029,10 @@ class BNRegressor:
         best = [np.inf, v0, 0, 0]                # error, iterate, stale, iteration
         k = getattr(f, "scale", 1.0)              # the curve and criterion unscaled
 
+        def ripe():
+            return best[2] >= PATIENCE_LBFGS and len(curve) >= MIN_ITER_LBFGS and \
+                _progress(curve, PATIENCE_LBFGS) < PROGRESS_LBFGS
+
         def callback(intermediate_result):
             curve.append(float(intermediate_result.fun) / k)
             if report is not None:
@@ -1033,8 +1045,7 @@ class BNRegressor:
                 best[:] = [err, v.copy(), 0, len(curve)]
             else:
                 best[2] += 1
-                if best[2] >= PATIENCE_LBFGS and len(curve) >= MIN_ITER_LBFGS and \
-                        _progress(curve, PATIENCE_LBFGS) < PROGRESS_LBFGS:
+                if ripe():
                     raise StopIteration
 
         from scipy import optimize        # here, not at import: it is a tenth of start-up
@@ -1045,8 +1056,7 @@ class BNRegressor:
                                          "ftol": min(s["tol"], 1.0), "gtol": 1e-6})
         if not curve:
             curve.append(float(res.fun) / k)
-        stopped = early and best[2] >= PATIENCE_LBFGS and len(curve) >= MIN_ITER_LBFGS and \
-            _progress(curve, PATIENCE_LBFGS) < PROGRESS_LBFGS
+        stopped = early and ripe()
         kept = early and np.isfinite(best[0])
         v = best[1] if kept else res.x
         return _Member(v, max(len(curve), 1), stopped or res.status != 1, np.array(curve),
@@ -1075,9 +1085,8 @@ class BNRegressor:
                 wb = w[idx] if w.size else None
                 if idx.size < 2 or (wb is not None and np.count_nonzero(wb) < 2):
                     continue                  # a batch needs two rows for its statistics
-                with np.errstate(over="ignore"):
-                    p = _to_params(v, p1, p2, q)
-                if not np.isfinite(p.gamma).all():       # |V| overflowed
+                p = _finite_params(v, p1, p2, q)
+                if p is None:
                     raise overflowed(epoch)
                 Xb = Xs[idx]
                 try:
@@ -1163,10 +1172,8 @@ class BNRegressor:
     def _adam_loss(self, Xs, Ys, w, s, v):
         """The training rows' loss of the net at v, with their own batch
         statistics (Inf where it overflows)."""
-        p1, q = Xs.shape[1], Ys.shape[1]
-        with np.errstate(over="ignore"):
-            p = _to_params(v, p1, s["hidden"], q)
-        if not np.isfinite(p.gamma).all():
+        p = _finite_params(v, Xs.shape[1], s["hidden"], Ys.shape[1])
+        if p is None:
             return np.inf
         try:
             return gradients(Xs, Ys, p, self.activation, s["eps"], s["ddof"],
