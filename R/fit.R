@@ -490,6 +490,26 @@ formula.bn_fit <- function(x, ...) {
   stats::formula(x$terms)
 }
 
+# The inputs the net was fitted on (its coefnames: the formula's design with
+# no intercept column, which the net's b and beta stand in for), rebuilt from
+# the data as lm's model.frame() rebuilds it.  A fit from a matrix was given
+# that matrix, which it does not keep.
+model.matrix.bn_fit <- function(object, ...) {
+  if (!inherits(object, "bn_fit.formula")) {
+    stop("model.matrix() needs a formula fit: this net was fitted on the matrix x it was ",
+         "given, which the fit does not keep", call. = FALSE)
+  }
+  m <- stats::model.frame(object)
+  x <- stats::model.matrix(object$terms, m, contrasts.arg = object$contrasts)
+  xint <- match("(Intercept)", colnames(x), nomatch = 0L)
+  if (xint > 0L) x <- x[, -xint, drop = FALSE]
+  if (!identical(colnames(x), object$coefnames) || nrow(x) != NROW(object$fitted.values)) {
+    stop("model.matrix(): the data the net was fitted on have changed since the fit ",
+         "(the formula's columns are ", paste(colnames(x), collapse = ", "), ")", call. = FALSE)
+  }
+  x
+}
+
 coef.bn_fit <- function(object, ...) {
   p <- object$params
   h <- paste0("h", seq_len(object$n[2]))

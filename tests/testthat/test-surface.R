@@ -79,6 +79,23 @@ test_that("na.exclude pads fitted, residuals and predict to the rows of the data
   expect_equal(unname(fitted(o)), unname(fitted(f)[!is.na(fitted(f))]), tolerance = 0)
 })
 
+test_that("model.matrix is the inputs the net was fitted on: lm's design with no intercept", {
+  need_core()
+  d <- mtcars
+  d$mpg[3] <- NA
+  f <- bn_fit(mpg ~ wt + factor(cyl) + log(hp), d, subset = hp > 60, na.action = na.exclude,
+              hidden = 3, seed = 1)
+  l <- lm(mpg ~ wt + factor(cyl) + log(hp), d, subset = hp > 60, na.action = na.exclude)
+  x <- model.matrix(f)
+  expect_identical(x, model.matrix(l)[, -1])
+  expect_identical(colnames(x), f$coefnames)
+  # the net's prediction of those rows is its fitted values
+  expect_equal(unname(drop(bngrad:::.bn_forward(f, x))), unname(f$fitted.values),
+               tolerance = 1e-12)
+  expect_error(model.matrix(bn_fit(as.matrix(mtcars[, 2:4]), mtcars$mpg, hidden = 2)),
+               "needs a formula fit")
+})
+
 test_that("nobs, deviance and logLik are lm's for the least-squares linear net", {
   need_core()
   # identity units, no decay, L-BFGS to convergence: the least-squares fit
