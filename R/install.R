@@ -12,8 +12,13 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
   venv <- .make_venv(dir, base, explicit = !is.null(python))
   py <- .venv_python(dir)
   where <- sprintf("into the virtualenv %s (Python %s, made from %s)", dir, py, base$path)
-  message("bngrad: installing numpy<2, numba, scipy and threadpoolctl from PyPI ", where,
-          "; this takes a minute or two")
+  # a complete virtualenv only has its packages checked: seconds, not minutes
+  message(if (startsWith(venv, "kept")) {
+    paste("bngrad: checking numpy<2, numba, scipy and threadpoolctl", sub("^into", "in", where))
+  } else {
+    paste0("bngrad: installing numpy<2, numba, scipy and threadpoolctl from PyPI ", where,
+           "; this takes a minute or two")
+  })
   .pip(py, c("numpy<2", "numba", "scipy", "threadpoolctl"), where)
   message("bngrad: installing the core from ", source$label)
   # --force-reinstall: a core of the same version number may still be newer.
@@ -49,10 +54,24 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
     if (nzchar(Sys.getenv("RETICULATE_PYTHON")))
       paste0("  but RETICULATE_PYTHON is set (", Sys.getenv("RETICULATE_PYTHON"),
              "), which wins while it is set"),
-    if (reticulate_started())
-      "  restart R to use it: this session has started Python already"),
+    # a session running this virtualenv's Python has imported the core as
+    # it was before: it needs a restart only if the core changed
+    if (reticulate_started()) {
+      if (identical(.started_prefix(), normalizePath(dir, mustWork = FALSE)))
+        "  this session runs this virtualenv's Python: restart R if the core was changed"
+      else "  restart R to use it: this session has started another Python already"
+    }),
     collapse = "\n"))
   invisible(py)
+}
+
+# the directory above the running Python's bin/ (its virtualenv), its
+# symlinks resolved as a directory's only: a virtualenv's python is a
+# symlink to the Python it was made from
+.started_prefix <- function() {
+  py <- tryCatch(reticulate::py_config()$python, error = function(e) "")
+  if (!nzchar(py)) return("")
+  normalizePath(dirname(dirname(py)), mustWork = FALSE)
 }
 
 .string <- function(x, name) {

@@ -69,6 +69,15 @@ if (phase == "partial") {
   agrees()
   check(venv_of_session() == args[2], "a new session loads ", reticulate::py_config()$python,
         ", not the virtualenv install_bngrad(envname = ) set up")
+  # run again from the session using it: the virtualenv is kept and checked,
+  # and a restart is asked for only if the core changed
+  said <- installing(envname = args[2])
+  check(grepl("(kept: it was complete)", said, fixed = TRUE), "not kept on a second run: ", said)
+  check(grepl("checking numpy<2, numba, scipy and threadpoolctl in the virtualenv", said,
+              fixed = TRUE) && !grepl("minute or two", said, fixed = TRUE),
+        "a second run says it installs: ", said)
+  check(grepl("this session runs this virtualenv's Python", said, fixed = TRUE),
+        "a second run from the session using it: ", said)
 } else {
   stop("unknown phase ", phase)
 }
