@@ -92,6 +92,9 @@ def real_array(name, value, ndims, finite=True):
     converted.
     """
     not_sparse(name, value)
+    if any(str(t) in _NULLABLE for t in _pandas_dtypes(value)):
+        # numpy sees pandas' nullable columns as objects; pd.NA becomes NaN
+        value = value.to_numpy(dtype=np.float64, na_value=np.nan)
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
@@ -104,6 +107,15 @@ def real_array(name, value, ndims, finite=True):
     if finite and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or Inf")
     return arr
+
+
+def _pandas_dtypes(value):
+    """A pandas DataFrame's or Series' dtypes (none for anything else)."""
+    if not hasattr(value, "to_numpy"):
+        return ()
+    if hasattr(value, "columns"):
+        return tuple(value.dtypes)
+    return (getattr(value, "dtype", None),)
 
 
 def activation_code(activation):

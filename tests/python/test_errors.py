@@ -80,6 +80,24 @@ def test_sparse_input_is_named(name):
         call(**args)
 
 
+def test_pandas_nullable_columns_are_numbers_and_their_na_is_named():
+    # numpy reads a Float64/Int64 column as objects: "dtype object" said nothing
+    pd = pytest.importorskip("pandas")
+    X, y, p = good()
+    df = pd.DataFrame(X, columns=list("abc")).astype("Float64")
+    ys = pd.Series(np.round(y * 10)).astype("Int64")
+    for got, want in zip(bngrad.gradients(df, ys, p), bngrad.gradients(X, np.round(y * 10), p)):
+        np.testing.assert_array_equal(got, want)
+    df.iloc[3, 1] = pd.NA
+    with pytest.raises(ValueError, match=r"^X contains NaN"):
+        bngrad.gradients(df, ys, p)
+    ys.iloc[0] = pd.NA
+    with pytest.raises(ValueError, match=r"^y contains NaN"):
+        bngrad.gradients(X, ys, p)
+    with pytest.raises(ValueError, match=r"^x contains NaN"):
+        bngrad.batchnorm_forward(df, np.ones(3), np.zeros(3))
+
+
 def test_constant_column_with_eps_zero():
     X, y, p = good()
     X = X.copy()
