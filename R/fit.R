@@ -560,8 +560,10 @@ coef.bn_fit <- function(object, ...) {
               .iterations(x$optimizer),
               if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
   if (kept < ran) {
-    cat(sprintf("the net%s kept is iteration %d's (value %.6f), of least held-out error\n",
-                if (nets > 1) " 1" else "", kept, x$loss_curve[max(kept, 1)]))
+    cat(sprintf("the net%s kept is %s, of %s\n", if (nets > 1) " 1" else "",
+                if (kept > 0) sprintf("iteration %d's (value %.6f)", kept, x$loss_curve[kept])
+                else "its start (iteration 0)",
+                if (x$optimizer == "bayes") "highest evidence" else "least held-out error"))
   }
 }
 

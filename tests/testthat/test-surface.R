@@ -224,8 +224,18 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   # the value is net 1's; the count the most any net ran
   expect_match(out, sprintf("^final value %.6f \\(net 1\\) after at most %d iterations: converged$",
                             utils::tail(f$loss_curve, 1), f$n_iter), all = FALSE)
-  expect_identical(f$kept_iter, f$n_iter)
-  expect_false(any(grepl("the net kept", out)))
+  # the evidence kept an earlier state than the last: named, with its value
+  expect_lt(f$kept_iter, length(f$loss_curve))
+  expect_match(out, sprintf("^the net 1 kept is iteration %d's \\(value %.6f\\), of highest evidence$",
+                            f$kept_iter, f$loss_curve[f$kept_iter]), all = FALSE)
+  # and it is that iteration's net: a fit stopped there has it (kept_iter
+  # had said the last, and print the last value, of a net not kept)
+  b <- bn_fit(mpg ~ ., mtcars, seed = 1, ensemble = 1)
+  h <- suppressWarnings(bn_fit(mpg ~ ., mtcars, seed = 1, ensemble = 1, max_iter = b$kept_iter))
+  expect_lt(b$kept_iter, b$n_iter)
+  expect_identical(h$params, b$params)
+  expect_identical(h$kept_iter, h$n_iter)
+  expect_false(any(grepl("the net kept", capture.output(print(h)))))
   # early stopping: the net kept is named, with its value, and marked on the plot
   e <- bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 3, optimizer = "lbfgs", seed = 2)
   expect_lt(e$kept_iter, length(e$loss_curve))

@@ -231,7 +231,8 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
               patience, v_out, info, curve):
     """LM with Bayesian regularisation from v0; the best-evidence state into
     v_out, and into info: (status, LM iterations, log evidence, effective
-    number of parameters, alpha, beta_) of that state; curve[t] = the
+    number of parameters, alpha, beta_, the LM iteration of that state, 0 for
+    v0) of that state; curve[t] = the
     weighted mean squared error after LM iteration t.  With a fixed
     regulariser info[2] is the objective F (restarts are compared by it).
 
@@ -266,6 +267,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     since_best = 0
     v_out[:] = v
     it = 0
+    info[6] = 0.0
     status = MAX_ITER
     while it < max_iter:
         F = beta_ * sse + alpha * ssw
@@ -326,7 +328,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
             if rel < (1e-10 if fixed else 1e-6) or it >= max_iter:
                 break
         if fixed:
-            info[2], info[3], info[4], info[5] = F, np.nan, alpha, beta_
+            info[2], info[3], info[4], info[5], info[6] = F, np.nan, alpha, beta_, it
             v_out[:] = v
             # converged when a block of LM steps lowers F by less than tol of
             # it: Gauss-Newton crawls (linearly) along the near-flat valleys of
@@ -360,7 +362,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
         if evidence > best:
             best = evidence
             v_out[:] = v
-            info[2], info[3], info[4], info[5] = evidence, gamma_eff, alpha, beta_
+            info[2], info[3], info[4], info[5], info[6] = evidence, gamma_eff, alpha, beta_, it
         # bounded where a perfect fit (SSE -> 0) or no weights (|v| -> 0)
         # would send them to infinity: a noise and a prior sd of 1e-5 of y's
         a_new = min(gamma_eff / (2.0 * max(ssw, 1e-300)), 1e10)
