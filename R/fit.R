@@ -308,8 +308,12 @@ predict.bn_fit <- function(object, newdata, ...) {
     stop("predict.bn_fit gives the net's outputs: type = \"raw\" only (nnet's default)",
          call. = FALSE)
   }
+  # rows with NA in newdata: NA (na.pass, the default), left out (na.omit,
+  # na.exclude) or an error (na.fail), as lm's predict does with newdata
+  na_action <- if (is.null(dots$na.action)) stats::na.pass else match.fun(dots$na.action)
   # (a bn_fit_parquet fit has no fitted values: fitted() says so)
   if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))
+  if (is.list(newdata) && !is.data.frame(newdata)) newdata <- as.data.frame(newdata)
   if (inherits(object, "bn_fit.formula")) {
     if (!is.data.frame(newdata)) newdata <- as.data.frame(newdata)
     Terms <- stats::delete.response(object$terms)
@@ -368,7 +372,24 @@ predict.bn_fit <- function(object, newdata, ...) {
   }
   # rows dropped for NA come back as NA, as in nnet
   out <- matrix(NA_real_, n_all, object$n[3], dimnames = list(labels, object$ynames))
-  if (nrow(x) > 0L) out[keep, ] <- .bn_forward(object, x)
+  if (nrow(x) > 0L) {
+    yhat <- .bn_forward(object, x)
+    # inputs near the largest double: Inf - Inf in the products came back
+    # as a NaN prediction, silently
+    bad <- which(rowSums(!is.finite(as.matrix(yhat))) > 0)
+    if (length(bad)) {
+      stop("newdata: row ", keep[bad[1]], "'s prediction overflows double precision (its ",
+           "largest input is ", signif(max(abs(x[bad[1], ])), 3), ")", call. = FALSE)
+    }
+    out[keep, ] <- yhat
+  }
+  if (length(keep) < n_all) {
+    if (identical(na_action, stats::na.fail)) stop("newdata has missing values", call. = FALSE)
+    if (identical(na_action, stats::na.omit) || identical(na_action, stats::na.exclude)) {
+      out <- out[keep, , drop = FALSE]
+      labels <- labels[keep]
+    }
+  }
   if (ncol(out) == 1) stats::setNames(out[, 1], labels) else out
 }
 

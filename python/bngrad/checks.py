@@ -54,17 +54,24 @@ def few_weights(total, live, scale_matters):
 COUNT_MAX = 2**31 - 1
 
 
+class InvalidParameterError(ValueError, TypeError):
+    """A setting of the wrong type or value.  Both a ValueError and a
+    TypeError, as scikit-learn's own, so that either except clause catches
+    it whichever the mistake was (a string for a number, a bool, a value
+    out of range)."""
+
+
 def whole(name, value, lowest=1, highest=None):
     """A whole number in [lowest, highest] (highest None: no bound); R
     hands whole numbers over as floats."""
     said = f">= {lowest}" if highest is None else f"in [{lowest}, {highest}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a whole number {said}, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a whole number {said}, got {value!r}")
     # (an int past int64 is whole and finite: np.isfinite refused it)
     whole = isinstance(value, numbers.Integral) or (np.isfinite(value) and
                                                     float(value) == int(value))
     if not (whole and value >= lowest and (highest is None or value <= highest)):
-        raise ValueError(f"{name} must be a whole number {said}, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a whole number {said}, got {value!r}")
     return int(value)
 
 
@@ -120,18 +127,18 @@ def _pandas_dtypes(value):
 
 def activation_code(activation):
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        raise InvalidParameterError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     return ACTIVATIONS[activation]
 
 
 def eps_ddof(eps, ddof):
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"eps must be a number >= 0, got {eps!r}")
+        raise InvalidParameterError(f"eps must be a number >= 0, got {eps!r}")
     if not (np.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+        raise InvalidParameterError(f"eps must be a finite number >= 0, got {eps!r}")
     if (isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, numbers.Real)
             or ddof not in (0, 1)):
-        raise ValueError(f"ddof must be 0 or 1, got {ddof!r}")
+        raise InvalidParameterError(f"ddof must be 0 or 1, got {ddof!r}")
     return float(eps), int(ddof)
 
 
@@ -302,6 +309,13 @@ def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
             raise ValueError(f"{name} contains NaN or missing values (pandas NA), first in "
                              f"column {col!r}")
         kinds = [getattr(t, "kind", "O") for t in X.dtypes]
+        for col, t, k in zip(X.columns, X.dtypes, kinds):
+            # categories and text by name; numbers held as objects pass below
+            text_categories = str(t) == "category" and t.categories.dtype.kind not in "biuf"
+            if text_categories or str(t) == "string" or str(t).startswith("string[") or (
+                    k == "O" and _has_text(np.asarray(X[col]))):
+                raise ValueError(f"{name} must be numeric: column {col!r} has dtype {t} "
+                                 "(encode it as numbers, e.g. with OneHotEncoder)")
         if all(k in "biuf" for k in kinds) or any(str(t) in _NULLABLE for t in X.dtypes):
             try:
                 X = X.to_numpy(dtype=np.float64)
@@ -377,7 +391,7 @@ def setting_real(name, value, low, high=np.inf, open_low=False):
     if not ok:
         interval = ("(" if open_low else "[") + f"{low:g}, " + (f"{high:g}]" if np.isfinite(high)
                                                                   else "inf)")
-        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a finite number in {interval}, got {value!r}")
     return float(value)
 
 

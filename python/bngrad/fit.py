@@ -593,8 +593,9 @@ class BNRegressor:
         """Set constructor parameters by name; returns self (scikit-learn protocol)."""
         for k, v in params.items():
             if k not in self._params:
-                raise ValueError(f"Invalid parameter {k!r} for estimator BNRegressor. "
-                                 f"Valid parameters are: {sorted(self._params)!r}.")
+                raise checks.InvalidParameterError(
+                    f"Invalid parameter {k!r} for estimator BNRegressor. "
+                    f"Valid parameters are: {sorted(self._params)!r}.")
             setattr(self, k, v)
         return self
 
@@ -649,20 +650,20 @@ class BNRegressor:
         """The settings, checked; chunked (Dask) data takes L-BFGS and is
         not this process's memory to count."""
         if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, "
+            raise checks.InvalidParameterError(f"activation must be one of {sorted(ACTIVATIONS)}, "
                              f"got {self.activation!r}")
         if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+            raise checks.InvalidParameterError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         if not isinstance(self.verbose, (bool, np.bool_, int, np.integer)) or self.verbose < 0:
             # (scikit-learn's verbosity: a flag or a level; "yes" is neither)
-            raise ValueError(f"verbose must be True, False or a whole number >= 0, "
+            raise checks.InvalidParameterError(f"verbose must be True, False or a whole number >= 0, "
                             f"got {self.verbose!r}")
         hidden = checks.whole("hidden", self.hidden, 1, checks.COUNT_MAX)
         P = p1 * hidden + 2 * hidden + hidden * q + q
         opt = self.optimizer
         if chunked:
             if opt not in ("auto", "lbfgs"):
-                raise ValueError(f"optimizer={opt!r} needs the data in memory; Dask data is "
+                raise checks.InvalidParameterError(f"optimizer={opt!r} needs the data in memory; Dask data is "
                                  "fitted by 'lbfgs' (which 'auto' means there)")
             opt = "lbfgs"
         if opt == "auto":
@@ -1303,10 +1304,17 @@ class BNRegressor:
     def _predict(self, X):
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = checks.design(X, "X", n_features=self.n_features_in_)
-        Xs = _standardised(X, self.x_center_, self.x_scale_)
-        out = _forward(Xs, self.params_, self.running_mean_, self.running_var_,
-                       self.activation, self.eps)
-        yhat = out * self.y_scale_ + self.y_center_
+        with np.errstate(over="ignore", invalid="ignore"):
+            Xs = _standardised(X, self.x_center_, self.x_scale_)
+            out = _forward(Xs, self.params_, self.running_mean_, self.running_var_,
+                           self.activation, self.eps)
+            yhat = out * self.y_scale_ + self.y_center_
+        if not np.isfinite(yhat).all():
+            # inputs near float64's limit: inf - inf in the products had
+            # come back as a NaN prediction, with a RuntimeWarning at most
+            i = int(np.flatnonzero(~np.isfinite(yhat).all(axis=1))[0])
+            raise ValueError(f"X: row {i}'s prediction overflows float64 (its largest input "
+                             f"is {np.abs(X[i]).max():.3g}, past what the net's products hold)")
         return (yhat[:, 0] if self._y_1d else yhat).astype(dtype, copy=False)
 
     def score(self, X, y, sample_weight=None):

@@ -1339,6 +1339,22 @@ def test_bad_input(kw, Xy, match):
         bngrad.BNRegressor(**kw).fit(X, y)
 
 
+@pytest.mark.parametrize("name,value", [
+    ("hidden", "8"), ("hidden", True), ("hidden", 0), ("decay", "a"), ("decay", True),
+    ("decay", -1), ("tol", "x"), ("ddof", "1"), ("eps", "x"), ("eps", -1.0),
+    ("learning_rate", "x"), ("momentum", 2), ("activation", "elu"), ("activation", 3),
+    ("optimizer", None), ("verbose", "yes"), ("batch_size", 1), ("seed", -1), ("ensemble", 0.5),
+])
+def test_a_bad_setting_is_both_a_value_and_a_type_error(name, value):
+    """As scikit-learn's InvalidParameterError: a string for a number had
+    been a TypeError for hidden and eps but a ValueError for decay, tol and
+    ddof, so either except clause missed some."""
+    X, y = data(N=10)
+    with pytest.raises(bngrad.InvalidParameterError, match=rf"\b{name}\b") as err:
+        bngrad.BNRegressor(**{name: value}).fit(X, y)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, TypeError)
+
+
 def test_bad_data_types_named():
     from scipy import sparse
     import pandas as pd
@@ -1351,12 +1367,32 @@ def test_bad_data_types_named():
         bngrad.BNRegressor().fit(df, y)
     ok = pd.DataFrame({"a": pd.array(range(10), dtype="Int64"), "b": np.arange(10.0) ** 2})
     assert quiet(bngrad.BNRegressor(hidden=2, max_iter=3), ok, y).n_features_in_ == 2
+    # a column of categories or text is named (it said "text in an object array");
+    # categories that are numbers are numbers, as before
+    for col in (pd.Categorical(list("xyxyxyxyxy")), pd.array(list("xyxyxyxyxy"), dtype="string"),
+                np.array(list("xyxyxyxyxy"), dtype=object)):
+        with pytest.raises(ValueError, match=r"X must be numeric: column 'c' has dtype .*OneHot"):
+            bngrad.BNRegressor().fit(ok.assign(c=col), y)
+    numbers = ok.assign(c=pd.Categorical([1, 2] * 5))
+    assert quiet(bngrad.BNRegressor(hidden=2, max_iter=3), numbers, y).n_features_in_ == 3
     with pytest.raises(ValueError, match="sample_weight must have length 10"):
         bngrad.BNRegressor().fit(X, y, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="non-zero weight"):
         bngrad.BNRegressor().fit(X, y, sample_weight=np.zeros(10))
     with pytest.raises(ValueError, match="Invalid parameter 'hiden'"):
         bngrad.BNRegressor().set_params(hiden=3)
+
+
+def test_a_prediction_that_overflows_is_an_error_naming_the_row():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3))
+    est = quiet(bngrad.BNRegressor(hidden=3), X, np.c_[X[:, 0] + X[:, 1], X[:, 2]])
+    assert np.isfinite(est.predict(np.full((1, 3), 1e300))).all()
+    big = np.r_[X[:2], np.full((1, 3), np.finfo(float).max)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # no RuntimeWarning on the way
+        with pytest.raises(ValueError, match=r"^X: row 2's prediction overflows float64"):
+            est.predict(big)
 
 
 def test_one_sample_weight_is_every_row_s():

@@ -112,6 +112,30 @@ test_that("predict finds what lm finds: names of the formula's environment, no u
   expect_equal(unname(fl$residuals + fl$fitted.values), as.numeric(d$hit), tolerance = 1e-12)
 })
 
+test_that("predict's na.action is lm's with newdata; a list is newdata; overflow is named", {
+  need_core()
+  f <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 2, seed = 1)
+  l <- lm(mpg ~ wt + hp, mtcars)
+  nd <- data.frame(wt = c(2, NA, 3), hp = c(100, 120, NA), row.names = c("a", "b", "c"))
+  for (na in list(NULL, stats::na.pass, stats::na.omit, stats::na.exclude, "na.omit")) {
+    expect_identical(names(predict(f, nd, na.action = na)), names(predict(l, nd, na.action = na)))
+    expect_identical(is.na(predict(f, nd, na.action = na)),
+                     is.na(predict(l, nd, na.action = na)))
+  }
+  expect_error(predict(f, nd, na.action = na.fail), "newdata has missing values")
+  expect_identical(predict(f, nd[1, ], na.action = na.fail), predict(f, nd[1, ]))
+  fm <- bn_fit(cbind(wt = mtcars$wt, hp = mtcars$hp), mtcars$mpg, hidden = 2, seed = 1)
+  expect_identical(predict(fm, list(wt = c(2, 3), hp = c(100, 150))),
+                   predict(fm, cbind(wt = c(2, 3), hp = c(100, 150))))
+  expect_identical(predict(f, list(wt = 2, hp = 100)), predict(f, data.frame(wt = 2, hp = 100)))
+  # inputs near the largest double: an error naming the row, not NaN
+  set.seed(1)
+  x <- matrix(rnorm(150), 50)
+  fx <- bn_fit(x, cbind(x[, 1] + x[, 2], x[, 3]), hidden = 3, seed = 1)
+  expect_error(predict(fx, rbind(x[1:2, ], .Machine$double.xmax)),
+               "newdata: row 3's prediction overflows double precision")
+})
+
 test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its outputs", {
   need_core()
   fx <- bn_fit(mpg ~ wt, mtcars, hidden = 2)
