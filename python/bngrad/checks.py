@@ -270,13 +270,14 @@ def net(X, y, params, activation, eps, ddof, w=None):
     G1, gamma, beta, G2, b = net_params(params, p1, finite=False)
     q = G2.shape[1]
     Y = real_array("y", y, (1, 2), finite=False)
+    given = Y.shape                       # (the shape the caller gave, for the messages)
     if Y.ndim == 1:
         Y = Y.reshape(-1, 1)
     if Y.shape[0] != N:
-        raise ValueError(f"y must have {N} rows (the rows of X), got shape {Y.shape}")
+        raise ValueError(f"y must have {N} rows (the rows of X), got shape {given}")
     if Y.shape[1] != q:
         raise ValueError(f"y must have {q} column{'s' * (q != 1)} (the columns of G2), "
-                         f"got shape {Y.shape}")
+                         f"got shape {given}")
     code = activation_code(activation)
     eps, ddof = eps_ddof(eps, ddof)
     return X, Y, weights(w, N, ddof), G1, gamma, beta, G2, b, code, eps, ddof

@@ -80,6 +80,12 @@ def test_sparse_input_is_named(name):
         call(**args)
 
 
+def test_a_wrong_shape_of_y_is_the_shape_given():
+    # a 1-D y of 9 rows had been reported as "(9, 1)"
+    with pytest.raises(ValueError, match=r"y must have 10 rows \(the rows of X\), got shape \(9,\)$"):
+        call(y=good()[1][:9])
+
+
 def test_pandas_nullable_columns_are_numbers_and_their_na_is_named():
     # numpy reads a Float64/Int64 column as objects: "dtype object" said nothing
     pd = pytest.importorskip("pandas")
