@@ -633,15 +633,17 @@ print.summary.bn_fit <- function(x, ...) {
 # these defaults.
 plot.bn_fit <- function(x, ...) {
   curve <- x$loss_curve
+  kept <- .kept_iter(x)
   args <- list(seq_along(curve), curve, type = "l", log = if (all(curve > 0)) "y" else "",
+               xlim = c(min(kept, 1), length(curve)),
                xlab = if (x$optimizer == "adam") "epoch" else "iteration",
                ylab = "training loss (standardised y)",
                main = sprintf("bn_fit: %d-%d-%d, %s", x$n[1], x$n[2], x$n[3], x$activation))
   dots <- list(...)
   args[names(dots)] <- NULL
   do.call(graphics::plot, c(args, dots))
-  # where early stopping kept an earlier net than the last
-  kept <- .kept_iter(x)
-  if (kept < length(curve)) graphics::abline(v = max(kept, 1), lty = 2)
+  # where the evidence or early stopping kept an earlier net than the last
+  # (0: the start, where the axis then begins)
+  if (kept < length(curve)) graphics::abline(v = kept, lty = 2)
   invisible(x)
 }

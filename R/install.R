@@ -20,6 +20,7 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
            "; this takes a minute or two")
   })
   .pip(py, c("numpy<2", "numba", "scipy", "threadpoolctl"), where)
+  before <- .core_digest(py)
   message("bngrad: installing the core from ", source$label)
   # --force-reinstall: a core of the same version number may still be newer.
   .pip(py, c("--no-deps", "--force-reinstall", source$target), where)
@@ -57,12 +58,26 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
     # a session running this virtualenv's Python has imported the core as
     # it was before: it needs a restart only if the core changed
     if (reticulate_started()) {
-      if (identical(.started_prefix(), normalizePath(dir, mustWork = FALSE)))
-        "  this session runs this virtualenv's Python: restart R if the core was changed"
-      else "  restart R to use it: this session has started another Python already"
+      if (!identical(.started_prefix(), normalizePath(dir, mustWork = FALSE)))
+        "  restart R to use it: this session has started another Python already"
+      else if (nzchar(before) && identical(before, .core_digest(py)))
+        "  this session runs this virtualenv's Python, and the core is unchanged: no restart"
+      else "  restart R to use the new core: this session imported the one it replaced"
     }),
     collapse = "\n"))
   invisible(py)
+}
+
+# A digest of the installed core's source ("" where there is none): whether
+# reinstalling it changed it
+.core_digest <- function(py) {
+  r <- .run(py, c("-c", paste(
+    "import hashlib, pathlib, bngrad",
+    "root = pathlib.Path(bngrad.__file__).parent",
+    "h = hashlib.sha256()",
+    "[h.update(str(p.relative_to(root)).encode() + p.read_bytes()) for p in sorted(root.rglob('*.py'))]",
+    "print(h.hexdigest())", sep = "; ")))
+  if (r$status == 0L && length(r$out)) utils::tail(r$out, 1) else ""
 }
 
 # the directory above the running Python's bin/ (its virtualenv), its

@@ -101,7 +101,10 @@ def real_array(name, value, ndims, finite=True):
     not_sparse(name, value)
     if any(str(t) in _NULLABLE for t in _pandas_dtypes(value)):
         # numpy sees pandas' nullable columns as objects; pd.NA becomes NaN
-        value = value.to_numpy(dtype=np.float64, na_value=np.nan)
+        try:
+            value = value.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as err:       # another column of text
+            raise TypeError(f"{name} must be real numbers: {err}") from None
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")

@@ -221,6 +221,11 @@ def _linear_evidence(Xs, Ys, w, max_iter=100, tol=1e-8):
     N, p1 = Xs.shape
     q = Ys.shape[1]
     w = np.ones(N) if w.size == 0 else w
+    nobs, P = sums.total(w) * q, (p1 + 1) * q
+    if not nobs > P + 1:
+        # (weights that sum to fewer observations than the line has weights:
+        # no evidence to weigh, and no net is held below it)
+        return -np.inf
     A = np.column_stack([np.ones(N), Xs])
     sw = np.sqrt(w)[:, None]
     # A'WA's eigenvalues from the thin SVD of sqrt(W) A (wide X too); the
@@ -228,7 +233,6 @@ def _linear_evidence(Xs, Ys, w, max_iter=100, tol=1e-8):
     U, S, Vt = np.linalg.svd(sw * A, full_matrices=False)
     lam, rest = S * S, (p1 + 1) - S.size
     UtAtY = S[:, None] * (U.T @ (sw * Ys))
-    nobs, P = sums.total(w) * q, (p1 + 1) * q
 
     def at(alpha, beta_):
         d = beta_ * lam + alpha
@@ -359,12 +363,16 @@ class _SecondRuns:
       them apart: it runs again, and the others below the line run again
       only if its first run beat the line or its second beat its first (a
       linear truth: two runs more where each net's had cost 60-140 % more
-      time on near-linear data, diabetes and breast cancer)."""
+      time on near-linear data, diabetes and breast cancer).  In a design
+      of cells, where leave-one-out error, not the evidence, chooses between
+      a net's runs (_by_loo) and runs are cheap (_grouped), every net below
+      the line runs again (probe False)."""
 
-    def __init__(self, p1, q, linear):
+    def __init__(self, p1, q, linear, probe=True):
         self.few = (p1 + 1) * q + 1
         self.linear = linear
-        self.verdict = None                  # whether the others below the line run again
+        # whether the others below the line run again: known at once without a probe
+        self.verdict = None if probe else True
         self.waiting = []                    # those below the line, until it is known
 
     def after(self, k, r, alpha0, result, runs):
@@ -530,9 +538,10 @@ class BNRegressor:
         (nnet's ``$convergence``).
     kept_iter_ : int
         The iteration of the first net whose weights the fit kept (0: its
-        start), an index of ``loss_curve_``: "bayes", that of the highest
-        evidence (often blocks of LM steps before the last); "lbfgs" with
-        early stopping, that of the least held-out error; else the last.
+        start), an index of ``loss_curve_``: "bayes" with the decay left to
+        the evidence, that of the highest evidence (often blocks of LM
+        steps before the last); "lbfgs" with early stopping, that of the
+        least held-out error; else the last.
     loss_curve_ : ndarray
         The first net's training loss per iteration (standardised y):
         "bayes", the weighted mean squared error after each LM step (the
@@ -883,7 +892,9 @@ class BNRegressor:
         # a part of its net's task it left one thread with two nets' pairs
         # of runs while the other idled.
         tasks = collections.deque((k, r, ALPHA0) for k in range(K) for r in range(R))
-        runs, lock = {}, threading.Lock()
+        runs, cond = {}, threading.Condition()
+        # runs under way, and whether an error or an interrupt ended the fit
+        state = {"running": 0, "stopped": False}
         rngs = {(k, r): np.random.default_rng([s["seed"], k, r]) for k in range(K) for r in range(R)}
         starts = {kr: _start(p1, s["hidden"], q, rng) for kr, rng in rngs.items()}
         fit_one = {"lbfgs": self._lbfgs, "adam": self._adam}.get(s["optimizer"])
@@ -891,16 +902,21 @@ class BNRegressor:
         # the Bayesian runs see repeated rows once (_grouped): the same fit
         grouped = grouped or (Xs, Ys, w, 0.0)
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
-        second = (_SecondRuns(p1, q, _linear_evidence(Xs, Ys, w))
+        second = (_SecondRuns(p1, q, _linear_evidence(Xs, Ys, w), probe=not cells)
                   if fit_one is None and s["decay"] is None and not affine else None)
 
         def run(_lo, _hi):
             try:
                 while True:
-                    with lock:
-                        if not tasks:
+                    with cond:
+                        # a run under way may start second runs: wait for it,
+                        # rather than leave them all to the thread that ran it
+                        while not tasks and state["running"] and not state["stopped"]:
+                            cond.wait()
+                        if not tasks or state["stopped"]:
                             return
                         k, r, alpha0 = tasks.popleft()
+                        state["running"] += 1
                     if fit_one is not None:      # the rest of its stream: held-out rows, batches
                         result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared,
                                          self._live(k) if live else None)
@@ -908,17 +924,25 @@ class BNRegressor:
                             self._report(k, result.curve, live=True)
                     else:
                         result = self._bayes_run(*grouped, s, starts[k, r], alpha0)
-                    with lock:
+                    with cond:
+                        state["running"] -= 1
                         runs[k, r, alpha0] = result
-                        if second is not None:
+                        if second is not None and not state["stopped"]:
                             tasks.extend((*kr, ALPHA0_AGAIN)
                                          for kr in second.after(k, r, alpha0, result, runs))
+                        cond.notify_all()
             except BaseException:
-                # an error or an interrupt (R's Esc) ends the fit once the
-                # other threads' current runs end, not after every queued one
-                with lock:
-                    tasks.clear()
+                stop()
                 raise
+
+        def stop():
+            # an error or an interrupt (R's Esc) ends the fit once the other
+            # threads' current runs end: no run queued, or started by one
+            # that ends, is begun
+            with cond:
+                state["stopped"] = True
+                tasks.clear()
+                cond.notify_all()
         # the fits are nogil kernels; even the shortest run (~0.3 ms) is
         # worth a thread's hand-off (~0.05 ms)
         threads = self._threads(s)
@@ -927,10 +951,7 @@ class BNRegressor:
         # from no other) and each net has one (restarts' lines would mix),
         # as nnet's trace; LM's iterations are a kernel's
         live = threads == 1 and fit_one is not None and R == 1
-        def cancel():                          # an interrupt: no run not yet begun
-            with lock:
-                tasks.clear()
-        engine.run_chunks(run, threads, threads, (), (), cancel=cancel)
+        engine.run_chunks(run, threads, threads, (), (), cancel=stop)
         out = []
         for k in range(K):
             best = None
@@ -1003,10 +1024,6 @@ class BNRegressor:
         if k != 1.0:
             info[2] *= k                        # the objective and decay as the user's
             info[4] *= k
-        # the kept state's iteration as an index of the curve, which holds
-        # accepted steps only (the evidence keeps its best state, often
-        # blocks of LM steps before the last)
-        info[6] = np.count_nonzero(np.isfinite(curve[:int(info[6])]))
         return v, info, curve[np.isfinite(curve)]
 
     def _by_loo(self, runs, loo, s, scored):

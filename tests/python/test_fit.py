@@ -434,6 +434,9 @@ def test_kept_iter_is_the_iteration_of_the_net_kept(N, seed):
     for a, b in zip(g.params_, h.params_):
         np.testing.assert_array_equal(a, b)
     assert h.kept_iter_ == h.n_iter_ == g.kept_iter_
+    # a fixed decay keeps the last (the kernel reports it there too)
+    d = quiet(bngrad.BNRegressor(hidden=4, ensemble=1, decay=0.1), X, y)
+    assert d.kept_iter_ == d.n_iter_ == len(d.loss_curve_) > 0
 
 
 def test_the_linear_model_s_evidence_is_its_gaussian_marginal_likelihood_at_its_best():
@@ -463,13 +466,15 @@ def test_the_linear_model_s_evidence_is_its_gaussian_marginal_likelihood_at_its_
         assert got == pytest.approx(-best.fun, abs=1e-6 * abs(best.fun) + 1e-6)
         assert got == pytest.approx(fitmod._linear_evidence(X[rows], Y[rows], np.empty(0)),
                                     rel=1e-9)
-    # more inputs than rows (a line fits them all; the noise's precision at
-    # its cap, where no maximum is): finite, and the same from either side
-    X, Y = rng.standard_normal((8, 12)), rng.standard_normal((8, 1))
-    wide = fitmod._linear_evidence(X, Y, np.full(8, 2.0))
-    assert np.isfinite(wide)
-    assert wide == pytest.approx(fitmod._linear_evidence(np.r_[X, X], np.r_[Y, Y], np.empty(0)),
-                                 rel=1e-9)
+    # no more observations than the line has weights (wide X, or weights
+    # summing to less: a NaN and a RuntimeWarning had put every net below
+    # it): -inf, no net is held below such a line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fitmod._linear_evidence(rng.standard_normal((8, 20)), np.ones((8, 1)),
+                                       np.full(8, 2.0)) == -np.inf
+        X = rng.standard_normal((90, 4))
+        assert fitmod._linear_evidence(X, X[:, :1], np.full(90, 0.01)) == -np.inf
 
 
 def _stuck_data(kind, seed):
@@ -539,6 +544,54 @@ def _second_runs(first, again, order_seed, line=0.0, K=3, R=1):
 def test_which_runs_run_again_does_not_depend_on_the_order_runs_end(case, first, again, want):
     for order in range(40):
         assert _second_runs(first, again, order) == want
+
+
+def _slow_runs(monkeypatch, release, fail_at=None):
+    """_bayes_run slowed (0.15 s), recording (alpha0, thread) per call, the
+    fail_at-th call raising; second runs as release(k, r, alpha0) says."""
+    import time
+    calls, orig = [], fitmod.BNRegressor._bayes_run
+
+    def run(self, Xs, Ys, w, sse0, s, v0, alpha0):
+        calls.append((alpha0, threading.get_ident()))
+        if len(calls) == fail_at:
+            time.sleep(0.03)
+            raise RuntimeError("a run failed")
+        time.sleep(0.15)
+        return orig(self, Xs, Ys, w, sse0, s, v0, alpha0)
+    monkeypatch.setattr(fitmod.BNRegressor, "_bayes_run", run)
+    monkeypatch.setattr(fitmod._SecondRuns, "after",
+                        lambda self, k, r, alpha0, result, runs: release(k, r, alpha0))
+    monkeypatch.setenv("BNGRAD_NUM_THREADS", "2")
+    return calls
+
+
+def test_second_runs_started_late_still_share_the_threads(monkeypatch):
+    """Net 0's second run releases the others' (as the probe's verdict
+    does): they run on both threads, not one after another on the thread
+    that ran it (the other had found the queue empty and ended)."""
+    def release(k, r, alpha0):
+        if alpha0 == fitmod.ALPHA0:
+            return [(0, 0)] if k == 0 else []
+        return [(1, 0), (2, 0)] if k == 0 else []
+    calls = _slow_runs(monkeypatch, release)
+    X, y = data(N=40, p1=2)
+    quiet(bngrad.BNRegressor(hidden=2, max_iter=5), X, y)
+    late = [t for a0, t in calls[-2:]]
+    assert len(calls) == 6 and [a0 for a0, _ in calls[-2:]] == [fitmod.ALPHA0_AGAIN] * 2
+    assert late[0] != late[1]
+
+
+def test_no_run_begins_after_a_run_fails(monkeypatch):
+    """A run that ends after another has failed starts no second run (they
+    had refilled the queue that the failure emptied, and ran on before the
+    error reached the caller)."""
+    calls = _slow_runs(monkeypatch, lambda k, r, alpha0: [(k, r)] if alpha0 == fitmod.ALPHA0
+                       else [], fail_at=2)
+    X, y = data(N=40, p1=2)
+    with pytest.raises(RuntimeError, match="a run failed"):
+        quiet(bngrad.BNRegressor(hidden=2, max_iter=5, ensemble=4), X, y)
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize("kind,seed", [("square", 12), ("sine", 8)])

@@ -321,6 +321,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
                 mu *= nu
                 nu *= 2.0
             if not accepted:
+                it -= 1                        # iterations count LM steps taken: the curve's
                 break
             moved = True
             sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J) + sse0
