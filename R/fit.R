@@ -308,12 +308,20 @@ predict.bn_fit <- function(object, newdata, ...) {
     stop("predict.bn_fit gives the net's outputs: type = \"raw\" only (nnet's default)",
          call. = FALSE)
   }
-  # rows with NA in newdata: NA (na.pass, the default), left out (na.omit,
-  # na.exclude) or an error (na.fail), as lm's predict does with newdata
+  # rows with NA in newdata: NA with na.pass (the default, as nnet), and
+  # otherwise what the na.action given makes of newdata's inputs, as lm's
+  # predict: na.omit and na.exclude leave them out, na.fail refuses them
   na_action <- if (is.null(dots$na.action)) stats::na.pass else match.fun(dots$na.action)
   # (a bn_fit_parquet fit has no fitted values: fitted() says so)
   if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))
-  if (is.list(newdata) && !is.data.frame(newdata)) newdata <- as.data.frame(newdata)
+  if (is.list(newdata) && !is.data.frame(newdata)) {
+    lengths <- vapply(newdata, NROW, 1L)
+    if (length(unique(lengths)) > 1L) {
+      stop("newdata: variable lengths differ (", paste(names(newdata), lengths, sep = ": ",
+                                                        collapse = ", "), ")", call. = FALSE)
+    }
+    newdata <- as.data.frame(newdata)
+  }
   if (inherits(object, "bn_fit.formula")) {
     if (!is.data.frame(newdata)) newdata <- as.data.frame(newdata)
     Terms <- stats::delete.response(object$terms)
@@ -340,6 +348,7 @@ predict.bn_fit <- function(object, newdata, ...) {
     keep <- match(row.names(m), row.names(newdata))
     n_all <- nrow(newdata)
     labels <- row.names(newdata)
+    frame <- newdata[need]
   } else {
     # columns found by name where newdata has them all (extra ones, another
     # order: a data frame with more than x had), else by position
@@ -357,6 +366,7 @@ predict.bn_fit <- function(object, newdata, ...) {
     keep <- which(stats::complete.cases(x))
     n_all <- nrow(x)
     labels <- rownames(x)
+    frame <- as.data.frame(x)
     x <- x[keep, , drop = FALSE]
   }
   if (ncol(x) != length(object$coefnames) ||
@@ -383,12 +393,11 @@ predict.bn_fit <- function(object, newdata, ...) {
     }
     out[keep, ] <- yhat
   }
-  if (length(keep) < n_all) {
-    if (identical(na_action, stats::na.fail)) stop("newdata has missing values", call. = FALSE)
-    if (identical(na_action, stats::na.omit) || identical(na_action, stats::na.exclude)) {
-      out <- out[keep, , drop = FALSE]
-      labels <- labels[keep]
-    }
+  if (!identical(na_action, stats::na.pass)) {
+    rows <- match(row.names(na_action(frame)), row.names(frame))
+    if (anyNA(rows)) stop("na.action must return rows of newdata", call. = FALSE)
+    out <- out[rows, , drop = FALSE]
+    labels <- labels[rows]
   }
   if (ncol(out) == 1) stats::setNames(out[, 1], labels) else out
 }

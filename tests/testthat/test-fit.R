@@ -122,11 +122,22 @@ test_that("predict's na.action is lm's with newdata; a list is newdata; overflow
     expect_identical(is.na(predict(f, nd, na.action = na)),
                      is.na(predict(l, nd, na.action = na)))
   }
-  expect_error(predict(f, nd, na.action = na.fail), "newdata has missing values")
+  expect_error(predict(f, nd, na.action = na.fail), "missing values")
   expect_identical(predict(f, nd[1, ], na.action = na.fail), predict(f, nd[1, ]))
+  # any function, as lm calls it (a custom one had been na.pass)
+  mine <- function(object, ...) stats::na.omit(object, ...)
+  expect_identical(names(predict(f, nd, na.action = mine)), "a")
+  # NA in a column the net does not use is no missing input
+  expect_identical(names(predict(f, cbind(nd, other = NA), na.action = na.omit)), "a")
+  expect_error(predict(f, list(wt = c(2, 3), hp = c(100, 120, 130))),
+               "newdata: variable lengths differ \\(wt: 2, hp: 3\\)")
   fm <- bn_fit(cbind(wt = mtcars$wt, hp = mtcars$hp), mtcars$mpg, hidden = 2, seed = 1)
   expect_identical(predict(fm, list(wt = c(2, 3), hp = c(100, 150))),
                    predict(fm, cbind(wt = c(2, 3), hp = c(100, 150))))
+  expect_identical(predict(fm, cbind(wt = c(2, NA), hp = c(100, 150)), na.action = na.omit),
+                   predict(fm, cbind(wt = 2, hp = 100)))
+  expect_error(predict(fm, cbind(wt = c(2, NA), hp = c(100, 150)), na.action = na.fail),
+               "missing values")
   expect_identical(predict(f, list(wt = 2, hp = 100)), predict(f, data.frame(wt = 2, hp = 100)))
   # inputs near the largest double: an error naming the row, not NaN
   set.seed(1)
