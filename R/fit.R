@@ -309,21 +309,16 @@ predict.bn_fit <- function(object, newdata, ...) {
          call. = FALSE)
   }
   # rows with NA in newdata: NA with na.pass (the default, as nnet), and
-  # otherwise what the na.action given makes of newdata's inputs, as lm's
-  # predict: na.omit and na.exclude leave them out, na.fail refuses them
+  # otherwise what the na.action given makes of them, as in predict.lm
+  # (na.omit and na.exclude leave them out, na.fail refuses them, a function
+  # of one's own may fill them in): of the model frame for a formula fit,
+  # of the inputs for a matrix fit
   na_action <- if (is.null(dots$na.action)) stats::na.pass else match.fun(dots$na.action)
   # (a bn_fit_parquet fit has no fitted values: fitted() says so)
   if (missing(newdata) || is.null(newdata)) return(stats::fitted(object))
-  if (is.list(newdata) && !is.data.frame(newdata)) {
-    lengths <- vapply(newdata, NROW, 1L)
-    if (length(unique(lengths)) > 1L) {
-      stop("newdata: variable lengths differ (", paste(names(newdata), lengths, sep = ": ",
-                                                        collapse = ", "), ")", call. = FALSE)
-    }
-    newdata <- as.data.frame(newdata)
-  }
   if (inherits(object, "bn_fit.formula")) {
-    if (!is.data.frame(newdata)) newdata <- as.data.frame(newdata)
+    # (a list is model.frame's data as it is: only the variables used count)
+    if (is.matrix(newdata)) newdata <- as.data.frame(newdata)
     Terms <- stats::delete.response(object$terms)
     # (a fit saved before newdata_vars was kept: every variable)
     need <- if (is.null(object$newdata_vars)) all.vars(Terms) else object$newdata_vars
@@ -340,16 +335,21 @@ predict.bn_fit <- function(object, newdata, ...) {
              call. = FALSE)
       }
     }
-    m <- stats::model.frame(Terms, newdata, na.action = stats::na.omit, xlev = object$xlevels)
+    m <- stats::model.frame(Terms, newdata, na.action = na_action, xlev = object$xlevels)
     if (!is.null(cl <- attr(Terms, "dataClasses"))) stats::.checkMFClasses(cl, m)
     x <- stats::model.matrix(Terms, m, contrasts.arg = object$contrasts)
     xint <- match("(Intercept)", colnames(x), nomatch = 0L)
     if (xint > 0L) x <- x[, -xint, drop = FALSE]
-    keep <- match(row.names(m), row.names(newdata))
-    n_all <- nrow(newdata)
-    labels <- row.names(newdata)
-    frame <- newdata[need]
+    labels <- row.names(m)
   } else {
+    if (is.list(newdata) && !is.data.frame(newdata)) {
+      lengths <- vapply(newdata, NROW, 1L)
+      if (length(unique(lengths)) > 1L) {
+        stop("newdata: variable lengths differ (", paste(names(newdata), lengths, sep = ": ",
+                                                          collapse = ", "), ")", call. = FALSE)
+      }
+      newdata <- as.data.frame(newdata)
+    }
     # columns found by name where newdata has them all (extra ones, another
     # order: a data frame with more than x had), else by position
     p1 <- length(object$coefnames)
@@ -363,12 +363,17 @@ predict.bn_fit <- function(object, newdata, ...) {
     }
     x <- .as_design(newdata, "newdata")
     if (is.null(colnames(x)) && ncol(x) == p1) colnames(x) <- object$coefnames
-    keep <- which(stats::complete.cases(x))
-    n_all <- nrow(x)
+    if (!identical(na_action, stats::na.pass)) {
+      done <- na_action(as.data.frame(x))
+      if (!is.data.frame(done)) stop("invalid result from na.action", call. = FALSE)
+      x <- .as_design(done, "newdata (after na.action)")
+    }
     labels <- rownames(x)
-    frame <- as.data.frame(x)
-    x <- x[keep, , drop = FALSE]
   }
+  # rows still holding NA (or NaN) predict NA, as in nnet
+  keep <- which(stats::complete.cases(x))
+  n_all <- nrow(x)
+  x <- x[keep, , drop = FALSE]
   if (ncol(x) != length(object$coefnames) ||
       (!is.null(colnames(x)) && !identical(colnames(x), object$coefnames))) {
     stop("newdata must have the columns the net was fitted on: ",
@@ -380,7 +385,6 @@ predict.bn_fit <- function(object, newdata, ...) {
     stop("newdata contains Inf or -Inf (row ", keep[which(rowSums(is.infinite(x)) > 0)[1]],
          "): a prediction needs finite inputs", call. = FALSE)
   }
-  # rows dropped for NA come back as NA, as in nnet
   out <- matrix(NA_real_, n_all, object$n[3], dimnames = list(labels, object$ynames))
   if (nrow(x) > 0L) {
     yhat <- .bn_forward(object, x)
@@ -392,12 +396,6 @@ predict.bn_fit <- function(object, newdata, ...) {
            "largest input is ", signif(max(abs(x[bad[1], ])), 3), ")", call. = FALSE)
     }
     out[keep, ] <- yhat
-  }
-  if (!identical(na_action, stats::na.pass)) {
-    rows <- match(row.names(na_action(frame)), row.names(frame))
-    if (anyNA(rows)) stop("na.action must return rows of newdata", call. = FALSE)
-    out <- out[rows, , drop = FALSE]
-    labels <- labels[rows]
   }
   if (ncol(out) == 1) stats::setNames(out[, 1], labels) else out
 }

@@ -99,7 +99,11 @@ def real_array(name, value, ndims, finite=True):
     converted.
     """
     not_sparse(name, value)
-    if any(str(t) in _NULLABLE for t in _pandas_dtypes(value)):
+    dtypes = _pandas_dtypes(value)
+    if any(getattr(t, "kind", None) in ("m", "M") for t in dtypes):
+        raise TypeError(f"{name} must be real numbers, got dates or times (dtypes "
+                        f"{sorted(set(map(str, dtypes)))})")
+    if any(str(t) in _NULLABLE for t in dtypes):
         # numpy sees pandas' nullable columns as objects; pd.NA becomes NaN
         try:
             value = value.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -315,9 +319,11 @@ def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
         kinds = [getattr(t, "kind", "O") for t in X.dtypes]
         for col, t, k in zip(X.columns, X.dtypes, kinds):
             # categories and text by name; numbers held as objects pass below
-            text_categories = str(t) == "category" and t.categories.dtype.kind not in "biuf"
-            if text_categories or str(t) == "string" or str(t).startswith("string[") or (
-                    k == "O" and _has_text(np.asarray(X[col]))):
+            # (categories that are numbers pass, Decimals of SQL's too; dates do not)
+            text_categories = str(t) == "category" and (
+                t.categories.dtype.kind in "mM" or _has_text(np.asarray(t.categories)))
+            if (text_categories or str(t) == "string" or str(t).startswith("string[")
+                    or k in "mM" or (k == "O" and _has_text(np.asarray(X[col])))):
                 raise ValueError(f"{name} must be numeric: column {col!r} has dtype {t} "
                                  "(encode it as numbers, e.g. with OneHotEncoder)")
         if all(k in "biuf" for k in kinds) or any(str(t) in _NULLABLE for t in X.dtypes):

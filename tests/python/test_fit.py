@@ -1428,6 +1428,17 @@ def test_bad_data_types_named():
             bngrad.BNRegressor().fit(ok.assign(c=col), y)
     numbers = ok.assign(c=pd.Categorical([1, 2] * 5))
     assert quiet(bngrad.BNRegressor(hidden=2, max_iter=3), numbers, y).n_features_in_ == 3
+    import decimal                               # SQL's numbers: categories of objects
+    sql = ok.assign(c=pd.Series([decimal.Decimal(i % 3) for i in range(10)]).astype("category"))
+    assert quiet(bngrad.BNRegressor(hidden=2, max_iter=3), sql, y).n_features_in_ == 3
+    # dates are refused whatever the other columns (a nullable one had let them
+    # through as nanoseconds)
+    for frame in (ok.assign(d=pd.date_range("2020", periods=10)),
+                  ok.assign(d=pd.to_timedelta(range(10), unit="s"))):
+        with pytest.raises(ValueError, match="column 'd' has dtype (datetime|timedelta)64"):
+            bngrad.BNRegressor().fit(frame, y)
+        with pytest.raises(TypeError, match="X must be real numbers, got dates or times"):
+            bngrad.gradients(frame, y, bngrad.init_params(3, 2))
     with pytest.raises(ValueError, match="sample_weight must have length 10"):
         bngrad.BNRegressor().fit(X, y, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="non-zero weight"):

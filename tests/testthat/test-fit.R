@@ -129,15 +129,34 @@ test_that("predict's na.action is lm's with newdata; a list is newdata; overflow
   expect_identical(names(predict(f, nd, na.action = mine)), "a")
   # NA in a column the net does not use is no missing input
   expect_identical(names(predict(f, cbind(nd, other = NA), na.action = na.omit)), "a")
-  expect_error(predict(f, list(wt = c(2, 3), hp = c(100, 120, 130))),
-               "newdata: variable lengths differ \\(wt: 2, hp: 3\\)")
+  expect_error(predict(f, list(wt = c(2, 3), hp = c(100, 120, 130))), "variable lengths differ")
+  # as model.frame: only the variables the formula uses count
+  expect_identical(predict(f, list(wt = c(2, 3), hp = c(100, 120), extra = 1:5)),
+                   predict(f, data.frame(wt = c(2, 3), hp = c(100, 120))))
+  # the na.action is the model frame's, as lm's: a term that makes a NaN
+  # (log of a negative) is missing; a function may fill values in
+  fl <- bn_fit(mpg ~ log(wt) + hp, mtcars, hidden = 2, seed = 1)
+  ll <- lm(mpg ~ log(wt) + hp, mtcars)
+  neg <- data.frame(wt = c(2, -1, 3), hp = c(100, 120, 130), row.names = c("a", "b", "c"))
+  for (na in list(stats::na.omit, stats::na.exclude)) {
+    expect_identical(names(suppressWarnings(predict(fl, neg, na.action = na))),
+                     names(suppressWarnings(predict(ll, neg, na.action = na))))
+  }
+  expect_error(suppressWarnings(predict(fl, neg, na.action = na.fail)), "missing values")
+  zero <- function(object, ...) { object[is.na(object)] <- 0; object }
+  expect_identical(predict(f, nd, na.action = zero),
+                   predict(f, data.frame(wt = c(2, 0, 3), hp = c(100, 120, 0),
+                                         row.names = c("a", "b", "c"))))
   fm <- bn_fit(cbind(wt = mtcars$wt, hp = mtcars$hp), mtcars$mpg, hidden = 2, seed = 1)
   expect_identical(predict(fm, list(wt = c(2, 3), hp = c(100, 150))),
                    predict(fm, cbind(wt = c(2, 3), hp = c(100, 150))))
+  # (the rows left are named by their number, as lm names them)
   expect_identical(predict(fm, cbind(wt = c(2, NA), hp = c(100, 150)), na.action = na.omit),
-                   predict(fm, cbind(wt = 2, hp = 100)))
+                   stats::setNames(predict(fm, cbind(wt = 2, hp = 100)), "1"))
   expect_error(predict(fm, cbind(wt = c(2, NA), hp = c(100, 150)), na.action = na.fail),
                "missing values")
+  expect_identical(unname(predict(fm, cbind(wt = c(2, NA), hp = c(100, 150)), na.action = zero)),
+                   predict(fm, cbind(wt = c(2, 0), hp = c(100, 150))))
   expect_identical(predict(f, list(wt = 2, hp = 100)), predict(f, data.frame(wt = 2, hp = 100)))
   # inputs near the largest double: an error naming the row, not NaN
   set.seed(1)
