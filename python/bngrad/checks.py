@@ -5,6 +5,7 @@ What only a pass over the data can find (NaN or Inf in X, a flat column of
 X G1, overflow) the kernels find in the pass they make anyway, and
 engine.raise_status words it.
 """
+import math
 import numbers
 import os
 import sys
@@ -61,6 +62,15 @@ class InvalidParameterError(ValueError, TypeError):
     out of range)."""
 
 
+def _finite(value):
+    """Whether a real number is finite as a float64 (a Fraction, or an int
+    past float64's range, which np.isfinite refuses with its own TypeError)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def whole(name, value, lowest=1, highest=None):
     """A whole number in [lowest, highest] (highest None: no bound); R
     hands whole numbers over as floats."""
@@ -68,7 +78,7 @@ def whole(name, value, lowest=1, highest=None):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise InvalidParameterError(f"{name} must be a whole number {said}, got {value!r}")
     # (an int past int64 is whole and finite: np.isfinite refused it)
-    whole = isinstance(value, numbers.Integral) or (np.isfinite(value) and
+    whole = isinstance(value, numbers.Integral) or (_finite(value) and
                                                     float(value) == int(value))
     if not (whole and value >= lowest and (highest is None or value <= highest)):
         raise InvalidParameterError(f"{name} must be a whole number {said}, got {value!r}")
@@ -397,7 +407,7 @@ def target(y, N):
 def setting_real(name, value, low, high=np.inf, open_low=False):
     """A real setting in [low, high] ((low, high] with open_low)."""
     ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
-          and np.isfinite(value) and (value > low if open_low else value >= low) and value <= high)
+          and _finite(value) and (value > low if open_low else value >= low) and value <= high)
     if not ok:
         interval = ("(" if open_low else "[") + f"{low:g}, " + (f"{high:g}]" if np.isfinite(high)
                                                                   else "inf)")
@@ -421,7 +431,7 @@ def few_enough_runs(runs, P):
     have = _memory_bytes()
     # (a net too large by itself is fits_in_memory's to name: hidden)
     if have is not None and need > 0.4 * have and runs > 1:
-        raise ValueError(
+        raise InvalidParameterError(
             f"ensemble x restarts = {runs:,} runs are too many for this machine: setting them "
             f"up needs about {need / 2**30:.1f} GiB, and there are {have / 2**30:.1f} GiB")
 
@@ -437,7 +447,7 @@ def fits_in_memory(N, p1, q, hidden, at_once, optimizer):
     need = per_net * at_once + 8.0 * N * (p1 + q)
     have = _memory_bytes()
     if have is not None and need > 0.8 * have:
-        raise ValueError(
+        raise InvalidParameterError(
             f"hidden = {hidden} is too large for this machine: fitting {P:,} weights per net by "
             f"{optimizer} needs about {need / 2**30:.1f} GiB, and there are {have / 2**30:.1f} GiB; "
             "use fewer hidden units")

@@ -1397,6 +1397,8 @@ def test_bad_input(kw, Xy, match):
     ("decay", -1), ("tol", "x"), ("ddof", "1"), ("eps", "x"), ("eps", -1.0),
     ("learning_rate", "x"), ("momentum", 2), ("activation", "elu"), ("activation", 3),
     ("optimizer", None), ("verbose", "yes"), ("batch_size", 1), ("seed", -1), ("ensemble", 0.5),
+    # past float64 (numpy's own TypeError had said nothing of decay), too large for memory
+    ("decay", 10**400), ("tol", -10**400), ("hidden", 10**9),
 ])
 def test_a_bad_setting_is_both_a_value_and_a_type_error(name, value):
     """As scikit-learn's InvalidParameterError: a string for a number had
@@ -1406,6 +1408,14 @@ def test_a_bad_setting_is_both_a_value_and_a_type_error(name, value):
     with pytest.raises(bngrad.InvalidParameterError, match=rf"\b{name}\b") as err:
         bngrad.BNRegressor(**{name: value}).fit(X, y)
     assert isinstance(err.value, ValueError) and isinstance(err.value, TypeError)
+
+
+def test_a_fraction_is_a_number():
+    import fractions
+    X, y = data(N=30)
+    est = quiet(bngrad.BNRegressor(hidden=fractions.Fraction(4, 2), decay=fractions.Fraction(1, 2),
+                                   ensemble=1, max_iter=5), X, y)
+    assert est.decay_[0] == 0.5 and est.params_.G1.shape[1] == 2
 
 
 def test_bad_data_types_named():
