@@ -35,8 +35,7 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   }
   x <- stats::model.matrix(Terms, m, contrasts)
   cons <- attr(x, "contrasts")
-  xint <- match("(Intercept)", colnames(x), nomatch = 0L)
-  if (xint > 0L) x <- x[, -xint, drop = FALSE]
+  x <- .no_intercept(x)
   if (ncol(x) == 0L) {
     stop("the formula has no predictors (", paste(deparse(formula), collapse = " "),
          "): bn_fit needs at least one input", call. = FALSE)
@@ -68,6 +67,12 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
   fit$call[[1L]] <- as.name("bn_fit")
   class(fit) <- c("bn_fit.formula", "bn_fit")
   fit
+}
+
+# A design without its intercept column: the net's b and beta play its part
+.no_intercept <- function(x) {
+  xint <- match("(Intercept)", colnames(x), nomatch = 0L)
+  if (xint > 0L) x[, -xint, drop = FALSE] else x
 }
 
 .optimizers <- c("auto", "bayes", "lbfgs", "adam")
@@ -337,9 +342,7 @@ predict.bn_fit <- function(object, newdata, ...) {
     }
     m <- stats::model.frame(Terms, newdata, na.action = na_action, xlev = object$xlevels)
     if (!is.null(cl <- attr(Terms, "dataClasses"))) stats::.checkMFClasses(cl, m)
-    x <- stats::model.matrix(Terms, m, contrasts.arg = object$contrasts)
-    xint <- match("(Intercept)", colnames(x), nomatch = 0L)
-    if (xint > 0L) x <- x[, -xint, drop = FALSE]
+    x <- .no_intercept(stats::model.matrix(Terms, m, contrasts.arg = object$contrasts))
     labels <- row.names(m)
   } else {
     if (is.list(newdata) && !is.data.frame(newdata)) {
@@ -528,9 +531,7 @@ model.matrix.bn_fit <- function(object, ...) {
          "given, which the fit does not keep", call. = FALSE)
   }
   m <- stats::model.frame(object)
-  x <- stats::model.matrix(object$terms, m, contrasts.arg = object$contrasts)
-  xint <- match("(Intercept)", colnames(x), nomatch = 0L)
-  if (xint > 0L) x <- x[, -xint, drop = FALSE]
+  x <- .no_intercept(stats::model.matrix(object$terms, m, contrasts.arg = object$contrasts))
   if (!identical(colnames(x), object$coefnames) || nrow(x) != NROW(object$fitted.values)) {
     stop("model.matrix(): the data the net was fitted on have changed since the fit ",
          "(the formula's columns are ", paste(colnames(x), collapse = ", "), ")", call. = FALSE)

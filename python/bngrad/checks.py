@@ -144,14 +144,15 @@ def _pandas_dtypes(value):
 
 def activation_code(activation):
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise InvalidParameterError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        raise InvalidParameterError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     return ACTIVATIONS[activation]
 
 
 def eps_ddof(eps, ddof):
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
         raise InvalidParameterError(f"eps must be a number >= 0, got {eps!r}")
-    if not (np.isfinite(eps) and eps >= 0):
+    if not (_finite(eps) and eps >= 0):
         raise InvalidParameterError(f"eps must be a finite number >= 0, got {eps!r}")
     if (isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, numbers.Real)
             or ddof not in (0, 1)):

@@ -658,22 +658,22 @@ class BNRegressor:
     def _settings(self, N, p1, q, chunked=False):
         """The settings, checked; chunked (Dask) data takes L-BFGS and is
         not this process's memory to count."""
-        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
-            raise checks.InvalidParameterError(f"activation must be one of {sorted(ACTIVATIONS)}, "
-                             f"got {self.activation!r}")
+        checks.activation_code(self.activation)
         if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
-            raise checks.InvalidParameterError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+            raise checks.InvalidParameterError(
+                f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         if not isinstance(self.verbose, (bool, np.bool_, int, np.integer)) or self.verbose < 0:
             # (scikit-learn's verbosity: a flag or a level; "yes" is neither)
-            raise checks.InvalidParameterError(f"verbose must be True, False or a whole number >= 0, "
-                            f"got {self.verbose!r}")
+            raise checks.InvalidParameterError(
+                f"verbose must be True, False or a whole number >= 0, got {self.verbose!r}")
         hidden = checks.whole("hidden", self.hidden, 1, checks.COUNT_MAX)
         P = p1 * hidden + 2 * hidden + hidden * q + q
         opt = self.optimizer
         if chunked:
             if opt not in ("auto", "lbfgs"):
-                raise checks.InvalidParameterError(f"optimizer={opt!r} needs the data in memory; Dask data is "
-                                 "fitted by 'lbfgs' (which 'auto' means there)")
+                raise checks.InvalidParameterError(
+                    f"optimizer={opt!r} needs the data in memory; Dask data is fitted by "
+                    "'lbfgs' (which 'auto' means there)")
             opt = "lbfgs"
         if opt == "auto":
             cost = N * q * P * P

@@ -1398,7 +1398,7 @@ def test_bad_input(kw, Xy, match):
     ("learning_rate", "x"), ("momentum", 2), ("activation", "elu"), ("activation", 3),
     ("optimizer", None), ("verbose", "yes"), ("batch_size", 1), ("seed", -1), ("ensemble", 0.5),
     # past float64 (numpy's own TypeError had said nothing of decay), too large for memory
-    ("decay", 10**400), ("tol", -10**400), ("hidden", 10**9),
+    ("decay", 10**400), ("tol", -10**400), ("eps", 10**400), ("hidden", 10**9),
 ])
 def test_a_bad_setting_is_both_a_value_and_a_type_error(name, value):
     """As scikit-learn's InvalidParameterError: a string for a number had
