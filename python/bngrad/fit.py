@@ -207,7 +207,7 @@ def _affine_design(Xs, w):
     return len(U) == 1 or np.linalg.matrix_rank(U[1:] - U[0]) == len(U) - 1
 
 
-def _linear_evidence(Xs, Ys, w, max_iter=100, tol=1e-8):
+def _linear_evidence(Xs, Ys, w, max_iter=10_000, tol=1e-8):
     """The log evidence of the linear model y = c + X B under the Bayesian
     fit's prior and noise (kernels/bayes.py, on the same rows and scale:
     c and B the weights v, their precision and the noise's set by MacKay's
@@ -230,28 +230,15 @@ def _linear_evidence(Xs, Ys, w, max_iter=100, tol=1e-8):
     sw = np.sqrt(w)[:, None]
     # A'WA's eigenvalues from the thin SVD of sqrt(W) A (wide X too); the
     # directions it lacks have none, and the prior's alpha alone in A
-    U, S, Vt = np.linalg.svd(sw * A, full_matrices=False)
-    lam, rest = S * S, (p1 + 1) - S.size
-    UtAtY = S[:, None] * (U.T @ (sw * Ys))
-
-    def at(alpha, beta_):
-        d = beta_ * lam + alpha
-        B = Vt.T @ (beta_ * UtAtY / d[:, None])
-        return d, float((B * B).sum()), float((w[:, None] * (Ys - A @ B) ** 2).sum())
-    alpha = beta_ = 1.0
-    for _ in range(max_iter):
-        d, ssw, sse = at(alpha, beta_)
-        g = q * float((beta_ * lam / d).sum())          # well-determined weights
-        a_new = min(g / (2.0 * max(ssw, 1e-300)), 1e10)
-        b_new = min((nobs - g) / (2.0 * max(sse, 1e-300)), 1e10)
-        done = abs(np.log(a_new / alpha)) < tol and abs(np.log(b_new / beta_)) < tol
-        alpha, beta_ = a_new, b_new
-        if done:
-            break
-    d, ssw, sse = at(alpha, beta_)
-    logdet = q * (float(np.log(d).sum()) + rest * np.log(alpha))
-    return (-(beta_ * sse + alpha * ssw) - 0.5 * logdet
-            + 0.5 * P * np.log(alpha) + 0.5 * nobs * np.log(beta_ / np.pi))
+    U, S, _ = np.linalg.svd(sw * A, full_matrices=False)
+    r = U.T @ (sw * Ys)
+    rss = float(((sw * Ys - U @ r) ** 2).sum())
+    # each column of Y is a linear model of its own with the same A'WA
+    lam = np.tile(S * S, q)
+    rr = np.ascontiguousarray((r * r).T).ravel()
+    rest = q * ((p1 + 1) - S.size)
+    return float(engine.ready(bayes.linear_evidence)(lam, rr, rss, rest, float(nobs), max_iter,
+                                                     tol))
 
 
 def _grouped(Xs, Ys, w):

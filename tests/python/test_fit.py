@@ -447,10 +447,17 @@ def test_the_linear_model_s_evidence_is_its_gaussian_marginal_likelihood_at_its_
     from scipy.optimize import minimize
     from scipy.stats import multivariate_normal
     rng = np.random.default_rng(3)
+    cases = []
     for N, p1, q in [(40, 3, 1), (25, 2, 2), (12, 4, 1)]:
         X = rng.standard_normal((N, p1))
-        Y = X[:, :1] @ np.ones((1, q)) + 0.5 * rng.standard_normal((N, q))
-        w = rng.integers(1, 3, N).astype(float)
+        cases.append((X, X[:, :1] @ np.ones((1, q)) + 0.5 * rng.standard_normal((N, q)),
+                      rng.integers(1, 3, N).astype(float)))
+    # R's BOD, 4 of its 6 rows: (alpha, beta) creep to their fixed point
+    # (100 updates left the evidence 1e-4 short)
+    t, y = np.array([[1.0], [2.0], [3.0], [5.0]]), np.array([[8.3], [10.3], [19.0], [15.6]])
+    cases.append(((t - t.mean()) / t.std(), (y - y.mean()) / y.std(), np.ones(4)))
+    for X, Y, w in cases:
+        N, q = Y.shape
         rows = np.repeat(np.arange(N), w.astype(int))
         A = np.c_[np.ones(len(rows)), X[rows]]
 
