@@ -516,6 +516,34 @@ def test_nets_held_in_their_linear_regime_are_tried_again(kind, seed, fit_seed):
     assert np.all(est.log_evidence_ > line)
 
 
+def test_a_second_run_on_few_rows_is_a_net_of_few_units(monkeypatch):
+    """From the weak prior a net of more weights than half the rows fitted
+    the noise, and the evidence took the line: |x1| + x2 / 2 with 3 inputs of
+    noise on 40 rows, test R^2 0.08 with 16 units.  A second run of 40 // (2
+    (5 + 1 + 2)) = 2 units (the other 14 add nothing: their rows of G2 are
+    0) has more evidence and gets 0.87.  Any thread count gives the same
+    bits.  (Where 6 units are too few, the whole net's second run is kept:
+    test_nets_held_in_their_linear_regime_are_tried_again's sine cases.)"""
+    rng = np.random.default_rng(502)
+    f = lambda X: np.abs(X[:, 0]) + 0.5 * X[:, 1]
+    X = rng.standard_normal((40, 5))
+    y = f(X) + 0.3 * rng.standard_normal(40)
+    Xt = rng.standard_normal((2000, 5))
+    assert fitmod._second_hidden(40, 5, 1, 16) == 2
+    est = quiet(bngrad.BNRegressor(seed=2, ensemble=1), X, y)
+    assert est.score(Xt, f(Xt)) > 0.8
+    # (the blend's linear unit comes after the 16)
+    G2 = est.params_.G2[:16]
+    assert np.count_nonzero(np.abs(G2).sum(axis=1)) == 2 and est.linear_share_[0] < 1
+    # enough rows for every unit: the second run is the whole net's
+    assert fitmod._second_hidden(1000, 5, 1, 16) == 16
+    preds = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("BNGRAD_NUM_THREADS", threads)
+        preds.append(quiet(bngrad.BNRegressor(seed=2), X, y).predict(Xt))
+    np.testing.assert_array_equal(preds[0], preds[1])
+
+
 def _second_runs(first, again, order_seed, line=0.0, K=3, R=1):
     """The second runs _SecondRuns starts when runs end in a random order:
     first[k] and again[k] are (log evidence, effective parameters) of net k's
