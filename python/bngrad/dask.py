@@ -557,8 +557,9 @@ def _fit(est, data, names, wname="sample_weight"):
     eps, ddof = s["eps"], s["ddof"]
 
     def member(v0, key, split, report):
-        """One net by L-BFGS, early stopping on key's held-out rows if split;
-        its iterations reported as they come (report: est._live)."""
+        """One net by L-BFGS, early stopping on key's held-out rows if split
+        (and the decay chosen on them too, as in memory: fit._lbfgs); its
+        iterations reported as they come (report: est._live)."""
         stats = _standardised(split if split is not None else st.x, center, scale, st.x_unit)
         last = {}
         if split is not None:
@@ -576,21 +577,31 @@ def _fit(est, data, names, wname="sample_weight"):
                                   key if split is not None else None, v)
             last["error"] = error[0] / error[1] if error[1] else np.nan
             return values
-        f0 = fitmod._v_objective(gradient, p1, p2, q, (s["decay"] or 0.0) / stats.W)
+        def run(sd, held_out):
+            f0 = fitmod._v_objective(gradient, p1, p2, q, (sd["decay"] or 0.0) / stats.W)
 
-        def f(v):
-            out = f0(v)
-            last["v"] = v.copy()
-            return out
-        f.scale = f0.scale
+            def f(v):
+                out = f0(v)
+                last["v"] = v.copy()
+                return out
+            f.scale = f0.scale
 
-        def held_out_error(v):
-            # L-BFGS-B's iterate is the point it evaluated last: its error
-            # came with that pass, and only otherwise is a pass made for it
-            if "v" not in last or not np.array_equal(last["v"], v):
-                f(v)
-            return last["error"]
-        return est._minimize(f, v0, s, held_out_error if split is not None else None, report)
+            def held_out_error(v):
+                # L-BFGS-B's iterate is the point it evaluated last: its error
+                # came with that pass, and only otherwise is a pass made for it
+                if "v" not in last or not np.array_equal(last["v"], v):
+                    f(v)
+                return last["error"]
+            return est._minimize(f, v0, sd, held_out_error if held_out else None, report,
+                                 stop=not sd["decay"])
+        if split is None:
+            return run(s, False)
+        best = None
+        for decay in fitmod._lbfgs_decays(N, q, s["P"]):
+            m = run(dict(s, decay=decay), True)
+            if best is None or m.criterion < best.criterion:
+                best = m
+        return best
 
     members = []
     with engine.single_blas:

@@ -236,9 +236,9 @@ def test_the_objective_against_central_differences():
     grads = []
     real_minimize = est._minimize
 
-    def capture(f, v0, s, held_out_error=None, report=None):
+    def capture(f, v0, s, held_out_error=None, report=None, stop=True):
         grads.append((f, v0, s))
-        return real_minimize(f, v0, s, held_out_error, report)
+        return real_minimize(f, v0, s, held_out_error, report, stop)
     est._minimize = capture
     quiet_fit(est, Xd, yd)
     f, v0, s = grads[0]

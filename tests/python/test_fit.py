@@ -976,6 +976,32 @@ def test_integer_sample_weights_are_repeated_rows(optimizer):
     np.testing.assert_allclose(a.predict(X), b.predict(X), rtol=1e-8)
 
 
+def test_lbfgs_without_a_decay_chooses_one_on_its_held_out_rows(monkeypatch):
+    """Friedman #1 with 25 inputs of noise, 800 rows, 529 weights: early
+    stopping alone kept a net near its start (test MSE 6.3 against the
+    truth); the decay chosen on the same held-out rows (1) gets 1.2, its
+    run converged where the held-out error settled.  With ten rows a
+    weight or more, only the undecayed run is made."""
+    def friedman(N, seed):
+        rng = np.random.default_rng(seed)
+        X = rng.uniform(size=(N, 30))
+        f = (10 * np.sin(np.pi * X[:, 0] * X[:, 1]) + 20 * (X[:, 2] - 0.5) ** 2 + 10 * X[:, 3]
+             + 5 * X[:, 4])
+        return X, f + rng.standard_normal(N), f
+    X, y, _ = friedman(800, 1)
+    Xt, _, ft = friedman(2000, 101)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = bngrad.BNRegressor(optimizer="lbfgs", seed=1).fit(X, y)
+    assert est.decay_[0] == 1.0 and est.convergence_ == 0
+    assert np.mean((est.predict(Xt) - ft) ** 2) < 2.0
+    assert fitmod._lbfgs_decays(800, 1, 529) == fitmod.LBFGS_DECAYS
+    assert fitmod._lbfgs_decays(8000, 1, 353) == (0.0,)
+    monkeypatch.setattr(fitmod, "_lbfgs_decays", lambda N, q, P: (0.0,))
+    alone = bngrad.BNRegressor(optimizer="lbfgs", seed=1).fit(X, y)
+    assert np.mean((alone.predict(Xt) - ft) ** 2) > 5.0
+
+
 @pytest.mark.parametrize("floor", [None, 0])
 def test_lbfgs_stops_early_only_after_its_first_iterations(floor, monkeypatch):
     """A held-out error lowest at the third iteration: early stopping keeps

@@ -10,6 +10,15 @@ make_data <- function(n = 300, seed = 1) {
 # and its warning is not the test's subject.
 short_fit <- function(...) suppressWarnings(bn_fit(...))
 
+test_that("L-BFGS without a decay says which decay its held-out rows chose", {
+  need_core()
+  # 32 rows, 209 weights: decays 0, 0.1, 1 and 10 are tried
+  fit <- suppressWarnings(bn_fit(mpg ~ ., data = mtcars, optimizer = "lbfgs", seed = 1))
+  expect_true(fit$decay %in% c(0, 0.1, 1, 10))
+  expect_output(print(fit), if (fit$decay == 0) "decay none: early stopping" else
+                sprintf("decay chosen on held-out rows, per net: %g", fit$decay))
+})
+
 test_that("the formula method fits, prints like nnet and predicts new data", {
   need_core()
   d <- make_data()
