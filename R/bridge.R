@@ -172,7 +172,8 @@ bn_core_available <- function() {
 .py_message <- function(e) {
   msg <- strsplit(conditionMessage(e), "\n", fixed = TRUE)[[1]]
   msg <- msg[nzchar(msg) & !grepl("^(Run `reticulate|Detailed traceback|  File )", msg)]
-  sub("^[A-Za-z]*(Error|Exception): ", "", msg[1])
+  # (a class of a module is named with it: bngrad.checks.InvalidParameterError)
+  sub("^[A-Za-z_.]*(Error|Exception): ", "", msg[1])
 }
 
 # Call the core; a Python exception becomes an R error with Python's message.

@@ -41,6 +41,12 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
          "): bn_fit needs at least one input", call. = FALSE)
   }
   y <- stats::model.response(m)
+  if (is.factor(y) || is.character(y)) {
+    # nnet's users fit classes with the same call
+    stop("the response ", paste(deparse(formula[[2L]], width.cutoff = 500L), collapse = " "),
+         " is ", if (is.factor(y)) "a factor" else "text", ": bn_fit fits regression nets, ",
+         "to a numeric response (for classes: nnet::nnet, nnet::multinom)", call. = FALSE)
+  }
   fit <- bn_fit.default(x, y, weights = stats::model.weights(m), ...)
   fit$terms <- Terms
   # what predict() asks newdata for: data's variables, and any other that
