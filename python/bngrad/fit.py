@@ -174,6 +174,19 @@ def _sklearn_class(name, ours):
     return globals()[both]
 
 
+def __getattr__(name):
+    """A twin class (_sklearn_class) by name in a process that has not made
+    it yet: pickle looks one up so, unpickling a warning or error that a
+    worker process raised (it had broken joblib's and multiprocessing's
+    pools)."""
+    ours = {"ConvergenceWarning": ConvergenceWarning, "NotFittedError": NotFittedError,
+            "UndefinedMetricWarning": UndefinedMetricWarning}.get(name[len("_sklearn_"):])
+    if name.startswith("_sklearn_") and ours is not None:
+        import sklearn.exceptions  # noqa: F401  (the twin's other parent)
+        return _sklearn_class(name[len("_sklearn_"):], ours)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # --- V-coordinates ---------------------------------------------------------------
 
 def _cuts(p1, p2, q):
@@ -862,6 +875,7 @@ class BNRegressor:
         x_center, x_scale, y_center, y_scale = std
         convergence = int(not all(m.converged for m in members))
         self._publish(dict(
+            _fitted_net=(self.activation, s["eps"]),
             x_center_=x_center, x_scale_=x_scale, y_center_=y_center, y_scale_=y_scale,
             params_=params, linear_share_=share, running_mean_=mean, running_var_=var,
             n_features_in_=p1, n_outputs_=q, _y_1d=y_1d, optimizer_=s["optimizer"],
@@ -1386,10 +1400,12 @@ class BNRegressor:
     def _predict(self, X):
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = checks.design(X, "X", n_features=self.n_features_in_)
+        # the fit's activation and eps, whatever set_params has set since
+        activation, eps = getattr(self, "_fitted_net", (self.activation, self.eps))
         with np.errstate(over="ignore", invalid="ignore"):
             Xs = _standardised(X, self.x_center_, self.x_scale_)
             out = _forward(Xs, self.params_, self.running_mean_, self.running_var_,
-                           self.activation, self.eps)
+                           activation, eps)
             yhat = out * self.y_scale_ + self.y_center_
         if not np.isfinite(yhat).all():
             # inputs near float64's limit: inf - inf in the products had
@@ -1397,6 +1413,11 @@ class BNRegressor:
             i = int(np.flatnonzero(~np.isfinite(yhat).all(axis=1))[0])
             raise ValueError(f"X: row {i}'s prediction overflows float64 (its largest input "
                              f"is {np.abs(X[i]).max():.3g}, past what the net's products hold)")
+        if dtype == np.float32 and np.abs(yhat).max(initial=0.0) > np.finfo(np.float32).max:
+            # (cast, it had been inf with a RuntimeWarning at most)
+            i = int(np.flatnonzero(np.abs(yhat).max(axis=1) > np.finfo(np.float32).max)[0])
+            raise ValueError(f"X is float32, and row {i}'s prediction ({yhat[i].flat[0]:.3g}) "
+                             f"overflows float32: give X as float64")
         return (yhat[:, 0] if self._y_1d else yhat).astype(dtype, copy=False)
 
     def score(self, X, y, sample_weight=None):

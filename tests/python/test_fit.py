@@ -1383,6 +1383,53 @@ def test_float32_in_float32_out():
     assert est.predict(X).dtype == np.float64
 
 
+def test_float32_predictions_past_float32_s_range_are_an_error():
+    """(cast, they had been inf, with numpy's RuntimeWarning at most)"""
+    X, y = data(N=40)
+    est = quiet(bngrad.BNRegressor(hidden=3, max_iter=10), X, y * 1e40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="X is float32, and row 0's prediction .* "
+                                             "overflows float32: give X as float64"):
+            est.predict(X.astype(np.float32))
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_predictions_are_the_fit_s_whatever_set_params_says_after():
+    """activation and eps are the fitted net's: set after the fit they had
+    changed predictions silently, or raised a bare KeyError (helper-46)."""
+    X, y = data(N=40)
+    est = quiet(bngrad.BNRegressor(hidden=3, max_iter=10), X, y)
+    before = est.predict(X)
+    for change in (dict(activation="relu"), dict(activation="foo"), dict(eps=-1.0)):
+        est.set_params(**change)
+        np.testing.assert_array_equal(est.predict(X), before)
+        est.set_params(activation="sigmoid", eps=1e-5)
+
+
+def test_its_warnings_and_errors_unpickle_in_a_process_that_has_not_raised_them():
+    """With scikit-learn loaded they are twin classes made on first use: a
+    worker's ConvergenceWarning (joblib, warnings as errors) or
+    NotFittedError (multiprocessing) had broken the pool that unpickled it."""
+    import pickle
+    pytest.importorskip("sklearn")
+    blobs = []
+    code = ("import pickle, sys, sklearn, bngrad\n"
+            "for blob in pickle.loads(sys.stdin.buffer.read()):\n"
+            "    e = pickle.loads(blob)\n"
+            "    assert isinstance(e, getattr(bngrad, type(e).__name__)), e\n"
+            "    assert isinstance(e, getattr(sklearn.exceptions, type(e).__name__)), e\n"
+            "print('ok')\n")
+    import sklearn  # noqa: F401  (the twins are made where it is loaded)
+    for name in ("ConvergenceWarning", "NotFittedError", "UndefinedMetricWarning"):
+        twin = fitmod._sklearn_class(name, getattr(fitmod, name))
+        assert twin.__name__ == name and twin is not getattr(fitmod, name)
+        blobs.append(pickle.dumps(twin("message")))
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(blobs),
+                         capture_output=True, timeout=120)
+    assert out.stdout.decode().strip() == "ok", out.stderr.decode()[-2000:]
+
+
 def test_every_parameter_and_attribute_is_documented():
     doc = bngrad.BNRegressor.__doc__
     for name in bngrad.BNRegressor._params:
