@@ -532,6 +532,11 @@ class BNRegressor:
     seed : int or None, default=None
         Seed of the starting weights and minibatch order; None means 0, so
         that the same data and settings give the same fit, bit for bit.
+    random_state : int, numpy RandomState or Generator, or None, default=None
+        scikit-learn's name for it, for meta-estimators that set it
+        (BaggingRegressor gives each member its own): an int is the seed; a
+        RandomState or Generator draws one at each fit.  Give seed or
+        random_state, not both.
     verbose : bool, default=False
         Print progress every 10 iterations (and the last), as nnet's trace:
         as the fit runs where L-BFGS or Adam fits one net at a time from one
@@ -601,13 +606,14 @@ class BNRegressor:
 
     _params = ("hidden", "activation", "optimizer", "decay", "ensemble", "restarts",
                "max_iter", "tol", "batch_size", "learning_rate", "eps", "ddof", "momentum",
-               "seed", "verbose")
+               "seed", "random_state", "verbose")
     # A callable(net, iteration, objective) that the fit reports to, if set (R's trace).
     progress = None
 
     def __init__(self, hidden=16, activation="sigmoid", optimizer="auto", decay=None,
                  ensemble=None, restarts=1, max_iter=None, tol=None, batch_size=None,
-                 learning_rate=1e-2, eps=1e-5, ddof=0, momentum=0.1, seed=None, verbose=False):
+                 learning_rate=1e-2, eps=1e-5, ddof=0, momentum=0.1, seed=None, random_state=None,
+                 verbose=False):
         self.hidden = hidden
         self.activation = activation
         self.optimizer = optimizer
@@ -622,7 +628,29 @@ class BNRegressor:
         self.ddof = ddof
         self.momentum = momentum
         self.seed = seed
+        self.random_state = random_state
         self.verbose = verbose
+
+    def _seed(self):
+        """The fit's seed, from seed or random_state (a draw from a generator
+        given as random_state, as scikit-learn's estimators make one)."""
+        rs = self.random_state
+        if rs is None:
+            return 0 if self.seed is None else checks.whole("seed", self.seed, 0)
+        if self.seed is not None:
+            raise checks.InvalidParameterError(
+                f"seed = {self.seed!r} and random_state = {rs!r} are both given: they are the "
+                "same setting (random_state is scikit-learn's name for it); give one")
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(np.iinfo(np.int32).max))
+        if isinstance(rs, np.random.Generator):
+            return int(rs.integers(np.iinfo(np.int64).max))
+        try:
+            return checks.whole("random_state", rs, 0)
+        except checks.InvalidParameterError:
+            raise checks.InvalidParameterError(
+                f"random_state must be a whole number >= 0, a numpy RandomState or Generator, "
+                f"or None, got {rs!r}") from None
 
     # scikit-learn's estimator protocol ---------------------------------
     def get_params(self, deep=True):
@@ -726,7 +754,7 @@ class BNRegressor:
             learning_rate=checks.setting_real("learning_rate", self.learning_rate, 0,
                                               open_low=True),
             momentum=checks.setting_real("momentum", self.momentum, 0, 1, open_low=True),
-            seed=0 if self.seed is None else checks.whole("seed", self.seed, 0))
+            seed=self._seed())
         s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
         if not chunked:
             checks.fits_in_memory(N, p1, q, hidden, self._threads(s), opt)

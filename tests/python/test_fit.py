@@ -1442,6 +1442,31 @@ def test_every_parameter_and_attribute_is_documented():
         assert getattr(bngrad.BNRegressor, method).__doc__, method
 
 
+def test_random_state_is_the_seed_by_scikit_learn_s_name():
+    """Meta-estimators set random_state (BaggingRegressor's members were all
+    one net when only seed existed, helper-46); an int is the seed, a
+    RandomState or Generator draws one at each fit; seed and random_state
+    together are refused."""
+    X, y = data(N=60)
+    kw = dict(hidden=3, optimizer="lbfgs", max_iter=20)
+    ref = quiet(bngrad.BNRegressor(seed=3, **kw), X, y).predict(X)
+    np.testing.assert_array_equal(quiet(bngrad.BNRegressor(random_state=3, **kw), X, y).predict(X),
+                                  ref)
+    for gen in (np.random.RandomState(0), np.random.default_rng(0)):
+        est = bngrad.BNRegressor(random_state=gen, **kw)
+        assert not np.array_equal(quiet(est, X, y).predict(X), quiet(est, X, y).predict(X))
+    sklearn_ensemble = pytest.importorskip("sklearn.ensemble")
+    bag = quiet(sklearn_ensemble.BaggingRegressor(bngrad.BNRegressor(**kw), n_estimators=3,
+                                                  bootstrap=False, random_state=0), X, y)
+    preds = np.array([m.predict(X) for m in bag.estimators_])
+    assert np.ptp(preds, axis=0).max() > 1e-3
+    for bad, match in ((dict(seed=1, random_state=2), "both given"),
+                       (dict(random_state="x"), "random_state must be"),
+                       (dict(random_state=-1), "random_state must be")):
+        with pytest.raises(bngrad.InvalidParameterError, match=match):
+            bngrad.BNRegressor(**bad).fit(X, y)
+
+
 def test_a_seed_past_a_float_s_range_is_a_seed():
     X, y = data(N=30)
     for seed in (2**70, 2**1100):
