@@ -580,10 +580,10 @@ coef.bn_fit <- function(object, ...) {
   cat(if (evidence) {
     sprintf("decay chosen by the evidence, per net: %s; effective parameters %s of %d per net\n",
             num(x$decay), num(x$effective_params), .n_weights(c(n[1], x$hidden, n[3])))
-  } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen) && all(x$decay == 0)) {
-    "decay none: early stopping on held-out rows (with 20 rows or more)\n"
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
-    sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n", num(x$decay))
+    if (all(x$decay == 0)) "decay none: early stopping on held-out rows (with 20 rows or more)\n"
+    else sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",
+                 num(x$decay))
   } else sprintf("decay %s (fixed)\n", num(x$decay)))
   if (any(x$linear_share > 0)) {
     cat(sprintf(paste("blended with a ridge linear model by leave-one-out error (one near-linear",

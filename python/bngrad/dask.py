@@ -577,8 +577,9 @@ def _fit(est, data, names, wname="sample_weight"):
                                   key if split is not None else None, v)
             last["error"] = error[0] / error[1] if error[1] else np.nan
             return values
-        def run(sd, held_out):
-            f0 = fitmod._v_objective(gradient, p1, p2, q, (sd["decay"] or 0.0) / stats.W)
+        def run(decay, report, held_out=True):
+            sd = dict(s, decay=decay)
+            f0 = fitmod._v_objective(gradient, p1, p2, q, (decay or 0.0) / stats.W)
 
             def f(v):
                 out = f0(v)
@@ -593,15 +594,10 @@ def _fit(est, data, names, wname="sample_weight"):
                     f(v)
                 return last["error"]
             return est._minimize(f, v0, sd, held_out_error if held_out else None, report,
-                                 stop=not sd["decay"])
+                                 stop=not decay)
         if split is None:
-            return run(s, False)
-        best = None
-        for decay in fitmod._lbfgs_decays(N, q, s["P"]):
-            m = run(dict(s, decay=decay), True)
-            if best is None or m.criterion < best.criterion:
-                best = m
-        return best
+            return run(s["decay"], report, held_out=False)
+        return fitmod._best_decay(run, fitmod._lbfgs_decays(N, q, s["P"]), report)
 
     members = []
     with engine.single_blas:

@@ -68,19 +68,13 @@ BAYES_MAX, BAYES_BIG, BAYES_WORK = 1 << 28, 1 << 30, 1 << 21
 # the training loss towards 0 by factors, and had gone on 70-360
 # iterations past a held-out error that no longer moved (the same fits).
 VALIDATION, PATIENCE_LBFGS, MIN_ITER_LBFGS, PROGRESS_LBFGS = 0.1, 10, 30, 0.1
-LBFGS_DECAYS = (0.0, 0.1, 1.0, 10.0)
-# ... where the net has a weight for every LBFGS_ROWS_PER_WEIGHT values of y
-# or fewer; with more, the undecayed run was as good (friedman1, 8000 rows,
-# 20 inputs, 353 weights: test MSE 1.126, the grid's choice 1.129) at a
-# quarter of the time
-LBFGS_ROWS_PER_WEIGHT = 10
-
-
-def _lbfgs_decays(N, q, P):
-    """The decays L-BFGS without a given one tries, each early-stopped on the
-    same held-out rows (BNRegressor._lbfgs, bngrad.dask)."""
-    return LBFGS_DECAYS if N * q <= LBFGS_ROWS_PER_WEIGHT * P else LBFGS_DECAYS[:1]
 PROGRESS_FLOOR = 1e-3
+# L-BFGS without a given decay also chooses one on its held-out rows, of
+# LBFGS_DECAYS (BNRegressor._lbfgs), where the net has a weight for every
+# LBFGS_ROWS_PER_WEIGHT values of y or fewer; with more, the undecayed run
+# was as good (friedman1, 8000 rows, 20 inputs, 353 weights: test MSE 1.126,
+# the grid's choice 1.129) at a quarter of the time
+LBFGS_DECAYS, LBFGS_ROWS_PER_WEIGHT = (0.0, 0.1, 1.0, 10.0), 10
 # Adam stops when PATIENCE_ADAM epochs in a row have not beaten its best loss by tol.
 # A run has diverged where its objective on the training rows ends over
 # ADAM_MARGIN (of y's variance, or of the start's objective where that is
@@ -111,9 +105,10 @@ ALPHA0_AGAIN = ALPHA0 * 1e-2
 
 
 def _second_hidden(rows, p1, q, hidden):
-    """The units of a second run's smaller net (_SecondRuns): no more than
-    keep its weights per unit (a column of G1, gamma, beta, a row of G2) to
-    half the rows the run sees, at least 2; hidden where the rows allow it.
+    """The units of a second run's smaller net (_SecondRuns): as many as
+    hidden, or fewer where the rows are few, so that units times the weights
+    of one (a column of G1, gamma, beta, a row of G2) are at most half the
+    rows the run sees; at least 2.
     From the weak prior a net of more weights than that fitted the noise,
     and the evidence then preferred the line: y = x1 x2 + 3 inputs of noise,
     60 rows, median test R^2 -0.02 at 16 units, 0.45 at 3; |x1| + x2 / 2 +
@@ -138,6 +133,27 @@ def _held_out(N, rng):
     held = np.zeros(N, bool)
     held[rng.permutation(N)[:max(2, int(round(VALIDATION * N)))]] = True
     return held
+
+
+def _lbfgs_decays(N, q, P):
+    """The decays L-BFGS without a given one tries (LBFGS_DECAYS)."""
+    return LBFGS_DECAYS if N * q <= LBFGS_ROWS_PER_WEIGHT * P else LBFGS_DECAYS[:1]
+
+
+def _best_decay(run, decays, report):
+    """Of run(decay, report) for each decay, early-stopped on the same
+    held-out rows (an undecayed run only: run's part), the one of least
+    held-out error (the first of equals), in memory and in bngrad.dask
+    alike.  With several, report (_live) is given the kept run's
+    iterations once it is known: as they came they were four runs' under
+    one net's name, ending with a discarded one's."""
+    if len(decays) == 1:
+        return run(decays[0], report)
+    best = min((run(decay, None) for decay in decays), key=lambda m: m.criterion)
+    if report is not None:
+        for it, value in enumerate(best.curve):
+            report(it, value)
+    return best
 
 
 class ConvergenceWarning(UserWarning):
@@ -179,11 +195,12 @@ def __getattr__(name):
     it yet: pickle looks one up so, unpickling a warning or error that a
     worker process raised (it had broken joblib's and multiprocessing's
     pools)."""
+    base = name[len("_sklearn_"):] if name.startswith("_sklearn_") else None
     ours = {"ConvergenceWarning": ConvergenceWarning, "NotFittedError": NotFittedError,
-            "UndefinedMetricWarning": UndefinedMetricWarning}.get(name[len("_sklearn_"):])
-    if name.startswith("_sklearn_") and ours is not None:
+            "UndefinedMetricWarning": UndefinedMetricWarning}.get(base)
+    if ours is not None:
         import sklearn.exceptions  # noqa: F401  (the twin's other parent)
-        return _sklearn_class(name[len("_sklearn_"):], ours)
+        return _sklearn_class(base, ours)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -201,6 +218,30 @@ def _to_params(v, p1, p2, q):
     gamma = np.sqrt((V * V).sum(axis=0))
     G1 = V / np.where(gamma > 0, gamma, 1.0)
     return Params(G1, gamma, beta.copy(), G2.reshape(p2, q).copy(), b.copy())
+
+
+def _split(v, p1, p2, q):
+    """v = (V, beta, G2, b) as V (p1 x p2), beta, G2 (p2 x q) and b (views)."""
+    c1, c2, c3 = _cuts(p1, p2, q)
+    return v[:c1].reshape(p1, p2), v[c1:c2], v[c2:c3].reshape(p2, q), v[c3:]
+
+
+def _join(V, beta, G2, b):
+    return np.concatenate((V.ravel(), beta, G2.ravel(), b))
+
+
+def _used(v, p1, p2, q):
+    """(v, units) of the net v without the units whose row of G2 is 0: a
+    smaller second run's net, embedded in hidden units (_second_run), as it
+    was fitted.  Its leave-one-out error is that net's: as the embedded
+    net's, the unused units' G2 entries were free weights in J, every row's
+    leverage higher (x1 x2 on 60 rows: 74.8 against 35.3), and the blend
+    leaned on the line."""
+    V, beta, G2, b = _split(v, p1, p2, q)
+    used = np.any(G2 != 0, axis=1)
+    if used.all() or not used.any():
+        return v, p2
+    return _join(V[:, used], beta[used], G2[used], b), int(used.sum())
 
 
 def _finite_params(v, p1, p2, q):
@@ -535,8 +576,8 @@ class BNRegressor:
     random_state : int, numpy RandomState or Generator, or None, default=None
         scikit-learn's name for it, for meta-estimators that set it
         (BaggingRegressor gives each member its own): an int is the seed; a
-        RandomState or Generator draws one at each fit.  Give seed or
-        random_state, not both.
+        RandomState or Generator draws one at each fit.  Where given, it
+        is the seed, whatever seed says.
     verbose : bool, default=False
         Print progress every 10 iterations (and the last), as nnet's trace:
         as the fit runs where L-BFGS or Adam fits one net at a time from one
@@ -632,15 +673,13 @@ class BNRegressor:
         self.verbose = verbose
 
     def _seed(self):
-        """The fit's seed, from seed or random_state (a draw from a generator
-        given as random_state, as scikit-learn's estimators make one)."""
+        """The fit's seed: random_state's where it is given (a draw from a
+        generator, as scikit-learn's estimators make one), else seed's.
+        (Refusing both had failed every fit of BaggingRegressor(
+        BNRegressor(seed=1)), which sets random_state on its members.)"""
         rs = self.random_state
         if rs is None:
             return 0 if self.seed is None else checks.whole("seed", self.seed, 0)
-        if self.seed is not None:
-            raise checks.InvalidParameterError(
-                f"seed = {self.seed!r} and random_state = {rs!r} are both given: they are the "
-                "same setting (random_state is scikit-learn's name for it); give one")
         if isinstance(rs, np.random.RandomState):
             return int(rs.randint(np.iinfo(np.int32).max))
         if isinstance(rs, np.random.Generator):
@@ -861,8 +900,9 @@ class BNRegressor:
         (blend.py) on the observations loo (_design)."""
         code = ACTIVATIONS[self.activation]
         Xu, Yu, wu, copy = loo
-        e_net = np.mean([blend.net_loo(m.v, m.decay, Xu, Yu, wu, copy, s["hidden"], code,
-                                       s["eps"], s["ddof"]) for m in members], axis=0)
+        e_net = np.mean([blend.net_loo(*_used(m.v, Xu.shape[1], s["hidden"], Yu.shape[1]),
+                                       m.decay, Xu, Yu, wu, copy, code, s["eps"], s["ddof"])
+                         for m in members], axis=0)
         coef, c0, e_lin, _ = blend.ridge_loo(Xu, Yu, wu, copy)
         share = blend.blend_weights(e_net, e_lin, wu)
         return lambda params: (blend.embed(params, share, coef, c0, Xs, w, code, s["eps"],
@@ -1102,17 +1142,15 @@ class BNRegressor:
         h = _second_hidden(len(Xs) if w.size == 0 else sums.total(w), p1, q, p2)
         if h == p2:
             return full
-        c1, c2, c3 = _cuts(p1, p2, q)
-        V, beta, G2 = v0[:c1].reshape(p1, p2), v0[c1:c2], v0[c2:c3].reshape(p2, q)
-        start = np.concatenate((V[:, :h].ravel(), beta[:h], (G2[:h] * np.sqrt(p2 / h)).ravel(),
-                                v0[c3:]))
+        V, beta, G2, b = _split(v0, p1, p2, q)
+        start = _join(V[:, :h], beta[:h], G2[:h] * np.sqrt(p2 / h), b)
         v, info, curve = self._bayes_run(Xs, Ys, w, sse0, dict(s, hidden=h), start, ALPHA0_AGAIN)
         if not info[2] > full[1][2]:
             return full
-        d1, d2, d3 = _cuts(p1, h, q)
+        Vh, beta_h, G2h, bh = _split(v, p1, h, q)
         V, beta, G2 = V.copy(), beta.copy(), np.zeros_like(G2)
-        V[:, :h], beta[:h], G2[:h] = v[:d1].reshape(p1, h), v[d1:d2], v[d2:d3].reshape(h, q)
-        return np.concatenate((V.ravel(), beta, G2.ravel(), v[d3:])), info, curve
+        V[:, :h], beta[:h], G2[:h] = Vh, beta_h, G2h
+        return _join(V, beta, G2, bh), info, curve
 
     def _by_loo(self, runs, loo, s, scored):
         """A factor design's member: of a net's runs (its first, and its
@@ -1131,7 +1169,8 @@ class BNRegressor:
 
         def error(run):
             v, info = run[0], run[1]
-            e = blend.net_loo(v, info[4] / info[5], Xu, Yu, wu, copy, s["hidden"], code,
+            e = blend.net_loo(*_used(v, Xu.shape[1], s["hidden"], Yu.shape[1]),
+                              info[4] / info[5], Xu, Yu, wu, copy, code,
                               s["eps"], s["ddof"])
             return float(wu @ (e * e).sum(axis=1))
         errors = [error(run) for run in runs]
@@ -1218,14 +1257,11 @@ class BNRegressor:
         # from iteration 19 to 329, 0.11 by 486), where stopping kept the
         # plateau (test MSE 6.8, lm's 7.0); early stopping alone had kept
         # iteration 14 (7.2), where decay 1 reaches 2.5
-        m = None
-        for decay in _lbfgs_decays(N, q, s["P"]):
+        def run(decay, report):
             sd = dict(s, decay=decay)
-            run = self._minimize(self._objective(Xt, Yt, wt, sd, stats), v0, sd, held_out_error,
-                                 report, stop=decay == 0.0)
-            if m is None or run.criterion < m.criterion:
-                m = run
-        return m
+            return self._minimize(self._objective(Xt, Yt, wt, sd, stats), v0, sd,
+                                  held_out_error, report, stop=decay == 0.0)
+        return _best_decay(run, _lbfgs_decays(N, q, s["P"]), report)
 
     def _minimize(self, f, v0, s, held_out_error=None, report=None, stop=True):
         """L-BFGS-B on f (v -> objective, gradient) from v0.  With
@@ -1444,8 +1480,9 @@ class BNRegressor:
         if dtype == np.float32 and np.abs(yhat).max(initial=0.0) > np.finfo(np.float32).max:
             # (cast, it had been inf with a RuntimeWarning at most)
             i = int(np.flatnonzero(np.abs(yhat).max(axis=1) > np.finfo(np.float32).max)[0])
-            raise ValueError(f"X is float32, and row {i}'s prediction ({yhat[i].flat[0]:.3g}) "
-                             f"overflows float32: give X as float64")
+            big = yhat[i][np.argmax(np.abs(yhat[i]))]
+            raise ValueError(f"X is float32, and row {i}'s prediction ({big:.3g}) overflows "
+                             f"float32: give X as float64")
         return (yhat[:, 0] if self._y_1d else yhat).astype(dtype, copy=False)
 
     def score(self, X, y, sample_weight=None):

@@ -544,6 +544,29 @@ def test_a_second_run_on_few_rows_is_a_net_of_few_units(monkeypatch):
     np.testing.assert_array_equal(preds[0], preds[1])
 
 
+def test_the_smaller_net_s_leave_one_out_error_is_its_own():
+    """A smaller second run's net is embedded with its unused units' rows of
+    G2 at 0: the blend and _by_loo take its leave-one-out error as the net
+    that was fitted (helper-47: as the embedded net's, those units' G2
+    entries had counted as free weights, and the blend leaned on the line)."""
+    from bngrad import blend
+    rng = np.random.default_rng(0)
+    p1, h, p2, q = 3, 2, 5, 1
+    small = rng.standard_normal(p1 * h + 2 * h + h * q + q)
+    V, beta, G2, b = fitmod._split(small, p1, h, q)
+    big = fitmod._join(np.c_[V, rng.standard_normal((p1, p2 - h))], np.r_[beta, np.zeros(p2 - h)],
+                       np.r_[G2, np.zeros((p2 - h, q))], b)
+    v, units = fitmod._used(big, p1, p2, q)
+    assert units == h and np.array_equal(v, small)
+    assert fitmod._used(small, p1, h, q)[1] == h              # a whole net: unchanged
+    X = rng.standard_normal((30, p1))
+    Y = np.sin(X[:, :1]) + 0.1 * rng.standard_normal((30, 1))
+    ones = np.ones(30)
+    own = blend.net_loo(small, h, 0.1, X, Y, ones, ones, 0, 1e-5, 0)
+    embedded = blend.net_loo(big, p2, 0.1, X, Y, ones, ones, 0, 1e-5, 0)
+    assert (embedded ** 2).sum() > (own ** 2).sum()
+
+
 def _second_runs(first, again, order_seed, line=0.0, K=3, R=1):
     """The second runs _SecondRuns starts when runs end in a random order:
     first[k] and again[k] are (log evidence, effective parameters) of net k's
@@ -1002,6 +1025,21 @@ def test_lbfgs_without_a_decay_chooses_one_on_its_held_out_rows(monkeypatch):
     assert np.mean((alone.predict(Xt) - ft) ** 2) > 5.0
 
 
+def test_lbfgs_s_trace_is_the_kept_decay_s_run(capsys):
+    """With several decays tried, verbose lines are the kept run's, given
+    once it is known (as they came they were four runs' under one net,
+    each from iteration 10, ending with a discarded one's: helper-47)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 20))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2] + 0.3 * rng.standard_normal(300)
+    est = bngrad.BNRegressor(optimizer="lbfgs", seed=0, verbose=True)
+    assert len(fitmod._lbfgs_decays(300, 1, 20 * 16 + 2 * 16 + 16 + 1)) == 4
+    quiet(est, X, y)
+    its = [int(line.split()[3]) for line in capsys.readouterr().out.splitlines()]
+    assert its == sorted(its) and its[-1] == len(est.loss_curve_)
+    assert its[:-1] == list(range(10, len(est.loss_curve_), 10))[:len(its) - 1]
+
+
 @pytest.mark.parametrize("floor", [None, 0])
 def test_lbfgs_stops_early_only_after_its_first_iterations(floor, monkeypatch):
     """A held-out error lowest at the third iteration: early stopping keeps
@@ -1156,7 +1194,7 @@ def test_repeats_are_copies_where_y_takes_many_values_else_replicates():
 def test_a_factor_design_compares_restarts_by_leave_one_out(monkeypatch):
     """The evidence, which preferred the constant, does not undo the choice
     across restarts: the member kept has the least leave-one-out error."""
-    X, y, _ = factor_data(2, effect=0.5)
+    X, y, _ = factor_data(4, effect=0.5)
     seen = []
     by_loo = fitmod.BNRegressor._by_loo
 
@@ -1393,6 +1431,10 @@ def test_float32_predictions_past_float32_s_range_are_an_error():
                                              "overflows float32: give X as float64"):
             est.predict(X.astype(np.float32))
     assert np.isfinite(est.predict(X)).all()
+    # the value quoted is the one that overflows, of any output
+    est = quiet(bngrad.BNRegressor(hidden=3, max_iter=10), X, np.c_[y, y * 1e40])
+    with pytest.raises(ValueError, match=r"prediction \(-?[0-9.]+e\+(39|4[0-9])\)"):
+        est.predict(X.astype(np.float32))
 
 
 def test_predictions_are_the_fit_s_whatever_set_params_says_after():
@@ -1445,8 +1487,8 @@ def test_every_parameter_and_attribute_is_documented():
 def test_random_state_is_the_seed_by_scikit_learn_s_name():
     """Meta-estimators set random_state (BaggingRegressor's members were all
     one net when only seed existed, helper-46); an int is the seed, a
-    RandomState or Generator draws one at each fit; seed and random_state
-    together are refused."""
+    RandomState or Generator draws one at each fit; given, it overrides
+    seed."""
     X, y = data(N=60)
     kw = dict(hidden=3, optimizer="lbfgs", max_iter=20)
     ref = quiet(bngrad.BNRegressor(seed=3, **kw), X, y).predict(X)
@@ -1460,8 +1502,10 @@ def test_random_state_is_the_seed_by_scikit_learn_s_name():
                                                   bootstrap=False, random_state=0), X, y)
     preds = np.array([m.predict(X) for m in bag.estimators_])
     assert np.ptp(preds, axis=0).max() > 1e-3
-    for bad, match in ((dict(seed=1, random_state=2), "both given"),
-                       (dict(random_state="x"), "random_state must be"),
+    # random_state, where given, is the seed (bagging sets it on members with a seed)
+    np.testing.assert_array_equal(
+        quiet(bngrad.BNRegressor(seed=1, random_state=3, **kw), X, y).predict(X), ref)
+    for bad, match in ((dict(random_state="x"), "random_state must be"),
                        (dict(random_state=-1), "random_state must be")):
         with pytest.raises(bngrad.InvalidParameterError, match=match):
             bngrad.BNRegressor(**bad).fit(X, y)

@@ -230,8 +230,9 @@ def _chol_solve(L, g):
 def evidence_update(lam, rest, alpha, beta_, sse, ssw, P, nobs):
     """At a minimum of F for (alpha, beta_): the log evidence (eq. ev), the
     effective number of parameters, and MacKay's update of (alpha, beta_).
-    lam holds the non-zero eigenvalues of J'WJ (any that are 0 may be among
-    them); rest counts the others, of P, where A's are alpha alone."""
+    lam holds eigenvalues of J'WJ, all its non-zero ones (zeros may be among
+    them); the other rest of its P are 0, so there A = beta_ J'WJ + alpha I
+    has eigenvalue alpha."""
     logdet = rest * np.log(alpha)
     tr = rest / alpha
     for d in range(lam.size):
