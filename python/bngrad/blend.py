@@ -125,7 +125,7 @@ def ridge_loo(Xs, Ys, w, copy):
     return coef, ym - xm @ coef, E, chosen
 
 
-def net_loo(v, hidden, decay, Xs, Ys, w, copy, code, eps, ddof):
+def net_loo(v, decay, Xs, Ys, w, copy, hidden, code, eps, ddof):
     """Leave-one-out residuals (N x q) of the net with weights v (V-coordinates)
     and ridge penalty `decay`, from its linearisation at v, a row's
     leave-one-out removing the weight `copy` of it (kernels/bayes.py:

@@ -210,20 +210,19 @@ def _cuts(p1, p2, q):
     return p1 * p2, p1 * p2 + p2, p1 * p2 + p2 + p2 * q
 
 
-def _to_params(v, p1, p2, q):
-    """v = (V, beta, G2, b) -> Params with G1 = V / |V|, gamma = |V|."""
-    c1, c2, c3 = _cuts(p1, p2, q)
-    V, beta, G2, b = v[:c1], v[c1:c2], v[c2:c3], v[c3:]     # np.split's cost is a small fit's
-    V = V.reshape(p1, p2)
-    gamma = np.sqrt((V * V).sum(axis=0))
-    G1 = V / np.where(gamma > 0, gamma, 1.0)
-    return Params(G1, gamma, beta.copy(), G2.reshape(p2, q).copy(), b.copy())
-
-
 def _split(v, p1, p2, q):
-    """v = (V, beta, G2, b) as V (p1 x p2), beta, G2 (p2 x q) and b (views)."""
+    """v = (V, beta, G2, b) as V (p1 x p2), beta, G2 (p2 x q) and b (views;
+    np.split's cost is a small fit's)."""
     c1, c2, c3 = _cuts(p1, p2, q)
     return v[:c1].reshape(p1, p2), v[c1:c2], v[c2:c3].reshape(p2, q), v[c3:]
+
+
+def _to_params(v, p1, p2, q):
+    """v = (V, beta, G2, b) -> Params with G1 = V / |V|, gamma = |V|."""
+    V, beta, G2, b = _split(v, p1, p2, q)
+    gamma = np.sqrt((V * V).sum(axis=0))
+    G1 = V / np.where(gamma > 0, gamma, 1.0)
+    return Params(G1, gamma, beta.copy(), G2.copy(), b.copy())
 
 
 def _join(V, beta, G2, b):
@@ -900,9 +899,7 @@ class BNRegressor:
         (blend.py) on the observations loo (_design)."""
         code = ACTIVATIONS[self.activation]
         Xu, Yu, wu, copy = loo
-        e_net = np.mean([blend.net_loo(*_used(m.v, Xu.shape[1], s["hidden"], Yu.shape[1]),
-                                       m.decay, Xu, Yu, wu, copy, code, s["eps"], s["ddof"])
-                         for m in members], axis=0)
+        e_net = np.mean([self._net_loo(m.v, m.decay, loo, s) for m in members], axis=0)
         coef, c0, e_lin, _ = blend.ridge_loo(Xu, Yu, wu, copy)
         share = blend.blend_weights(e_net, e_lin, wu)
         return lambda params: (blend.embed(params, share, coef, c0, Xs, w, code, s["eps"],
@@ -1152,6 +1149,15 @@ class BNRegressor:
         V[:, :h], beta[:h], G2[:h] = Vh, beta_h, G2h
         return _join(V, beta, G2, bh), info, curve
 
+    def _net_loo(self, v, decay, loo, s):
+        """Leave-one-out residuals (blend.net_loo) on loo (_design) of the
+        net v as it was fitted: a smaller second run's without the units
+        it did not use (_used)."""
+        Xu, Yu, wu, copy = loo
+        v, hidden = _used(v, Xu.shape[1], s["hidden"], Yu.shape[1])
+        return blend.net_loo(v, decay, Xu, Yu, wu, copy, hidden, ACTIVATIONS[self.activation],
+                             s["eps"], s["ddof"])
+
     def _by_loo(self, runs, loo, s, scored):
         """A factor design's member: of a net's runs (its first, and its
         weak-prior second or None), the one whose net has the least
@@ -1161,17 +1167,14 @@ class BNRegressor:
         net of the cells' means that predicted better (Adler, warpbreaks,
         simulated interactions), and leave-one-out is near exact: the net's
         linearisation is nearly the cells' means."""
-        Xu, Yu, wu, copy = loo
-        code = ACTIVATIONS[self.activation]
+        wu = loo[2]
         runs = [run for run in runs if run is not None]
         if len(runs) == 1 and not scored:
             return self._bayes_member(s, runs[0])
 
         def error(run):
             v, info = run[0], run[1]
-            e = blend.net_loo(*_used(v, Xu.shape[1], s["hidden"], Yu.shape[1]),
-                              info[4] / info[5], Xu, Yu, wu, copy, code,
-                              s["eps"], s["ddof"])
+            e = self._net_loo(v, info[4] / info[5], loo, s)
             return float(wu @ (e * e).sum(axis=1))
         errors = [error(run) for run in runs]
         m = self._bayes_member(s, runs[int(np.argmin(errors))])
@@ -1477,12 +1480,12 @@ class BNRegressor:
             i = int(np.flatnonzero(~np.isfinite(yhat).all(axis=1))[0])
             raise ValueError(f"X: row {i}'s prediction overflows float64 (its largest input "
                              f"is {np.abs(X[i]).max():.3g}, past what the net's products hold)")
-        if dtype == np.float32 and np.abs(yhat).max(initial=0.0) > np.finfo(np.float32).max:
+        over = (np.abs(yhat) > np.finfo(np.float32).max) if dtype == np.float32 else None
+        if over is not None and over.any():
             # (cast, it had been inf with a RuntimeWarning at most)
-            i = int(np.flatnonzero(np.abs(yhat).max(axis=1) > np.finfo(np.float32).max)[0])
-            big = yhat[i][np.argmax(np.abs(yhat[i]))]
-            raise ValueError(f"X is float32, and row {i}'s prediction ({big:.3g}) overflows "
-                             f"float32: give X as float64")
+            i, j = np.argwhere(over)[0]
+            raise ValueError(f"X is float32, and row {i}'s prediction ({yhat[i, j]:.3g}) "
+                             f"overflows float32: give X as float64")
         return (yhat[:, 0] if self._y_1d else yhat).astype(dtype, copy=False)
 
     def score(self, X, y, sample_weight=None):

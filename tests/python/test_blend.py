@@ -168,7 +168,7 @@ def test_leverage_without_a_factor_says_so(monkeypatch):
     monkeypatch.setattr(blend.engine, "ready", lambda kernel: NoFactor())
     X = np.random.default_rng(0).standard_normal((6, 2))
     with pytest.raises(np.linalg.LinAlgError, match="no Cholesky factor"):
-        blend.net_loo(np.ones(2 * 3 + 3 + 3 + 1), 3, 0.1, X, X[:, :1], np.ones(6), np.ones(6),
+        blend.net_loo(np.ones(2 * 3 + 3 + 3 + 1), 0.1, X, X[:, :1], np.ones(6), np.ones(6), 3,
                       0, 1e-5, 0)
 
 
@@ -192,7 +192,7 @@ def test_net_loo_is_the_leverage_formula_row_by_row():
     h = np.minimum(copy * np.einsum("ij,ji->i", J, np.linalg.solve(A, J.T)),
                    blend.LEVERAGE_MAX)
     expected = np.where(w > 0, r / (1 - h), 0.0)
-    e = blend.net_loo(v, p2, decay, X, Y, w, copy, 0, 1e-5, 0)
+    e = blend.net_loo(v, decay, X, Y, w, copy, p2, 0, 1e-5, 0)
     np.testing.assert_allclose(e[:, 0], expected, rtol=1e-9)
 
 

@@ -562,8 +562,8 @@ def test_the_smaller_net_s_leave_one_out_error_is_its_own():
     X = rng.standard_normal((30, p1))
     Y = np.sin(X[:, :1]) + 0.1 * rng.standard_normal((30, 1))
     ones = np.ones(30)
-    own = blend.net_loo(small, h, 0.1, X, Y, ones, ones, 0, 1e-5, 0)
-    embedded = blend.net_loo(big, p2, 0.1, X, Y, ones, ones, 0, 1e-5, 0)
+    own = blend.net_loo(small, 0.1, X, Y, ones, ones, h, 0, 1e-5, 0)
+    embedded = blend.net_loo(big, 0.1, X, Y, ones, ones, p2, 0, 1e-5, 0)
     assert (embedded ** 2).sum() > (own ** 2).sum()
 
 
