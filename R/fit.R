@@ -180,7 +180,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
        kept_iter = as.integer(v$kept_iter),
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
        effective_params = v$effective_params, linear_share = v$linear_share,
-       n_obs = v$n_obs)
+       member_weights = v$member_weights, n_obs = v$n_obs)
 }
 
 # nnet's arguments: those bn_fit has under its own names, and those it
@@ -585,6 +585,12 @@ coef.bn_fit <- function(object, ...) {
     else sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",
                  num(x$decay))
   } else sprintf("decay %s (fixed)\n", num(x$decay)))
+  out <- which(x$member_weights == 0)
+  if (length(out)) {
+    cat(sprintf(paste("net%s %s left out of the average: leave-one-out error more than 4 times",
+                      "the best net's\n"), if (length(out) > 1) "s" else "",
+                paste(out, collapse = ", ")))
+  }
   if (any(x$linear_share > 0)) {
     cat(sprintf(paste("blended with a ridge linear model by leave-one-out error (one near-linear",
                       "unit per output that uses it): its share %s\n"), num(x$linear_share, 2)))

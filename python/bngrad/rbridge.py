@@ -126,7 +126,8 @@ def fitted(est):
               "n_iter": est.n_iter_, "kept_iter": est.kept_iter_,
               "convergence": est.convergence_,
               "log_evidence": est.log_evidence_, "effective_params": est.effective_params_,
-              "linear_share": est.linear_share_, "n_obs": est.n_obs_}
+              "linear_share": est.linear_share_, "member_weights": est.member_weights_,
+              "n_obs": est.n_obs_}
     flat = [np.ravel(np.asarray(a, dtype=np.float64), order="F") for a in pieces.values()]
     # the names as one string, which R converts as one value (a list, element by element)
     return np.concatenate(flat), [int(a.size) for a in flat], " ".join(pieces), est.optimizer_

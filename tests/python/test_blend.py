@@ -234,3 +234,36 @@ def test_weights_below_one_leave_their_row_out_whole():
         b = bngrad.BNRegressor(hidden=6).fit(X, y, sample_weight=np.full(150, 0.9))
     assert a.linear_share_[0] == b.linear_share_[0] == 0.0
     assert b.score(X, y) > 0.95
+
+
+def test_a_net_that_found_nothing_is_left_out_of_the_average(monkeypatch):
+    """A net whose leave-one-out error is many times the others' (one held
+    in its linear regime, or here at the constant) gets weight 0: the fit
+    predicts as the ensemble of the others would, blend included."""
+    rng = np.random.default_rng(8)
+    X = rng.uniform(-2, 2, (120, 2))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 + 0.1 * rng.standard_normal(120)
+    members = fit.BNRegressor._fit_members
+
+    def one_constant(keep):
+        def patched(self, *args, **kwargs):
+            out = members(self, *args, **kwargs)
+            V, beta, G2, b = fit._split(out[1].v, 2, self.hidden, 1)
+            out[1].v = fit._join(V, beta, 0.0 * G2, b)
+            return [out[k] for k in keep]
+        return patched
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        monkeypatch.setattr(fit.BNRegressor, "_fit_members", one_constant([0, 1, 2]))
+        est = bngrad.BNRegressor(hidden=6, seed=3).fit(X, y)
+        monkeypatch.setattr(fit.BNRegressor, "_fit_members", one_constant([0, 2]))
+        two = bngrad.BNRegressor(hidden=6, seed=3).fit(X, y)
+        monkeypatch.undo()
+        plain = bngrad.BNRegressor(hidden=6, seed=3).fit(X, y)
+    np.testing.assert_array_equal(est.member_weights_, [0.5, 0.0, 0.5])
+    np.testing.assert_array_equal(two.member_weights_, [0.5, 0.5])
+    np.testing.assert_array_equal(plain.member_weights_, np.full(3, 1 / 3))
+    np.testing.assert_array_equal(est.linear_share_, two.linear_share_)
+    Xt = rng.uniform(-3, 3, (50, 2))
+    np.testing.assert_allclose(est.predict(Xt), two.predict(Xt), rtol=0, atol=1e-10)
+    assert est.score(X, y) > 0.95

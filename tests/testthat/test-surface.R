@@ -216,6 +216,13 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   call <- deparse(quote(bn_fit(formula = mpg ~ wt + hp, data = mtcars, hidden = 3, seed = 2)))
   expect_identical(out[seq_len(1 + length(call))], c("Call:", call))
   expect_match(out, "fitted by bayes, 3 nets of 3 hidden units averaged", fixed = TRUE, all = FALSE)
+  # every net in the average, or those left out named (their weight 0)
+  expect_identical(f$member_weights, rep(1 / 3, 3))
+  expect_false(any(grepl("left out of the average", out)))
+  g <- f
+  g$member_weights <- c(0.5, 0, 0.5)
+  expect_match(capture.output(print(g)), paste("^net 2 left out of the average: leave-one-out",
+                                                "error more than 4 times the best net's$"), all = FALSE)
   line <- grep("^decay chosen by the evidence, per net: ", out, value = TRUE)
   expect_length(line, 1)
   expect_match(line, paste(signif(f$decay, 3), collapse = " "), fixed = TRUE)
