@@ -129,6 +129,31 @@ def _second_hidden(rows, p1, q, hidden):
     return int(min(max(round(float(rows), 6) // (2 * (p1 + q + 2)), 2), hidden))
 
 
+def _first_units(v0, p1, p2, q, h):
+    """The start v0 of a net of p2 units cut to its first h (G2's entries
+    scaled as _start's for that many): a second run's smaller net."""
+    if h == p2:
+        return v0
+    V, beta, G2, b = _split(v0, p1, p2, q)
+    return _join(V[:, :h], beta[:h], G2[:h] * np.sqrt(p2 / h), b)
+
+
+def _second_best(done, v0, p1, p2, q):
+    """Of a second run's nets (done: units -> (v, info, curve)), the one of
+    higher evidence, as a net of p2 units: a smaller one's other units as
+    v0 had them, with their rows of G2 at 0, so that they add nothing."""
+    h = min(done)
+    full = done[p2]
+    if h == p2 or not done[h][1][2] > full[1][2]:
+        return full
+    v, info, curve = done[h]
+    Vh, beta_h, G2h, bh = _split(v, p1, h, q)
+    V, beta, G2, b = _split(v0, p1, p2, q)
+    V, beta, G2 = V.copy(), beta.copy(), np.zeros_like(G2)
+    V[:, :h], beta[:h], G2[:h] = Vh, beta_h, G2h
+    return _join(V, beta, G2, bh), info, curve
+
+
 def _progress(curve, k):
     """How much the training objective fell over the last k iterations,
     relative to its value now (or PROGRESS_FLOOR: standardised y's variance
@@ -241,7 +266,7 @@ def _join(V, beta, G2, b):
 
 def _used(v, p1, p2, q):
     """(v, units) of the net v without the units whose row of G2 is 0: a
-    smaller second run's net, embedded in hidden units (_second_run), as it
+    smaller second run's net, embedded in hidden units (_second_best), as it
     was fitted.  Its leave-one-out error is that net's: as the embedded
     net's, the unused units' G2 entries were free weights in J, every row's
     leverage higher (x1 x2 on 60 rows: 74.8 against 35.3), and the blend
@@ -1022,13 +1047,15 @@ class BNRegressor:
         p1 = Xs.shape[1]
         q = Ys.shape[1]
         K, R = s["ensemble"], s["restarts"]
-        # A task is one optimiser run: (net k, restart r, first prior).  The
-        # Bayesian fit's weak-prior second run (_SecondRuns) is queued as a
-        # task of its own when the first asks for it, so that whichever
-        # thread is free takes it: on small data most first runs ask, and as
-        # a part of its net's task it left one thread with two nets' pairs
-        # of runs while the other idled.
-        tasks = collections.deque((k, r, ALPHA0) for k in range(K) for r in range(R))
+        # A task is one optimiser run: (net k, restart r, first prior, units).
+        # The Bayesian fit's weak-prior second run (_SecondRuns) is queued as
+        # tasks of its own when the first asks for it, one for the whole net
+        # and one for the smaller (_second_hidden), so that whichever thread
+        # is free takes them: on small data most first runs ask, and as a
+        # part of its net's task it left one thread with two nets' pairs of
+        # runs while the other idled.
+        p2 = s["hidden"]
+        tasks = collections.deque((k, r, ALPHA0, p2) for k in range(K) for r in range(R))
         runs, cond = {}, threading.Condition()
         # runs under way, and whether an error or an interrupt ended the fit
         state = {"running": 0, "stopped": False}
@@ -1041,6 +1068,15 @@ class BNRegressor:
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
         second = (_SecondRuns(p1, q, _linear_evidence(Xs, Ys, w), probe=not cells)
                   if fit_one is None and s["decay"] is None and not affine else None)
+        # a second run's nets: the whole, and where the rows are few a smaller
+        # one of at most half its units (_second_hidden; of more it is the
+        # whole net less a few, the prior does the rest: 1000 rows, 50
+        # inputs, 8 units, its 7-unit run took a quarter of the fit, and
+        # bench/panel.R's medians are the same without such runs)
+        h = _second_hidden(len(grouped[0]) if grouped[2].size == 0 else sums.total(grouped[2]),
+                           p1, q, p2)
+        units = (p2, h) if 2 * h <= p2 else (p2,)
+        parts = {}                       # (k, r) -> {units: result} of its second run
 
         def run(_lo, _hi):
             try:
@@ -1052,7 +1088,7 @@ class BNRegressor:
                             cond.wait()
                         if not tasks or state["stopped"]:
                             return
-                        k, r, alpha0 = tasks.popleft()
+                        k, r, alpha0, n_units = tasks.popleft()
                         state["running"] += 1
                     if fit_one is not None:      # the rest of its stream: held-out rows, batches
                         result = fit_one(Xs, Ys, w, s, starts[k, r], rngs[k, r], shared,
@@ -1062,13 +1098,23 @@ class BNRegressor:
                     elif alpha0 == ALPHA0:
                         result = self._bayes_run(*grouped, s, starts[k, r], alpha0)
                     else:
-                        result = self._second_run(grouped, s, starts[k, r])
+                        result = self._bayes_run(*grouped, dict(s, hidden=n_units),
+                                                 _first_units(starts[k, r], p1, p2, q, n_units),
+                                                 alpha0)
                     with cond:
                         state["running"] -= 1
-                        runs[k, r, alpha0] = result
-                        if second is not None and not state["stopped"]:
-                            tasks.extend((*kr, ALPHA0_AGAIN)
-                                         for kr in second.after(k, r, alpha0, result, runs))
+                        if alpha0 == ALPHA0_AGAIN:
+                            done = parts.setdefault((k, r), {})
+                            done[n_units] = result
+                            # the second run ends when its nets have
+                            result = (_second_best(done, starts[k, r], p1, p2, q)
+                                      if len(done) == len(units) else None)
+                        if result is not None:
+                            runs[k, r, alpha0] = result
+                            if second is not None and not state["stopped"]:
+                                tasks.extend((*kr, ALPHA0_AGAIN, u) for kr in
+                                             second.after(k, r, alpha0, result, runs)
+                                             for u in units)
                         cond.notify_all()
             except BaseException:
                 stop()
@@ -1164,35 +1210,6 @@ class BNRegressor:
             info[2] *= k                        # the objective and decay as the user's
             info[4] *= k
         return v, info, curve[np.isfinite(curve)]
-
-    def _second_run(self, grouped, s, v0):
-        """The weak-prior second run of the net started at v0 (_SecondRuns):
-        of the whole net, and where the rows are few also of a smaller one
-        on its first _second_hidden units where that is at most half of them
-        (G2's entries scaled as _start's for that many), the one of higher
-        evidence.  The smaller is returned
-        as a net of hidden units: the others as v0 had them but with their
-        rows of G2 at 0, so that they add nothing."""
-        Xs, Ys, w, sse0 = grouped
-        p1, q, p2 = Xs.shape[1], Ys.shape[1], s["hidden"]
-        full = self._bayes_run(Xs, Ys, w, sse0, s, v0, ALPHA0_AGAIN)
-        # the rows as the evidence counts them (weights of k as k rows)
-        h = _second_hidden(len(Xs) if w.size == 0 else sums.total(w), p1, q, p2)
-        # a net of more than half the units is the whole net less a few: the
-        # prior does the rest (1000 rows, 50 inputs, 8 units: its 7-unit run
-        # took a quarter of the fit; bench/panel.R's medians are the same
-        # without such runs)
-        if 2 * h > p2:
-            return full
-        V, beta, G2, b = _split(v0, p1, p2, q)
-        start = _join(V[:, :h], beta[:h], G2[:h] * np.sqrt(p2 / h), b)
-        v, info, curve = self._bayes_run(Xs, Ys, w, sse0, dict(s, hidden=h), start, ALPHA0_AGAIN)
-        if not info[2] > full[1][2]:
-            return full
-        Vh, beta_h, G2h, bh = _split(v, p1, h, q)
-        V, beta, G2 = V.copy(), beta.copy(), np.zeros_like(G2)
-        V[:, :h], beta[:h], G2[:h] = Vh, beta_h, G2h
-        return _join(V, beta, G2, bh), info, curve
 
     def _net_loo(self, v, decay, loo, s):
         """Leave-one-out residuals (blend.net_loo) on loo (_design) of the

@@ -624,6 +624,20 @@ def _slow_runs(monkeypatch, release, fail_at=None):
     return calls
 
 
+def test_a_second_run_s_whole_and_smaller_nets_run_on_both_threads(monkeypatch):
+    """On few rows a second run fits the whole net and a smaller one
+    (_second_hidden: 40 // (2 (2 + 1 + 2)) = 4 of 8 units): two tasks, which
+    the two threads take at once, not one after the other on one."""
+    def release(k, r, alpha0):
+        return [(0, 0)] if (k, alpha0) == (0, fitmod.ALPHA0) else []
+    calls = _slow_runs(monkeypatch, release)
+    X, y = data(N=40, p1=2)
+    assert fitmod._second_hidden(40, 2, 1, 8) == 4
+    quiet(bngrad.BNRegressor(hidden=8, ensemble=2, max_iter=5), X, y)
+    assert len(calls) == 4 and [a0 for a0, _ in calls[-2:]] == [fitmod.ALPHA0_AGAIN] * 2
+    assert calls[-1][1] != calls[-2][1]
+
+
 def test_second_runs_started_late_still_share_the_threads(monkeypatch):
     """Net 0's second run releases the others' (as the probe's verdict
     does): they run on both threads, not one after another on the thread
