@@ -611,7 +611,8 @@ class BNRegressor:
         improvement of the epoch's loss on its best, 20 epochs in a row ("adam",
         1e-4, as scikit-learn's MLPRegressor, which waits 10).
     batch_size : int or None, default=None
-        Adam's minibatch (64 if None).
+        Adam's minibatch (64 if None; at most the rows, with a warning where
+        a larger one is given).
     learning_rate : float, default=0.01
         Adam's step size.
     eps : float, default=1e-5
@@ -850,6 +851,11 @@ class BNRegressor:
             momentum=checks.setting_real("momentum", self.momentum, 0, 1, open_low=True),
             seed=self._seed())
         s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
+        if opt == "adam" and self.batch_size is not None and s["batch_size"] > N:
+            # as scikit-learn's MLPRegressor: a batch_size asked for is clipped aloud
+            warnings.warn(f"BNRegressor: batch_size = {s['batch_size']} is larger than the "
+                          f"{N} rows; every minibatch is all {N} (full-batch Adam)",
+                          UserWarning, stacklevel=checks.user_level())
         if not chunked:
             checks.fits_in_memory(N, p1, q, hidden, self._threads(s), opt)
         checks.few_enough_runs(s["ensemble"] * s["restarts"], P)

@@ -624,6 +624,24 @@ def _slow_runs(monkeypatch, release, fail_at=None):
     return calls
 
 
+def test_a_batch_size_larger_than_the_rows_is_clipped_aloud():
+    """As scikit-learn's MLPRegressor: full-batch Adam, and a warning naming
+    batch_size where one was given; the default (64) clips quietly."""
+    X, y = data(N=40, p1=2)
+    with pytest.warns(UserWarning, match=r"batch_size = 100 is larger than the 40 rows"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
+        a = bngrad.BNRegressor(optimizer="adam", hidden=3, batch_size=100, max_iter=5,
+                               seed=1).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
+        b = bngrad.BNRegressor(optimizer="adam", hidden=3, batch_size=40, max_iter=5, seed=1)
+        b.fit(X, y)
+        bngrad.BNRegressor(optimizer="adam", hidden=3, max_iter=5, seed=1).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
 def test_a_second_run_s_whole_and_smaller_nets_run_on_both_threads(monkeypatch):
     """On few rows a second run fits the whole net and a smaller one
     (_second_hidden: 40 // (2 (2 + 1 + 2)) = 4 of 8 units): two tasks, which
