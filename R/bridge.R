@@ -36,11 +36,18 @@
   else file.path(dir, "bin", "python")
 }
 
-.setup_hint <- function(envname = .envname()) {
-  paste0("Run bngrad::install_bngrad(", if (envname != .default_envname)
-    sprintf("envname = \"%s\"", envname), ") once (it makes the virtualenv '", envname,
-    "' with numpy<2, numba, scipy and the core), or point RETICULATE_PYTHON at a Python ",
-    "that has them.")
+.setup_hint <- function(envname = .envname(),
+                        own = system.file("python", "pyproject.toml", package = "bngrad")) {
+  args <- c(if (envname != .default_envname) sprintf("envname = \"%s\"", envname),
+            # an installation without its own copy of the core (.core_source)
+            if (!nzchar(own)) "core = \"path/to/checkout\"")
+  paste0("Run bngrad::install_bngrad(", paste(args, collapse = ", "),
+         ") once (it makes the virtualenv '", envname,
+         "' with numpy<2, numba, scipy and the core), or point RETICULATE_PYTHON at a Python ",
+         "that has them.", if (!nzchar(own)) paste(
+           " This installation carries no Python core of its own (a plain `R CMD build` of",
+           "a checkout leaves it out; `make build/bngrad_<version>.tar.gz` puts it in), so",
+           "install_bngrad() needs core = a checkout of bngrad."))
 }
 
 # What to do when the Python that runs cannot serve: install_bngrad() mends

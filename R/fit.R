@@ -493,9 +493,11 @@ logLik.bn_fit <- function(object, ...) {
 }
 
 # The parameters the fit spent: the evidence's effective number where it
-# measured one, else the weights.
+# measured one (the mean over the nets in the average: a net left out,
+# member_weights 0, spent none of the fit's), else the weights.
 .model_df <- function(object) {
   eff <- object$effective_params
+  if (!is.null(object$member_weights)) eff <- eff[object$member_weights > 0]
   if (object$optimizer == "bayes" && length(eff) && all(is.finite(eff))) mean(eff)
   else length(coef(object))
 }

@@ -24,7 +24,8 @@ counting them as one left half a cell out).
 * each net's are those of its Gauss-Newton linearisation at the fitted
   weights, with its own decay (the evidence's alpha / beta): the same
   formula with the leverage h_ii = J_i (J'WJ + decay I)^-1 J_i'.  The
-  nets' average has the average of their residuals;
+  nets' average has the average of their residuals (weighted as the
+  members are: fit._member_weights);
 * w minimises the Huber loss of the blend's leave-one-out residuals (a scale
   from their median absolute deviation), so one wild row cannot choose it.
 

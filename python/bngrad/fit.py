@@ -443,11 +443,14 @@ def _combine(members, weights=None):
     """One net that predicts the average of `members` (Params of one shape),
     weighted by `weights` (summing to 1; equal if None)."""
     K = len(members)
-    weights = np.full(K, 1.0 / K) if weights is None else np.asarray(weights, dtype=float)
+    if weights is None or np.all(weights == 1.0 / K):
+        # (divided, not multiplied by 1 / K: the bits of every fit before weights)
+        G2, b = np.vstack([m.G2 for m in members]) / K, np.mean([m.b for m in members], axis=0)
+    else:
+        G2 = np.vstack([wk * m.G2 for wk, m in zip(weights, members)])
+        b = sum(wk * m.b for wk, m in zip(weights, members))
     return Params(np.hstack([m.G1 for m in members]), np.concatenate([m.gamma for m in members]),
-                  np.concatenate([m.beta for m in members]),
-                  np.vstack([wk * m.G2 for wk, m in zip(weights, members)]),
-                  sum(wk * m.b for wk, m in zip(weights, members)))
+                  np.concatenate([m.beta for m in members]), G2, b)
 
 
 def _member_weights(sse):
@@ -459,7 +462,10 @@ def _member_weights(sse):
     48 and 67, leave-one-out error 50x theirs), and its third of the
     average then took the test error 0.23-0.48 of the others to 2.05."""
     sse = np.asarray(sse, dtype=float)
-    keep = sse <= MEMBER_LOO_RATIO * sse.min()
+    finite = np.isfinite(sse)
+    if not finite.any():
+        return np.full(sse.size, 1.0 / sse.size)
+    keep = finite & (sse <= MEMBER_LOO_RATIO * sse[finite].min())
     return keep / np.count_nonzero(keep)
 
 
@@ -851,11 +857,6 @@ class BNRegressor:
             momentum=checks.setting_real("momentum", self.momentum, 0, 1, open_low=True),
             seed=self._seed())
         s["eps"], s["ddof"] = checks.eps_ddof(self.eps, self.ddof)
-        if opt == "adam" and self.batch_size is not None and s["batch_size"] > N:
-            # as scikit-learn's MLPRegressor: a batch_size asked for is clipped aloud
-            warnings.warn(f"BNRegressor: batch_size = {s['batch_size']} is larger than the "
-                          f"{N} rows; every minibatch is all {N} (full-batch Adam)",
-                          UserWarning, stacklevel=checks.user_level())
         if not chunked:
             checks.fits_in_memory(N, p1, q, hidden, self._threads(s), opt)
         checks.few_enough_runs(s["ensemble"] * s["restarts"], P)
@@ -921,6 +922,11 @@ class BNRegressor:
             if far.any():
                 X, Y2, w = X[~far], Y2[~far], w[~far]
                 N = X.shape[0]
+        if s["optimizer"] == "adam" and self.batch_size is not None and s["batch_size"] > N:
+            # as scikit-learn's MLPRegressor: a batch_size asked for is clipped aloud
+            warnings.warn(f"BNRegressor: batch_size = {s['batch_size']} is larger than the "
+                          f"{N} rows; every minibatch is all {N} (full-batch Adam)",
+                          UserWarning, stacklevel=checks.user_level())
         wt = np.ones(N) if w.size == 0 else w
         x_center, x_scale, flat_x = _center_scale(X, wt)
         y_center, y_scale, flat_y = _center_scale(Y2, wt)
@@ -966,7 +972,7 @@ class BNRegressor:
         weights = _member_weights([wu @ (e * e).sum(axis=1) for e in E])
         # the average's leave-one-out residuals, as its prediction, are the
         # members' weighted average (each net's linearisation)
-        e_net = np.tensordot(weights, E, axes=1)
+        e_net = np.tensordot(weights[weights > 0], E[weights > 0], axes=1)
         coef, c0, e_lin, _ = blend.ridge_loo(Xu, Yu, wu, copy)
         share = blend.blend_weights(e_net, e_lin, wu)
         return weights, lambda params: (blend.embed(params, share, coef, c0, Xs, w, code,

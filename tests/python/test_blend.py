@@ -267,3 +267,12 @@ def test_a_net_that_found_nothing_is_left_out_of_the_average(monkeypatch):
     Xt = rng.uniform(-3, 3, (50, 2))
     np.testing.assert_allclose(est.predict(Xt), two.predict(Xt), rtol=0, atol=1e-10)
     assert est.score(X, y) > 0.95
+
+
+def test_member_weights_leave_out_what_is_not_a_number():
+    """A leave-one-out error that is not finite is a net left out; where
+    none is, every net counts alike."""
+    np.testing.assert_array_equal(fit._member_weights([np.nan, 1.0, 1.0]), [0, 0.5, 0.5])
+    np.testing.assert_array_equal(fit._member_weights([np.inf, 1.0, 3.9]), [0, 0.5, 0.5])
+    np.testing.assert_array_equal(fit._member_weights([1.0, 4.0, 4.1]), [0.5, 0.5, 0])
+    np.testing.assert_array_equal(fit._member_weights([np.nan, np.inf]), [0.5, 0.5])

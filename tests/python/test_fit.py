@@ -640,6 +640,13 @@ def test_a_batch_size_larger_than_the_rows_is_clipped_aloud():
         b.fit(X, y)
         bngrad.BNRegressor(optimizer="adam", hidden=3, max_iter=5, seed=1).fit(X, y)
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    # the rows fitted: one of 41, of weight 0 and too far away, left out (_far_rows)
+    Xf, yf = np.r_[X, [[1e150, 0.0]]], np.r_[y, 0.0]
+    with pytest.warns(UserWarning, match=r"batch_size = 41 is larger than the 40 rows"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
+        bngrad.BNRegressor(optimizer="adam", hidden=3, batch_size=41, max_iter=5,
+                           seed=1).fit(Xf, yf, sample_weight=np.r_[np.ones(40), 0.0])
 
 
 def test_a_second_run_s_whole_and_smaller_nets_run_on_both_threads(monkeypatch):

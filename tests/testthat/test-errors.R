@@ -113,6 +113,10 @@ test_that("a Python that install_bngrad() cannot mend is named with what does", 
   own <- bngrad:::.venv_python(bngrad:::.venv_dir(bngrad:::.envname()))
   Sys.unsetenv("RETICULATE_PYTHON")
   expect_identical(bngrad:::.python_hint(own), bngrad:::.setup_hint())
+  # an installation without a core of its own says so, and what install_bngrad() needs
+  expect_false(grepl("core =", bngrad:::.setup_hint("r-bngrad", own = "/x/pyproject.toml")))
+  expect_match(bngrad:::.setup_hint("r-bngrad", own = ""),
+               "install_bngrad\\(core = \"path/to/checkout\"\\) once .* carries no Python core")
   expect_match(bngrad:::.python_hint("/usr/bin/python3"), "restart R and call bngrad before")
   Sys.setenv(RETICULATE_PYTHON = "/opt/other/bin/python")
   expect_match(bngrad:::.python_hint("/opt/other/bin/python"),

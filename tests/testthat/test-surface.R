@@ -223,6 +223,9 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   g$member_weights <- c(0.5, 0, 0.5)
   expect_match(capture.output(print(g)), paste("^net 2 left out of the average: leave-one-out",
                                                 "error more than 4 times the best net's$"), all = FALSE)
+  # a net left out spent none of the fit's parameters
+  expect_equal(attr(logLik(g), "df"), mean(f$effective_params[c(1, 3)]) + 1)
+  expect_equal(attr(logLik(f), "df"), mean(f$effective_params) + 1)
   line <- grep("^decay chosen by the evidence, per net: ", out, value = TRUE)
   expect_length(line, 1)
   expect_match(line, paste(signif(f$decay, 3), collapse = " "), fixed = TRUE)
