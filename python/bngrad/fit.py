@@ -609,7 +609,10 @@ class BNRegressor:
         Iterations per net: LM steps ("bayes", 1000; 3000 with a fixed
         decay, whose steps crawl before its objective settles), L-BFGS iterations
         ("lbfgs", 500) or epochs ("adam", 200).  Reaching it warns
-        (ConvergenceWarning) and sets convergence_ to 1.
+        (ConvergenceWarning) and sets convergence_ to 1, but for an L-BFGS
+        run of the decays tried on held-out rows (decay None) whose held-out
+        error had not improved for 10 iterations: its best iterate, kept,
+        had been found.
     tol : float or None, default=None
         Stopping tolerance: on the change of log alpha, log beta and the log
         evidence ("bayes", 1e-2; with a fixed decay, on the relative fall of
