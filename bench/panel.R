@@ -1,18 +1,25 @@
 # The panel of real regression data sets that bench/fit_panel.R fits with
-# bn_fit and nnet: data sets that ship with R, MASS, carData and mlbench
-# (all Debian packages), chosen broadly (sizes 16-3987, 1-15 inputs, factors,
-# smooth and noisy, outliers, collinear inputs).  Each entry is (formula,
-# data, looked at while choosing the defaults): the first 20 were; the other
-# 39 were added to check those choices and never used to make one.
+# bn_fit and nnet: data sets that ship with R, MASS, carData, mlbench and
+# caret (all Debian packages), chosen broadly (sizes 16-3987, 1-134 inputs,
+# factors, smooth and noisy, outliers, collinear inputs, spectra).  Each entry
+# is (formula, data, looked at while choosing the defaults): the first 20
+# were, and tecator and BloodBrain (stop 32: the ensemble's member weights,
+# the Bayesian fit's max_iter); the next 39 were added to check those
+# choices (stop 27) and the last 32 at stop 32, and none of them was used to
+# make one.
 panel <- function() {
   suppressPackageStartupMessages(requireNamespace("MASS"))
   e <- environment()
-  data("BostonHousing", "Servo", "Ozone", package = "mlbench", envir = e)
+  data("BostonHousing", "Servo", "Ozone", "BostonHousing2", package = "mlbench", envir = e)
+  data("BloodBrain", "tecator", "Sacramento", package = "caret", envir = e)
   birthwt <- transform(MASS::birthwt, race = factor(race))[, -1]
   st77 <- as.data.frame(datasets::state.x77)
   names(st77) <- make.names(names(st77))
   Oz <- stats::na.omit(Ozone)
   Oz[c("V1", "V2", "V3")] <- lapply(Oz[c("V1", "V2", "V3")], as.numeric)
+  sac <- Sacramento[c("city", "beds", "baths", "sqft", "type", "price", "latitude", "longitude")]
+  UN98 <- na.omit(carData::UN98[c("lifeFemale", "GDPperCapita", "illiteracyFemale",
+                                  "contraception", "educationFemale")])
   list(
     # looked at while choosing the defaults
     mtcars = list(mpg ~ ., datasets::mtcars, TRUE),
@@ -35,6 +42,8 @@ panel <- function() {
     Salaries = list(salary ~ ., carData::Salaries, TRUE),
     Duncan = list(prestige ~ income + education, carData::Duncan, TRUE),
     Servo = list(Class ~ ., Servo, TRUE),
+    tecator = list(fat ~ ., data.frame(absorp, fat = endpoints[, 2]), TRUE),
+    BloodBrain = list(logBBB ~ ., data.frame(bbbDescr, logBBB = logBBB), TRUE),
     # never used to choose anything
     cars = list(dist ~ speed, datasets::cars, FALSE),
     longley = list(Employed ~ ., datasets::longley, FALSE),
@@ -74,7 +83,42 @@ panel <- function() {
     Transact = list(time ~ t1 + t2, carData::Transact, FALSE),
     Baumann = list(post.test.1 ~ group + pretest.1, carData::Baumann, FALSE),
     Robey = list(tfr ~ contraceptors, carData::Robey, FALSE),
-    SLID = list(wages ~ age + education + sex + language, na.omit(carData::SLID), FALSE)
+    SLID = list(wages ~ age + education + sex + language, na.omit(carData::SLID), FALSE),
+    # added at stop 32, never used to choose anything
+    Sacramento = list(log(price) ~ ., sac, FALSE),
+    BostonHousing2 = list(cmedv ~ . - medv - tract, BostonHousing2, FALSE),
+    OzoneFactors = list(V4 ~ ., stats::na.omit(Ozone), FALSE),
+    topo = list(z ~ x + y, MASS::topo, FALSE),
+    Puromycin = list(rate ~ conc + state, datasets::Puromycin, FALSE),
+    Loblolly = list(height ~ age + Seed, as.data.frame(datasets::Loblolly), FALSE),
+    Orange = list(circumference ~ age + Tree, as.data.frame(datasets::Orange), FALSE),
+    Theoph = list(conc ~ Time + Dose + Wt, as.data.frame(datasets::Theoph), FALSE),
+    cabbages = list(HeadWt ~ Cult + Date + VitC, MASS::cabbages, FALSE),
+    anorexia = list(Postwt ~ Prewt + Treat, MASS::anorexia, FALSE),
+    gilgais = list(e80 ~ pH00 + pH30 + pH80 + e00 + e30 + c00 + c30 + c80, MASS::gilgais, FALSE),
+    nlschools = list(lang ~ IQ + GS + SES + COMB, MASS::nlschools, FALSE),
+    Hartnagel = list(fconvict ~ tfr + partic + degrees + mconvict, na.omit(carData::Hartnagel), FALSE),
+    States = list(SATV ~ pop + percent + dollars + pay, carData::States, FALSE),
+    Wong = list(piq ~ days + duration + sex + age, carData::Wong, FALSE),
+    Chirot = list(intensity ~ commerce + tradition + midpeasant + inequality, carData::Chirot, FALSE),
+    Bfox = list(partic ~ tfr + menwage + womwage + debt + parttime, carData::Bfox, FALSE),
+    Mroz = list(lwg ~ k5 + k618 + age + wc + hc + inc, carData::Mroz, FALSE),
+    stormer = list(Time ~ Viscosity + Wt, MASS::stormer, FALSE),
+    Rabbit = list(BPchange ~ Dose + Run + Treatment, MASS::Rabbit, FALSE),
+    beaver1 = list(temp ~ time + activ, datasets::beaver1, FALSE),
+    Indometh = list(conc ~ time + Subject, as.data.frame(datasets::Indometh), FALSE),
+    npk = list(yield ~ block + N + P + K, datasets::npk, FALSE),
+    oats = list(Y ~ B + V + N, MASS::oats, FALSE),
+    petrol = list(Y ~ SG + VP + V10 + EP, MASS::petrol, FALSE),
+    Soils = list(pH ~ N + Dens + P + Ca + Mg + K + Na + Conduc, carData::Soils, FALSE),
+    UN98 = list(lifeFemale ~ ., UN98, FALSE),
+    Florida = list(BUCHANAN ~ GORE + BUSH + NADER + BROWNE + HAGELIN + HARRIS + MCREYNOLDS +
+                     MOOREHEAD + PHILLIPS, carData::Florida, FALSE),
+    Prestige_income = list(income ~ education + women + prestige + type,
+                           na.omit(carData::Prestige), FALSE),
+    swiss_infant = list(Infant.Mortality ~ ., datasets::swiss, FALSE),
+    mtcars_qsec = list(qsec ~ ., datasets::mtcars, FALSE),
+    Boston_nox = list(nox ~ ., MASS::Boston, FALSE)
   )
 }
 

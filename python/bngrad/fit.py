@@ -84,8 +84,8 @@ PATIENCE_ADAM = 20      # scikit-learn waits 10; BN nets sit on plateaus longer 
 # LM steps per run as brnn's and MATLAB trainbr's epochs (1000).  At 300 the
 # kept nets of two of five default fits on caret's tecator spectra (100
 # inputs, 161 rows) stopped there with the evidence still rising (test MSE
-# 0.306 and 0.424, converged 0.281 and 0.400); no fit of bench/panel.R's 59
-# data sets nor of breast cancer's 30 inputs (bench/fit_panel.py) got there.
+# 0.306 and 0.424, converged 0.281 and 0.400); no fit of bench/panel.R's first
+# 59 data sets nor of breast cancer's 30 inputs (bench/fit_panel.py) got there.
 DEFAULT_ITER = {"bayes": 1000, "lbfgs": 500, "adam": 200}
 # With a fixed decay (nnet's habit) LM crawls along the near-flat valleys of
 # products of decayed weights before F settles: bootstrap samples of mtcars,
@@ -109,7 +109,7 @@ ALPHA0, INNER, PATIENCE = 1.0, 10, 5
 ALPHA0_AGAIN = ALPHA0 * 1e-2
 # A net of the default fit's ensemble is left out of the average where its
 # leave-one-out error is this many times the best net's (_member_weights).
-# On bench/panel.R's data the largest over a fit's three nets was at most 2
+# On bench/panel.R's first 59 data sets the largest over a fit's three nets was at most 2
 # in 285 of 295 fits and at most 7.2 in all; tecator's stuck net's was 50.
 MEMBER_LOO_RATIO = 4.0
 
@@ -1087,7 +1087,7 @@ class BNRegressor:
         # one of at most half its units (_second_hidden; of more it is the
         # whole net less a few, the prior does the rest: 1000 rows, 50
         # inputs, 8 units, its 7-unit run took a quarter of the fit, and
-        # bench/panel.R's medians are the same without such runs)
+        # the medians of bench/panel.R's first 59 are the same without such runs)
         h = _second_hidden(len(grouped[0]) if grouped[2].size == 0 else sums.total(grouped[2]),
                            p1, q, p2)
         units = (p2, h) if 2 * h <= p2 else (p2,)
