@@ -439,11 +439,11 @@ def _observations(w, wt, loo, ddof):
     return ws, ws, (Xu, Yu, wus, wus)
 
 
-def _combine(members, weights=None):
+def _combine(members, weights):
     """One net that predicts the average of `members` (Params of one shape),
-    weighted by `weights` (summing to 1; equal if None)."""
+    weighted by `weights` (summing to 1)."""
     K = len(members)
-    if weights is None or np.all(weights == 1.0 / K):
+    if np.all(weights == 1.0 / K):
         # (divided, not multiplied by 1 / K: the bits of every fit before weights)
         G2, b = np.vstack([m.G2 for m in members]) / K, np.mean([m.b for m in members], axis=0)
     else:
@@ -992,7 +992,8 @@ class BNRegressor:
         the fit counted (W, the weights' total, if None), flat the inputs
         and outputs of one value on the training rows (masks), or None."""
         p2 = s["hidden"]
-        weights, blend_with = linear if linear is not None else (None, None)
+        weights, blend_with = linear if linear is not None else (
+            np.full(len(members), 1.0 / len(members)), None)
         params = _combine([_to_params(m.v, p1, p2, q) for m in members], weights)
         share = np.zeros(q)
         if blend_with is not None:
@@ -1021,8 +1022,7 @@ class BNRegressor:
             _fitted_net=(self.activation, s["eps"]),
             x_center_=x_center, x_scale_=x_scale, y_center_=y_center, y_scale_=y_scale,
             params_=params, linear_share_=share,
-            member_weights_=np.full(len(members), 1.0 / len(members)) if weights is None
-            else weights, running_mean_=mean, running_var_=var,
+            member_weights_=weights, running_mean_=mean, running_var_=var,
             n_features_in_=p1, n_outputs_=q, _y_1d=y_1d, optimizer_=s["optimizer"],
             n_iter_=max(m.n_iter for m in members), convergence_=convergence,
             loss_curve_=members[0].curve, kept_iter_=members[0].kept,
@@ -1088,8 +1088,8 @@ class BNRegressor:
         # whole net less a few, the prior does the rest: 1000 rows, 50
         # inputs, 8 units, its 7-unit run took a quarter of the fit, and
         # the medians of bench/panel.R's first 59 are the same without such runs)
-        h = _second_hidden(len(grouped[0]) if grouped[2].size == 0 else sums.total(grouped[2]),
-                           p1, q, p2)
+        h = p2 if second is None else _second_hidden(
+            len(grouped[0]) if grouped[2].size == 0 else sums.total(grouped[2]), p1, q, p2)
         units = (p2, h) if 2 * h <= p2 else (p2,)
         parts = {}                       # (k, r) -> {units: result} of its second run
 

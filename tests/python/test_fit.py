@@ -925,7 +925,7 @@ def test_an_ensemble_is_one_net_that_averages_its_members():
     X = rng.standard_normal((30, 3))
     members = [fitmod._to_params(fitmod._start(3, 4, 2, rng) + rng.standard_normal(3 * 4 + 4 + 8 + 2)
                                  * 0.3, 3, 4, 2) for _ in range(3)]
-    one = fitmod._combine(members)
+    one = fitmod._combine(members, np.full(3, 1 / 3))
     assert one.G1.shape == (3, 12) and one.G2.shape == (12, 2)
     for act in ("tanh", "relu"):
         Z = X @ one.G1
