@@ -663,6 +663,35 @@ def test_a_second_run_s_whole_and_smaller_nets_run_on_both_threads(monkeypatch):
     assert calls[-1][1] != calls[-2][1]
 
 
+def test_a_smaller_net_of_more_than_half_the_units_is_not_run(monkeypatch):
+    """The smaller second-run net runs only where it has at most half the
+    units: 60 rows give 60 // 10 = 6 of 8 (the whole net less two: not
+    run), 40 rows 4 of 8 (run)."""
+    units, orig = [], fitmod.BNRegressor._bayes_run
+
+    def run(self, Xs, Ys, w, sse0, s, v0, alpha0):
+        if alpha0 == fitmod.ALPHA0_AGAIN:
+            units.append(s["hidden"])
+        return orig(self, Xs, Ys, w, sse0, s, v0, alpha0)
+    monkeypatch.setattr(fitmod.BNRegressor, "_bayes_run", run)
+    monkeypatch.setattr(fitmod._SecondRuns, "after", lambda self, k, r, alpha0, result, runs:
+                        [(k, r)] if alpha0 == fitmod.ALPHA0 else [])
+    for N, want in ((60, [8]), (40, [4, 8])):
+        units.clear()
+        X, y = data(N=N, p1=2)
+        assert fitmod._second_hidden(N, 2, 1, 8) == N // 10
+        quiet(bngrad.BNRegressor(hidden=8, ensemble=1, max_iter=5), X, y)
+        assert sorted(units) == want
+
+
+def test_the_bayesian_fit_runs_up_to_1000_steps_by_default():
+    """brnn's and trainbr's epochs (at 300, fits of caret's tecator stopped
+    with the evidence still rising); 3000 with a fixed decay."""
+    est = bngrad.BNRegressor(optimizer="bayes")
+    assert est._settings(50, 3, 1)["max_iter"] == 1000
+    assert bngrad.BNRegressor(optimizer="bayes", decay=0.1)._settings(50, 3, 1)["max_iter"] == 3000
+
+
 def test_second_runs_started_late_still_share_the_threads(monkeypatch):
     """Net 0's second run releases the others' (as the probe's verdict
     does): they run on both threads, not one after another on the thread
