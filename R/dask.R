@@ -51,7 +51,7 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
   out <- said$call(.core_rbridge()$fit_parquet, est, path, y_cols, x_cols, weights,
                    scheduler, said$add)
   x_names <- as.character(unlist(out[[2]]))
-  fit <- c(.fitted_fields(out[[1]], length(x_names), length(y)), list(
+  fit <- c(.fitted_fields(out[[1]], length(x_names), length(y), x_names), list(
     hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),
     eps = set$eps, ddof = set$ddof, seed = seed, coefnames = x_names,
     ynames = y, path = path,

@@ -132,7 +132,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
   said <- .said()
   out <- said$call(.core_rbridge()$fit, est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
                    if (!is.null(weights)) array(weights), said$add)
-  fit <- c(.fitted_fields(out, ncol(x), ncol(Y)), list(
+  fit <- c(.fitted_fields(out, ncol(x), ncol(Y), colnames(x)), list(
     hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),
     eps = set$eps, ddof = set$ddof, seed = seed, weights = weights, coefnames = colnames(x),
     ynames = colnames(Y), call = match.call()))
@@ -166,8 +166,9 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
 }
 
 # A fitted BNRegressor as the fields of a bn_fit, from bngrad.rbridge.fitted's
-# (values, lengths, names, optimizer): one vector, cut here (names: one string).  p1 inputs, q outputs.
-.fitted_fields <- function(out, p1, q) {
+# (values, lengths, names, optimizer): one vector, cut here (names: one string).  p1 inputs
+# (named x_names), q outputs.
+.fitted_fields <- function(out, p1, q, x_names) {
   names <- strsplit(out[[3]], " ", fixed = TRUE)[[1]]
   v <- split(out[[1]], factor(rep(names, out[[2]]), levels = names))
   u <- length(v$gamma)
@@ -176,6 +177,7 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
        running_mean = v$running_mean, running_var = v$running_var,
        x_center = v$x_center, x_scale = v$x_scale, y_center = v$y_center,
        y_scale = v$y_scale, n = c(p1, u, q), optimizer = out[[4]], decay = v$decay,
+       input_decay = matrix(v$input_decay, length(v$decay), p1, dimnames = list(NULL, x_names)),
        loss_curve = v$loss_curve, n_iter = as.integer(v$n_iter),
        kept_iter = as.integer(v$kept_iter),
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
@@ -580,8 +582,12 @@ coef.bn_fit <- function(object, ...) {
   num <- function(v, digits = 3) paste(signif(v, digits), collapse = " ")
   evidence <- x$optimizer == "bayes" && all(is.finite(x$effective_params))
   cat(if (evidence) {
-    sprintf("decay chosen by the evidence, per net: %s; effective parameters %s of %d per net\n",
-            num(x$decay), num(x$effective_params), .n_weights(c(n[1], x$hidden, n[3])))
+    paste0(sprintf(paste("decay chosen by the evidence, per net: %s; effective parameters %s",
+                         "of %d per net\n"),
+                   num(x$decay), num(x$effective_params), .n_weights(c(n[1], x$hidden, n[3]))),
+           if (!is.null(x$input_decay) && all(is.finite(x$input_decay)))
+             sprintf("each input's decay (ARD), mean over nets: %s\n",
+                     paste(x$coefnames, signif(colMeans(x$input_decay), 3), collapse = ", ")))
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
     if (all(x$decay == 0)) "decay none: early stopping on held-out rows (with 20 rows or more)\n"
     else sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",

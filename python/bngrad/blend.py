@@ -128,10 +128,11 @@ def ridge_loo(Xs, Ys, w, copy):
 
 def net_loo(v, decay, Xs, Ys, w, copy, hidden, code, eps, ddof):
     """Leave-one-out residuals (N x q) of the net with weights v (V-coordinates)
-    and ridge penalty `decay`, from its linearisation at v, a row's
+    and ridge penalty `decay` (one, or one per weight), from its linearisation at v, a row's
     leave-one-out removing the weight `copy` of it (kernels/bayes.py:
     net_loo_rows)."""
     e = np.empty(Ys.shape)
+    decay = np.full(v.size, decay) if np.ndim(decay) == 0 else decay
     if not engine.ready(bayes.net_loo_rows)(Xs, w, Ys, v, hidden, code, eps, ddof, decay,
                                             copy, LEVERAGE_MAX, e):
         raise np.linalg.LinAlgError("the Gauss-Newton matrix J'J + decay I has no Cholesky "

@@ -96,22 +96,43 @@ ITER_FIXED_DECAY = 3000
 # 1e-2 gave the same median test R^2 (to 3 decimals) on 23 scikit-learn data
 # sets and the same test MSE (within 2 %) on 97 of 99 R ones (Mandel, 8
 # rows, 7 % worse; forbes 4 %), 15-40 % sooner: fewer LM steps while the
-# hyperparameters settle.  (Fewer LM steps between their updates cost R^2.)
+# hyperparameters settle.  (Fewer LM steps between their updates cost R^2:
+# INNER below.)
 DEFAULT_TOL = {"bayes": 1e-2, "lbfgs": 1e-9, "adam": 1e-4}
-# With a fixed decay the Bayesian fit's tol is on F over a block of INNER LM
+# With a fixed decay the Bayesian fit's tol is on F over a block of INNER_FIRST LM
 # steps: scikit-learn's MLP tol over its 10 epochs.  Stricter ones ran to
 # 1000-4000 steps on the panel's data sets (bench/panel.R), to the same test error.
 TOL_FIXED_DECAY = 1e-4
-# The Bayesian fit's schedule (kernels/bayes.py): first prior precision,
-# LM steps between evidence updates, updates without a better evidence
-# before it stops; the weak first prior of a second run (_SecondRuns).
-ALPHA0, INNER, PATIENCE = 1.0, 10, 5
+# The Bayesian fit's schedule (kernels/bayes.py): first prior precision;
+# LM steps before the first evidence update (and every block of a fixed
+# decay's, on which its tol is), and between the later ones; updates
+# without a better evidence before it stops; the weak first prior of a
+# second run (_SecondRuns).  ARD's precisions settle over more updates than
+# one alpha's: at 10 steps and 5 updates it cost 1.5x the time.  On 65 of
+# bench/panel.R's data sets (Python, seeds 1-5), 3 steps after a first 10
+# and 3 updates took 6.1 ms a fit (geometric mean) against 9.2 ms (7.9 ms
+# for one alpha at 10 and 5), with errors alike (0.761 and 0.914 to nnet's
+# oracle, the geometric means of the two groups, against 0.767 and 0.932).
+# A first block of 3 left a weak-prior second run no time to leave the
+# linear regime before the evidence pulled it back (2 x1 + sin 3 x2: test
+# R^2 0.88 for 0.99).  After its best the evidence falls slowly, as the
+# precisions of V's rows and of the rest trade along the near-symmetry of
+# |V| and G2; 2 updates lost some fits (0.938).  3 steps is a trade:
+# make_friedman1()'s 100 rows (median test R^2 over 5 splits, random_state
+# 0-3) got 0.95, 0.66, 0.90 and 0.94 at 3, and 0.97, 0.95, 0.96 and 0.96 at
+# 10 and 5 updates (one alpha: 0.66, 0.62, 0.85, 0.72); ending a block
+# where LM's step lowered F by under 1e-3 of it (not 1e-6) kept those at 10
+# but lost on the R sets (0.951).
+ALPHA0, INNER_FIRST, INNER, PATIENCE = 1.0, 10, 3, 3
 ALPHA0_AGAIN = ALPHA0 * 1e-2
 # A net of the default fit's ensemble is left out of the average where its
 # leave-one-out error is this many times the best net's (_member_weights).
 # On bench/panel.R's first 59 data sets the largest over a fit's three nets was at most 2
 # in 285 of 295 fits and at most 7.2 in all; tecator's stuck net's was 50.
 MEMBER_LOO_RATIO = 4.0
+# The evidence's Bayesian fit gives each input's row of V a prior precision of
+# its own (ARD, kernels/bayes.py: _ard_update); a user's fixed decay is one.
+ARD = True
 
 
 def _second_hidden(rows, p1, q, hidden):
@@ -138,6 +159,25 @@ def _first_units(v0, p1, p2, q, h):
     return _join(V[:, :h], beta[:h], G2[:h] * np.sqrt(p2 / h), b)
 
 
+def _groups(p1, p2, q, ard):
+    """The prior's groups of v's weights (kernels/bayes.py: fit_bayes): with
+    ard, input l's row of V is group l and the rest (beta, G2, b) group
+    p1; else one group."""
+    P = p1 * p2 + p2 + p2 * q + q
+    if not ard:
+        return np.zeros(P, np.int64)
+    return np.concatenate((np.repeat(np.arange(p1, dtype=np.int64), p2),
+                           np.full(P - p1 * p2, p1, np.int64)))
+
+
+def _weight_decays(decays, p1, p2, q):
+    """Each of v's weights' decay from its group's (decays: one, or p1 + 1
+    as _groups)."""
+    if len(decays) == 1:
+        return np.full(p1 * p2 + p2 + p2 * q + q, decays[0])
+    return np.asarray(decays)[_groups(p1, p2, q, True)]
+
+
 def _second_best(done, v0, p1, p2, q):
     """Of a second run's nets (done: units -> (v, info, curve)), the one of
     higher evidence, as a net of p2 units: a smaller one's other units as
@@ -146,12 +186,12 @@ def _second_best(done, v0, p1, p2, q):
     full = done[p2]
     if h == p2 or not done[h][1][2] > full[1][2]:
         return full
-    v, info, curve = done[h]
+    v, info, curve, alphas = done[h]
     Vh, beta_h, G2h, bh = _split(v, p1, h, q)
     V, beta, G2, b = _split(v0, p1, p2, q)
     V, beta, G2 = V.copy(), beta.copy(), np.zeros_like(G2)
     V[:, :h], beta[:h], G2[:h] = Vh, beta_h, G2h
-    return _join(V, beta, G2, bh), info, curve
+    return _join(V, beta, G2, bh), info, curve, alphas
 
 
 def _progress(curve, k):
@@ -525,10 +565,12 @@ class _Member:
     """One fitted net: its v, how the fit ended, and what it learnt of itself."""
 
     def __init__(self, v, n_iter, converged, curve, criterion, evidence=np.nan,
-                 gamma_eff=np.nan, decay=np.nan, noise=np.nan, kept=None):
+                 gamma_eff=np.nan, decay=np.nan, noise=np.nan, kept=None, decays=None):
         self.v, self.n_iter, self.converged, self.curve = v, n_iter, converged, curve
         self.criterion, self.evidence, self.gamma_eff = criterion, evidence, gamma_eff
+        # decays: its prior's groups' (_groups), decay the last's (beta, G2, b)
         self.decay, self.noise = decay, noise
+        self.decays = np.array([decay]) if decays is None else decays
         # the iteration whose weights v are: the curve's last, but where
         # early stopping kept an earlier one
         self.kept = len(curve) if kept is None else kept
@@ -570,8 +612,9 @@ class BNRegressor:
     yhat = act(BN(X G1)) G2 + b, fitted to standardised X and y.  By default
     (``optimizer="auto"`` on small data) three nets are fitted by
     Levenberg-Marquardt with Bayesian regularisation, each choosing its own
-    weight decay by MacKay's evidence and stopping where the evidence stops
-    rising, averaged, and blended with a ridge linear model where that
+    weight decays by MacKay's evidence (one for each input's weights, ARD,
+    and one for the rest) and stopping where the evidence stops rising,
+    averaged, and blended with a ridge linear model where that
     lowers the leave-one-out error (``linear_share_``).
 
     Parameters
@@ -614,8 +657,8 @@ class BNRegressor:
         error had not improved for 10 iterations: its best iterate, kept,
         had been found.
     tol : float or None, default=None
-        Stopping tolerance: on the change of log alpha, log beta and the log
-        evidence ("bayes", 1e-2; with a fixed decay, on the relative fall of
+        Stopping tolerance: on the change of each log alpha, log beta and
+        the log evidence ("bayes", 1e-2; with a fixed decay, on the relative fall of
         SSE + decay |v|^2 over 10 LM steps, 1e-4), L-BFGS-B's ftol ("lbfgs", 1e-9), the
         improvement of the epoch's loss on its best, 20 epochs in a row ("adam",
         1e-4, as scikit-learn's MLPRegressor, which waits 10).
@@ -687,9 +730,14 @@ class BNRegressor:
     log_evidence_ : ndarray of shape (ensemble,)
         "bayes": each net's log evidence log p(y | alpha, beta), on y's scale.
     effective_params_ : ndarray of shape (ensemble,)
-        "bayes": each net's well-determined weights, gamma = P - alpha tr(A^-1).
+        "bayes": each net's well-determined weights, gamma = P - sum_d alpha_d (A^-1)_dd.
     decay_ : ndarray of shape (ensemble,)
-        Each net's weight decay (alpha / beta for "bayes").
+        Each net's weight decay (alpha / beta for "bayes"; with the decay
+        left to the evidence, that of beta, G2 and b).
+    input_decay_ : ndarray of shape (ensemble, n_features_in_)
+        "bayes" with the decay left to the evidence: each net's decay of
+        each input's weights (its row of V, ARD: an input the net found no
+        use for has a large one); NaN otherwise.
     noise_sd_ : ndarray of shape (ensemble, )
         "bayes": each net's estimate of the noise's standard deviation, on
         y's scale (of y's first column where y has several).
@@ -971,7 +1019,7 @@ class BNRegressor:
         the observations loo (_design)."""
         code = ACTIVATIONS[self.activation]
         Xu, Yu, wu, copy = loo
-        E = np.array([self._net_loo(m.v, m.decay, loo, s) for m in members])
+        E = np.array([self._net_loo(m.v, m.decays, loo, s) for m in members])
         weights = _member_weights([wu @ (e * e).sum(axis=1) for e in E])
         # the average's leave-one-out residuals, as its prediction, are the
         # members' weighted average (each net's linearisation)
@@ -1031,6 +1079,8 @@ class BNRegressor:
             n_obs_=float(W if n_obs is None else n_obs),
             effective_params_=np.array([m.gamma_eff for m in members]),
             decay_=np.array([m.decay for m in members]),
+            input_decay_=np.array([m.decays[:p1] if len(m.decays) == p1 + 1 else np.full(p1, np.nan)
+                                   for m in members]),
             noise_sd_=np.array([m.noise for m in members]) * y_scale[0]), names)
         if convergence:
             warnings.warn(
@@ -1217,23 +1267,29 @@ class BNRegressor:
             if mean_w > 1e6:
                 k = mean_w
                 w, sse0, alpha0 = w / k, sse0 / k, alpha0 / k
-        v, info = np.empty_like(v0), np.zeros(7)
+        p1, q = Xs.shape[1], Ys.shape[1]
+        ard = ARD and not fixed
+        v, info, alphas = np.empty_like(v0), np.zeros(7), np.empty(p1 + 1 if ard else 1)
         curve = np.full(s["max_iter"], np.nan)
         kernel(Xs, w, Ys, sse0, v0, s["hidden"], ACTIVATIONS[self.activation], s["eps"], s["ddof"],
-               alpha0, fixed, s["max_iter"], INNER, s["tol"], PATIENCE, v, info, curve)
+               alpha0, fixed, s["max_iter"], INNER_FIRST, INNER_FIRST if fixed else INNER,
+               s["tol"], PATIENCE,
+               _groups(p1, s["hidden"], q, ard), v, info, curve, alphas)
         if k != 1.0:
             info[2] *= k                        # the objective and decay as the user's
             info[4] *= k
-        return v, info, curve[np.isfinite(curve)]
+            alphas *= k
+        return v, info, curve[np.isfinite(curve)], alphas
 
-    def _net_loo(self, v, decay, loo, s):
+    def _net_loo(self, v, decays, loo, s):
         """Leave-one-out residuals (blend.net_loo) on loo (_design) of the
-        net v as it was fitted: a smaller second run's without the units
-        it did not use (_used)."""
+        net v as it was fitted, with its groups' decays (_weight_decays): a
+        smaller second run's without the units it did not use (_used)."""
         Xu, Yu, wu, copy = loo
-        v, hidden = _used(v, Xu.shape[1], s["hidden"], Yu.shape[1])
-        return blend.net_loo(v, decay, Xu, Yu, wu, copy, hidden, ACTIVATIONS[self.activation],
-                             s["eps"], s["ddof"])
+        p1, q = Xu.shape[1], Yu.shape[1]
+        v, hidden = _used(v, p1, s["hidden"], q)
+        return blend.net_loo(v, _weight_decays(decays, p1, hidden, q), Xu, Yu, wu, copy, hidden,
+                             ACTIVATIONS[self.activation], s["eps"], s["ddof"])
 
     def _by_loo(self, runs, loo, s, scored):
         """A factor design's member: of a net's runs (its first, and its
@@ -1251,7 +1307,7 @@ class BNRegressor:
 
         def error(run):
             v, info = run[0], run[1]
-            e = self._net_loo(v, info[4] / info[5], loo, s)
+            e = self._net_loo(v, run[3] / info[5], loo, s)
             return float(wu @ (e * e).sum(axis=1))
         errors = [error(run) for run in runs]
         m = self._bayes_member(s, runs[int(np.argmin(errors))])
@@ -1263,15 +1319,16 @@ class BNRegressor:
         """The net of a Bayesian fit's run, or of the better by evidence of
         its two runs."""
         fixed = s["decay"] is not None
-        v, info, curve = first
+        v, info, curve, alphas = first
         if again is not None and again[1][2] > info[2]:
-            v, info, curve = again
+            v, info, curve, alphas = again
         status, n_iter, evidence, gamma_eff, alpha, beta_, kept = info
         # with a fixed decay the kernel's info[2] is the objective, SSE + decay |v|^2
         return _Member(v, int(n_iter), status == bayes.CONVERGED, curve, kept=int(kept),
                        criterion=evidence if fixed else -evidence,
                        evidence=np.nan if fixed else evidence,
                        gamma_eff=np.nan if fixed else gamma_eff, decay=alpha / beta_,
+                       decays=alphas / beta_,
                        noise=np.nan if fixed else 1 / np.sqrt(2 * beta_))
 
     def _lbfgs_setup(self, Xs, Ys, w, s):

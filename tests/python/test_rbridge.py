@@ -77,7 +77,7 @@ def test_fit_returns_every_piece_r_keeps_in_one_vector(optimizer):
     values, lengths, names, name = rbridge.fit(est, X, Y, None, lambda msg: None)
     names = names.split()
     assert name == est.optimizer_ == optimizer
-    assert len(lengths) == len(names) == 21 and sum(lengths) == values.size
+    assert len(lengths) == len(names) == 22 and sum(lengths) == values.size
     pieces = dict(zip(names, np.split(values, np.cumsum(lengths)[:-1])))
     p = est.params_
     units = p.gamma.size
@@ -88,6 +88,7 @@ def test_fit_returns_every_piece_r_keeps_in_one_vector(optimizer):
                        ("n_iter", [est.n_iter_]), ("kept_iter", [est.kept_iter_]),
                        ("convergence", [est.convergence_]),
                        ("decay", est.decay_), ("effective_params", est.effective_params_),
+                       ("input_decay", est.input_decay_.ravel(order="F")),
                        ("linear_share", est.linear_share_), ("member_weights", est.member_weights_),
                        ("n_obs", [est.n_obs_])]:
         np.testing.assert_array_equal(pieces[name], np.asarray(attr, dtype=float))

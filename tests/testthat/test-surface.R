@@ -231,6 +231,16 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_match(line, paste(signif(f$decay, 3), collapse = " "), fixed = TRUE)
   expect_match(line, paste0("effective parameters ", paste(signif(f$effective_params, 3), collapse = " "),
                             " of 16 per net"), fixed = TRUE)
+  # each input's decay (ARD), nets by inputs, and their mean over the nets
+  expect_identical(dim(f$input_decay), c(3L, 2L))
+  expect_identical(colnames(f$input_decay), c("wt", "hp"))
+  expect_true(all(f$input_decay > 0))
+  expect_match(out, paste0("^each input's decay \\(ARD\\), mean over nets: wt ",
+                           signif(mean(f$input_decay[, "wt"]), 3), ", hp ",
+                           signif(mean(f$input_decay[, "hp"]), 3), "$"), all = FALSE)
+  fixed <- bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 3, seed = 2, decay = 0.1)
+  expect_true(all(is.nan(fixed$input_decay)))
+  expect_false(any(grepl("ARD", capture.output(print(fixed)))))
   # the value is net 1's; the count the most any net ran
   expect_match(out, sprintf("^final value %.6f \\(net 1\\) after at most %d iterations: converged$",
                             utils::tail(f$loss_curve, 1), f$n_iter), all = FALSE)
