@@ -493,19 +493,21 @@ def _combine(members, weights):
                   np.concatenate([m.beta for m in members]), G2, b)
 
 
-def _member_weights(sse):
+def _member_weights(sse, exact=0.0):
     """The ensemble's weights in the default fit: equal, but 0 for a net
     whose leave-one-out error (sse, one per net) is more than
-    MEMBER_LOO_RATIO times the best net's.  A net can end a run held in
+    MEMBER_LOO_RATIO times the best net's, or than `exact` where that is
+    more (an error no data can tell from 0).  A net can end a run held in
     its linear regime while the others found the signal (tecator's
     spectra, 100 inputs: one of three at 16 effective parameters against
     48 and 67, leave-one-out error 50x theirs), and its third of the
-    average then took the test error 0.23-0.48 of the others to 2.05."""
+    average then took the test error 0.23-0.48 of the others to 2.05.  A
+    constant y left nets out on errors of 0 against 3e-132."""
     sse = np.asarray(sse, dtype=float)
     finite = np.isfinite(sse)
     if not finite.any():
         return np.full(sse.size, 1.0 / sse.size)
-    keep = finite & (sse <= MEMBER_LOO_RATIO * sse[finite].min())
+    keep = finite & (sse <= MEMBER_LOO_RATIO * max(sse[finite].min(), exact))
     return keep / np.count_nonzero(keep)
 
 
@@ -1020,7 +1022,9 @@ class BNRegressor:
         code = ACTIVATIONS[self.activation]
         Xu, Yu, wu, copy = loo
         E = np.array([self._net_loo(m.v, m.decays, loo, s) for m in members])
-        weights = _member_weights([wu @ (e * e).sum(axis=1) for e in E])
+        # (y is standardised: an error of 1e-12 of its variance a row is a fit)
+        weights = _member_weights([wu @ (e * e).sum(axis=1) for e in E],
+                                  exact=1e-12 * sums.total(wu) * Yu.shape[1])
         # the average's leave-one-out residuals, as its prediction, are the
         # members' weighted average (each net's linearisation)
         e_net = np.tensordot(weights[weights > 0], E[weights > 0], axes=1)

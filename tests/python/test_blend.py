@@ -276,3 +276,17 @@ def test_member_weights_leave_out_what_is_not_a_number():
     np.testing.assert_array_equal(fit._member_weights([np.inf, 1.0, 3.9]), [0, 0.5, 0.5])
     np.testing.assert_array_equal(fit._member_weights([1.0, 4.0, 4.1]), [0.5, 0.5, 0])
     np.testing.assert_array_equal(fit._member_weights([np.nan, np.inf]), [0.5, 0.5])
+    # errors no data can tell from 0 are not compared (a constant y's: 0 and 3e-132)
+    np.testing.assert_array_equal(fit._member_weights([0.0, 3e-132, 5e-131], exact=1e-10),
+                                  np.full(3, 1 / 3))
+    np.testing.assert_array_equal(fit._member_weights([0.0, 3e-10, 5e-10], exact=1e-10),
+                                  [0.5, 0.5, 0])
+
+
+def test_a_constant_y_keeps_every_net():
+    X = np.random.default_rng(0).standard_normal((32, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = bngrad.BNRegressor(hidden=8).fit(X, np.full(32, 21.0))
+    np.testing.assert_array_equal(est.member_weights_, np.full(3, 1 / 3))
+    np.testing.assert_allclose(est.predict(X[:3]), 21.0)
