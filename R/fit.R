@@ -582,12 +582,14 @@ coef.bn_fit <- function(object, ...) {
   num <- function(v, digits = 3) paste(signif(v, digits), collapse = " ")
   evidence <- x$optimizer == "bayes" && all(is.finite(x$effective_params))
   cat(if (evidence) {
-    paste0(sprintf(paste("decay chosen by the evidence, per net: %s; effective parameters %s",
-                         "of %d per net\n"),
+    paste0(sprintf(paste("decay (hidden and output weights) chosen by the evidence, per net: %s;",
+                         "effective parameters %s of %d per net\n"),
                    num(x$decay), num(x$effective_params), .n_weights(c(n[1], x$hidden, n[3]))),
-           if (!is.null(x$input_decay) && all(is.finite(x$input_decay)))
-             sprintf("each input's decay (ARD), mean over nets: %s\n",
-                     paste(x$coefnames, signif(colMeans(x$input_decay), 3), collapse = ", ")))
+           if (!is.null(x$input_decay) && any(is.finite(x$input_decay)))
+             sprintf("each input's decay (ARD), mean over the nets averaged: %s\n",
+                     paste(x$coefnames, signif(colMeans(x$input_decay[x$member_weights > 0, ,
+                                                                      drop = FALSE]), 3),
+                           collapse = ", ")))
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
     if (all(x$decay == 0)) "decay none: early stopping on held-out rows (with 20 rows or more)\n"
     else sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",

@@ -179,7 +179,7 @@ def _weight_decays(decays, p1, p2, q):
 
 
 def _second_best(done, v0, p1, p2, q):
-    """Of a second run's nets (done: units -> (v, info, curve)), the one of
+    """Of a second run's nets (done: units -> (v, info, curve, alphas)), the one of
     higher evidence, as a net of p2 units: a smaller one's other units as
     v0 had them, with their rows of G2 at 0, so that they add nothing."""
     h = min(done)
@@ -739,7 +739,9 @@ class BNRegressor:
     input_decay_ : ndarray of shape (ensemble, n_features_in_)
         "bayes" with the decay left to the evidence: each net's decay of
         each input's weights (its row of V, ARD: an input the net found no
-        use for has a large one); NaN otherwise.
+        use for has a larger one, at most twice the inputs' pooled decay,
+        which the hyperprior pulls it towards); NaN otherwise, and for an
+        input of one value on the rows fitted.
     noise_sd_ : ndarray of shape (ensemble, )
         "bayes": each net's estimate of the noise's standard deviation, on
         y's scale (of y's first column where y has several).
@@ -1058,6 +1060,8 @@ class BNRegressor:
             # rows reproduces the fitted forward pass exactly
             with engine.single_blas:                     # its bits, whatever the BLAS threads
                 mean, var = batch_stats(params.G1)
+        input_decay = np.array([m.decays[:p1] if len(m.decays) == p1 + 1 else np.full(p1, np.nan)
+                                for m in members])
         if flat is not None:
             # An input of one value on the training rows (a factor level no
             # row has, a column flat in a fold) taught the net nothing: its
@@ -1066,6 +1070,8 @@ class BNRegressor:
             # optimiser left there (L-BFGS left its random start).  An output
             # of one value is that value, not a net's approximation of it.
             params.G1[flat[0]] = 0.0
+            # (its decay was the pooled inputs' pull on weights that met no data)
+            input_decay[:, flat[0]] = np.nan
             params.G2[:, flat[1]] = 0.0
             params.b[flat[1]] = 0.0
         x_center, x_scale, y_center, y_scale = std
@@ -1083,8 +1089,7 @@ class BNRegressor:
             n_obs_=float(W if n_obs is None else n_obs),
             effective_params_=np.array([m.gamma_eff for m in members]),
             decay_=np.array([m.decay for m in members]),
-            input_decay_=np.array([m.decays[:p1] if len(m.decays) == p1 + 1 else np.full(p1, np.nan)
-                                   for m in members]),
+            input_decay_=input_decay,
             noise_sd_=np.array([m.noise for m in members]) * y_scale[0]), names)
         if convergence:
             warnings.warn(
@@ -1255,7 +1260,8 @@ class BNRegressor:
         return lambda it, value: self._line(net, it, value) if it % 10 == 9 else None
 
     def _bayes_run(self, Xs, Ys, w, sse0, s, v0, alpha0):
-        """One Levenberg-Marquardt run from v0: (v, info, curve); alpha0 the
+        """One Levenberg-Marquardt run from v0: (v, info, curve, the prior's
+        groups' alphas: _groups); alpha0 the
         first prior precision (the evidence moves it), or with a fixed decay
         the decay itself; sse0 the SSE no weight can change (_grouped)."""
         kernel = engine.ready(bayes.fit_bayes)

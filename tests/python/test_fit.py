@@ -465,6 +465,11 @@ def test_ard_gives_inputs_of_noise_larger_decays():
                                  y[:100]).input_decay_))
     mse = lambda m: np.mean((m.predict(X[100:]) - f[100:]) ** 2)
     assert mse(est) < 0.75 * mse(one)
+    # an input of one value met no data: no decay of its own to report
+    Xc = X[:100].copy()
+    Xc[:, 7] = 0.5
+    flat = quiet(bngrad.BNRegressor(hidden=8), Xc, y[:100]).input_decay_
+    assert np.all(np.isnan(flat[:, 7])) and np.all(np.isfinite(np.delete(flat, 7, axis=1)))
 
 
 def test_a_collapsed_start_is_tried_again_with_a_weak_prior():

@@ -226,7 +226,8 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   # a net left out spent none of the fit's parameters
   expect_equal(attr(logLik(g), "df"), mean(f$effective_params[c(1, 3)]) + 1)
   expect_equal(attr(logLik(f), "df"), mean(f$effective_params) + 1)
-  line <- grep("^decay chosen by the evidence, per net: ", out, value = TRUE)
+  line <- grep("^decay \\(hidden and output weights\\) chosen by the evidence, per net: ", out,
+               value = TRUE)
   expect_length(line, 1)
   expect_match(line, paste(signif(f$decay, 3), collapse = " "), fixed = TRUE)
   expect_match(line, paste0("effective parameters ", paste(signif(f$effective_params, 3), collapse = " "),
@@ -235,7 +236,7 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_identical(dim(f$input_decay), c(3L, 2L))
   expect_identical(colnames(f$input_decay), c("wt", "hp"))
   expect_true(all(f$input_decay > 0))
-  expect_match(out, paste0("^each input's decay \\(ARD\\), mean over nets: wt ",
+  expect_match(out, paste0("^each input's decay \\(ARD\\), mean over the nets averaged: wt ",
                            signif(mean(f$input_decay[, "wt"]), 3), ", hp ",
                            signif(mean(f$input_decay[, "hp"]), 3), "$"), all = FALSE)
   fixed <- bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 3, seed = 2, decay = 0.1)
