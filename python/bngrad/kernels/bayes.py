@@ -485,11 +485,14 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
             # than rows, by Woodbury in the rows' space (N q instead of P):
             # step = (g - beta J' (c I + beta J J')^-1 J g) / c
             dual = P > rows
-            if dual:
+            Jg = np.empty(0)
+            if not dual:
+                JJ = np.dot(J.T, J)
+            elif not ard:
                 JJ = np.dot(J, J.T)
                 Jg = beta_ * np.dot(J, g)
             else:
-                JJ = np.dot(J.T, J)
+                JJ = np.empty((0, 0))          # ARD's step forms J c^-1 J' per damping
             accepted = False
             rel = 0.0
             while mu < 1e10:
