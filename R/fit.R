@@ -182,7 +182,8 @@ bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
        kept_iter = as.integer(v$kept_iter),
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
        effective_params = v$effective_params, linear_share = v$linear_share,
-       member_weights = v$member_weights, n_obs = v$n_obs)
+       member_weights = v$member_weights, member_loo_ratio = v$member_loo_ratio,
+       n_obs = v$n_obs)
 }
 
 # nnet's arguments: those bn_fit has under its own names, and those it
@@ -597,9 +598,11 @@ coef.bn_fit <- function(object, ...) {
   } else sprintf("decay %s (fixed)\n", num(x$decay)))
   out <- which(x$member_weights == 0)
   if (length(out)) {
-    cat(sprintf(paste("net%s %s left out of the average: leave-one-out error more than 4 times",
+    # (a fit saved before the ratio was kept: its rule was 4)
+    ratio <- if (is.null(x$member_loo_ratio)) 4 else x$member_loo_ratio
+    cat(sprintf(paste("net%s %s left out of the average: leave-one-out error more than %g times",
                       "the best net's\n"), if (length(out) > 1) "s" else "",
-                paste(out, collapse = ", ")))
+                paste(out, collapse = ", "), ratio))
   }
   if (any(x$linear_share > 0)) {
     cat(sprintf(paste("blended with a ridge linear model by leave-one-out error (one near-linear",

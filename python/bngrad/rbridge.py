@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from . import engine
+from .fit import MEMBER_LOO_RATIO
 from .model import Params, gradients as _gradients
 
 _R_WORDS = (
@@ -128,6 +129,8 @@ def fitted(est):
               "convergence": est.convergence_,
               "log_evidence": est.log_evidence_, "effective_params": est.effective_params_,
               "linear_share": est.linear_share_, "member_weights": est.member_weights_,
+              # the rule behind a weight of 0, for R's print (the fit may outlive the core)
+              "member_loo_ratio": MEMBER_LOO_RATIO,
               "n_obs": est.n_obs_}
     flat = [np.ravel(np.asarray(a, dtype=np.float64), order="F") for a in pieces.values()]
     # the names as one string, which R converts as one value (a list, element by element)

@@ -223,6 +223,12 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   g$member_weights <- c(0.5, 0, 0.5)
   expect_match(capture.output(print(g)), paste("^net 2 left out of the average: leave-one-out",
                                                 "error more than 4 times the best net's$"), all = FALSE)
+  # the fit's own rule (the core's MEMBER_LOO_RATIO, kept with it), 4 for a fit saved without it
+  expect_identical(f$member_loo_ratio, 4)
+  g$member_loo_ratio <- 2.5
+  expect_match(capture.output(print(g)), "error more than 2.5 times the best net's$", all = FALSE)
+  g$member_loo_ratio <- NULL
+  expect_match(capture.output(print(g)), "error more than 4 times the best net's$", all = FALSE)
   # a net left out spent none of the fit's parameters
   expect_equal(attr(logLik(g), "df"), mean(f$effective_params[c(1, 3)]) + 1)
   expect_equal(attr(logLik(f), "df"), mean(f$effective_params) + 1)
