@@ -608,24 +608,31 @@ coef.bn_fit <- function(object, ...) {
     cat(sprintf(paste("blended with a ridge linear model by leave-one-out error (one near-linear",
                       "unit per output that uses it): its share %s\n"), num(x$linear_share, 2)))
   }
-  # the curve is the first net's; n_iter the most any net ran
+  # the curve is the first averaged net's; n_iter the most any net ran
   kept <- .kept_iter(x)
   ran <- length(x$loss_curve)
+  first <- .curve_net(x)
   cat(sprintf("final value %.6f%s after %s%d %s: %s\n", utils::tail(x$loss_curve, 1),
-              if (nets > 1) " (net 1)" else "", if (nets > 1) "at most " else "", x$n_iter,
+              if (nets > 1) sprintf(" (net %d)", first) else "", if (nets > 1) "at most " else "", x$n_iter,
               .iterations(x$optimizer),
               if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
   if (kept < ran) {
-    cat(sprintf("the net%s kept is %s, of %s\n", if (nets > 1) " 1" else "",
+    cat(sprintf("the net%s kept is %s, of %s\n", if (nets > 1) sprintf(" %d", first) else "",
                 if (kept > 0) sprintf("iteration %d's (value %.6f)", kept, x$loss_curve[kept])
                 else "its start (iteration 0)",
                 if (x$optimizer == "bayes") "highest evidence" else "least held-out error"))
   }
 }
 
-# The first net's iteration whose weights were kept (a fit saved before
+# The curve's net's iteration whose weights were kept (a fit saved before
 # kept_iter was kept: its last)
 .kept_iter <- function(x) if (is.null(x$kept_iter)) length(x$loss_curve) else x$kept_iter
+
+# Which net loss_curve and kept_iter are: the first in the average (the first
+# of weight > 0; net 1 for a fit saved before member weights)
+.curve_net <- function(x) {
+  if (is.null(x$member_weights)) 1L else which(x$member_weights > 0)[1]
+}
 
 print.bn_fit <- function(x, ...) {
   .describe(x)
@@ -664,7 +671,7 @@ print.summary.bn_fit <- function(x, ...) {
   invisible(x)
 }
 
-# The first net's training loss per iteration; the dots go to plot() and win over
+# The first averaged net's training loss per iteration; the dots go to plot() and win over
 # these defaults.
 plot.bn_fit <- function(x, ...) {
   curve <- x$loss_curve

@@ -719,13 +719,15 @@ class BNRegressor:
         0 if every net met its stopping rule, 1 if one reached max_iter
         (nnet's ``$convergence``).
     kept_iter_ : int
-        The iteration of the first net whose weights the fit kept (0: its
+        The iteration of the first net in the average (the first of
+        member_weights_ > 0) whose weights the fit kept (0: its
         start), an index of ``loss_curve_``: "bayes" with the decay left to
         the evidence, that of the highest evidence (often blocks of LM
         steps before the last); "lbfgs" with early stopping, that of the
         least held-out error; else the last.
     loss_curve_ : ndarray
-        The first net's training loss per iteration (standardised y):
+        The training loss per iteration (standardised y) of the first net in
+        the average:
         "bayes", the weighted mean squared error after each LM step (the
         prior's term left out); "lbfgs", the objective (with the decay's
         term); "adam", each epoch's mean minibatch loss.
@@ -1076,6 +1078,7 @@ class BNRegressor:
             params.b[flat[1]] = 0.0
         x_center, x_scale, y_center, y_scale = std
         convergence = int(not all(m.converged for m in members))
+        first = int(np.flatnonzero(weights > 0)[0])
         self._publish(dict(
             _fitted_net=(self.activation, s["eps"]),
             x_center_=x_center, x_scale_=x_scale, y_center_=y_center, y_scale_=y_scale,
@@ -1083,7 +1086,8 @@ class BNRegressor:
             member_weights_=weights, running_mean_=mean, running_var_=var,
             n_features_in_=p1, n_outputs_=q, _y_1d=y_1d, optimizer_=s["optimizer"],
             n_iter_=max(m.n_iter for m in members), convergence_=convergence,
-            loss_curve_=members[0].curve, kept_iter_=members[0].kept,
+            # the first net in the average's: a net left out (weight 0) predicts nothing
+            loss_curve_=members[first].curve, kept_iter_=members[first].kept,
             log_evidence_=np.array([m.evidence for m in members])
             - W * float(np.log(y_scale).sum()),
             n_obs_=float(W if n_obs is None else n_obs),

@@ -486,6 +486,27 @@ def test_a_collapsed_start_is_tried_again_with_a_weak_prior():
     assert np.all(flat.effective_params_ < 3)
 
 
+def test_the_curve_is_the_first_averaged_net_s(monkeypatch):
+    """loss_curve_ and kept_iter_ are the first net in the average's: where
+    net 1 is left out (weight 0) they were its, of a net that predicts nothing."""
+    X, y = data(N=60, p1=3, noise=0.3)
+    seen = {}
+    real = fitmod.BNRegressor._set_fitted
+
+    def spy(self, members, *a, **k):
+        seen["members"] = members
+        return real(self, members, *a, **k)
+    monkeypatch.setattr(fitmod.BNRegressor, "_set_fitted", spy)
+    monkeypatch.setattr(fitmod, "_member_weights",
+                        lambda sse, exact=0.0: np.array([0.0, 0.5, 0.5]))
+    est = quiet(bngrad.BNRegressor(hidden=4), X, y)
+    m = seen["members"]
+    np.testing.assert_array_equal(est.member_weights_, [0.0, 0.5, 0.5])
+    np.testing.assert_array_equal(est.loss_curve_, m[1].curve)
+    assert est.kept_iter_ == m[1].kept
+    assert not np.array_equal(m[0].curve, m[1].curve)
+
+
 @pytest.mark.parametrize("N,seed", [(40, 0), (60, 3), (100, 3)])
 def test_kept_iter_is_the_iteration_of_the_net_kept(N, seed):
     """The evidence keeps its best state, blocks of LM steps before the

@@ -229,6 +229,11 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_match(capture.output(print(g)), "error more than 2.5 times the best net's$", all = FALSE)
   g$member_loo_ratio <- NULL
   expect_match(capture.output(print(g)), "error more than 4 times the best net's$", all = FALSE)
+  # the curve printed is the first averaged net's, named
+  expect_match(capture.output(print(g)), "\\(net 1\\) after at most", all = FALSE)
+  g2 <- g
+  g2$member_weights <- c(0, 0.5, 0.5)
+  expect_match(capture.output(print(g2)), "\\(net 2\\) after at most", all = FALSE)
   # a net left out spent none of the fit's parameters
   expect_equal(attr(logLik(g), "df"), mean(f$effective_params[c(1, 3)]) + 1)
   expect_equal(attr(logLik(f), "df"), mean(f$effective_params) + 1)
