@@ -499,8 +499,7 @@ logLik.bn_fit <- function(object, ...) {
 # measured one (the mean over the nets in the average: a net left out,
 # member_weights 0, spent none of the fit's), else the weights.
 .model_df <- function(object) {
-  eff <- object$effective_params
-  if (!is.null(object$member_weights)) eff <- eff[object$member_weights > 0]
+  eff <- object$effective_params[.in_average(object)]
   if (object$optimizer == "bayes" && length(eff) && all(is.finite(eff))) mean(eff)
   else length(coef(object))
 }
@@ -588,7 +587,7 @@ coef.bn_fit <- function(object, ...) {
                    num(x$decay), num(x$effective_params), .n_weights(c(n[1], x$hidden, n[3]))),
            if (!is.null(x$input_decay) && any(is.finite(x$input_decay)))
              sprintf("each input's decay (ARD), mean over the nets averaged: %s\n",
-                     paste(x$coefnames, signif(colMeans(x$input_decay[x$member_weights > 0, ,
+                     paste(x$coefnames, signif(colMeans(x$input_decay[.in_average(x), ,
                                                                       drop = FALSE]), 3),
                            collapse = ", ")))
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
@@ -596,7 +595,7 @@ coef.bn_fit <- function(object, ...) {
     else sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",
                  num(x$decay))
   } else sprintf("decay %s (fixed)\n", num(x$decay)))
-  out <- which(x$member_weights == 0)
+  out <- which(!.in_average(x))
   if (length(out)) {
     # (a fit saved before the ratio was kept: its rule was 4)
     ratio <- if (is.null(x$member_loo_ratio)) 4 else x$member_loo_ratio
@@ -628,10 +627,13 @@ coef.bn_fit <- function(object, ...) {
 # kept_iter was kept: its last)
 .kept_iter <- function(x) if (is.null(x$kept_iter)) length(x$loss_curve) else x$kept_iter
 
-# Which net loss_curve and kept_iter are: the first in the average (the first
-# of weight > 0; net 1 for a fit saved before member weights)
-.curve_net <- function(x) {
-  if (is.null(x$member_weights)) 1L else which(x$member_weights > 0)[1]
+# Which net loss_curve and kept_iter are: the first in the average
+.curve_net <- function(x) which(.in_average(x))[1]
+
+# The nets in the average (member weight > 0): all of a fit saved before
+# member weights were kept
+.in_average <- function(x) {
+  if (is.null(x$member_weights)) rep(TRUE, length(x$decay)) else x$member_weights > 0
 }
 
 print.bn_fit <- function(x, ...) {

@@ -163,7 +163,7 @@ def _groups(p1, p2, q, ard):
     """The prior's groups of v's weights (kernels/bayes.py: fit_bayes): with
     ard, input l's row of V is group l and the rest (beta, G2, b) group
     p1; else one group."""
-    P = p1 * p2 + p2 + p2 * q + q
+    P = _cuts(p1, p2, q)[2] + q
     if not ard:
         return np.zeros(P, np.int64)
     return np.concatenate((np.repeat(np.arange(p1, dtype=np.int64), p2),
@@ -173,9 +173,7 @@ def _groups(p1, p2, q, ard):
 def _weight_decays(decays, p1, p2, q):
     """Each of v's weights' decay from its group's (decays: one, or p1 + 1
     as _groups)."""
-    if len(decays) == 1:
-        return np.full(p1 * p2 + p2 + p2 * q + q, decays[0])
-    return np.asarray(decays)[_groups(p1, p2, q, True)]
+    return np.asarray(decays)[_groups(p1, p2, q, len(decays) > 1)]
 
 
 def _second_best(done, v0, p1, p2, q):
@@ -570,13 +568,18 @@ class _Member:
                  gamma_eff=np.nan, decay=np.nan, noise=np.nan, kept=None, decays=None):
         self.v, self.n_iter, self.converged, self.curve = v, n_iter, converged, curve
         self.criterion, self.evidence, self.gamma_eff = criterion, evidence, gamma_eff
-        # decays: its prior's groups' (_groups), decay the last's (beta, G2, b)
-        self.decay, self.noise = decay, noise
+        # its prior's groups' decays (_groups): one, or the inputs' and the rest's
         self.decays = np.array([decay]) if decays is None else decays
+        self.noise = noise
         # the iteration whose weights v are: the curve's last, but where
         # early stopping kept an earlier one
         self.kept = len(curve) if kept is None else kept
         self.diverged = None    # Adam's: the error of a run that diverged
+
+    @property
+    def decay(self):
+        """The decay of beta, G2 and b (the last group's), or the one decay."""
+        return self.decays[-1]
 
 
 _UNCHANGED = "$UNCHANGED$"        # scikit-learn's word for a request left as it is
@@ -1341,8 +1344,7 @@ class BNRegressor:
         return _Member(v, int(n_iter), status == bayes.CONVERGED, curve, kept=int(kept),
                        criterion=evidence if fixed else -evidence,
                        evidence=np.nan if fixed else evidence,
-                       gamma_eff=np.nan if fixed else gamma_eff, decay=alpha / beta_,
-                       decays=alphas / beta_,
+                       gamma_eff=np.nan if fixed else gamma_eff, decays=alphas / beta_,
                        noise=np.nan if fixed else 1 / np.sqrt(2 * beta_))
 
     def _lbfgs_setup(self, Xs, Ys, w, s):

@@ -260,9 +260,9 @@ def _ard_step(J, JtJ, g, c, beta_, dual):
 
 
 @jit()
-def _ard_update(J, v, gid, n_g, al, beta_, sse, nobs, al_new):
+def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, al_new):
     """The evidence update of fit_bayes with a precision per group (gid;
-    n_g weights in each; al their precisions): the log evidence, the
+    n_g weights in each; al their precisions, a = al[gid]): the log evidence, the
     effective number of parameters, the next noise precision beta_, and the
     groups' next precisions into al_new.
 
@@ -272,19 +272,15 @@ def _ard_update(J, v, gid, n_g, al, beta_, sse, nobs, al_new):
     weights are gamma_g = n_g - al_g tr_g(A^-1), and MacKay's update
     al_g = gamma_g / (2 |v_g|^2) for the last group (beta, G2, b).  The
     inputs' groups (rows of V) have a Gamma hyperprior with the inputs'
-    pooled precision as its mean and n_g pseudo-weights, which pulls an
+    pooled precision as its mode and n_g pseudo-weights, which pulls an
     input's precision towards the others' as far as its own weights
-    would (its mode is the pool; an input's precision is at most twice
-    it): without it, on 70-row data, the evidence dropped or kept
+    would (an input's precision is at most twice the pool): without it, on 70-row data, the evidence dropped or kept
     inputs on a few rows' say (Cars93 price, longley, stackloss: test MSE
     1.26-1.76x a single alpha's), and with it the gain where inputs are
     noise stayed (make_friedman1(), five of ten inputs noise: median test
     R^2 0.62-0.85 with one alpha, 0.66-0.95 with ARD, over four draws)."""
     rows, P = J.shape
     G = al.size
-    a = np.empty(P)
-    for d in range(P):
-        a[d] = al[gid[d]]
     diag = np.empty(P)
     logdet = 0.0
     if P <= rows:
@@ -483,7 +479,8 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
             g = beta_ * np.dot(J.T, r) - a * v
             # (beta J'J + c I) step = g, c = alpha + mu; with more weights
             # than rows, by Woodbury in the rows' space (N q instead of P):
-            # step = (g - beta J' (c I + beta J J')^-1 J g) / c
+            # step = (g - beta J' (c I + beta J J')^-1 J g) / c.  With ARD
+            # c = a + mu is a vector (_ard_step)
             dual = P > rows
             Jg = np.empty(0)
             if not dual:
@@ -555,11 +552,13 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
                 break
             continue
         # the evidence of (alpha, beta_) at this minimum, then their update.
-        # log det A and tr A^-1 from the eigenvalues of J'J, or of JJ' where
-        # that is smaller (the same non-zero ones; the rest of A's are alpha)
+        # One alpha: log det A and tr A^-1 from the eigenvalues of J'J, or of
+        # JJ' where that is smaller (the same non-zero ones; the rest of A's
+        # are alpha); ARD's from a Cholesky factor (_ard_update)
         if ard:
             al_new = np.empty(G)
-            evidence, gamma_eff, b_new = _ard_update(J, v, gid, n_g, al, beta_, sse, nobs, al_new)
+            evidence, gamma_eff, b_new = _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs,
+                                                     al_new)
             done = abs(np.log(b_new / beta_)) < tol
             for k in range(G):
                 done = done and abs(np.log(al_new[k] / al[k])) < tol
