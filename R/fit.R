@@ -564,6 +564,20 @@ coef.bn_fit <- function(object, ...) {
 # Weights of a net with n = c(inputs, hidden units, outputs).
 .n_weights <- function(n) n[1] * n[2] + 2 * n[2] + n[2] * n[3] + n[3]
 
+# A list as long as the inputs (a factor's dummies) after its head, folded
+# to the console's width between items, never inside one.
+.folded <- function(head, items, sep = "") {
+  if (!length(items)) return(paste0(head, "\n"))
+  pieces <- paste0(items, c(rep(sep, length(items) - 1), ""))
+  lines <- head
+  for (piece in pieces) {
+    last <- lines[length(lines)]
+    if (nchar(last) + 1 + nchar(piece) > getOption("width")) lines <- c(lines, paste0("  ", piece))
+    else lines[length(lines)] <- paste(last, piece)
+  }
+  paste0(paste(lines, collapse = "\n"), "\n")
+}
+
 .iterations <- function(optimizer) if (optimizer == "adam") "epochs" else "iterations"
 
 # What print and summary both say: the call, the net, how it was fitted and
@@ -573,7 +587,7 @@ coef.bn_fit <- function(object, ...) {
   if (!is.null(x$call)) cat("Call:\n", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   cat(sprintf("a %d-%d-%d batch-normalised network, %s, with %d weights\n",
               n[1], n[2], n[3], x$activation, .n_weights(n)))
-  cat("inputs:", x$coefnames, "\n")
+  cat(.folded("inputs:", x$coefnames))
   if (!is.null(x$ynames)) cat("outputs:", x$ynames, "\n")
   nets <- length(x$decay)
   cat(sprintf("fitted by %s%s; eps %g, ddof %d, seed %d\n", x$optimizer,
@@ -586,10 +600,10 @@ coef.bn_fit <- function(object, ...) {
                          "effective parameters %s of %d per net\n"),
                    num(x$decay), num(x$effective_params), .n_weights(c(n[1], x$hidden, n[3]))),
            if (!is.null(x$input_decay) && any(is.finite(x$input_decay)))
-             sprintf("each input's decay (ARD), mean over the nets averaged: %s\n",
+             .folded("each input's decay (ARD), mean over the nets averaged:",
                      paste(x$coefnames, signif(colMeans(x$input_decay[.in_average(x), ,
-                                                                      drop = FALSE]), 3),
-                           collapse = ", ")))
+                                                                      drop = FALSE]), 3)),
+                     sep = ","))
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
     if (all(x$decay == 0)) "decay none: early stopping on held-out rows (with 20 rows or more)\n"
     else sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",

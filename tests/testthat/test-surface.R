@@ -328,6 +328,28 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_match(capture.output(print(fx)), "^decay 0.5 \\(fixed\\)$", all = FALSE)
 })
 
+test_that("print folds the inputs and their decays to the console's width, between items", {
+  set.seed(3)
+  x <- matrix(rnorm(40 * 24), 40, dimnames = list(NULL, sprintf("input_%02d", 1:24)))
+  f <- bn_fit(x, x[, 1] + rnorm(40), hidden = 2, seed = 1)
+  old <- options(width = 60)
+  on.exit(options(old))
+  out <- capture.output(print(f))
+  block <- function(head) {
+    i <- grep(head, out)
+    expect_length(i, 1)
+    j <- i
+    while (j < length(out) && startsWith(out[j + 1], "  ")) j <- j + 1
+    expect_gt(j, i)                                  # folded, not one long line
+    expect_true(all(nchar(out[i:j]) <= 60))
+    trimws(gsub(" +", " ", sub(head, "", paste(out[i:j], collapse = " "))))
+  }
+  expect_identical(block("^inputs:"), paste(colnames(x), collapse = " "))
+  decays <- signif(colMeans(f$input_decay[bngrad:::.in_average(f), , drop = FALSE]), 3)
+  expect_identical(block("^each input's decay \\(ARD\\), mean over the nets averaged:"),
+                   paste(colnames(x), decays, collapse = ", "))
+})
+
 test_that("plot passes its dots to plot(), over its own defaults", {
   need_core()
   f <- bn_fit(mpg ~ wt + hp, mtcars, hidden = 2, seed = 1)
