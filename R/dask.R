@@ -5,7 +5,7 @@
 # bn_fit (plain R data; predict() is R's own forward pass), made from the
 # estimator as bn_fit.default makes its own.
 
-bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 16,
+bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
                            activation = "sigmoid", decay = NULL, ensemble = NULL,
                            restarts = 1, max_iter = NULL, tol = NULL, eps = 1e-5, ddof = 0,
                            seed = NULL, trace = FALSE, scheduler = NULL, ...) {

@@ -83,7 +83,7 @@ bn_fit.formula <- function(formula, data, weights, subset, na.action, contrasts 
 
 .optimizers <- c("auto", "bayes", "lbfgs", "adam")
 
-bn_fit.default <- function(x, y, hidden = 16, activation = "sigmoid",
+bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
                            optimizer = c("auto", "bayes", "lbfgs", "adam"), decay = NULL,
                            ensemble = NULL, restarts = 1, max_iter = NULL, tol = NULL,
                            batch_size = NULL, learning_rate = 0.01, eps = 1e-5, ddof = 0,

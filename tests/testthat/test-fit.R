@@ -380,3 +380,14 @@ test_that("a fork straight after a threaded gradient or fit: the children finish
                                                script), stdout = TRUE, stderr = TRUE))
   expect_true("children done" %in% out, info = paste(out, collapse = "\n"))
 })
+
+test_that("bn_fit's defaults are BNRegressor's, so a default fit is the same net in both", {
+  need_core()
+  py <- reticulate::import("bngrad")$BNRegressor()$get_params()
+  f <- formals(bngrad:::bn_fit.default)
+  for (a in c("hidden", "activation", "ensemble", "restarts", "max_iter", "tol", "batch_size",
+              "learning_rate", "eps", "ddof", "momentum"))
+    expect_equal(eval(f[[a]]), py[[a]], info = a)
+  expect_identical(eval(f$optimizer)[1], py$optimizer)
+  expect_equal(eval(formals(bngrad::bn_fit_parquet)$hidden), py$hidden)
+})
