@@ -46,8 +46,8 @@ over the blocks, as dask-glm does.  "bayes" needs the N x P Jacobian and
   kernel reads X's blocks as they are, with G1 / s, and dR/dG1 of the
   standardised problem is its X'S sum divided by s.  y (q columns, cheap)
   is standardised per block as the in-memory fit does.
-* Early stopping (decay=None, as in memory: stop when 10 iterations in a row
-  have not improved the held-out error, after at least 30 and while they
+* Early stopping (decay=None, as in memory: stop when 30 iterations in a row
+  have not improved the held-out error, while they
   lowered the training objective by less than 10% of itself or of 1e-3 of
   y's variance, keep the best) holds out the rows
   whose splitmix64 hash of (seed, net, restart, row number) falls below
