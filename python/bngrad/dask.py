@@ -893,11 +893,11 @@ def _scheduler(scheduler):
 
 def fit_parquet(est, path, y, x=None, weights=None, scheduler=None):
     """est fitted to Parquet columns (read_parquet's arguments) on scheduler
-    (None: Dask's default; a name; or a distributed address).  Returns
-    (est, x_names)."""
+    (None: Dask's default; a name; or a distributed address).  Returns est,
+    as its fit does; the inputs' columns are its feature_names_in_."""
     groups, sizes, xs, ys = _parquet(path, y, x, weights)
     data = _Data(groups, sizes, len(xs), len(ys), isinstance(y, str), weights is not None,
                  names=xs)
     with _scheduler(scheduler), _own_pool():
         _fit(est, data, np.asarray(xs, dtype=object), f"weights (column {weights!r})")
-    return est, xs
+    return est

@@ -108,10 +108,10 @@ def fit_parquet(est, path, y, x, weights, scheduler, warn):
     # rows counted from 1)
     with _warnings_to_r(warn, "bn_fit_parquet"):
         try:
-            est, xs = dask.fit_parquet(est, path, y, x, weights, scheduler)
+            est = dask.fit_parquet(est, path, y, x, weights, scheduler)
         except ValueError as e:
             raise ValueError(_r_message(str(e))) from None
-    return fitted(est), list(xs)
+    return fitted(est), [str(name) for name in est.feature_names_in_]
 
 
 def fitted(est):

@@ -443,9 +443,11 @@ def test_read_parquet_and_fit(tmp_path):
     ref = quiet_fit(bngrad.BNRegressor(optimizer="lbfgs", **kw), X, y, sample_weight=w)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est, names = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "data"), "y",
-                                    list(cols), "w", scheduler="synchronous")
+        est = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "data"), "y",
+                             list(cols), "w", scheduler="synchronous")
     assert fitted_gap(est, ref) < 1e-8
+    # a fit's return, as BNRegressor.fit's; the columns are its feature names
+    assert list(est.feature_names_in_) == list(cols)
     for x, w, said in ((["x0", "y"], None, "x: column 'y' is in y too"),
                        (["x0"], "y", "weights: column 'y' is in y too"),
                        (["x0", "w"], "w", "x: column 'w' is in weights too")):
@@ -580,7 +582,7 @@ def test_parquet_nulls_duplicates_and_empty_files(tmp_path):
     assert np.allclose(fits[0].predict(X[:, :2]), fits[1].predict(X[:, :2]), rtol=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est, _ = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "data"), "y")
+        est = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "data"), "y")
     import pandas as pd
     assert np.allclose(est.predict(pd.DataFrame(X[:, :2], columns=["a", "b"])),
                        fits[1].predict(X[:, :2]), rtol=1e-12)
@@ -745,8 +747,8 @@ def test_parquet_types_of_every_file_paths_and_x_checked(tmp_path):
             bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "ok"), "y", scheduler=bad)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est, _ = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "ok"), "y",
-                                scheduler="sync")
+        est = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "ok"), "y",
+                             scheduler="sync")
     assert est.n_features_in_ == 1
 
 
@@ -854,11 +856,11 @@ def test_out_of_core_fit_on_parquet_larger_than_the_workers_memory(tmp_path):
             est = bngrad.BNRegressor(hidden=16, decay=1.0, max_iter=1, seed=0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                est, names = bd.fit_parquet(est, str(directory), "y")
+                est = bd.fit_parquet(est, str(directory), "y")
             assert set(client.scheduler_info()["workers"]) == before
     finally:
         for f in directory.iterdir():
             os.remove(f)
-    assert names == [f"x{j}" for j in range(10)]
+    assert list(est.feature_names_in_) == [f"x{j}" for j in range(10)]
     assert est.n_iter_ == 1 and np.isfinite(est.loss_curve_).all()
     assert np.isfinite(est.params_.G1).all() and est.x_center_.shape == (10,)
