@@ -329,6 +329,7 @@ test_that("print and summary show the call, how the fit ended and the decay chos
 })
 
 test_that("print folds the inputs and their decays to the console's width, between items", {
+  need_core()
   set.seed(3)
   x <- matrix(rnorm(40 * 24), 40, dimnames = list(NULL, sprintf("input_%02d", 1:24)))
   f <- bn_fit(x, x[, 1] + rnorm(40), hidden = 2, seed = 1)
