@@ -1,5 +1,5 @@
-# Issue 13: default bn_fit against nnet at N = 1e4 and 1e5 (N x 10 inputs, 16
-# hidden units; nnet with maxit 150 and linear output), wall time of one fit
+# Issue 13: bn_fit (its defaults but hidden = 16) against nnet at N = 1e4 and
+# 1e5 (N x 10 inputs, 16 hidden units; nnet with maxit 150 and linear output), wall time of one fit
 # each, after a warm-up bn_fit in the session; test MSE on 25% held out for
 # scale.  Rscript bench/fit_speed_nnet.R
 suppressPackageStartupMessages({

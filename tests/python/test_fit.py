@@ -1225,8 +1225,10 @@ def test_lbfgs_stops_early_only_after_its_first_iterations(floor, monkeypatch):
     that iterate, but stops no sooner than MIN_ITER_LBFGS iterations (a
     batch-normalised net's first ones sit on its start's plateau, where
     stopping had kept a net near its start), PATIENCE_LBFGS after it
-    without the floor (the training objective's progress not asked)."""
+    without the floor (the training objective's progress not asked).  A
+    patience of 10, so that the floor is what binds when it is kept."""
     monkeypatch.setattr(fitmod, "PROGRESS_LBFGS", np.inf)
+    monkeypatch.setattr(fitmod, "PATIENCE_LBFGS", 10)
     if floor is not None:
         monkeypatch.setattr(fitmod, "MIN_ITER_LBFGS", floor)
     seen = []
@@ -1238,6 +1240,7 @@ def test_lbfgs_stops_early_only_after_its_first_iterations(floor, monkeypatch):
     s = dict(max_iter=500, tol=1e-12, decay=None)
     f = lambda v: (optimize.rosen(v), optimize.rosen_der(v))      # noqa: E731 (> 100 iterations)
     m = est._minimize(f, np.zeros(20), s, held_out_error)
+    assert m.n_iter == (fitmod.MIN_ITER_LBFGS if floor is None else 3 + 10)
     assert m.n_iter == max(3 + fitmod.PATIENCE_LBFGS, fitmod.MIN_ITER_LBFGS)
     assert m.converged and np.array_equal(m.v, seen[2]) and m.criterion == pytest.approx(0.7)
     assert m.kept == 3

@@ -350,12 +350,13 @@ def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, al_new):
         pooled_ssw += ssw[k]
     pooled = pooled_gam / (2.0 * max(pooled_ssw, 1e-300))
     if G - 1 >= SPREAD_MIN_INPUTS:
-        # the inputs' spread about the pool, from themselves (empirical
-        # Bayes on log precisions): each input's own MacKay estimate, whose
-        # log has a sampling variance of about 2 / gamma_g, shrunk towards
-        # the pool's by that variance against the spread left when it is
-        # taken out (tau2: a moment estimate; an input whose weights are
-        # all undetermined, a flat column's, is left out of it)
+        # the inputs' mean square deviation about the pool (not about
+        # their own mean), from themselves (empirical Bayes on log
+        # precisions): each input's own MacKay estimate, whose log has a
+        # sampling variance of about 2 / gamma_g, shrunk towards the pool's
+        # by that variance against the deviation left when it is taken out
+        # (tau2: a moment estimate; an input whose weights are all
+        # undetermined, a flat column's, is left out of it)
         lp = np.log(pooled)
         dev = np.empty(G - 1)
         spread, noise_sum, m = 0.0, 0.0, 0
