@@ -751,8 +751,9 @@ class BNRegressor:
         "bayes" with the decay left to the evidence: each net's decay of
         each input's weights (its row of V, ARD: an input the net found no
         use for has a larger one: pulled towards the inputs' pooled decay,
-        within twice it with fewer than 20 inputs, as far as their spread
-        says from 20 on, kernels/bayes.py); NaN otherwise, and for an
+        within twice it with fewer than 20 inputs or fewer than twice as
+        many rows, as far as their spread says otherwise, kernels/bayes.py);
+        NaN otherwise, and for an
         input of one value on the rows fitted.
     noise_sd_ : ndarray of shape (ensemble, )
         "bayes": each net's estimate of the noise's standard deviation, on

@@ -29,9 +29,10 @@ from ._jit import jit
 from .activations import act_and_slope
 
 CONVERGED, MAX_ITER = 0, 1
-# inputs from which _ard_update estimates their precisions' spread (below:
-# a Gamma hyperprior of fixed strength)
+# inputs, and rows per input, from which fit_bayes goes on from the Gamma
+# hyperprior's fit with the pull _ard_update estimates from the inputs' spread
 SPREAD_MIN_INPUTS = 20
+SPREAD_MIN_ROWS_PER_INPUT = 2.0
 
 
 @jit()
@@ -263,7 +264,7 @@ def _ard_step(J, JtJ, g, c, beta_, dual):
 
 
 @jit()
-def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, al_new):
+def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, spread, al_new):
     """The evidence update of fit_bayes with a precision per group (gid;
     n_g weights in each; al their precisions, a = al[gid]): the log evidence, the
     effective number of parameters, the next noise precision beta_, and the
@@ -286,13 +287,23 @@ def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, al_new):
     of fixed strength holds a useless input near the pool however many
     there are: make_friedman1 with 20-100 inputs (5 of them used), 150-400
     rows, median test R^2 0.36-0.90 (0.67-0.88 for HistGradientBoosting).
-    From SPREAD_MIN_INPUTS on the pull is estimated from the inputs'
-    spread (empirical Bayes on log precisions, below), which can put a
-    useless input's precision orders of magnitude above the pool: 0.45-0.95
-    there, above HistGradientBoosting in 7 of 10 draws (0.009 below in an
-    eighth; 100 inputs on 150 rows stays out of reach).  From fewer inputs
-    the spread's estimate was too rough (its relative error ~ sqrt(2 / m)):
-    on make_friedman1's 10, test R^2 moved by -0.13 to +0.14 a draw."""
+    With spread (fit_bayes: from SPREAD_MIN_INPUTS inputs with
+    SPREAD_MIN_ROWS_PER_INPUT rows each, once the hyperprior's fit has
+    settled) the pull is estimated from the inputs' spread (empirical
+    Bayes on log precisions, below), which can put a useless input's
+    precision orders of magnitude above the pool, and is never weaker than
+    the hyperprior's.  Applied from the start, it switched off inputs the
+    nets take up late, through a curve with no linear trend
+    (make_friedman1's x3, 20 (x3 - 0.5)^2, helper-54: 300 rows, 20 inputs,
+    test R^2 0.86 where 19 inputs gave 0.86-0.93); after the hyperprior's
+    fit, 17 draws of 20-100 inputs on 150-600 rows went from 0.868 to 0.905
+    in the mean (from the start: 0.868; the hyperprior alone, 1675c76^:
+    0.36-0.90 on ten of them, HistGradientBoosting 0.67-0.88).  From fewer
+    inputs the spread's estimate was too rough (its relative error
+    ~ sqrt(2 / m)): on make_friedman1's 10, test R^2 moved by -0.13 to
+    +0.14 a draw; from fewer rows than twice the inputs the nets overfit
+    (60 rows of 100 inputs, 2 used: test R^2 -1.4 to -0.4 against -0.03 to
+    0.14 with the hyperprior alone)."""
     rows, P = J.shape
     G = al.size
     diag = np.empty(P)
@@ -349,7 +360,7 @@ def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, al_new):
         pooled_gam += gam[k]
         pooled_ssw += ssw[k]
     pooled = pooled_gam / (2.0 * max(pooled_ssw, 1e-300))
-    if G - 1 >= SPREAD_MIN_INPUTS:
+    if spread:
         # the inputs' mean square deviation about the pool (not about
         # their own mean), from themselves (empirical Bayes on log
         # precisions): each input's own MacKay estimate, whose log has a
@@ -368,8 +379,13 @@ def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, al_new):
                 m += 1
         tau2 = max((spread - noise_sum) / m, 0.0) if m > 0 else 0.0
         for k in range(G - 1):
+            # the pull never stronger than the hyperprior's (below): where
+            # the deviations look like sampling noise alone (tau2 = 0), the
+            # inputs would otherwise share the pool exactly
             keep = tau2 / (tau2 + 2.0 / gam[k])
-            al_new[k] = min(np.exp(lp + keep * dev[k]), 1e10)
+            hyper = np.log(min((gam[k] + n_g[k]) / (2.0 * ssw[k] + n_g[k] / pooled), 1e10)) - lp
+            al_new[k] = min(np.exp(lp + (keep * dev[k] if abs(keep * dev[k]) > abs(hyper)
+                                         else hyper)), 1e10)
     else:
         for k in range(G - 1):
             al_new[k] = min((gam[k] + n_g[k]) / (2.0 * ssw[k] + n_g[k] / pooled), 1e10)
@@ -489,6 +505,11 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     alpha = alpha0
     G = alpha_out.size
     ard = G > 1
+    # many inputs on enough rows: their spread's pull once the hyperprior's
+    # fit has settled (_ard_update), so that an input the nets take up late,
+    # through a curve with no linear trend, is not switched off before they do
+    spread = False
+    spread_next = ard and G - 1 >= SPREAD_MIN_INPUTS and nobs >= SPREAD_MIN_ROWS_PER_INPUT * q * (G - 1)
     al = np.full(G, alpha0)         # the groups' precisions, a the weights'
     a = np.full(P, alpha0)
     n_g = np.zeros(G)
@@ -594,7 +615,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
         if ard:
             al_new = np.empty(G)
             evidence, gamma_eff, b_new = _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs,
-                                                     al_new)
+                                                     spread, al_new)
             done = abs(np.log(b_new / beta_)) < tol
             for k in range(G):
                 done = done and abs(np.log(al_new[k] / al[k])) < tol
@@ -637,6 +658,10 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
         # settled hyperparameters, no step that improves F, or an evidence
         # that has stopped rising: the best state is found
         if done or not moved or since_best >= patience:
+            if spread_next:
+                spread, spread_next = True, False
+                since_best = 0
+                continue
             status = CONVERGED
             break
     info[0] = status
