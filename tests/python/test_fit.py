@@ -524,6 +524,20 @@ def test_ard_spread_waits_for_twice_as_many_rows_as_inputs():
     assert est.score(X[60:], y[60:]) > 0.0
 
 
+def test_ard_spread_counts_only_the_inputs_that_vary():
+    """25 columns, 13 of them flat, are 12 inputs: too few for the spread's
+    estimate, so the hyperprior alone holds each decay within twice the
+    pool, as with the 12 alone (counting the flat columns, the spread's
+    pull took decays past that)."""
+    from sklearn.datasets import make_friedman1
+    X, y = make_friedman1(n_samples=300, n_features=12, noise=1.0, random_state=0)
+    X = np.hstack([X, np.ones((300, 13))])
+    est = quiet(bngrad.BNRegressor(seed=0), X, y)
+    d = est.input_decay_[:, :12]
+    assert np.all(np.isnan(est.input_decay_[:, 12:])) and np.all(np.isfinite(d))
+    assert np.all(d.max(axis=1) <= 2 * np.median(d, axis=1) * (1 + 1e-9))
+
+
 def test_a_collapsed_start_is_tried_again_with_a_weak_prior():
     """y nearly uncorrelated with X but not with its square: the strong
     first prior pulls every net to the constant; the weak restart finds the

@@ -287,7 +287,7 @@ def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, spread, al_new):
     of fixed strength holds a useless input near the pool however many
     there are: make_friedman1 with 20-100 inputs (5 of them used), 150-400
     rows, median test R^2 0.36-0.90 (0.67-0.88 for HistGradientBoosting).
-    With spread (fit_bayes: from SPREAD_MIN_INPUTS inputs with
+    With spread (fit_bayes: from SPREAD_MIN_INPUTS inputs that vary, with
     SPREAD_MIN_ROWS_PER_INPUT rows each, once the hyperprior's fit has
     settled) the pull is estimated from the inputs' spread (empirical
     Bayes on log precisions, below), which can put a useless input's
@@ -508,8 +508,17 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     # many inputs on enough rows: their spread's pull once the hyperprior's
     # fit has settled (_ard_update), so that an input the nets take up late,
     # through a curve with no linear trend, is not switched off before they do
+    # (inputs counted as those that vary: a flat column's weights are all
+    # undetermined and tell the spread nothing)
+    m_var = 0
+    if ard:
+        for k in range(G - 1):
+            for i in range(1, N):
+                if X[i, k] != X[0, k]:
+                    m_var += 1
+                    break
     spread = False
-    spread_next = ard and G - 1 >= SPREAD_MIN_INPUTS and nobs >= SPREAD_MIN_ROWS_PER_INPUT * q * (G - 1)
+    spread_next = m_var >= SPREAD_MIN_INPUTS and nobs >= SPREAD_MIN_ROWS_PER_INPUT * q * m_var
     al = np.full(G, alpha0)         # the groups' precisions, a the weights'
     a = np.full(P, alpha0)
     n_g = np.zeros(G)
