@@ -370,25 +370,25 @@ def _ard_update(J, v, gid, n_g, al, a, beta_, sse, nobs, spread, al_new):
         # undetermined, a flat column's, is left out of it)
         lp = np.log(pooled)
         dev = np.empty(G - 1)
-        spread, noise_sum, m = 0.0, 0.0, 0
+        sq_sum, noise_sum, m = 0.0, 0.0, 0
         for k in range(G - 1):
             dev[k] = np.log(min(max(gam[k] / (2.0 * max(ssw[k], 1e-300)), 1e-10), 1e10)) - lp
             if gam[k] > 2e-3:
-                spread += dev[k] * dev[k]
+                sq_sum += dev[k] * dev[k]
                 noise_sum += 2.0 / gam[k]
                 m += 1
-        tau2 = max((spread - noise_sum) / m, 0.0) if m > 0 else 0.0
-        for k in range(G - 1):
-            # the pull never stronger than the hyperprior's (below): where
-            # the deviations look like sampling noise alone (tau2 = 0), the
-            # inputs would otherwise share the pool exactly
-            keep = tau2 / (tau2 + 2.0 / gam[k])
-            hyper = np.log(min((gam[k] + n_g[k]) / (2.0 * ssw[k] + n_g[k] / pooled), 1e10)) - lp
-            al_new[k] = min(np.exp(lp + (keep * dev[k] if abs(keep * dev[k]) > abs(hyper)
-                                         else hyper)), 1e10)
-    else:
-        for k in range(G - 1):
-            al_new[k] = min((gam[k] + n_g[k]) / (2.0 * ssw[k] + n_g[k] / pooled), 1e10)
+        tau2 = max((sq_sum - noise_sum) / m, 0.0) if m > 0 else 0.0
+    for k in range(G - 1):
+        hyper = min((gam[k] + n_g[k]) / (2.0 * ssw[k] + n_g[k] / pooled), 1e10)
+        if not spread:
+            al_new[k] = hyper
+            continue
+        # the pull never stronger than the hyperprior's: where the
+        # deviations look like sampling noise alone (tau2 = 0), the inputs
+        # would otherwise share the pool exactly
+        pull = tau2 / (tau2 + 2.0 / gam[k]) * dev[k]
+        hyper_pull = np.log(hyper) - lp
+        al_new[k] = min(np.exp(lp + (pull if abs(pull) > abs(hyper_pull) else hyper_pull)), 1e10)
     al_new[G - 1] = min(gam[G - 1] / (2.0 * max(ssw[G - 1], 1e-300)), 1e10)
     b_new = min((nobs - gamma_eff) / (2.0 * max(sse, 1e-300)), 1e10)
     return evidence, gamma_eff, b_new
@@ -517,8 +517,8 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
                 if X[i, k] != X[0, k]:
                     m_var += 1
                     break
+    spread_later = m_var >= SPREAD_MIN_INPUTS and nobs >= SPREAD_MIN_ROWS_PER_INPUT * q * m_var
     spread = False
-    spread_next = m_var >= SPREAD_MIN_INPUTS and nobs >= SPREAD_MIN_ROWS_PER_INPUT * q * m_var
     al = np.full(G, alpha0)         # the groups' precisions, a the weights'
     a = np.full(P, alpha0)
     n_g = np.zeros(G)
@@ -667,8 +667,8 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
         # settled hyperparameters, no step that improves F, or an evidence
         # that has stopped rising: the best state is found
         if done or not moved or since_best >= patience:
-            if spread_next:
-                spread, spread_next = True, False
+            if spread_later and not spread:
+                spread = True
                 since_best = 0
                 continue
             status = CONVERGED
