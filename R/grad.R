@@ -114,7 +114,14 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 }
 
 .finite <- function(x, name) {
-  if (!all(is.finite(.numeric(x, name)))) stop(name, " contains NA, NaN or Inf", call. = FALSE)
+  if (!all(is.finite(.numeric(x, name)))) {
+    # the column, where it has a name: a formula's user never wrote "x"
+    cn <- colnames(x)
+    j <- if (is.matrix(x)) which(colSums(!is.finite(x)) > 0)[1L] else NA
+    stop(name, " contains NA, NaN or Inf",
+         if (!is.na(j) && !is.null(cn) && nzchar(cn[j])) paste0(", first in column '", cn[j], "'"),
+         call. = FALSE)
+  }
   x
 }
 

@@ -321,7 +321,9 @@ def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
     not_sparse(name, X)
     if X is None:
         raise ValueError(f"{name} must be an array, got None")
+    columns = None                            # a DataFrame's, to name a column of Inf
     if hasattr(X, "isna") and hasattr(X, "columns"):      # a pandas DataFrame
+        columns = list(X.columns)
         missing = np.asarray(X.isna()).any(axis=0)
         if missing.any():
             col = list(X.columns)[int(np.argmax(missing))]
@@ -372,7 +374,10 @@ def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
         raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     arr = arr.astype(np.float64, copy=False)
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or Inf")
+        # the column, as bngrad.dask names it: which of many inputs to look at
+        j = int(np.argmin(np.isfinite(arr).all(axis=0)))
+        where = f", first in column {columns[j]!r}" if columns is not None else f" in column {j}"
+        raise ValueError(f"{name} contains NaN or Inf{where}")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"X has {arr.shape[1]} features, but {estimator} is expecting "
                          f"{n_features} features as input")

@@ -330,6 +330,11 @@ test_that("bad input to bn_fit is a clear R error", {
   expect_error(bn_fit(x, d$y[-1]), "x has 30 rows but y has 29")
   xn <- x; xn[4, 2] <- NA
   expect_error(bn_fit(xn, d$y), "x contains NA")
+  # Inf is no NA: na.omit keeps its row, and the message names the column
+  xi <- x; xi[4, 2] <- Inf
+  expect_error(bn_fit(xi, d$y), "x contains NA, NaN or Inf, first in column 'b'", fixed = TRUE)
+  di <- d; di$b[4] <- -Inf
+  expect_error(bn_fit(y ~ a + b, data = di), "first in column 'b'", fixed = TRUE)
   expect_error(bn_fit(x, d$y, hidden = 0), "hidden")
   expect_error(bn_fit(data.frame(a = letters[1:30]), d$y), "x must be numeric")
   expect_error(bn_fit("y ~ a + b", d), "x is the string \"y ~ a \\+ b\", not a formula")
