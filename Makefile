@@ -30,7 +30,7 @@ export BNGRAD_REQUIRE_DASK := 1
 # R CMD check: no clock check over the network (there is none here).
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-panel bench-fit-speed bench-bridge bench-busy bench-dask clean
+.PHONY: demo test pytest pytest-numpy2 testthat check check-nocore test-tarball install bench bench-panel bench-sweep bench-fit-speed bench-bridge bench-busy bench-dask clean
 
 demo: install
 	Rscript scripts/demo.R
@@ -132,7 +132,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 
-bench: $(BENCH_VENV)/stamp install bench-panel bench-fit-speed bench-bridge bench-busy bench-dask
+bench: $(BENCH_VENV)/stamp install bench-panel bench-sweep bench-fit-speed bench-bridge bench-busy bench-dask
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
 	# the project's venv and the cache make warmed for it, as a user has them
 	$(BENCH_UNSET) $(PY) bench/bench_memory.py
@@ -146,6 +146,13 @@ clean:
 bench-panel: install $(BUILD)/r-bench.stamp
 	$(BENCH_UNSET) Rscript bench/fit_panel.R
 	$(BENCH_UNSET) $(PY) bench/fit_panel.py
+
+# Issue 10's goals on data no one chose: every data frame of R's packages
+# not in the panel (bench/fit_sweep.R).
+bench-sweep: install $(BUILD)/r-bench.stamp
+	@if ! Rscript -e 'for (p in c("boot", "nlme", "rpart", "lattice", "survival", "cluster")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	  $(SUDO) apt-get install -y -qq r-cran-boot r-cran-nlme r-cran-rpart r-cran-lattice r-cran-survival r-cran-cluster; fi
+	$(BENCH_UNSET) Rscript bench/fit_sweep.R
 
 # Issue 13: a fit iteration in gradient calls, two BLAS settings; bn_fit vs nnet.
 bench-fit-speed: install
