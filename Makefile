@@ -146,6 +146,7 @@ clean:
 bench-panel: install $(BUILD)/r-bench.stamp
 	$(BENCH_UNSET) Rscript bench/fit_panel.R
 	$(BENCH_UNSET) $(PY) bench/fit_panel.py
+	$(BENCH_UNSET) $(PY) bench/wide_few_rows.py
 
 # Issue 10's goals on data no one chose: every data frame of R's packages
 # not in the panel (bench/fit_sweep.R).
