@@ -725,7 +725,7 @@ def _second_runs(first, again, order_seed, line=0.0, K=3, R=1):
     first[k] and again[k] are (log evidence, effective parameters) of net k's
     runs (one restart each unless R > 1, all alike)."""
     rng = np.random.default_rng(order_seed)
-    rule = fitmod._SecondRuns(p1=3, q=1, linear=line)
+    rule = fitmod._SecondRuns(p1=3, q=1, linear=line, first_runs=K * R)
     ready = [(k, r, fitmod.ALPHA0) for k in range(K) for r in range(R)]
     runs, started = {}, set()
     while ready:
@@ -747,10 +747,18 @@ def _second_runs(first, again, order_seed, line=0.0, K=3, R=1):
     # nets held in their linear regime: net 0's second run is better, so all run again
     ("held", [(-5, 10), (-6, 10), (-5.5, 9)], [(20, 40)] * 3, {(0, 0), (1, 0), (2, 0)}),
     # net 0 beat the line: the others below it were held (net 2 was not)
-    ("one held", [(30, 40), (-6, 10), (25, 38)], [(20, 40)] * 3, {(1, 0)}),
+    ("one held", [(30, 40), (-6, 10), (28, 38)], [(20, 40)] * 3, {(1, 0)}),
     # few well-determined weights: run again whatever net 0 says
     ("few", [(-5, 10), (-6, 3), (-5.5, 9)], [(-9, 20)] * 3, {(0, 0), (1, 0)}),
-    ("sound", [(30, 40), (28, 39), (25, 38)], [(20, 40)] * 3, set()),
+    ("sound", [(30, 40), (28, 39), (29, 38)], [(20, 40)] * 3, set()),
+    # above the line, but more than EVIDENCE_GAP below the best net: stuck at
+    # a worse optimum (boot's aids), it runs again
+    ("stuck", [(30, 40), (20, 38), (29, 38)], [(20, 40)] * 3, {(1, 0)}),
+    ("gap", [(30, 40), (30 - fitmod.EVIDENCE_GAP - 0.1, 38), (30 - fitmod.EVIDENCE_GAP, 38)],
+     [(20, 40)] * 3, {(1, 0)}),
+    # below the line and far below net 0: it runs again though net 0's
+    # second run lost (which holds the others below the line)
+    ("stuck below", [(-5, 10), (-20, 10), (-5.5, 9)], [(-9, 20)] * 3, {(0, 0), (1, 0)}),
 ])
 def test_which_runs_run_again_does_not_depend_on_the_order_runs_end(case, first, again, want):
     for order in range(40):
