@@ -131,7 +131,7 @@ TOL_FIXED_DECAY = 1e-4
 # but lost on the R sets (0.951).
 ALPHA0, INNER_FIRST, INNER, PATIENCE = 1.0, 10, 3, 3
 ALPHA0_AGAIN = ALPHA0 * 1e-2
-# A first run whose log evidence is this far below the best first run's
+# A first run whose log evidence is more than this below the best first run's
 # runs again (_SecondRuns): a Bayes factor of e^3 ~ 20, "strong" on Kass and
 # Raftery's scale, says it stopped at a worse optimum than the data hold.
 EVIDENCE_GAP = 3.0
@@ -534,7 +534,8 @@ class _SecondRuns:
       x2^2 on 100 rows: three at 5.1-5.7 effective parameters, test R^2
       0.15 where the weak prior's reached 0.97).  The fit's first net tells
       them apart: it runs again, and the others below the line run again
-      only if its first run beat the line or its second beat its first (a
+      only if its first run beat the line or its second beat its first, or
+      if they are far below the best (the last rule) (a
       linear truth: two runs more where each net's had cost 60-140 % more
       time on near-linear data, diabetes and breast cancer).  In a design
       of cells, where leave-one-out error, not the evidence, chooses between
@@ -588,7 +589,9 @@ class _SecondRuns:
         best's evidence, less any asked for already or still waiting on the
         verdict (which may start them first): the same set in any order."""
         if len(self.evidence) == self.first_runs:
-            best = max(self.evidence.values())
+            # (a NaN evidence, were a run to report one, is no best: max()
+            # over it would depend on the order the runs ended in)
+            best = max((ev for ev in self.evidence.values() if not np.isnan(ev)), default=np.nan)
             start = start + [kr for kr, ev in sorted(self.evidence.items())
                              if ev < best - EVIDENCE_GAP and kr not in start
                              and kr not in self.waiting]

@@ -759,6 +759,10 @@ def _second_runs(first, again, order_seed, line=0.0, K=3, R=1):
     # below the line and far below net 0: it runs again though net 0's
     # second run lost (which holds the others below the line)
     ("stuck below", [(-5, 10), (-20, 10), (-5.5, 9)], [(-9, 20)] * 3, {(0, 0), (1, 0)}),
+    # a NaN evidence (no run reports one now) is never the best, whichever
+    # order the runs end in (helper-57: max() over it was); it is no more
+    # than the line's, so that run runs again as one below it
+    ("nan", [(30, 40), (np.nan, 40), (20, 38)], [(20, 40)] * 3, {(1, 0), (2, 0)}),
 ])
 def test_which_runs_run_again_does_not_depend_on_the_order_runs_end(case, first, again, want):
     for order in range(40):
