@@ -14,9 +14,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 R_PACKAGES := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-nnet r-cran-caret
 PY_PACKAGES := "numpy<2" numba scipy threadpoolctl pytest hypothesis scikit-learn pandas
 # bngrad[dask]: with numpy<2 here, pyarrow 25 is the last that runs (26 needs
-# NumPy 2); the NumPy 2 venv takes current releases.
+# NumPy 2); the NumPy 2 venv takes current releases, at pyproject's floors:
+# dask 2026.11.0 came to PyPI before a distributed to match it, and unpinned
+# pip paired it with distributed 2021.4.1, which cannot import it.
 DASK_PACKAGES := "dask[array]==2026.8.0" "distributed==2026.8.0" "pyarrow==25.0.0"
-DASK_PACKAGES_NP2 := "dask[array]" distributed pyarrow
+DASK_PACKAGES_NP2 := "dask[array]>=2026.8" "distributed>=2026.8" pyarrow
 PY_SOURCES := pyproject.toml $(wildcard python/bngrad/*.py python/bngrad/kernels/*.py)
 R_SOURCES := DESCRIPTION NAMESPACE LICENSE .Rbuildignore $(wildcard R/*.R man/*.Rd tests/*.R tests/testthat/*.R tests/fixtures/*.json)
 
