@@ -153,8 +153,6 @@ bench-panel: install $(BUILD)/r-bench.stamp
 # Issue 10's goals on data no one chose: every data frame of R's packages
 # not in the panel (bench/fit_sweep.R).
 bench-sweep: install $(BUILD)/r-bench.stamp
-	@if ! Rscript -e 'for (p in c("boot", "nlme", "rpart", "lattice", "survival", "cluster")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
-	  $(SUDO) apt-get install -y -qq r-cran-boot r-cran-nlme r-cran-rpart r-cran-lattice r-cran-survival r-cran-cluster; fi
 	$(BENCH_UNSET) Rscript bench/fit_sweep.R
 
 # Issue 13: a fit iteration in gradient calls, two BLAS settings; bn_fit vs nnet.
@@ -162,10 +160,11 @@ bench-fit-speed: install
 	$(BENCH_UNSET) $(PY) bench/bench_fit_speed.py
 	$(BENCH_UNSET) Rscript bench/fit_speed_nnet.R
 
-# The panel's data sets: Debian's MASS, mlbench and carData (only if missing).
+# The panel's and the sweep's data sets: Debian's MASS, mlbench, carData and
+# the recommended packages the sweep reads (only if missing).
 $(BUILD)/r-bench.stamp:
-	@if ! Rscript -e 'for (p in c("MASS", "mlbench", "carData")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
-	  $(SUDO) apt-get install -y -qq r-cran-mass r-cran-mlbench r-cran-cardata; fi
+	@if ! Rscript -e 'for (p in c("MASS", "mlbench", "carData", "boot", "nlme", "rpart", "lattice", "survival", "cluster")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	  $(SUDO) apt-get install -y -qq r-cran-mass r-cran-mlbench r-cran-cardata r-cran-boot r-cran-nlme r-cran-rpart r-cran-lattice r-cran-survival r-cran-cluster; fi
 	@touch $@
 
 # R's side of a call (the project's venv, as R users have it)

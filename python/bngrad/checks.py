@@ -326,7 +326,7 @@ def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
         columns = list(X.columns)
         missing = np.asarray(X.isna()).any(axis=0)
         if missing.any():
-            col = list(X.columns)[int(np.argmax(missing))]
+            col = columns[int(np.argmax(missing))]
             raise ValueError(f"{name} contains NaN or missing values (pandas NA), first in "
                              f"column {col!r}")
         kinds = [getattr(t, "kind", "O") for t in X.dtypes]

@@ -104,7 +104,6 @@ def test_pandas_nullable_columns_are_numbers_and_their_na_is_named():
         bngrad.batchnorm_forward(df, np.ones(3), np.zeros(3))
 
 
-
 def test_inf_in_x_names_its_column():
     # a fit's check, as bngrad.dask's names it: of many inputs, the one to look at
     X, y, _ = good()
@@ -115,6 +114,7 @@ def test_inf_in_x_names_its_column():
     pd = pytest.importorskip("pandas")
     with pytest.raises(ValueError, match=r"^X contains NaN or Inf, first in column 'c'$"):
         bngrad.BNRegressor(hidden=2, max_iter=2).fit(pd.DataFrame(Xi, columns=list("abc")), y)
+
 
 def test_constant_column_with_eps_zero():
     X, y, p = good()
