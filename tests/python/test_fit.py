@@ -989,7 +989,7 @@ def test_a_signal_with_no_linear_part_is_found():
 def test_a_noise_free_target_ends_at_the_noise_floor(N, target, hidden):
     """Without noise the evidence raises beta as long as LM lowers the
     SSE; within 1e-4 of y's sd there is nothing left for it (R^2 > 0.99999999),
-    and where a block of LM steps lowers it by less than 10 % of it, with a
+    and where a block of LM steps lowers it by less than 3 % of it, with a
     noise under 1% of y's sd, neither (16 units, a linear truth: each net
     crept on to max_iter at 1.5e-3 of y's sd)."""
     rng = np.random.default_rng(N)
@@ -1008,14 +1008,15 @@ def test_a_noise_free_target_ends_at_the_noise_floor(N, target, hidden):
     assert est.convergence_ == 0 and est.score(X, y) > 0.9999
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", [0, 3, 9, 11])
 def test_a_noise_free_curve_is_fitted_to_its_end(seed):
     """A smooth law without noise: the near-exact stop waits until LM's steps
-    no longer lower the SSE by a share of it, and the evidence's own until
-    the noise is 1e-4 of y's sd (new rows within the training range: 5e-9 to
-    1.3e-7 of y's variance; 5-8e-7 with that at 1e-3).  Stopping where a
-    block lowered it by 1e-5 of y's variance left these at 2-4e-5 (nlme's
-    Remifentanil, LBM from height, weight and sex: 25x nnet's test MSE)."""
+    no longer lower the SSE by 3 % of it a block, and the evidence's own until
+    the noise is 1e-4 of y's sd (new rows within the training range, seeds
+    0-15: 3e-9 to 7.7e-8 of y's variance; up to 3.6e-5 at 10 % a block).
+    Stopping where a block lowered it by 1e-5 of y's variance left seeds 0-2
+    at 2-4e-5 (nlme's Remifentanil, LBM from height, weight and sex: 25x
+    nnet's test MSE)."""
     rng = np.random.default_rng(seed)
     X, Xt = rng.uniform(-2.0, 2.0, (200, 5)), rng.uniform(-1.8, 1.8, (1000, 5))
     law = lambda X: np.sin(X[:, 0]) + X[:, 1] ** 2
