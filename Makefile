@@ -162,9 +162,11 @@ bench-fit-speed: install
 
 # The panel's and the sweep's data sets: Debian's MASS, mlbench, carData and
 # the recommended packages the sweep reads (only if missing).
+# (Debian's name of each: r-cran- and the R name in lower case)
+BENCH_R_PACKAGES := MASS mlbench carData boot nlme rpart lattice survival cluster
 $(BUILD)/r-bench.stamp:
-	@if ! Rscript -e 'for (p in c("MASS", "mlbench", "carData", "boot", "nlme", "rpart", "lattice", "survival", "cluster")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
-	  $(SUDO) apt-get install -y -qq r-cran-mass r-cran-mlbench r-cran-cardata r-cran-boot r-cran-nlme r-cran-rpart r-cran-lattice r-cran-survival r-cran-cluster; fi
+	@if ! Rscript -e 'for (p in strsplit("$(BENCH_R_PACKAGES)", " ")[[1]]) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
+	  $(SUDO) apt-get install -y -qq $(addprefix r-cran-,$(shell echo $(BENCH_R_PACKAGES) | tr A-Z a-z)); fi
 	@touch $@
 
 # R's side of a call (the project's venv, as R users have it)

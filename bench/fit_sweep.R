@@ -60,12 +60,11 @@ for (p in pkgs) {
     bn_time <- proc.time()[["elapsed"]] - t0
     pred <- predict(fit, task$data[-train, , drop = FALSE])
     if (anyNA(pred)) stop(p, "::", it, ": NA in the predictions")
-    mse <- mean((d$y[-train] - pred)^2)
+    ratio <- mean((d$y[-train] - pred)^2) / min(nn$mse)
     name <- paste0(p, "::", it)
-    rows[[name]] <- c(n = nrow(d$x), p = ncol(d$x), ratio = mse / min(nn$mse), bn = bn_time,
-                      nnet = nn$time)
+    rows[[name]] <- c(n = nrow(d$x), p = ncol(d$x), ratio = ratio, bn = bn_time, nnet = nn$time)
     cat(sprintf("%-28s n %4d p %3d  ratio %7.3f  time %.3f s vs %.3f s\n", name, nrow(d$x),
-                ncol(d$x), mse / min(nn$mse), bn_time, nn$time))
+                ncol(d$x), ratio, bn_time, nn$time))
   }
 }
 r <- do.call(rbind, rows)

@@ -555,7 +555,6 @@ class _SecondRuns:
         self.verdict = None if probe else True
         self.waiting = []                    # those below the line, until it is known
         self.first_runs = first_runs
-        self.evidence = {}                   # of the first runs that have ended
         self.started = set()                 # the (net, restart)s asked to run again
 
     def after(self, k, r, alpha0, result, runs):
@@ -566,8 +565,7 @@ class _SecondRuns:
             start = []
             if (k, r) == (0, 0) and self.verdict is None:
                 start = self._settle(evidence > runs[0, 0, ALPHA0][1][2])
-            return self._start(start)
-        self.evidence[k, r] = evidence
+            return self._start(start, runs)
         few, below = gamma_eff < self.few, not evidence > self.linear
         if (k, r) == (0, 0):
             start = ([(0, 0)] if few or below else []) + ([] if below else self._settle(True))
@@ -577,22 +575,25 @@ class _SecondRuns:
             start = []
             if below and self.verdict is None:
                 self.waiting.append((k, r))
-        return self._start(start)
+        return self._start(start, runs)
 
     def _settle(self, verdict):
         self.verdict = verdict
         start, self.waiting = (self.waiting if verdict else []), []
         return start
 
-    def _start(self, start):
-        """start, and once every first run has ended those far below the
-        best's evidence, less any asked for already or still waiting on the
-        verdict (which may start them first): the same set in any order."""
-        if len(self.evidence) == self.first_runs:
+    def _start(self, start, runs):
+        """start, and once every first run has ended (runs: those ended) those
+        far below the best's evidence, less any asked for already or still
+        waiting on the verdict (which may start them first): the same set in
+        any order."""
+        evidence = {(k, r): result[1][2] for (k, r, alpha0), result in runs.items()
+                    if alpha0 == ALPHA0}
+        if len(evidence) == self.first_runs:
             # (a NaN evidence, were a run to report one, is no best: max()
             # over it would depend on the order the runs ended in)
-            best = max((ev for ev in self.evidence.values() if not np.isnan(ev)), default=np.nan)
-            start = start + [kr for kr, ev in sorted(self.evidence.items())
+            best = max((ev for ev in evidence.values() if not np.isnan(ev)), default=np.nan)
+            start = start + [kr for kr, ev in sorted(evidence.items())
                              if ev < best - EVIDENCE_GAP and kr not in start
                              and kr not in self.waiting]
         start = [kr for kr in start if kr not in self.started]
