@@ -43,7 +43,20 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
     """Weighted residuals sqrt(w)(y - yhat) into r, sqrt(w) d yhat / d v into
     J (if want_jac), for the net with batch statistics of X; returns SSE."""
     N, p1 = X.shape
-    q = Y.shape[1]
+    Xc, W = _centred(X, w)
+    G1, gam, sd = np.empty((p1, p2)), np.empty(p2), np.empty(p2)
+    Zc, Zh, H, S = np.empty((N, p2)), np.empty((N, p2)), np.empty((N, p2)), np.empty((N, p2))
+    sse = _forward(Xc, W, w, sw, Y, v, p2, code, eps, ddof, G1, gam, sd, Zc, Zh, H, S, r)
+    if want_jac:
+        _jacobian(Xc, W, w, sw, v, p2, Y.shape[1], eps, ddof, G1, sd, Zh, H, S, J)
+    return sse
+
+
+@jit()
+def _centred(X, w):
+    """X less its weighted column means, and the weights' total: the same
+    for every v, so fit_bayes takes them once."""
+    N, p1 = X.shape
     W = 0.0
     for i in range(N):
         W += w[i]
@@ -57,8 +70,18 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
     for i in range(N):
         for l in range(p1):
             Xc[i, l] = X[i, l] - m[l]
-    gam = np.zeros(p2)
-    G1 = np.empty((p1, p2))
+    return Xc, W
+
+
+@jit()
+def _forward(Xc, W, w, sw, Y, v, p2, code, eps, ddof, G1, gam, sd, Zc, Zh, H, S, r):
+    """The forward pass at v: residuals sqrt(w)(y - yhat) into r, and what
+    its Jacobian (_jacobian) needs into G1 (V / |V|), gam (|V|), sd, Zh, H
+    and S (Zc is room for X G1); returns SSE.  The pieces are kept, not
+    recomputed with the Jacobian: an accepted LM step's trial forward pass
+    is the next Jacobian's."""
+    N, p1 = Xc.shape
+    q = Y.shape[1]
     for j in range(p2):
         s = 0.0
         for l in range(p1):
@@ -67,21 +90,15 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
         inv = 1.0 / gam[j] if gam[j] > 0.0 else 0.0
         for l in range(p1):
             G1[l, j] = v[l * p2 + j] * inv
-    Zc = np.dot(Xc, G1)
-    sd = np.empty(p2)
-    var = np.empty(p2)
+    np.dot(Xc, G1, Zc)
     for j in range(p2):
         s = 0.0
         for i in range(N):
             s += w[i] * Zc[i, j] ** 2
-        var[j] = s / (W - ddof)
-        sd[j] = np.sqrt(var[j] + eps)
+        sd[j] = np.sqrt(s / (W - ddof) + eps)
     ob = p1 * p2                   # offsets of beta, G2, b in v
     og = ob + p2
     oc = og + p2 * q
-    Zh = np.empty((N, p2))
-    H = np.empty((N, p2))
-    S = np.empty((N, p2))
     for i in range(N):
         for j in range(p2):
             zh = Zc[i, j] / sd[j]
@@ -96,8 +113,16 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
             e = sw[i] * (Y[i, k] - yh)
             r[i * q + k] = e
             sse += e * e
-    if not want_jac:
-        return sse
+    return sse
+
+
+@jit()
+def _jacobian(Xc, W, w, sw, v, p2, q, eps, ddof, G1, sd, Zh, H, S, J):
+    """sqrt(w) d yhat / d v into J, from _forward's pieces at v."""
+    N, p1 = Xc.shape
+    ob = p1 * p2
+    og = ob + p2
+    oc = og + p2 * q
     # U[j, l] = sum_m w_m Zh_mj Xc_ml / (W - ddof): how Zh_.j moves with G1_lj through sd_j
     WZh = np.empty((N, p2))
     for i in range(N):
@@ -124,7 +149,6 @@ def net_eval(X, w, sw, Y, v, p2, code, eps, ddof, want_jac, r, J):
                 J[row, ob + j] = s * g
                 J[row, og + j * q + k] = s * H[i, j]
             J[row, oc + k] = s
-    return sse
 
 
 @jit()
@@ -503,7 +527,16 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     r2 = np.empty(rows)
     J = np.empty((rows, P))
     v = v0.copy()
-    sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J) + sse0
+    # the forward pass's pieces at v, and room for a trial step's (swapped
+    # when the step is taken)
+    Xc, W = _centred(X, w)
+    p1 = X.shape[1]
+    G1, gam, sd = np.empty((p1, p2)), np.empty(p2), np.empty(p2)
+    Zc, Zh, H, S = np.empty((N, p2)), np.empty((N, p2)), np.empty((N, p2)), np.empty((N, p2))
+    G1t, gamt, sdt = np.empty((p1, p2)), np.empty(p2), np.empty(p2)
+    Zht, Ht, St = np.empty((N, p2)), np.empty((N, p2)), np.empty((N, p2))
+    sse = _forward(Xc, W, w, sw, Y, v, p2, code, eps, ddof, G1, gam, sd, Zc, Zh, H, S, r) + sse0
+    _jacobian(Xc, W, w, sw, v, p2, q, eps, ddof, G1, sd, Zh, H, S, J)
     ssw = np.dot(v, v)
     alpha = alpha0
     G = alpha_out.size
@@ -583,7 +616,8 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
                     else:
                         step = _chol_solve(L, g)
                 v2 = v + step
-                sse2 = net_eval(X, w, sw, Y, v2, p2, code, eps, ddof, False, r2, J) + sse0
+                sse2 = _forward(Xc, W, w, sw, Y, v2, p2, code, eps, ddof, G1t, gamt, sdt, Zc,
+                                Zht, Ht, St, r2) + sse0
                 ssw2 = np.dot(v2, v2)
                 F2 = beta_ * sse2 + (np.dot(a * v2, v2) if ard else alpha * ssw2)
                 # the reduction the quadratic model promised: step'(g + mu step)
@@ -593,6 +627,8 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
                     rel = (F - F2) / F
                     v = v2
                     sse, ssw = sse2, ssw2
+                    G1, G1t, gam, gamt, sd, sdt = G1t, G1, gamt, gam, sdt, sd
+                    Zh, Zht, H, Ht, S, St, r, r2 = Zht, Zh, Ht, H, St, S, r2, r
                     # Nielsen's damping: by how well the model predicted the step
                     rho = (F - F2) / promised
                     F = F2
@@ -605,7 +641,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
                 it -= 1                        # iterations count LM steps taken: the curve's
                 break
             moved = True
-            sse = net_eval(X, w, sw, Y, v, p2, code, eps, ddof, True, r, J) + sse0
+            _jacobian(Xc, W, w, sw, v, p2, q, eps, ddof, G1, sd, Zh, H, S, J)
             curve[it - 1] = sse / nobs
             if rel < (1e-10 if fixed else 1e-6) or it >= max_iter:
                 break
