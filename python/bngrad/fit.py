@@ -26,6 +26,7 @@ Inputs and outputs are standardised inside the fit (params_ belong to the
 standardised problem; predict undoes it).
 """
 import collections
+import functools
 import sys
 import threading
 import warnings
@@ -169,10 +170,13 @@ def _first_units(v0, p1, p2, q, h):
     return _join(V[:, :h], beta[:h], G2[:h] * np.sqrt(p2 / h), b)
 
 
+@functools.lru_cache(maxsize=64)
 def _groups(p1, p2, q, ard):
     """The prior's groups of v's weights (kernels/bayes.py: fit_bayes): with
     ard, input l's row of V is group l and the rest (beta, G2, b) group
-    p1; else one group."""
+    p1; else one group.  One array per shape, shared: read, never written
+    (a fit asks for it a dozen times, its building cost more than a small
+    net's LM step)."""
     P = _cuts(p1, p2, q)[2] + q
     if not ard:
         return np.zeros(P, np.int64)
@@ -1063,15 +1067,15 @@ class BNRegressor:
             members = self._fit_members(Xs, Ys, w, s, grouped, loo, cells)
             linear = self._linear_blend(members, Xs, wt, loo, s) if chosen else None
 
-        def batch_stats(G1):
-            Z = Xs @ G1
-            mean = sums.column_sums(Z * wt[:, None]) / W
-            return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
-        # (the count itself where the weights were scaled to it, not their sum)
-        return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
-                                batch_stats, (x_center, x_scale, y_center, y_scale), linear,
-                                n_obs=np.count_nonzero(loo[2]) if copies else W,
-                                flat=(flat_x, flat_y))
+            def batch_stats(G1):
+                Z = Xs @ G1
+                mean = sums.column_sums(Z * wt[:, None]) / W
+                return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
+            # (the count itself where the weights were scaled to it, not their sum)
+            return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
+                                    batch_stats, (x_center, x_scale, y_center, y_scale), linear,
+                                    n_obs=np.count_nonzero(loo[2]) if copies else W,
+                                    flat=(flat_x, flat_y))
 
     def _linear_blend(self, members, Xs, w, loo, s):
         """(the members' weights in the average, params -> the average
