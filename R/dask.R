@@ -42,9 +42,8 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
   set <- .shared_settings(activation, decay, ensemble, restarts, tol, eps, ddof, trace)
   # as in bn_fit: the R stream chooses the seed unless one is given
   seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
-  core <- .core()
   .core_dask()
-  est <- do.call(.call_core, c(list(core$BNRegressor), set, list(
+  est <- do.call(.call_core, c(list(.core_regressor()), set, list(
     hidden = hidden, optimizer = "lbfgs", max_iter = max_iter, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
   said <- .said()
