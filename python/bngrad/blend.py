@@ -52,13 +52,23 @@ GAMMA = 1e-5                                     # the linear unit's gamma
 LEVERAGE_MAX = 1.0 - 1e-3                        # a row no fit can leave out is capped here
 
 
+def _row_keys(A):
+    """A's rows as keys of bytes, one per row (-0.0 made 0.0 first)."""
+    A = np.ascontiguousarray(A, dtype=np.float64) + 0.0
+    return A.view(np.dtype((np.void, A.dtype.itemsize * A.shape[1]))).ravel()
+
+
 def unique_rows(A):
     """(first, inverse) of np.unique over A's rows, each row one key of
     bytes (several times faster than np.unique's axis=0)."""
-    A = np.ascontiguousarray(A, dtype=np.float64) + 0.0     # -0.0 is 0.0
-    key = A.view(np.dtype((np.void, A.dtype.itemsize * A.shape[1]))).ravel()
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(_row_keys(A), return_index=True, return_inverse=True)
     return first, inverse.ravel()
+
+
+def count_rows(A):
+    """How many distinct rows A has: len(np.unique(A, axis=0)), at a third
+    to a tenth of its cost."""
+    return np.unique(_row_keys(A)).size
 
 
 def distinct(Xs, Ys, w):

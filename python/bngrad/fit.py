@@ -366,9 +366,9 @@ def _affine_design(Xs, w):
     # 0.17 s at 84,000 x 25, the Bayesian fit's largest)
     for part in (slice(0, 4 * most), slice(None)):
         rows = Xs[part] if w.size == 0 else Xs[part][w[part] > 0]
-        U = np.unique(rows, axis=0)
-        if len(U) > most:
+        if blend.count_rows(rows) > most:
             return False
+    U = np.unique(rows, axis=0)
     # (one distinct row: every function of it is a constant)
     return len(U) == 1 or np.linalg.matrix_rank(U[1:] - U[0]) == len(U) - 1
 
@@ -417,7 +417,7 @@ def _grouped(Xs, Ys, w):
     rows are 6, an LM step ~10x cheaper.)  None elsewhere."""
     N = len(Xs)
     head = Xs[:64]
-    seen = len(np.unique(head, axis=0))
+    seen = blend.count_rows(head)
     if seen > N // 2 or (seen == len(head) < N):
         return None                            # continuous inputs: the first rows differ
     U, inverse = np.unique(Xs, axis=0, return_inverse=True)
@@ -1201,7 +1201,7 @@ class BNRegressor:
         fit_one = {"lbfgs": self._lbfgs, "adam": self._adam}.get(s["optimizer"])
         affine = fit_one is None and s["decay"] is None and _affine_design(Xs, w)
         # the Bayesian runs see repeated rows once (_grouped): the same fit
-        grouped = grouped or (Xs, Ys, w, 0.0)
+        grouped = grouped or (Xs, Ys, w if w.size else np.ones(len(Xs)), 0.0)
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
         second = (_SecondRuns(p1, q, _linear_evidence(Xs, Ys, w), K * R, probe=not cells)
                   if fit_one is None and s["decay"] is None and not affine else None)
@@ -1352,7 +1352,8 @@ class BNRegressor:
             info[2] *= k                        # the objective and decay as the user's
             info[4] *= k
             alphas *= k
-        return v, info, curve[np.isfinite(curve)], alphas
+        # (the LM steps taken: the kernel writes the curve's first info[1] values)
+        return v, info, curve[:int(info[1])].copy(), alphas
 
     def _net_loo(self, v, decays, loo, s):
         """Leave-one-out residuals (blend.net_loo) on loo (_design) of the
