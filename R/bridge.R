@@ -135,7 +135,7 @@
   .state$rbridge <- import("bngrad.rbridge", convert = TRUE)
   .state$gradients <- .state$rbridge$gradients
   # and bn_fit's (~0.09 ms each a call, a fortieth of a small fit)
-  .state$fit <- .state$rbridge$fit
+  .state$fit_entry <- .state$rbridge$fit
   .state$regressor <- core$BNRegressor
   core
 }
@@ -166,8 +166,8 @@
 
 # bn_fit's entry point (bngrad.rbridge.fit) and the estimator it fits.
 .core_fit <- function() {
-  if (is.null(.state$fit)) .core()
-  .state$fit
+  if (is.null(.state$fit_entry)) .core()
+  .state$fit_entry
 }
 
 .core_regressor <- function() {

@@ -368,6 +368,9 @@ def _affine_design(Xs, w):
         rows = Xs[part] if w.size == 0 else Xs[part][w[part] > 0]
         if blend.count_rows(rows) > most:
             return False
+    # all the rows (the loop's last part), sorted as np.unique(axis=0) sorts
+    # them: the rank is of their differences from the first, whose rounding
+    # the order decides
     U = np.unique(rows, axis=0)
     # (one distinct row: every function of it is a constant)
     return len(U) == 1 or np.linalg.matrix_rank(U[1:] - U[0]) == len(U) - 1
@@ -1200,7 +1203,9 @@ class BNRegressor:
         starts = {kr: _start(p1, s["hidden"], q, rng) for kr, rng in rngs.items()}
         fit_one = {"lbfgs": self._lbfgs, "adam": self._adam}.get(s["optimizer"])
         affine = fit_one is None and s["decay"] is None and _affine_design(Xs, w)
-        # the Bayesian runs see repeated rows once (_grouped): the same fit
+        # the Bayesian runs see repeated rows once (_grouped): the same fit.
+        # Their kernel takes a weight per row: unit weights made here once, not
+        # in each of a small fit's nine runs
         grouped = grouped or (Xs, Ys, w if w.size else np.ones(len(Xs)), 0.0)
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
         second = (_SecondRuns(p1, q, _linear_evidence(Xs, Ys, w), K * R, probe=not cells)
@@ -1210,8 +1215,7 @@ class BNRegressor:
         # whole net less a few, the prior does the rest: 1000 rows, 50
         # inputs, 8 units, its 7-unit run took a quarter of the fit, and
         # the medians of bench/panel.R's first 59 are the same without such runs)
-        h = p2 if second is None else _second_hidden(
-            len(grouped[0]) if grouped[2].size == 0 else sums.total(grouped[2]), p1, q, p2)
+        h = p2 if second is None else _second_hidden(sums.total(grouped[2]), p1, q, p2)
         units = (p2, h) if 2 * h <= p2 else (p2,)
         parts = {}                       # (k, r) -> {units: result} of its second run
 
@@ -1326,9 +1330,9 @@ class BNRegressor:
         """One Levenberg-Marquardt run from v0: (v, info, curve, the prior's
         groups' alphas: _groups); alpha0 the
         first prior precision (the evidence moves it), or with a fixed decay
-        the decay itself; sse0 the SSE no weight can change (_grouped)."""
+        the decay itself; sse0 the SSE no weight can change (_grouped); w a
+        weight per row (never empty: the kernel divides by their total)."""
         kernel = engine.ready(bayes.fit_bayes)
-        w = np.ones(len(Xs)) if w.size == 0 else w
         fixed = s["decay"] is not None
         k = 1.0
         if fixed:

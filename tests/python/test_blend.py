@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import bngrad
 from bngrad.kernels import bayes
@@ -290,3 +291,15 @@ def test_a_constant_y_keeps_every_net():
         est = bngrad.BNRegressor(hidden=8).fit(X, np.full(32, 21.0))
     np.testing.assert_array_equal(est.member_weights_, np.full(3, 1 / 3))
     np.testing.assert_allclose(est.predict(X[:3]), 21.0)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(n=st.integers(1, 40), p=st.integers(1, 6), seed=st.integers(0, 2**31))
+def test_count_rows_counts_as_numpy_unique_rows(n, p, seed):
+    """count_rows (byte keys) against np.unique(axis=0), which the fit's
+    design checks used: rows drawn from few values so that repeats are
+    common, signed zeros among them (-0.0 and 0.0 are one value to both)."""
+    rng = np.random.default_rng(seed)
+    A = rng.choice(np.array([0.0, -0.0, 1.0, -2.5, 1e-300, 3e300]), size=(n, p))
+    assert blend.count_rows(A) == len(np.unique(A, axis=0))
+    assert blend.count_rows(np.asfortranarray(A)) == len(np.unique(A, axis=0))
