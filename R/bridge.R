@@ -134,7 +134,7 @@
   # costs a Python call), its one-vector result converted on return.
   .state$rbridge <- import("bngrad.rbridge", convert = TRUE)
   .state$gradients <- .state$rbridge$gradients
-  # and bn_fit's (~0.09 ms each a call, a fortieth of a small fit)
+  # and bn_fit's (~0.09 ms a fetch, a fortieth of a small fit)
   .state$fit_entry <- .state$rbridge$fit
   .state$regressor <- core$BNRegressor
   core
@@ -158,27 +158,13 @@
   .state$core
 }
 
-# The core's gradient entry point for R (bngrad.rbridge.gradients).
-.core_gradients <- function() {
-  if (is.null(.state$gradients)) .core()
-  .state$gradients
-}
-
-# bn_fit's entry point (bngrad.rbridge.fit) and the estimator it fits.
-.core_fit <- function() {
-  if (is.null(.state$fit_entry)) .core()
-  .state$fit_entry
-}
-
-.core_regressor <- function() {
-  if (is.null(.state$regressor)) .core()
-  .state$regressor
-}
-
-# bngrad.rbridge, the core's entry points for R.
-.core_rbridge <- function() {
-  if (is.null(.state$rbridge)) .core()
-  .state$rbridge
+# One of the objects .load_core() keeps for the session: "rbridge" (the
+# module of R's entry points), "gradients" (bn_grad's), "fit_entry"
+# (bn_fit's) or "regressor" (the estimator bn_fit fits).  Kept, not fetched
+# with `$` each call: that costs a Python call.
+.core_entry <- function(name) {
+  if (is.null(.state[[name]])) .core()
+  .state[[name]]
 }
 
 bn_core_available <- function() {

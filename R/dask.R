@@ -43,11 +43,11 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
   # as in bn_fit: the R stream chooses the seed unless one is given
   seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
   .core_dask()
-  est <- do.call(.call_core, c(list(.core_regressor()), set, list(
+  est <- do.call(.call_core, c(list(.core_entry("regressor")), set, list(
     hidden = hidden, optimizer = "lbfgs", max_iter = max_iter, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
   said <- .said()
-  out <- said$call(.core_rbridge()$fit_parquet, est, path, y_cols, x_cols, weights,
+  out <- said$call(.core_entry("rbridge")$fit_parquet, est, path, y_cols, x_cols, weights,
                    scheduler, said$add)
   x_names <- as.character(unlist(out[[2]]))
   fit <- c(.fitted_fields(out[[1]], length(x_names), length(y), x_names), list(

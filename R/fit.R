@@ -124,12 +124,12 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   if (length(nnet$said)) message("bn_fit: ", paste(nnet$said, collapse = "; "))
   # The R stream chooses the seed unless one is given, so set.seed() works.
   if (is.null(seed)) seed <- sample.int(.Machine$integer.max, 1L)
-  est <- do.call(.core_regressor(), c(set, list(
+  est <- do.call(.core_entry("regressor"), c(set, list(
     hidden = hidden, optimizer = optimizer, max_iter = max_iter, batch_size = batch_size,
     learning_rate = learning_rate, momentum = momentum, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
   said <- .said()
-  out <- said$call(.core_fit(), est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
+  out <- said$call(.core_entry("fit_entry"), est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
                    if (!is.null(weights)) array(weights), said$add)
   fit <- c(.fitted_fields(out, ncol(x), ncol(Y), colnames(x)), list(
     hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),

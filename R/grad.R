@@ -253,10 +253,10 @@ bn_grad <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0, wei
   # the core, a double one is read in place).  Without weights the call is
   # the one it always was: no None to convert on the hot path.
   g <- if (is.null(v$weights)) {
-    .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
+    .call_core(.core_entry("gradients"), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
                array(v$b), v$activation, v$eps, v$ddof)
   } else {
-    .call_core(.core_gradients(), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
+    .call_core(.core_entry("gradients"), v$X, v$Y, v$G1, array(v$gamma), array(v$beta), v$G2,
                array(v$b), v$activation, v$eps, v$ddof, array(v$weights))
   }
   .unpack(g[[1L]], v)
