@@ -22,50 +22,25 @@ invisible(bn_fit(mpg ~ ., data = mtcars, hidden = 2))     # warm-up: Python, num
 pkgs <- c("datasets", "MASS", "carData", "mlbench", "boot", "nlme", "rpart", "lattice",
           "survival", "cluster")
 
-# A data set as the sweep fits it (y ~ ., data), or NULL where it is none.
-as_task <- function(df) {
-  df <- as.data.frame(df)
-  if (nrow(df) < 12 || nrow(df) > 3000 || ncol(df) < 2 || ncol(df) > 40) return(NULL)
-  df <- df[, vapply(df, function(v) is.numeric(v) || is.factor(v) || is.logical(v), NA),
-           drop = FALSE]
-  df <- df[, !vapply(df, function(v) is.factor(v) && nlevels(v) > 30, NA), drop = FALSE]
-  num <- names(df)[vapply(df, function(v) is.numeric(v) && length(unique(v[!is.na(v)])) >= 10, NA)]
-  if (!length(num) || ncol(df) < 2) return(NULL)
-  df <- stats::na.omit(df)
-  if (nrow(df) < 12) return(NULL)
-  y <- make.names(num[length(num)])
-  names(df) <- make.names(names(df), unique = TRUE)
-  list(formula = stats::as.formula(paste(y, "~ .")), data = df)
-}
-
+tasks <- sweep_tasks(pkgs, inpanel)
 rows <- list()
-for (p in pkgs) {
-  for (it in unique(sub(" .*", "", data(package = p)$results[, "Item"]))) {
-    if (it %in% inpanel) next
-    e <- new.env()
-    ok <- tryCatch({ suppressWarnings(data(list = it, package = p, envir = e)); TRUE },
-                   error = function(err) FALSE)
-    if (!ok || !exists(it, envir = e) || !is.data.frame(get(it, envir = e))) next
-    task <- as_task(get(it, envir = e))
-    if (is.null(task)) next
-    d <- tryCatch(design(task$formula, task$data), error = function(err) NULL)
-    if (is.null(d) || ncol(d$x) == 0 || ncol(d$x) > 150) next
-    set.seed(1)
-    train <- sample(nrow(task$data), round(0.75 * nrow(task$data)))
-    nn <- nnet_tuned(d$x, d$y, train, seed = 1)
-    set.seed(1)
-    t0 <- proc.time()[["elapsed"]]
-    fit <- suppressWarnings(bn_fit(task$formula, data = task$data[train, , drop = FALSE],
-                                   hidden = 8))
-    bn_time <- proc.time()[["elapsed"]] - t0
-    pred <- predict(fit, task$data[-train, , drop = FALSE])
-    if (anyNA(pred)) stop(p, "::", it, ": NA in the predictions")
-    ratio <- mean((d$y[-train] - pred)^2) / min(nn$mse)
-    name <- paste0(p, "::", it)
-    rows[[name]] <- c(n = nrow(d$x), p = ncol(d$x), ratio = ratio, bn = bn_time, nnet = nn$time)
-    cat(sprintf("%-28s n %4d p %3d  ratio %7.3f  time %.3f s vs %.3f s\n", name, nrow(d$x),
-                ncol(d$x), ratio, bn_time, nn$time))
-  }
+for (name in names(tasks)) {
+  task <- tasks[[name]]
+  d <- design(task$formula, task$data)
+  set.seed(1)
+  train <- sample(nrow(task$data), round(0.75 * nrow(task$data)))
+  nn <- nnet_tuned(d$x, d$y, train, seed = 1)
+  set.seed(1)
+  t0 <- proc.time()[["elapsed"]]
+  fit <- suppressWarnings(bn_fit(task$formula, data = task$data[train, , drop = FALSE],
+                                 hidden = 8))
+  bn_time <- proc.time()[["elapsed"]] - t0
+  pred <- predict(fit, task$data[-train, , drop = FALSE])
+  if (anyNA(pred)) stop(name, ": NA in the predictions")
+  ratio <- mean((d$y[-train] - pred)^2) / min(nn$mse)
+  rows[[name]] <- c(n = nrow(d$x), p = ncol(d$x), ratio = ratio, bn = bn_time, nnet = nn$time)
+  cat(sprintf("%-28s n %4d p %3d  ratio %7.3f  time %.3f s vs %.3f s\n", name, nrow(d$x),
+              ncol(d$x), ratio, bn_time, nn$time))
 }
 r <- do.call(rbind, rows)
 quality <- sum(r[, "ratio"] <= 1.05)

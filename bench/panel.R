@@ -158,3 +158,41 @@ lm_mse <- function(x, y, train) {
   coefs[is.na(coefs)] <- 0
   mean((y[-train] - cbind(1, x[-train, , drop = FALSE]) %*% coefs)^2)
 }
+
+# A data set as the sweep fits it (y ~ ., data), or NULL where it is none.
+as_task <- function(df) {
+  df <- as.data.frame(df)
+  if (nrow(df) < 12 || nrow(df) > 3000 || ncol(df) < 2 || ncol(df) > 40) return(NULL)
+  df <- df[, vapply(df, function(v) is.numeric(v) || is.factor(v) || is.logical(v), NA),
+           drop = FALSE]
+  df <- df[, !vapply(df, function(v) is.factor(v) && nlevels(v) > 30, NA), drop = FALSE]
+  num <- names(df)[vapply(df, function(v) is.numeric(v) && length(unique(v[!is.na(v)])) >= 10, NA)]
+  if (!length(num) || ncol(df) < 2) return(NULL)
+  df <- stats::na.omit(df)
+  if (nrow(df) < 12) return(NULL)
+  y <- make.names(num[length(num)])
+  names(df) <- make.names(names(df), unique = TRUE)
+  list(formula = stats::as.formula(paste(y, "~ .")), data = df)
+}
+
+# The sweep's data sets (bench/fit_sweep.R): every data frame of the packages
+# pkgs that as_task() takes, but those named in inpanel, as a list of tasks
+# named package::name, in the packages' order.
+sweep_tasks <- function(pkgs, inpanel) {
+  tasks <- list()
+  for (p in pkgs) {
+    for (it in unique(sub(" .*", "", utils::data(package = p)$results[, "Item"]))) {
+      if (it %in% inpanel) next
+      e <- new.env()
+      ok <- tryCatch({ suppressWarnings(utils::data(list = it, package = p, envir = e)); TRUE },
+                     error = function(err) FALSE)
+      if (!ok || !exists(it, envir = e) || !is.data.frame(get(it, envir = e))) next
+      task <- as_task(get(it, envir = e))
+      if (is.null(task)) next
+      d <- tryCatch(design(task$formula, task$data), error = function(err) NULL)
+      if (is.null(d) || ncol(d$x) == 0 || ncol(d$x) > 150) next
+      tasks[[paste0(p, "::", it)]] <- task
+    }
+  }
+  tasks
+}
