@@ -61,6 +61,14 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
   fit
 }
 
+# What bn_fit_parquet needs in the core's Python (install_bngrad(dask = TRUE)
+# installs them).  The floors are not decoration: dask 2026.11.0 reached PyPI
+# before a distributed to match it, and pip, asked for both unpinned, paired
+# it with distributed 2021.4.1, which cannot import it (distributed pins its
+# own dask, so floors on both make pip find a pair).  pyarrow 26 needs NumPy
+# 2, which reticulate 1.28 cannot load.
+.dask_packages <- c("dask[array]>=2026.8", "distributed>=2026.8", "pyarrow>=25,<26")
+
 # bngrad.dask, once its Python packages are known to be there.
 .core_dask <- function() {
   if (is.null(.state$dask)) {
@@ -69,10 +77,9 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
     missing <- Filter(function(m) !reticulate::py_module_available(m), c("dask", "pyarrow"))
     if (length(missing)) {
       stop("bn_fit_parquet needs the Python package(s) ", paste(missing, collapse = " and "),
-           " in bngrad's Python (", where, "): install them there, e.g. ",
-           "reticulate::py_install(c(\"dask[array]\", \"distributed\", \"pyarrow<26\"), ",
-           "pip = TRUE) (pyarrow 26 needs NumPy 2, which reticulate 1.28 cannot load)",
-           call. = FALSE)
+           " in bngrad's Python (", where, "): bngrad::install_bngrad(dask = TRUE) installs ",
+           "them in the virtualenv it sets up; into another Python: ", where, " -m pip install ",
+           paste0("'", .dask_packages, "'", collapse = " "), call. = FALSE)
     }
     .state$dask <- reticulate::import("bngrad.dask", convert = TRUE)
   }

@@ -2,10 +2,16 @@
 # installed package (it carries the core in inst/python) and PyPI.
 
 install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV", "r-bngrad"),
-                           python = NULL) {
+                           python = NULL, dask = FALSE) {
   .string(envname, "envname")
   if (!is.null(python)) .string(python, "python")
   if (!is.null(core)) .string(core, "core")
+  if (!is.logical(dask) || length(dask) != 1L || is.na(dask)) {
+    stop("dask must be TRUE or FALSE, got ", .shown(dask), call. = FALSE)
+  }
+  packages <- c("numpy<2", "numba", "scipy", "threadpoolctl", if (dask) .dask_packages)
+  named <- paste0("numpy<2, numba, scipy and threadpoolctl",
+                  if (dask) " (and dask, distributed and pyarrow, for bn_fit_parquet)")
   source <- .core_source(core)
   base <- .pick_python(python)
   dir <- .venv_dir(envname)
@@ -14,12 +20,11 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
   where <- sprintf("into the virtualenv %s (Python %s, made from %s)", dir, py, base$path)
   # a complete virtualenv only has its packages checked: seconds, not minutes
   message(if (startsWith(venv, "kept")) {
-    paste("bngrad: checking numpy<2, numba, scipy and threadpoolctl", sub("^into", "in", where))
+    paste("bngrad: checking", named, sub("^into", "in", where))
   } else {
-    paste0("bngrad: installing numpy<2, numba, scipy and threadpoolctl from PyPI ", where,
-           "; this takes a minute or two")
+    paste0("bngrad: installing ", named, " from PyPI ", where, "; this takes a minute or two")
   })
-  .pip(py, c("numpy<2", "numba", "scipy", "threadpoolctl"), where)
+  .pip(py, packages, where)
   before <- .core_digest(py)
   message("bngrad: installing the core from ", source$label)
   # --force-reinstall: a core of the same version number may still be newer.

@@ -62,6 +62,31 @@ if (phase == "partial") {
   agrees()
   check(venv_of_session() == file.path(Sys.getenv("WORKON_HOME"), "r-bngrad"),
         "the session's Python is ", reticulate::py_config()$python)
+  # bn_fit_parquet without Dask's packages says what installs them
+  err <- tryCatch(bn_fit_parquet(tempdir(), "y"), error = conditionMessage)
+  check(grepl("install_bngrad(dask = TRUE)", err, fixed = TRUE), "bn_fit_parquet without dask: ", err)
+} else if (phase == "install-dask") {
+  # what that error says to run, then a fit to Parquet files on Dask's
+  # default scheduler; distributed must import (pip once paired dask with a
+  # distributed that could not)
+  said <- installing(dask = TRUE)
+  check(grepl("dask, distributed and pyarrow", said, fixed = TRUE), "dask = TRUE said: ", said)
+  set.seed(3)
+  d <- data.frame(a = rnorm(200), b = runif(200))
+  d$y <- sin(d$a) + d$b + rnorm(200, sd = 0.1)
+  dir.create(path <- file.path(tempdir(), "parquet"))
+  pa <- reticulate::import("pyarrow")
+  for (k in 1:2) {
+    rows <- d[(100 * (k - 1) + 1):(100 * k), ]
+    reticulate::import("pyarrow.parquet")$write_table(
+      pa$table(reticulate::r_to_py(as.list(rows))), file.path(path, sprintf("part-%d.parquet", k)))
+  }
+  fit <- bn_fit_parquet(path, "y", hidden = 4, seed = 1)
+  check(inherits(fit, "bn_fit") && fit$n_obs == 200 && all(is.finite(predict(fit, d[1:5, ]))),
+        "bn_fit_parquet after install_bngrad(dask = TRUE)")
+  v <- reticulate::import("distributed")$`__version__`
+  cat("bn_fit_parquet after install_bngrad(dask = TRUE): MSE on its rows",
+      sprintf("%.4f; distributed %s imports\n", mean((d$y - predict(fit, d))^2), v))
 } else if (phase == "install-elsewhere") {
   said <- installing(envname = args[2])
   check(grepl(paste0("virtualenv:  ", args[2], " (made)"), said, fixed = TRUE), "not made at ", args[2])

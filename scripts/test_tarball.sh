@@ -3,8 +3,8 @@
 # library with RETICULATE_PYTHON unset: R CMD INSTALL, then
 # bngrad::install_bngrad() (a virtualenv, numpy<2/numba/scipy/threadpoolctl
 # from PyPI, the core from the tarball's copy, the numba cache), then bn_grad
-# against the pure-R loops.  Also: an empty virtualenv left behind (as a
-# failed pip leaves one) is rebuilt, install_bngrad(envname = ) is what a new
+# against the pure-R loops; install_bngrad(dask = TRUE), then bn_fit_parquet.
+# Also: an empty virtualenv left behind (as a failed pip leaves one) is rebuilt, install_bngrad(envname = ) is what a new
 # session loads, and the core imports and computes where no numba cache
 # location is writable.
 #   scripts/test_tarball.sh build/bngrad_0.1.0.tar.gz      (make test-tarball)
@@ -33,6 +33,9 @@ Rscript "$phases" partial
 
 echo "== install_bngrad(), then bn_grad in the same session"
 Rscript "$phases" install
+
+echo "== install_bngrad(dask = TRUE), then bn_fit_parquet"
+Rscript "$phases" install-dask
 
 echo "== install_bngrad(envname = <a path>), then a new session loads that one"
 Rscript "$phases" install-elsewhere "$HOME/elsewhere"

@@ -77,6 +77,10 @@ test_that("install_bngrad() names every Python it tried, and why each would not 
   expect_false(dir.exists(venvs))
   expect_error(install_bngrad(envname = ""), "envname must be one non-empty string")
   expect_error(install_bngrad(python = 3), "python must be one non-empty string")
+  for (bad in list(NA, "yes", c(TRUE, FALSE), 1)) {
+    expect_error(install_bngrad(dask = bad), "dask must be TRUE or FALSE")
+  }
+  expect_false(dir.exists(venvs))
 })
 
 test_that("a broken virtualenv is rebuilt, and a directory that is none is left alone", {
