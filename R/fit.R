@@ -617,8 +617,20 @@ coef.bn_fit <- function(object, ...) {
                 paste(out, collapse = ", "), ratio))
   }
   if (any(x$linear_share > 0)) {
-    cat(sprintf(paste("blended with a ridge linear model by leave-one-out error (one near-linear",
-                      "unit per output that uses it): its share %s\n"), num(x$linear_share, 2)))
+    # the blend's units come after the nets' (embed in the core's blend.py)
+    units <- length(x$params$gamma)
+    lin <- seq_len(units)[-seq_len(min(units, x$hidden * length(x$decay)))]
+    cat(sprintf("blended with a ridge linear model by leave-one-out error: its share %s; %s\n",
+                num(x$linear_share, 2), if (!length(lin)) {
+                  "the linear model is a constant there, held in b"
+                } else if (length(lin) == 1) {
+                  sprintf(paste("the linear model is unit h%d (a gamma of 1e-5 keeps it linear,",
+                                "so its weight to the output is large)"), lin)
+                } else {
+                  sprintf(paste("the linear models are units %s, one per output that uses one",
+                                "(a gamma of 1e-5 keeps them linear, so their weights to the",
+                                "outputs are large)"), paste0("h", lin, collapse = ", "))
+                }))
   }
   # the curve is the first averaged net's; n_iter the most any net ran
   kept <- .kept_iter(x)

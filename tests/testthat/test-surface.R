@@ -219,6 +219,18 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   # every net in the average, or those left out named (their weight 0)
   expect_identical(f$member_weights, rep(1 / 3, 3))
   expect_false(any(grepl("left out of the average", out)))
+  # the blend's linear unit is named: it is the one with a huge weight to the output
+  expect_gt(f$linear_share, 0)
+  expect_match(out, "the linear model is unit h10 (a gamma of 1e-5", fixed = TRUE, all = FALSE)
+  expect_gt(abs(f$params$G2[10, 1]), 100 * max(abs(f$params$G2[1:9, 1])))
+  m <- bn_fit(as.matrix(mtcars[, c("wt", "hp", "disp")]), as.matrix(mtcars[, c("mpg", "qsec")]),
+              hidden = 3, seed = 2)
+  lin <- which(m$linear_share > 0)
+  expect_length(lin, 2)
+  expect_output(print(m), "the linear models are units h10, h11, one per output", fixed = TRUE)
+  m$linear_share[] <- c(0.5, 0)
+  m$params$gamma <- m$params$gamma[1:9]
+  expect_output(print(m), "the linear model is a constant there, held in b", fixed = TRUE)
   g <- f
   g$member_weights <- c(0.5, 0, 0.5)
   expect_match(capture.output(print(g)), paste("^net 2 left out of the average: leave-one-out",
