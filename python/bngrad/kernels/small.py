@@ -108,7 +108,11 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
             g = G1[k, j]
             G1c[k, j] = g
             pg += g * 0.0
-    bound = np.zeros(p2)                       # |G1|' max|D_c|: rounding scale of Z's columns
+    # (zeroed by loops, here and for F: np.zeros's overloads are compiled
+    # apart from np.empty's, 0.4 s more of a cold first gradient)
+    bound = np.empty(p2)                       # |G1|' max|D_c|: rounding scale of Z's columns
+    for j in range(p2):
+        bound[j] = 0.0
     if eps == 0.0:
         for k in range(p1):
             t = 0.0
@@ -121,7 +125,10 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
     gemm(True, False, p2, N, p1, 1.0, G1c, p2, DT, N, 0.0, ZT, N)
     H = np.empty((p2, N))
     S = np.empty((p2, N))                      # act'(A)', then S', then dZ'
-    F = np.zeros((q, N))                       # (H G2)', then E' = (dR/dyhat)'
+    F = np.empty((q, N))                       # (H G2)', then E' = (dR/dyhat)'
+    for k in range(q):
+        for i in range(N):
+            F[k, i] = 0.0
     sd = np.empty(p2)
     status = OK
     index = 0

@@ -255,10 +255,11 @@ def _work(X, wt, W, x0, G1, gamma, beta, G2, b, Y, code, chunk, tile, stats, gra
     scale = np.empty(p2)
     shift = np.empty(p2)
     g2 = np.empty(p2)
-    zero = np.zeros(p1)
+    zero = np.empty(p1)                        # (not np.zeros: small.py says why)
     x0c = np.empty(p1)                         # contiguous copies: the loops vectorise
     dc = np.empty(p1)
     for k in range(p1):
+        zero[k] = 0.0
         x0c[k] = x0[k]
     if stats:
         while True:
