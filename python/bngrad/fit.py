@@ -494,6 +494,13 @@ def _observations(w, wt, loo, ddof):
     return ws, ws, (Xu, Yu, wus, wus)
 
 
+def _noise_sd(noise, y_scale):
+    """The members' noise sd (standardised units) in y's: (members,) for
+    one output, (members, outputs) for several, each column on its output's
+    scale (one noise level for all, as the evidence has)."""
+    return noise * y_scale[0] if y_scale.size == 1 else np.outer(noise, y_scale)
+
+
 def _combine(members, weights):
     """One net that predicts the average of `members` (Params of one shape),
     weighted by `weights` (summing to 1)."""
@@ -796,9 +803,11 @@ class BNRegressor:
         many rows, as far as their spread says otherwise, kernels/bayes.py);
         NaN otherwise, and for an
         input of one value on the rows fitted.
-    noise_sd_ : ndarray of shape (ensemble, )
-        "bayes": each net's estimate of the noise's standard deviation, on
-        y's scale (of y's first column where y has several).
+    noise_sd_ : ndarray of shape (ensemble,), or (ensemble, n_outputs_)
+        "bayes": each net's estimate of the noise's standard deviation, in
+        y's units.  The evidence has one noise level for the standardised
+        outputs, so where y has several columns each column here is that
+        level on its output's scale; NaN otherwise.
     member_weights_ : ndarray of shape (ensemble,)
         Each net's weight in the average: equal, but in the default fit 0
         for a net whose leave-one-out error is more than MEMBER_LOO_RATIO
@@ -1156,7 +1165,7 @@ class BNRegressor:
             effective_params_=np.array([m.gamma_eff for m in members]),
             decay_=np.array([m.decay for m in members]),
             input_decay_=input_decay,
-            noise_sd_=np.array([m.noise for m in members]) * y_scale[0]), names)
+            noise_sd_=_noise_sd(np.array([m.noise for m in members]), y_scale)), names)
         if convergence:
             warnings.warn(
                 f"BNRegressor: max_iter = {s['max_iter']} reached before the fit converged "

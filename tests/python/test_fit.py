@@ -1120,6 +1120,20 @@ def test_a_fixed_decay_stops_where_its_objective_has_settled():
     assert F(strict) <= F(settled) < F(strict) * (1 + 1e-2)
 
 
+def test_noise_sd_is_in_each_output_s_units():
+    """One noise level on the standardised outputs, reported per output in
+    its own units: a second output 1000 times the first has 1000 times its
+    noise sd (it was the first output's for both)."""
+    X, y = data(N=80, p1=2, noise=0.3)
+    one = quiet(bngrad.BNRegressor(hidden=4, ensemble=2), X, y)
+    two = quiet(bngrad.BNRegressor(hidden=4, ensemble=2), X, np.column_stack([y, 1000 * y]))
+    assert one.noise_sd_.shape == (2,)
+    assert two.noise_sd_.shape == (2, 2)
+    np.testing.assert_allclose(two.noise_sd_[:, 1], 1000 * two.noise_sd_[:, 0], rtol=1e-12)
+    assert np.all(np.isnan(quiet(bngrad.BNRegressor(hidden=4, optimizer="lbfgs", max_iter=20),
+                                 X, np.column_stack([y, y])).noise_sd_))
+
+
 def test_the_evidence_chooses_a_decay_that_grows_with_the_noise():
     X, y = data(N=150, p1=2, noise=0.05)
     _, y_noisy = data(N=150, p1=2, noise=1.0)
