@@ -618,8 +618,7 @@ coef.bn_fit <- function(object, ...) {
   }
   if (any(x$linear_share > 0)) {
     # the blend's units come after the nets' (embed in the core's blend.py)
-    units <- length(x$params$gamma)
-    lin <- seq_len(units)[-seq_len(min(units, x$hidden * length(x$decay)))]
+    lin <- seq_len(n[2])[-seq_len(min(n[2], x$hidden * nets))]
     cat(sprintf("blended with a ridge linear model by leave-one-out error: its share %s; %s\n",
                 num(x$linear_share, 2), if (!length(lin)) {
                   "the linear model is a constant there, held in b"

@@ -4,9 +4,9 @@
 # bngrad::install_bngrad() (a virtualenv, numpy<2/numba/scipy/threadpoolctl
 # from PyPI, the core from the tarball's copy, the numba cache), then bn_grad
 # against the pure-R loops; install_bngrad(dask = TRUE), then bn_fit_parquet.
-# Also: an empty virtualenv left behind (as a failed pip leaves one) is rebuilt, install_bngrad(envname = ) is what a new
-# session loads, and the core imports and computes where no numba cache
-# location is writable.
+# Also: an empty virtualenv left behind (as a failed pip leaves one) is
+# rebuilt, install_bngrad(envname = ) is what a new session loads, and the
+# core imports and computes where no numba cache location is writable.
 #   scripts/test_tarball.sh build/bngrad_0.1.0.tar.gz      (make test-tarball)
 set -euo pipefail
 tarball=$(realpath "$1")

@@ -229,7 +229,7 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_length(lin, 2)
   expect_output(print(m), "the linear models are units h10, h11, one per output", fixed = TRUE)
   m$linear_share[] <- c(0.5, 0)
-  m$params$gamma <- m$params$gamma[1:9]
+  m$n[2] <- 9L
   expect_output(print(m), "the linear model is a constant there, held in b", fixed = TRUE)
   g <- f
   g$member_weights <- c(0.5, 0, 0.5)
