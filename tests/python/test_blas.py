@@ -1,15 +1,21 @@
-"""kernels.blas.gemm, the kernels' one product: row-major operands with
-leading dimensions, either transposed, into a block of a larger array."""
+"""kernels.blas: gemm, the kernels' product (row-major operands with
+leading dimensions, either transposed, into a block of a larger array), and
+syrk, the Bayesian fit's J'J (its lower triangle)."""
 import numpy as np
 import pytest
 from numba import njit
 
-from bngrad.kernels.blas import gemm
+from bngrad.kernels.blas import gemm, syrk
 
 
 @njit
 def _gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
     gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+@njit
+def _syrk(ta, n, k, alpha, A, lda, beta, C, ldc):
+    syrk(ta, n, k, alpha, A, lda, beta, C, ldc)
 
 
 @pytest.mark.parametrize("ta", [False, True])
@@ -27,3 +33,27 @@ def test_gemm_against_numpy(ta, tb):
     _gemm(ta, tb, m, n, k, 2.0, A, A.shape[1], B, B.shape[1], 0.5, C[1], n + 1)
     np.testing.assert_allclose(C[1][:, :n], 2.0 * opA @ opB + 0.5 * C0[1][:, :n], rtol=1e-13)
     assert np.array_equal(C[1][:, n], C0[1][:, n]) and np.array_equal(C[0], C0[0])
+
+
+@pytest.mark.parametrize("ta", [False, True])
+def test_syrk_against_numpy(ta):
+    rng = np.random.default_rng(int(ta))
+    n, k = 6, 9
+    A = rng.standard_normal((k, n + 2) if ta else (n, k + 2))
+    C = rng.standard_normal((n, n + 1))
+    C0 = C.copy()
+    opA = A[:, :n].T if ta else A[:, :k]
+    _syrk(ta, n, k, 2.0, A, A.shape[1], 0.5, C, n + 1)
+    lower = np.tril_indices(n)
+    np.testing.assert_allclose(C[:, :n][lower], (2.0 * opA @ opA.T + 0.5 * C0[:, :n])[lower],
+                               rtol=1e-13)
+    # the strict upper triangle and the column past n are not written
+    assert np.array_equal(np.triu(C[:, :n], 1), np.triu(C0[:, :n], 1))
+    assert np.array_equal(C[:, n], C0[:, n])
+
+
+def test_syrk_with_beta_0_never_reads_C():
+    A = np.random.default_rng(2).standard_normal((4, 7))
+    C = np.full((4, 4), np.nan)
+    _syrk(False, 4, 7, 1.0, A, 7, 0.0, C, 4)
+    np.testing.assert_allclose(np.tril(C), np.tril(A @ A.T), rtol=1e-13)

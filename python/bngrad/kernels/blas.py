@@ -1,5 +1,6 @@
 """C = alpha op(A) op(B) + beta C for the kernels: BLAS dgemm on row-major
-arrays with explicit leading dimensions.
+arrays with explicit leading dimensions; and dsyrk, op(A) op(A)' in half
+dgemm's work (the Bayesian fit's J'J).
 
 np.dot in numba makes a new array or writes a whole one, needs both
 operands C-ordered (else another compiled variant), and expands into a
@@ -12,13 +13,34 @@ function np.dot itself calls: SciPy's BLAS, loaded on first use), directly.
 Row-major C (m x n) = op(A) op(B) is column-major C' = op(B)' op(A)', so
 the operands swap and the transposition flags stay.
 """
+import ctypes
+
+import llvmlite.binding
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from scipy.linalg import cython_blas
 
 _CHAR = ir.IntType(8)
 _VOIDP = ir.IntType(8).as_pointer()
+_INT = ir.IntType(32)                  # cython_blas's int (LP64)
+
+
+def _capsule_address(capsule):
+    get_name = ctypes.pythonapi.PyCapsule_GetName
+    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    return get(capsule, get_name(capsule))
+
+
+# numba has no dsyrk of its own (numba_xxgemm is its only BLAS 3), so
+# SciPy's, the library numba_xxgemm calls, under a name of ours.  Added to
+# LLVM's symbols at import, before any kernel is compiled or loaded: a cached
+# kernel refers to it by name, resolved when numba links it.
+_SYRK = "bngrad_dsyrk"
+llvmlite.binding.add_symbol(_SYRK, _capsule_address(cython_blas.__pyx_capi__["dsyrk"]))
 
 
 @intrinsic
@@ -54,5 +76,41 @@ def gemm(typingctx, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
         builder.call(fn, (ir.Constant(_CHAR, ord("d")), flag(tb), flag(ta), n, m, k,
                           builder.bitcast(pa, _VOIDP), data(8, b), ldb, data(6, a), lda,
                           builder.bitcast(pb, _VOIDP), data(11, c), ldc))
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@intrinsic
+def syrk(typingctx, ta, n, k, alpha, A, lda, beta, C, ldc):
+    """The lower triangle of C[:n, :n] = alpha op(A) op(A)' + beta C for
+    float64 arrays in row-major order (leading dimensions lda, ldc);
+    op(A) is n x k, A' (A k x n) where ta is true.  The strict upper
+    triangle is left as it was.  n, k < 2^31 (cython_blas's int)."""
+    for a in (A, C):
+        if not (isinstance(a, types.Array) and a.dtype == types.float64):
+            return None
+    sig = types.void(types.boolean, types.intp, types.intp, types.float64, A, types.intp,
+                     types.float64, C, types.intp)
+
+    def codegen(context, builder, signature, args):
+        ta, n, k, alpha, a, lda, beta, c, ldc = args
+        fnty = ir.FunctionType(ir.VoidType(), [_VOIDP] * 10)
+        fn = cgutils.get_or_insert_function(builder.module, fnty, _SYRK)
+
+        def data(i, value):
+            return builder.bitcast(context.make_array(signature.args[i])(
+                context, builder, value).data, _VOIDP)
+
+        def ref(value):                         # Fortran: every argument by reference
+            return builder.bitcast(cgutils.alloca_once_value(builder, value), _VOIDP)
+
+        def int32(value):
+            return ref(builder.trunc(value, _INT))
+        # row-major C is column-major C' = C: its row-major lower triangle is
+        # the column-major upper; row-major op(A) is column-major op(A)'
+        trans = builder.select(ta, ir.Constant(_CHAR, ord("N")), ir.Constant(_CHAR, ord("T")))
+        builder.call(fn, (ref(ir.Constant(_CHAR, ord("U"))), ref(trans), int32(n), int32(k),
+                          ref(alpha), data(4, a), int32(lda), ref(beta), data(7, c),
+                          int32(ldc)))
         return context.get_dummy_value()
     return sig, codegen
