@@ -154,16 +154,20 @@ bench-panel: install $(BUILD)/r-bench.stamp
 # not in the panel (bench/fit_sweep.R).
 bench-sweep: install $(BUILD)/r-bench.stamp
 	$(BENCH_UNSET) Rscript bench/fit_sweep.R
+	$(BENCH_UNSET) Rscript bench/fit_sweep.R more
 
 # Issue 13: a fit iteration in gradient calls, two BLAS settings; bn_fit vs nnet.
 bench-fit-speed: install
 	$(BENCH_UNSET) $(PY) bench/bench_fit_speed.py
 	$(BENCH_UNSET) Rscript bench/fit_speed_nnet.R
 
-# The panel's and the sweep's data sets: Debian's MASS, mlbench, carData and
-# the recommended packages the sweep reads (only if missing).
+# The panel's and the sweep's data sets: Debian's MASS, mlbench, carData, the
+# recommended packages the sweep reads, and its second set's (only if missing).
 # (Debian's name of each: r-cran- and the R name in lower case)
-BENCH_R_PACKAGES := MASS mlbench carData boot nlme rpart lattice survival cluster
+BENCH_R_PACKAGES := MASS mlbench carData boot nlme rpart lattice survival cluster \
+  AER robustbase quantreg modeldata palmerpenguins ggplot2 earth lme4 mlmRev plm sandwich \
+  vegan pscl lmtest TH.data ipred multcomp geepack clubSandwich robumeta mclust systemfit \
+  timereg mets
 $(BUILD)/r-bench.stamp:
 	@if ! Rscript -e 'for (p in strsplit("$(BENCH_R_PACKAGES)", " ")[[1]]) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
 	  $(SUDO) apt-get install -y -qq $(addprefix r-cran-,$(shell echo $(BENCH_R_PACKAGES) | tr A-Z a-z)); fi

@@ -5,7 +5,12 @@
 # y = the last numeric column of 10 values or more, every other numeric,
 # factor or logical column an input (factors of more than 30 levels, ids,
 # left out), rows with NA dropped; one random 75/25 split (seed 1).
-#   make bench-sweep      (or: Rscript bench/fit_sweep.R)
+#   make bench-sweep      (or: Rscript bench/fit_sweep.R, then Rscript bench/fit_sweep.R more)
+# With "more": the same for the data frames of 24 other packages that Debian
+# ships as r-cran-* (econometrics, robust statistics, mixed models,
+# survival, ecology), beyond those the issue names; writes
+# bench/fit_sweep_more_R.md.  (Left out: pls, whose data frames hold
+# matrix columns, and metadat, tables of meta-analysis effect sizes.)
 # Default bn_fit (hidden = 8) against nnet with its decay chosen on the test
 # rows (bench/panel.R's nnet_tuned, an oracle), and its time against nnet's
 # four fits (one run each: a sweep, not a timing of record; bench/fit_panel.R
@@ -19,8 +24,11 @@ suppressPackageStartupMessages({
 source("bench/panel.R")
 inpanel <- names(panel())
 invisible(bn_fit(mpg ~ ., data = mtcars, hidden = 2))     # warm-up: Python, numba cache
-pkgs <- c("datasets", "MASS", "carData", "mlbench", "boot", "nlme", "rpart", "lattice",
-          "survival", "cluster")
+more <- identical(commandArgs(TRUE)[1], "more")
+pkgs <- if (more) more_sweep_packages else
+  c("datasets", "MASS", "carData", "mlbench", "boot", "nlme", "rpart", "lattice", "survival",
+    "cluster")
+out <- if (more) "bench/fit_sweep_more_R.md" else "bench/fit_sweep_R.md"
 
 tasks <- sweep_tasks(pkgs, inpanel)
 rows <- list()
@@ -60,5 +68,5 @@ head <- c(
   "", "| data set | n | p | ratio | bn_fit (s) | nnet x 4 decays (s) |", "|---|---|---|---|---|---|")
 body <- sprintf("| %s | %d | %d | %.3f | %.3f | %.3f |", rownames(r), as.integer(r[, "n"]),
                 as.integer(r[, "p"]), r[, "ratio"], r[, "bn"], r[, "nnet"])
-writeLines(c(head, body), "bench/fit_sweep_R.md")
+writeLines(c(head, body), out)
 cat(head[1:3], sep = "\n")

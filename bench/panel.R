@@ -175,11 +175,20 @@ as_task <- function(df) {
   list(formula = stats::as.formula(paste(y, "~ .")), data = df)
 }
 
+# bench/fit_sweep.R's second set: other packages' data frames (survival's
+# own are in the first).
+more_sweep_packages <- c("AER", "robustbase", "quantreg", "modeldata", "palmerpenguins",
+                         "ggplot2", "earth", "lme4", "mlmRev", "plm", "sandwich", "vegan",
+                         "pscl", "lmtest", "TH.data", "ipred", "multcomp", "geepack",
+                         "clubSandwich", "robumeta", "mclust", "systemfit", "timereg", "mets")
+
 # The sweep's data sets (bench/fit_sweep.R): every data frame of the packages
 # pkgs that as_task() takes, but those named in inpanel, as a list of tasks
-# named package::name, in the packages' order.
+# named package::name, in the packages' order; a data frame that an earlier
+# package ships too (mets's copies of timereg's) is taken once.
 sweep_tasks <- function(pkgs, inpanel) {
   tasks <- list()
+  seen <- list()
   for (p in pkgs) {
     for (it in unique(sub(" .*", "", utils::data(package = p)$results[, "Item"]))) {
       if (it %in% inpanel) next
@@ -189,6 +198,8 @@ sweep_tasks <- function(pkgs, inpanel) {
       if (!ok || !exists(it, envir = e) || !is.data.frame(get(it, envir = e))) next
       task <- as_task(get(it, envir = e))
       if (is.null(task)) next
+      if (any(vapply(seen, identical, NA, task$data))) next
+      seen[[length(seen) + 1L]] <- task$data
       d <- tryCatch(design(task$formula, task$data), error = function(err) NULL)
       if (is.null(d) || ncol(d$x) == 0 || ncol(d$x) > 150) next
       tasks[[paste0(p, "::", it)]] <- task
