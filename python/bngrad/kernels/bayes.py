@@ -454,10 +454,9 @@ def _lower_inverse(L):
             lik = L[i, k]
             for j in range(k + 1):
                 Li[i, j] -= lik * Li[k, j]
-        inv = 1.0 / L[i, i]
         for j in range(i):
-            Li[i, j] = Li[i, j] / L[i, i]
-        Li[i, i] = inv
+            Li[i, j] /= L[i, i]                # (a division, as the substitution's)
+        Li[i, i] = 1.0 / L[i, i]
     return Li
 
 
