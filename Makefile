@@ -168,7 +168,7 @@ BENCH_R_PACKAGES := MASS mlbench carData boot nlme rpart lattice survival cluste
   AER robustbase quantreg modeldata palmerpenguins ggplot2 earth lme4 mlmRev plm sandwich \
   vegan pscl lmtest TH.data ipred multcomp geepack clubSandwich robumeta mclust systemfit \
   timereg mets
-$(BUILD)/r-bench.stamp:
+$(BUILD)/r-bench.stamp: Makefile
 	@if ! Rscript -e 'for (p in strsplit("$(BENCH_R_PACKAGES)", " ")[[1]]) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then \
 	  $(SUDO) apt-get install -y -qq $(addprefix r-cran-,$(shell echo $(BENCH_R_PACKAGES) | tr A-Z a-z)); fi
 	@touch $@

@@ -24,13 +24,16 @@ suppressPackageStartupMessages({
 source("bench/panel.R")
 inpanel <- names(panel())
 invisible(bn_fit(mpg ~ ., data = mtcars, hidden = 2))     # warm-up: Python, numba cache
-more <- identical(commandArgs(TRUE)[1], "more")
-pkgs <- if (more) more_sweep_packages else
-  c("datasets", "MASS", "carData", "mlbench", "boot", "nlme", "rpart", "lattice", "survival",
-    "cluster")
+args <- commandArgs(TRUE)
+if (length(args) > 1 || (length(args) == 1 && args != "more")) {
+  stop("bench/fit_sweep.R takes no argument, or \"more\" for the second set", call. = FALSE)
+}
+more <- length(args) == 1
+pkgs <- if (more) more_sweep_packages else first_sweep_packages
 out <- if (more) "bench/fit_sweep_more_R.md" else "bench/fit_sweep_R.md"
 
-tasks <- sweep_tasks(pkgs, inpanel)
+# (the second set without what the first fits already)
+tasks <- sweep_tasks(pkgs, inpanel, before = if (more) first_sweep_packages else character())
 rows <- list()
 for (name in names(tasks)) {
   task <- tasks[[name]]

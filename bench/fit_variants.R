@@ -21,8 +21,7 @@ invisible(bn_fit(mpg ~ ., data = mtcars, hidden = 2))     # warm-up: Python, num
 
 P <- panel()
 tasks <- c(lapply(P, function(d) list(formula = d[[1]], data = d[[2]])),
-           sweep_tasks(c("datasets", "MASS", "carData", "mlbench", "boot", "nlme", "rpart",
-                         "lattice", "survival", "cluster"), names(P)))
+           sweep_tasks(first_sweep_packages, names(P)))
 res <- list()
 for (name in names(tasks)) {
   task <- tasks[[name]]

@@ -175,8 +175,11 @@ as_task <- function(df) {
   list(formula = stats::as.formula(paste(y, "~ .")), data = df)
 }
 
-# bench/fit_sweep.R's second set: other packages' data frames (survival's
-# own are in the first).
+# bench/fit_sweep.R's two sets of packages: those the issue names and R's
+# recommended ones, then other packages' data frames (survival's own are in
+# the first).
+first_sweep_packages <- c("datasets", "MASS", "carData", "mlbench", "boot", "nlme", "rpart",
+                          "lattice", "survival", "cluster")
 more_sweep_packages <- c("AER", "robustbase", "quantreg", "modeldata", "palmerpenguins",
                          "ggplot2", "earth", "lme4", "mlmRev", "plm", "sandwich", "vegan",
                          "pscl", "lmtest", "TH.data", "ipred", "multcomp", "geepack",
@@ -184,12 +187,17 @@ more_sweep_packages <- c("AER", "robustbase", "quantreg", "modeldata", "palmerpe
 
 # The sweep's data sets (bench/fit_sweep.R): every data frame of the packages
 # pkgs that as_task() takes, but those named in inpanel, as a list of tasks
-# named package::name, in the packages' order; a data frame that an earlier
-# package ships too (mets's copies of timereg's) is taken once.
-sweep_tasks <- function(pkgs, inpanel) {
+# named package::name, in the packages' order.  A data frame whose values an
+# earlier package (or one of the packages `before`) ships too is taken once:
+# mets's copies of timereg's, boot's melanoma of MASS's Melanoma (stored as
+# doubles there, integers here), mlmRev's Oxboys of nlme's.
+sweep_tasks <- function(pkgs, inpanel, before = character()) {
+  # a task's data as plain values: numbers as doubles, no names
+  values <- function(task) unname(lapply(task$data, function(v)
+    if (is.numeric(v) || is.logical(v)) as.double(v) else as.character(v)))
   tasks <- list()
   seen <- list()
-  for (p in pkgs) {
+  for (p in c(before, pkgs)) {
     for (it in unique(sub(" .*", "", utils::data(package = p)$results[, "Item"]))) {
       if (it %in% inpanel) next
       e <- new.env()
@@ -198,8 +206,10 @@ sweep_tasks <- function(pkgs, inpanel) {
       if (!ok || !exists(it, envir = e) || !is.data.frame(get(it, envir = e))) next
       task <- as_task(get(it, envir = e))
       if (is.null(task)) next
-      if (any(vapply(seen, identical, NA, task$data))) next
-      seen[[length(seen) + 1L]] <- task$data
+      v <- values(task)
+      if (any(vapply(seen, identical, NA, v))) next
+      seen[[length(seen) + 1L]] <- v
+      if (p %in% before) next
       d <- tryCatch(design(task$formula, task$data), error = function(err) NULL)
       if (is.null(d) || ncol(d$x) == 0 || ncol(d$x) > 150) next
       tasks[[paste0(p, "::", it)]] <- task

@@ -1,6 +1,10 @@
 """kernels.blas: gemm, the kernels' product (row-major operands with
 leading dimensions, either transposed, into a block of a larger array), and
 syrk, the Bayesian fit's J'J (its lower triangle)."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from numba import njit
@@ -57,3 +61,19 @@ def test_syrk_with_beta_0_never_reads_C():
     C = np.full((4, 4), np.nan)
     _syrk(False, 4, 7, 1.0, A, 7, 0.0, C, 4)
     np.testing.assert_allclose(np.tril(C), np.tril(A @ A.T), rtol=1e-13)
+
+
+def test_syrk_links_when_loaded_from_numba_cache(tmp_path):
+    """A kernel calling syrk is cached by name of its symbol: one process
+    compiles it, the next loads it from numba's cache and links it to the
+    dsyrk that kernels/blas.py binds at import."""
+    code = ("import numpy as np\n"
+            "from bngrad.kernels import bayes\n"
+            "J = np.arange(12.0).reshape(4, 3) - 5.0\n"
+            "assert np.allclose(bayes._gram(J, False), J.T @ J)\n"
+            "assert np.allclose(bayes._gram(J, True), J @ J.T)\n"
+            "print(sum(bayes._gram.stats.cache_hits.values()))\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    hits = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True).stdout.split()[-1] for _ in range(2)]
+    assert hits == ["0", "1"]

@@ -211,22 +211,25 @@ def leverage(J, decay, h):
                 s += Z[i, k] * Z[i, k]
             h[i] = s
     else:
-        s = np.zeros(rows)
+        ss = np.zeros(rows)
         for k in range(n):                     # sum over k >= i of Li[k, i]^2, by rows
             for i in range(k + 1):
-                s[i] += Li[k, i] * Li[k, i]
+                ss[i] += Li[k, i] * Li[k, i]
         for i in range(rows):
-            h[i] = 1.0 - decay * s[i]
+            h[i] = 1.0 - decay * ss[i]
     return True
 
 
 @jit()
 def _gram(J, dual):
     """J'J, or JJ' where dual: by syrk, half of np.dot's work (which took
-    most of an LM step's time at a few hundred weights), mirrored whole."""
+    most of an LM step's time at a few hundred weights), mirrored whole.
+    (syrk's sizes are 32-bit: the Bayesian fit's J is far smaller.)"""
     J = np.ascontiguousarray(J)
     rows, P = J.shape
     n, k = (rows, P) if dual else (P, rows)
+    if n == 0 or k == 0:                       # BLAS refuses a leading dimension of 0
+        return np.zeros((n, n))
     C = np.empty((n, n))
     syrk(not dual, n, k, 1.0, J, P, 0.0, C, n)
     for i in range(n):
@@ -596,7 +599,8 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     info[6] = 0.0
     status = MAX_ITER
     # the Gram matrix of J in the smaller space (J'J, or JJ' with more
-    # weights than rows), kept while J has not moved
+    # weights than rows), kept while J has not moved; none with ARD and more
+    # weights than rows, whose step and update form J a^-1 J' themselves
     dual = P > rows
     JJ = np.empty((0, 0))
     gram_fresh = False

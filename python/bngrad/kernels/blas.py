@@ -13,34 +13,26 @@ function np.dot itself calls: SciPy's BLAS, loaded on first use), directly.
 Row-major C (m x n) = op(A) op(B) is column-major C' = op(B)' op(A)', so
 the operands swap and the transposition flags stay.
 """
-import ctypes
-
 import llvmlite.binding
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
-from scipy.linalg import cython_blas
+from numba.extending import get_cython_function_address, intrinsic
 
 _CHAR = ir.IntType(8)
 _VOIDP = ir.IntType(8).as_pointer()
 _INT = ir.IntType(32)                  # cython_blas's int (LP64)
 
 
-def _capsule_address(capsule):
-    get_name = ctypes.pythonapi.PyCapsule_GetName
-    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
-    get = ctypes.pythonapi.PyCapsule_GetPointer
-    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    return get(capsule, get_name(capsule))
-
-
 # numba has no dsyrk of its own (numba_xxgemm is its only BLAS 3), so
 # SciPy's, the library numba_xxgemm calls, under a name of ours.  Added to
 # LLVM's symbols at import, before any kernel is compiled or loaded: a cached
-# kernel refers to it by name, resolved when numba links it.
+# kernel refers to it by name, resolved when numba links it.  (numba's cache
+# of a kernel checks only its own source file: renaming the symbol needs
+# the cached kernels that call syrk cleared.)
 _SYRK = "bngrad_dsyrk"
-llvmlite.binding.add_symbol(_SYRK, _capsule_address(cython_blas.__pyx_capi__["dsyrk"]))
+llvmlite.binding.add_symbol(_SYRK, get_cython_function_address("scipy.linalg.cython_blas",
+                                                               "dsyrk"))
 
 
 @intrinsic
