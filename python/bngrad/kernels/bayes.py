@@ -211,10 +211,7 @@ def leverage(J, decay, h):
                 s += Z[i, k] * Z[i, k]
             h[i] = s
     else:
-        ss = np.zeros(rows)
-        for k in range(n):                     # sum over k >= i of Li[k, i]^2, by rows
-            for i in range(k + 1):
-                ss[i] += Li[k, i] * Li[k, i]
+        ss = _column_squares(Li)
         for i in range(rows):
             h[i] = 1.0 - decay * ss[i]
     return True
@@ -236,6 +233,19 @@ def _gram(J, dual):
         for j in range(i + 1, n):
             C[i, j] = C[j, i]
     return C
+
+
+@jit()
+def _column_squares(M):
+    """The sums of squares of M's columns, by rows (along memory), each
+    column's sum taken down its rows in order (a triangular M's zeros add
+    nothing, not even a bit)."""
+    rows, cols = M.shape
+    s = np.zeros(cols)
+    for k in range(rows):
+        for d in range(cols):
+            s[d] += M[k, d] * M[k, d]
+    return s
 
 
 @jit()
@@ -354,7 +364,6 @@ def _ard_update(J, JtJ, v, gid, n_g, al, a, beta_, sse, nobs, spread, al_new):
     0.14 with the hyperprior alone)."""
     rows, P = J.shape
     G = al.size
-    diag = np.empty(P)
     logdet = 0.0
     if P <= rows:
         A = beta_ * JtJ
@@ -364,12 +373,9 @@ def _ard_update(J, JtJ, v, gid, n_g, al, a, beta_, sse, nobs, spread, al_new):
         if L.shape[0] == 0:
             return -np.inf, 0.0, beta_
         Li = _lower_inverse(L)
+        diag = _column_squares(Li)
         for d in range(P):
             logdet += 2.0 * np.log(L[d, d])
-            diag[d] = 0.0
-        for k in range(P):                     # diag[d] = sum over k >= d of Li[k, d]^2, by rows
-            for d in range(k + 1):
-                diag[d] += Li[k, d] * Li[k, d]
     else:
         Ja = J / a
         M = beta_ * np.dot(Ja, J.T)
@@ -381,10 +387,8 @@ def _ard_update(J, JtJ, v, gid, n_g, al, a, beta_, sse, nobs, spread, al_new):
         Z = np.dot(_lower_inverse(L), J)          # L^-1 J
         for d in range(rows):
             logdet += 2.0 * np.log(L[d, d])
-        s = np.zeros(P)
-        for k in range(rows):                  # column sums of Z^2, by rows
-            for d in range(P):
-                s[d] += Z[k, d] * Z[k, d]
+        s = _column_squares(Z)
+        diag = np.empty(P)
         for d in range(P):
             logdet += np.log(a[d])
             diag[d] = 1.0 / a[d] - beta_ * s[d] / (a[d] * a[d])
@@ -602,6 +606,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     # weights than rows), kept while J has not moved; none with ARD and more
     # weights than rows, whose step and update form J a^-1 J' themselves
     dual = P > rows
+    keep_gram = not (dual and ard)
     JJ = np.empty((0, 0))
     gram_fresh = False
     while it < max_iter:
@@ -618,9 +623,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
             # step = (g - beta J' (c I + beta J J')^-1 J g) / c.  With ARD
             # c = a + mu is a vector (_ard_step)
             Jg = np.empty(0)
-            if dual and ard:
-                JJ = np.empty((0, 0))          # ARD's step forms J c^-1 J' per damping
-            elif not gram_fresh:
+            if keep_gram and not gram_fresh:
                 JJ = _gram(J, dual)
                 gram_fresh = True
             if dual and not ard:
@@ -696,7 +699,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
         # are alpha); ARD's from a Cholesky factor (_ard_update)
         # (J'J, or JJ' with more weights than rows, is the next block's
         # first step's too: J has not moved since)
-        if not (dual and ard) and not gram_fresh:
+        if keep_gram and not gram_fresh:
             JJ = _gram(J, dual)
             gram_fresh = True
         if ard:

@@ -35,6 +35,11 @@ llvmlite.binding.add_symbol(_SYRK, get_cython_function_address("scipy.linalg.cyt
                                                                "dsyrk"))
 
 
+def _data(context, builder, ty, value):
+    """The data pointer of an array argument of type ty, as void*."""
+    return builder.bitcast(context.make_array(ty)(context, builder, value).data, _VOIDP)
+
+
 @intrinsic
 def gemm(typingctx, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
     """C[:m, :n] = alpha op(A) op(B) + beta C for float64 arrays in row-major
@@ -58,8 +63,7 @@ def gemm(typingctx, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
         fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemm")
 
         def data(i, value):
-            return builder.bitcast(context.make_array(signature.args[i])(
-                context, builder, value).data, _VOIDP)
+            return _data(context, builder, signature.args[i], value)
 
         def flag(t):
             return builder.select(t, ir.Constant(_CHAR, ord("t")), ir.Constant(_CHAR, ord("n")))
@@ -90,8 +94,7 @@ def syrk(typingctx, ta, n, k, alpha, A, lda, beta, C, ldc):
         fn = cgutils.get_or_insert_function(builder.module, fnty, _SYRK)
 
         def data(i, value):
-            return builder.bitcast(context.make_array(signature.args[i])(
-                context, builder, value).data, _VOIDP)
+            return _data(context, builder, signature.args[i], value)
 
         def ref(value):                         # Fortran: every argument by reference
             return builder.bitcast(cgutils.alloca_once_value(builder, value), _VOIDP)
