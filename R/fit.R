@@ -101,6 +101,9 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   if (!is.null(nnet$max_iter)) max_iter <- nnet$max_iter
   # a bad value is named as the caller wrote it
   named <- function(own, nnet_name, got) if (is.null(got)) own else nnet_name
+  # as match.arg would: a unique abbreviation stands for its name ("lb")
+  if (is.character(optimizer) && length(optimizer) == 1L &&
+      !is.na(i <- pmatch(optimizer, .optimizers))) optimizer <- .optimizers[i]
   optimizer <- if (missing(optimizer)) "auto" else .one_of(optimizer, .optimizers, "optimizer")
   hidden <- .whole(hidden, named("hidden", "size", nnet$hidden))
   max_iter <- .whole(max_iter, named("max_iter", "maxit", nnet$max_iter), null_ok = TRUE)
@@ -109,6 +112,9 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   learning_rate <- .real(learning_rate, "learning_rate", 0, open_low = TRUE)
   momentum <- .real(momentum, "momentum", 0, 1, open_low = TRUE)
   seed <- .whole(seed, "seed", 0, null_ok = TRUE)
+  # inputs without names get x1, x2, ...: made up here, so predict matches
+  # newdata's columns by position, whatever their names (as nnet)
+  unnamed <- is.null(colnames(x))
   x <- .fit_design(x)
   if (is.data.frame(y)) y <- as.matrix(y)
   if (is.logical(y)) y <- y + 0                # as lm: TRUE is 1 (dim and names kept)
@@ -134,7 +140,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   fit <- c(.fitted_fields(out, ncol(x), ncol(Y), colnames(x)), list(
     hidden = hidden, activation = set$activation, decay_chosen = is.null(set$decay),
     eps = set$eps, ddof = set$ddof, seed = seed, weights = weights, coefnames = colnames(x),
-    ynames = colnames(Y), call = match.call()))
+    x_unnamed = unnamed, ynames = colnames(Y), call = match.call()))
   fit$call[[1L]] <- as.name("bn_fit")
   class(fit) <- "bn_fit"
   fit$fitted.values <- .bn_forward(fit, x)
@@ -317,9 +323,10 @@ predict.bn_fit <- function(object, newdata, ...) {
   if (asked("interval", "none")) {
     stop("predict.bn_fit gives no intervals (interval = \"none\" only)", call. = FALSE)
   }
-  if (asked("type", "raw")) {
-    stop("predict.bn_fit gives the net's outputs: type = \"raw\" only (nnet's default)",
-         call. = FALSE)
+  # the net's outputs are nnet's "raw" and lm's (or glm's) "response" alike
+  if (asked("type", "raw") && !identical(dots$type, "response")) {
+    stop("predict.bn_fit gives the net's outputs: type = \"raw\" (nnet's default) or ",
+         "\"response\" only", call. = FALSE)
   }
   # rows with NA in newdata: NA with na.pass (the default, as nnet), and
   # otherwise what the na.action given makes of them, as in predict.lm
@@ -362,18 +369,21 @@ predict.bn_fit <- function(object, newdata, ...) {
       newdata <- as.data.frame(newdata)
     }
     # columns found by name where newdata has them all (extra ones, another
-    # order: a data frame with more than x had), else by position
+    # order: a data frame with more than x had), else by position; by
+    # position always where the fit's x had no names (x1, x2, ... are made up)
     p1 <- length(object$coefnames)
+    by_name <- !isTRUE(object$x_unnamed)
     if (.vector_like(newdata) && is.numeric(newdata) && p1 > 1L && length(newdata) == p1) {
       newdata <- matrix(newdata, 1L, dimnames = list(NULL, names(newdata)))  # one new row
     }
     have <- colnames(newdata)
-    if (!is.null(have) && length(dim(newdata)) == 2L && all(object$coefnames %in% have) &&
-        !anyDuplicated(have) && !anyDuplicated(object$coefnames)) {
+    if (by_name && !is.null(have) && length(dim(newdata)) == 2L &&
+        all(object$coefnames %in% have) && !anyDuplicated(have) &&
+        !anyDuplicated(object$coefnames)) {
       newdata <- newdata[, object$coefnames, drop = FALSE]
     }
     x <- .as_design(newdata, "newdata")
-    if (is.null(colnames(x)) && ncol(x) == p1) colnames(x) <- object$coefnames
+    if ((is.null(colnames(x)) || !by_name) && ncol(x) == p1) colnames(x) <- object$coefnames
     if (!identical(na_action, stats::na.pass)) {
       done <- na_action(as.data.frame(x))
       if (!is.data.frame(done)) stop("invalid result from na.action", call. = FALSE)

@@ -1057,6 +1057,12 @@ class BNRegressor:
                           UserWarning, stacklevel=checks.user_level())
         wt = np.ones(N) if w.size == 0 else w
         x_center, x_scale, flat_x = _center_scale(X, wt)
+        if s["eps"] == 0 and flat_x.all():
+            # every unit's batch variance is 0 then: the Bayesian fit's
+            # steps had divided by it and left a net of NaN
+            raise ValueError("eps = 0 divides by the batch variance of X @ G1, and every "
+                             "column of X takes one value on the rows fitted (of weight > 0): "
+                             "use eps > 0, or inputs that vary")
         y_center, y_scale, flat_y = _center_scale(Y2, wt)
         Xs = np.ascontiguousarray(_standardised(X, x_center, x_scale))
         Ys = np.ascontiguousarray(_standardised(Y2, y_center, y_scale))

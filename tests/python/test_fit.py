@@ -228,6 +228,30 @@ def test_adam_that_diverges_says_so_and_names_learning_rate():
     assert np.isfinite(some.score(X, y))
 
 
+def test_eps_zero_with_every_input_flat_is_an_error_naming_eps():
+    """With eps = 0 and every input one value on the rows that count, each
+    unit's batch variance is 0: the default fit had divided by it and kept a
+    net of NaN (with NumPy's divide warnings), and predict then called its
+    inputs of 1 an overflow.  Every optimizer refuses, naming eps; one input
+    that varies (or eps > 0) fits."""
+    y = np.arange(10.0)
+    for opt in ("auto", "bayes", "lbfgs", "adam"):
+        with pytest.raises(ValueError, match=r"eps = 0 divides .* every column of X takes one "
+                                             r"value .*use eps > 0"):
+            bngrad.BNRegressor(hidden=2, eps=0.0, optimizer=opt, seed=0).fit(np.ones((10, 2)), y)
+    # a row of weight 0 does not count as a second value
+    X = np.ones((10, 2))
+    X[0, 0] = 5.0
+    with pytest.raises(ValueError, match="eps = 0 divides"):
+        bngrad.BNRegressor(hidden=2, eps=0.0, seed=0).fit(X, y, sample_weight=np.r_[0.0, np.ones(9)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = bngrad.BNRegressor(hidden=2, eps=0.0, seed=0).fit(X, y)
+        assert np.isfinite(fit.predict(X)).all()
+        assert np.isfinite(bngrad.BNRegressor(hidden=2, seed=0).fit(np.ones((10, 2)), y)
+                           .predict(np.ones((2, 2)))).all()
+
+
 def test_adam_errors_in_its_own_terms():
     """With eps = 0 a minibatch of repeated rows has no variance: the error
     names eps and batch_size (it named X @ G1, which a user does not

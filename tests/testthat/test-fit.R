@@ -10,6 +10,23 @@ make_data <- function(n = 300, seed = 1) {
 # and its warning is not the test's subject.
 short_fit <- function(...) suppressWarnings(bn_fit(...))
 
+test_that("optimizer takes a unique abbreviation, as match.arg would", {
+  need_core()
+  x <- as.matrix(mtcars[, c("wt", "hp")])
+  y <- mtcars$mpg
+  a <- short_fit(x, y, optimizer = "lb", hidden = 2, max_iter = 5, seed = 1)
+  expect_identical(a$optimizer, "lbfgs")
+  expect_identical(fitted(a), fitted(short_fit(x, y, optimizer = "lbfgs", hidden = 2,
+                                                max_iter = 5, seed = 1)))
+})
+
+test_that("eps = 0 with every input one value is an error naming eps, not a net of NaN", {
+  need_core()
+  d <- data.frame(y = 1:10, a = 1, b = 2)
+  expect_error(bn_fit(y ~ a + b, d, eps = 0, hidden = 2), "eps = 0 divides .*use eps > 0")
+  expect_true(all(is.finite(fitted(bn_fit(y ~ a + b, d, hidden = 2)))))
+})
+
 test_that("L-BFGS without a decay says which decay its held-out rows chose", {
   need_core()
   # 32 rows, 209 weights: decays 0, 0.1, 1 and 10 are tried
@@ -68,6 +85,16 @@ test_that("predict pads NA rows, checks columns and factor levels", {
   expect_equal(unname(predict(fx, c(b = d$b[2], a = d$a[2]))), unname(fitted(fx)[2]), tolerance = 1e-12)
   expect_equal(unname(predict(fx, c(d$a[2], d$b[2]))), unname(fitted(fx)[2]), tolerance = 1e-12)
   expect_error(predict(fx, matrix(1:3, 1)), "columns the net was fitted on: a, b; it has 3 unnamed")
+  # a fit on a matrix without names (x1, x2 made up) takes newdata's columns by
+  # position whatever their names, as nnet: its names were refused as not x1, x2
+  xu <- unname(as.matrix(d[, c("a", "b")]))
+  fu <- short_fit(xu, d$y, hidden = 3, max_iter = 10)
+  named <- as.matrix(d[1:5, c("b", "a")])
+  by_position <- predict(fu, unname(named))
+  expect_identical(unname(predict(fu, named)), by_position)
+  expect_identical(unname(predict(fu, as.data.frame(named))), by_position)
+  expect_equal(unname(predict(fu, xu[1:5, ])), unname(fitted(fu)[1:5]), tolerance = 1e-12)
+  expect_error(predict(fu, cbind(named, c = 1)), "fitted on: x1, x2; it has b, a, c")
   # duplicated names: by position, as the fit saw them
   x2 <- cbind(a = d$a, a = d$b)
   f2 <- short_fit(x2, d$a - 2 * d$b, hidden = 2, max_iter = 10, ensemble = 1)
@@ -192,9 +219,11 @@ test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its 
   # (ggplot2's geom_smooth(se = FALSE) passes se.fit = FALSE, level, interval = "none")
   expect_error(predict(fx, mtcars, se.fit = TRUE), "no standard errors \\(se.fit\\)")
   expect_error(predict(fx, mtcars, interval = "confidence"), "no intervals")
-  expect_error(predict(fx, mtcars, type = "class"), "type = \"raw\" only")
+  expect_error(predict(fx, mtcars, type = "class"), "type = \"raw\" .* or \"response\" only")
   expect_identical(predict(fx, mtcars, type = "raw", se.fit = FALSE, level = 0.95,
                            interval = "none", na.action = na.pass), predict(fx, mtcars))
+  # lm's (and glm's) name for the same outputs, as generic code passes it
+  expect_identical(predict(fx, mtcars, type = "response"), predict(fx, mtcars))
   fm <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 2)
   expect_identical(colnames(fitted(fm)), c("mpg", "qsec"))
   expect_identical(dim(predict(fm, mtcars[0, ])), c(0L, 2L))
