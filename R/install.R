@@ -40,15 +40,14 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
   message("bngrad: compiling the kernels into numba's cache")
   warm <- .run_python(py, "-m", "bngrad.warmup", what = "warming the numba cache")
   cache <- .run_python(py, "-c", paste(
-    "from numba.core.caching import FunctionCache",
-    "from bngrad.kernels import _jit",
-    "print(FunctionCache(_jit._probe)._cache_path if _jit.CACHE else 'none writable')",
+    "from bngrad.warmup import cache_location",
+    "print(cache_location() or 'none writable')",
     sep = "; "), what = "finding numba's cache")
   remembered <- .remember_envname(envname)
   message(paste(c(
     "bngrad: the Python core is ready.",
     paste0("  interpreter: ", base$path, " (Python ", base$version, ")",
-           if (length(base$skipped)) paste0("; skipped ", paste(base$skipped, collapse = "; "))),
+           if (length(base$skipped)) paste0("; passed over ", paste(base$skipped, collapse = "; "))),
     paste0("  virtualenv:  ", dir, " (", venv, ")"),
     paste0("  installed:   ", paste(names(versions), versions, collapse = ", "),
            " (bngrad from ", source$label, ")"),

@@ -61,6 +61,7 @@ over the blocks, as dask-glm does.  "bayes" needs the N x P Jacobian and
 import contextlib
 import copy
 import contextvars
+import os
 import threading
 import types
 import uuid
@@ -701,6 +702,8 @@ def _parquet(path, y, x, weights):
     the argument that is wrong."""
     import pyarrow.dataset as pads
     import pyarrow.types as pat
+    if isinstance(path, os.PathLike):          # pathlib's, as pandas and pyarrow take
+        path = os.fspath(path)
     if not isinstance(path, str) or not path:
         raise TypeError(f"path must be a file or directory name, got {path!r}")
     try:
@@ -785,7 +788,7 @@ def read_parquet(path, y, x=None, weights=None):
 
     Parameters
     ----------
-    path : str
+    path : str or os.PathLike
         A Parquet file, or a directory of them (read in file name order).
     y : str or list of str
         The response column(s).
@@ -884,7 +887,12 @@ def _scheduler(scheduler):
             yield
     elif ":" in scheduler:
         from distributed import Client
-        with Client(scheduler, set_as_default=True):
+        try:
+            client = Client(scheduler, set_as_default=True)
+        except OSError as err:                 # distributed's own says only the address
+            raise type(err)(f"scheduler={scheduler!r}: no distributed scheduler answered "
+                            f"there ({err})") from None
+        with client:
             yield
     else:
         raise ValueError(f"scheduler must be None, one of {list(_LOCAL_SCHEDULERS)} or a "

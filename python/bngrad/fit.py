@@ -82,6 +82,9 @@ PROGRESS_FLOOR = 1e-3
 # was as good (friedman1, 8000 rows, 20 inputs, 353 weights: test MSE 1.126,
 # the grid's choice 1.129) at a quarter of the time
 LBFGS_DECAYS, LBFGS_ROWS_PER_WEIGHT = (0.0, 0.1, 1.0, 10.0), 10
+# From this many rows L-BFGS without a decay holds some out; below, it has
+# neither early stopping nor a decay chosen, and says so (fit)
+LBFGS_MIN_HOLDOUT_ROWS = 20
 # Adam stops when PATIENCE_ADAM epochs in a row have not beaten its best loss by tol.
 # A run has diverged where its objective on the training rows ends over
 # ADAM_MARGIN (of y's variance, or of the start's objective where that is
@@ -1063,6 +1066,14 @@ class BNRegressor:
             raise ValueError("eps = 0 divides by the batch variance of X @ G1, and every "
                              "column of X takes one value on the rows fitted (of weight > 0): "
                              "use eps > 0, or inputs that vary")
+        if s["optimizer"] == "lbfgs" and s["decay"] is None and N < LBFGS_MIN_HOLDOUT_ROWS:
+            # nothing regularises the net then: on linnerud's 15 rows test
+            # R^2 -193 (-199,000 at 2 units), the default fit's -0.61
+            warnings.warn(f"BNRegressor: optimizer='lbfgs' without a decay holds no rows out "
+                          f"below {LBFGS_MIN_HOLDOUT_ROWS} rows ({N} here): neither early "
+                          f"stopping nor a chosen decay regularises the net, which may fit "
+                          f"the noise; give decay, or use the default optimizer",
+                          UserWarning, stacklevel=checks.user_level())
         y_center, y_scale, flat_y = _center_scale(Y2, wt)
         Xs = np.ascontiguousarray(_standardised(X, x_center, x_scale))
         Ys = np.ascontiguousarray(_standardised(Y2, y_center, y_scale))
@@ -1445,7 +1456,7 @@ class BNRegressor:
     def _lbfgs(self, Xs, Ys, w, s, v0, rng, stats, report=None):
         N, p1 = Xs.shape
         p2, q = s["hidden"], Ys.shape[1]
-        wanted = early = s["decay"] is None and N >= 20
+        wanted = early = s["decay"] is None and N >= LBFGS_MIN_HOLDOUT_ROWS
         if early:
             held = _held_out(N, rng)
             Xt, Yt = np.ascontiguousarray(Xs[~held]), np.ascontiguousarray(Ys[~held])

@@ -3,9 +3,11 @@
 Each kernel has one signature (read-only arrays of any layout; see
 engine.py), so this compiles each once; a cache made by it serves every
 layout, dtype and path a user's call can take.  Where the cache lives is
-numba's choice: next to the source if writable, else NUMBA_CACHE_DIR or the
-user's cache directory.
+numba's choice: NUMBA_CACHE_DIR where it is set (and usable), else next to
+the source if writable, else the user's cache directory (~/.cache/numba);
+cache_location() says which, and so does this command's last line.
 """
+import argparse
 import time
 
 from . import engine
@@ -21,8 +23,22 @@ def warm():
     return took
 
 
+def cache_location():
+    """The directory numba caches the kernels in, or None where none is
+    writable (they compile in every process then)."""
+    from numba.core.caching import FunctionCache
+    from .kernels import _jit
+    return FunctionCache(_jit._probe)._cache_path if _jit.CACHE else None
+
+
 if __name__ == "__main__":
+    argparse.ArgumentParser(prog="python -m bngrad.warmup", description=__doc__.split("\n")[0],
+                            epilog="Takes no arguments; run it once after installing.").parse_args()
     t = time.perf_counter()
     took = warm()
     detail = ", ".join(f"{k} {v:.1f} s" for k, v in took.items())
     print(f"bngrad: {len(took)} numba kernels cached in {time.perf_counter() - t:.1f} s ({detail})")
+    where = cache_location()
+    print(f"bngrad: numba's cache: {where}" if where else
+          "bngrad: no writable numba cache: the kernels compile in every process "
+          "(set NUMBA_CACHE_DIR to a writable directory)")

@@ -439,6 +439,9 @@ def test_read_parquet_and_fit(tmp_path):
     Xd, yd, wd, names = bd.read_parquet(str(tmp_path / "data"), "y", x=list(cols), weights="w")
     assert names == list(cols) and Xd.shape == (1500, 4) and len(Xd.chunks[0]) == 15
     assert np.array_equal(Xd.compute(), X) and np.array_equal(wd.compute(), w)
+    # a pathlib.Path, as pandas and pyarrow take (it was a TypeError)
+    Xp = bd.read_parquet(tmp_path / "data", "y", x=list(cols), weights="w")[0]
+    assert np.array_equal(Xp.compute(), X)
     kw = dict(hidden=5, decay=0.2, seed=7, max_iter=20)
     ref = quiet_fit(bngrad.BNRegressor(optimizer="lbfgs", **kw), X, y, sample_weight=w)
     with warnings.catch_warnings():
@@ -750,6 +753,14 @@ def test_parquet_types_of_every_file_paths_and_x_checked(tmp_path):
         est = bd.fit_parquet(bngrad.BNRegressor(**kw), str(tmp_path / "ok"), "y",
                              scheduler="sync")
     assert est.n_features_in_ == 1
+    # an address where no scheduler answers: an error naming scheduler (distributed's
+    # own named only the address), after the connect timeout (30 s by default)
+    import dask
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(OSError, match=r"^scheduler='tcp://127.0.0.1:1': no distributed "
+                                          r"scheduler answered there \(Timed out"):
+            bd.fit_parquet(bngrad.BNRegressor(**kw), tmp_path / "ok", "y",
+                           scheduler="tcp://127.0.0.1:1")
 
 
 # --- a distributed cluster ------------------------------------------------------

@@ -252,6 +252,25 @@ def test_eps_zero_with_every_input_flat_is_an_error_naming_eps():
                            .predict(np.ones((2, 2)))).all()
 
 
+def test_lbfgs_without_a_decay_on_few_rows_says_nothing_regularises_it():
+    """Below 20 rows L-BFGS without a decay holds none out: no early
+    stopping, no decay chosen.  It warns, naming decay and the default
+    optimizer (linnerud's 15 training rows had test R^2 -193, silently);
+    from 20 rows, or with a decay, it does not."""
+    X, y = data(N=40)
+    with pytest.warns(UserWarning, match=r"optimizer='lbfgs' without a decay holds no rows out "
+                                         r"below 20 rows \(19 here\).*give decay, or use the "
+                                         r"default optimizer"):
+        bngrad.BNRegressor(optimizer="lbfgs", hidden=2, max_iter=50, tol=0.5,
+                           seed=0).fit(X[:19], y[:19])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
+        for rows, decay in ((20, None), (19, 0.1)):
+            bngrad.BNRegressor(optimizer="lbfgs", decay=decay, hidden=2, max_iter=5,
+                               seed=0).fit(X[:rows], y[:rows])
+
+
 def test_adam_errors_in_its_own_terms():
     """With eps = 0 a minibatch of repeated rows has no variance: the error
     names eps and batch_size (it named X @ G1, which a user does not

@@ -171,8 +171,14 @@ def test_after_warmup_a_default_fit_compiles_nothing(tmp_path):
     import subprocess
     import sys
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    subprocess.run([sys.executable, "-m", "bngrad.warmup"], env=env, check=True,
-                   capture_output=True)
+    # --help is help, not a warm-up (it ran one); the warm-up says where it
+    # cached: NUMBA_CACHE_DIR, where set, before the package's own directory
+    said = subprocess.run([sys.executable, "-m", "bngrad.warmup", "--help"], env=env, check=True,
+                          capture_output=True, text=True).stdout
+    assert said.startswith("usage: python -m bngrad.warmup") and not list(tmp_path.rglob("*.nbc"))
+    said = subprocess.run([sys.executable, "-m", "bngrad.warmup"], env=env, check=True,
+                          capture_output=True, text=True).stdout
+    assert said.splitlines()[-1].startswith(f"bngrad: numba's cache: {tmp_path}")
     cached = sorted(p.name for p in tmp_path.rglob("*.nbc"))
     code = (
         "import numpy as np, bngrad\n"
