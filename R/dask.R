@@ -9,14 +9,14 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
                            activation = "sigmoid", decay = NULL, ensemble = NULL,
                            restarts = 1, max_iter = NULL, tol = NULL, eps = 1e-5, ddof = 0,
                            seed = NULL, trace = FALSE, scheduler = NULL, ...) {
-  # `...` only catches mistakes, named before anything is read
-  dots <- names(match.call(expand.dots = FALSE)$...)
-  if (...length() && is.null(dots)) dots <- rep("", ...length())
-  if (any(dots == "")) {
-    stop("bn_fit_parquet takes its settings by name; ", sum(dots == ""),
-         " unnamed argument(s) left over", call. = FALSE)
-  }
-  .refuse_unknown(dots, bn_fit_parquet, "bn_fit_parquet")
+  # `...` catches nnet's names, as bn_fit's does, and mistakes, named before
+  # anything is read
+  nnet <- .nnet_dots(match.call(expand.dots = FALSE)$..., function(k) ...elt(k),
+                     given = c(hidden = !missing(hidden), max_iter = !missing(max_iter)),
+                     fun = bn_fit_parquet, name = "bn_fit_parquet",
+                     refused = list(.parquet_refused, "bn_fit_parquet has no argument %s: %s"))
+  if (!is.null(nnet$hidden)) hidden <- nnet$hidden
+  if (!is.null(nnet$max_iter)) max_iter <- nnet$max_iter
   .string(path, "path")
   if (!file.exists(path)) stop("path '", path, "' does not exist", call. = FALSE)
   names_of <- function(v, name) {
@@ -37,11 +37,12 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
     stop("column '", weights, "' is both in x and weights", call. = FALSE)
   }
   if (!is.null(scheduler)) .string(scheduler, "scheduler")
-  hidden <- .whole(hidden, "hidden")
-  max_iter <- .whole(max_iter, "max_iter", null_ok = TRUE)
+  hidden <- .whole(hidden, .as_called("hidden", "size", nnet$hidden))
+  max_iter <- .whole(max_iter, .as_called("max_iter", "maxit", nnet$max_iter), null_ok = TRUE)
   set <- .shared_settings(activation, decay, ensemble, restarts, tol, eps, ddof, trace)
   # as in bn_fit: the R stream chooses the seed unless one is given
   seed <- if (is.null(seed)) sample.int(.Machine$integer.max, 1L) else .whole(seed, "seed", 0)
+  if (length(nnet$said)) message("bn_fit_parquet: ", paste(nnet$said, collapse = "; "))
   .core_dask()
   est <- do.call(.call_core, c(list(.core_entry("regressor")), set, list(
     hidden = hidden, optimizer = "lbfgs", max_iter = max_iter, seed = seed, verbose = FALSE)))

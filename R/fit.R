@@ -99,14 +99,12 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
                      given = c(hidden = !missing(hidden), max_iter = !missing(max_iter)))
   if (!is.null(nnet$hidden)) hidden <- nnet$hidden
   if (!is.null(nnet$max_iter)) max_iter <- nnet$max_iter
-  # a bad value is named as the caller wrote it
-  named <- function(own, nnet_name, got) if (is.null(got)) own else nnet_name
   # as match.arg would: a unique abbreviation stands for its name ("lb")
   if (is.character(optimizer) && length(optimizer) == 1L &&
       !is.na(i <- pmatch(optimizer, .optimizers))) optimizer <- .optimizers[i]
   optimizer <- if (missing(optimizer)) "auto" else .one_of(optimizer, .optimizers, "optimizer")
-  hidden <- .whole(hidden, named("hidden", "size", nnet$hidden))
-  max_iter <- .whole(max_iter, named("max_iter", "maxit", nnet$max_iter), null_ok = TRUE)
+  hidden <- .whole(hidden, .as_called("hidden", "size", nnet$hidden))
+  max_iter <- .whole(max_iter, .as_called("max_iter", "maxit", nnet$max_iter), null_ok = TRUE)
   set <- .shared_settings(activation, decay, ensemble, restarts, tol, eps, ddof, trace)
   batch_size <- .whole(batch_size, "batch_size", 2, null_ok = TRUE)
   learning_rate <- .real(learning_rate, "learning_rate", 0, open_low = TRUE)
@@ -194,6 +192,9 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
 # nnet's arguments: those bn_fit has under its own names, and those it
 # refuses, with the reason.  decay, trace and weights are nnet's names too.
 .nnet_renamed <- c(size = "hidden", maxit = "max_iter")
+# A bad value is named as the caller wrote it: own, or nnet's name where the
+# value came under it (got, from .nnet_dots).
+.as_called <- function(own, nnet_name, got) if (is.null(got)) own else nnet_name
 .nnet_refused <- c(
   skip = "bn_fit has no skip-layer connections",
   rang = "bn_fit draws its own starting weights (seed = sets them)",
@@ -212,25 +213,34 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   na.action = "x must have no NA; the formula method takes na.action",
   data = "data is for the formula method: bn_fit(y ~ ., data = ...)")
 
-# What reached bn_fit.default's `...`, unevaluated (value(k) evaluates the
-# k-th): nnet's size and maxit as hidden and max_iter, linout = TRUE
-# accepted, with what to tell the caller (`said`, one message once every
-# check has passed); nnet's other arguments, and any name bn_fit does not
-# know, an error naming them (`...` would otherwise swallow a typo).  Only
-# the names are looked at before an error.
-.nnet_dots <- function(dots, value, given) {
+# bn_fit_parquet's arguments that bn_fit has and it has not.
+.parquet_refused <- c(
+  optimizer = "it fits by L-BFGS only, one pass over the files per gradient",
+  batch_size = "Adam's; it fits by L-BFGS only",
+  learning_rate = "Adam's; it fits by L-BFGS only",
+  momentum = "Adam's; it fits by L-BFGS only")
+
+# What reached `...` of bn_fit.default (or of fun, called `name`), unevaluated
+# (value(k) evaluates the k-th): nnet's size and maxit as hidden and
+# max_iter, linout = TRUE accepted, with what to tell the caller (`said`, one
+# message once every check has passed); nnet's other arguments, those in
+# refused (its names' reasons, and the message's template), and any name fun
+# does not know, an error naming them (`...` would otherwise swallow a
+# typo).  Only the names are looked at before an error.
+.nnet_dots <- function(dots, value, given, fun = bn_fit.default, name = "bn_fit",
+                       refused = list(.formula_only,
+                                      "%s is an argument of bn_fit's formula method only: %s")) {
   if (!length(dots)) return(list())
   names <- if (is.null(names(dots))) rep("", length(dots)) else names(dots)
   if (any(names == "")) {
-    stop("bn_fit takes its settings by name; ", sum(names == ""),
+    stop(name, " takes its settings by name; ", sum(names == ""),
          " unnamed argument(s) left over", call. = FALSE)
   }
-  for (refused in list(list(.nnet_refused, "bn_fit has no argument %s (nnet's): %s"),
-                       list(.formula_only, "%s is an argument of bn_fit's formula method only: %s"))) {
-    a <- intersect(names, names(refused[[1]]))[1]
-    if (!is.na(a)) stop(sprintf(refused[[2]], a, refused[[1]][[a]]), call. = FALSE)
+  for (no in list(list(.nnet_refused, paste(name, "has no argument %s (nnet's): %s")), refused)) {
+    a <- intersect(names, names(no[[1]]))[1]
+    if (!is.na(a)) stop(sprintf(no[[2]], a, no[[1]][[a]]), call. = FALSE)
   }
-  .refuse_unknown(setdiff(names, c(names(.nnet_renamed), "linout")), bn_fit.default, "bn_fit")
+  .refuse_unknown(setdiff(names, c(names(.nnet_renamed), "linout")), fun, name)
   out <- list()
   said <- character()
   for (k in seq_along(names)) {
@@ -594,13 +604,18 @@ coef.bn_fit <- function(object, ...) {
 .describe <- function(x) {
   n <- x$n
   if (!is.null(x$call)) cat("Call:\n", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
-  cat(sprintf("a %d-%d-%d batch-normalised network, %s, with %d weights\n",
-              n[1], n[2], n[3], x$activation, .n_weights(n)))
+  # what the hidden layer is made of, where it is more than one net of
+  # `hidden` units: the headline's 25 units of a default fit read as a bug
+  nets <- length(x$decay)
+  linear <- max(n[2] - nets * x$hidden, 0)
+  made_of <- c(if (nets > 1) sprintf("%d nets of %d hidden units averaged", nets, x$hidden),
+               if (linear) sprintf("%d linear unit%s", linear, if (linear > 1) "s" else ""))
+  cat(sprintf("a %d-%d-%d batch-normalised network, %s, with %d weights%s\n",
+              n[1], n[2], n[3], x$activation, .n_weights(n),
+              if (length(made_of)) paste0(" (", paste(made_of, collapse = ", and "), ")") else ""))
   cat(.folded("inputs:", x$coefnames))
   if (!is.null(x$ynames)) cat("outputs:", x$ynames, "\n")
-  nets <- length(x$decay)
-  cat(sprintf("fitted by %s%s; eps %g, ddof %d, seed %d\n", x$optimizer,
-              if (nets > 1) sprintf(", %d nets of %d hidden units averaged", nets, x$hidden) else "",
+  cat(sprintf("fitted by %s; eps %g, ddof %d, seed %d\n", x$optimizer,
               x$eps, as.integer(x$ddof), as.integer(x$seed)))
   num <- function(v, digits = 3) paste(signif(v, digits), collapse = " ")
   evidence <- x$optimizer == "bayes" && all(is.finite(x$effective_params))

@@ -41,7 +41,8 @@ test_that("the formula method fits, prints like nnet and predicts new data", {
   d <- make_data()
   fit <- bn_fit(y ~ ., data = d, hidden = 8)
   expect_s3_class(fit, "bn_fit")
-  expect_output(print(fit), "a 4-24-1 batch-normalised network, sigmoid, with 169 weights")
+  expect_output(print(fit), paste("a 4-24-1 batch-normalised network, sigmoid, with 169 weights",
+                                   "\\(3 nets of 8 hidden units averaged\\)\n"))
   expect_output(print(summary(fit)), "training MSE")
   expect_length(coef(fit), 169)
   expect_true(all(c("a->h1", "gamma->h24", "h24->o1", "b->o1") %in% names(coef(fit))))

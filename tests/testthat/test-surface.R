@@ -18,6 +18,15 @@ test_that("a typo, or an argument bn_fit does not have, is an error naming it", 
                "unknown arguments to bn_fit_parquet: colour, fooo$")
   expect_error(do.call(bn_fit_parquet, c(list("no/such.parquet", "y"), as.list(1:15))),
                "bn_fit_parquet takes its settings by name; 1 unnamed argument\\(s\\) left over")
+  # bn_fit's that it has not, and nnet's, say why (they were unknown arguments)
+  expect_error(bn_fit_parquet("no/such.parquet", "y", optimizer = "bayes"),
+               "bn_fit_parquet has no argument optimizer: it fits by L-BFGS only")
+  expect_error(bn_fit_parquet("no/such.parquet", "y", batch_size = 32),
+               "no argument batch_size: Adam's")
+  expect_error(bn_fit_parquet("no/such.parquet", "y", Hess = TRUE),
+               "bn_fit_parquet has no argument Hess \\(nnet's\\): bn_fit keeps no Hessian")
+  expect_error(bn_fit_parquet("no/such.parquet", "y", size = 2, hidden = 3),
+               "give hidden or nnet's size, not both")
   for (a in c("skip", "rang", "Hess", "softmax", "entropy", "censored", "abstol", "reltol",
               "MaxNWts", "Wts", "mask")) {
     args <- list(mpg ~ wt, mtcars, TRUE)
@@ -215,7 +224,11 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   out <- capture.output(print(f))
   call <- deparse(quote(bn_fit(formula = mpg ~ wt + hp, data = mtcars, hidden = 3, seed = 2)))
   expect_identical(out[seq_len(1 + length(call))], c("Call:", call))
-  expect_match(out, "fitted by bayes, 3 nets of 3 hidden units averaged", fixed = TRUE, all = FALSE)
+  # the headline says what its 10 units are (a 2-10-1 net of hidden = 3 read as a bug)
+  expect_match(out, paste0("^a 2-10-1 batch-normalised network, sigmoid, with [0-9]+ weights ",
+                           "\\(3 nets of 3 hidden units averaged, and 1 linear unit\\)$"),
+               all = FALSE)
+  expect_match(out, "fitted by bayes; eps", fixed = TRUE, all = FALSE)
   # every net in the average, or those left out named (their weight 0)
   expect_identical(f$member_weights, rep(1 / 3, 3))
   expect_false(any(grepl("left out of the average", out)))
