@@ -8,7 +8,8 @@
 bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
                            activation = "sigmoid", decay = NULL, ensemble = NULL,
                            restarts = 1, max_iter = NULL, tol = NULL, eps = 1e-5, ddof = 0,
-                           seed = NULL, trace = FALSE, scheduler = NULL, ...) {
+                           seed = NULL, trace = FALSE, scheduler = NULL, optimizer = "lbfgs",
+                           ...) {
   # `...` catches nnet's names, as bn_fit's does, and mistakes, named before
   # anything is read
   nnet <- .nnet_dots(match.call(expand.dots = FALSE)$..., function(k) ...elt(k),
@@ -17,6 +18,10 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
                      refused = list(.parquet_refused, "bn_fit_parquet has no argument %s: %s"))
   if (!is.null(nnet$hidden)) hidden <- nnet$hidden
   if (!is.null(nnet$max_iter)) max_iter <- nnet$max_iter
+  # (bn_fit's, where a script passes it: only what this fit does is taken)
+  tryCatch(.one_of(optimizer, "lbfgs", "optimizer", partial = TRUE), error = function(e)
+    stop("bn_fit_parquet fits by L-BFGS only (optimizer = \"lbfgs\"), one pass over the ",
+         "files per gradient; got optimizer = ", .shown(optimizer), call. = FALSE))
   .string(path, "path")
   if (!file.exists(path)) stop("path '", path, "' does not exist", call. = FALSE)
   names_of <- function(v, name) {

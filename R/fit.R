@@ -99,10 +99,8 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
                      given = c(hidden = !missing(hidden), max_iter = !missing(max_iter)))
   if (!is.null(nnet$hidden)) hidden <- nnet$hidden
   if (!is.null(nnet$max_iter)) max_iter <- nnet$max_iter
-  # as match.arg would: a unique abbreviation stands for its name ("lb")
-  if (is.character(optimizer) && length(optimizer) == 1L &&
-      !is.na(i <- pmatch(optimizer, .optimizers))) optimizer <- .optimizers[i]
-  optimizer <- if (missing(optimizer)) "auto" else .one_of(optimizer, .optimizers, "optimizer")
+  optimizer <- if (missing(optimizer)) "auto" else
+    .one_of(optimizer, .optimizers, "optimizer", partial = TRUE)
   hidden <- .whole(hidden, .as_called("hidden", "size", nnet$hidden))
   max_iter <- .whole(max_iter, .as_called("max_iter", "maxit", nnet$max_iter), null_ok = TRUE)
   set <- .shared_settings(activation, decay, ensemble, restarts, tol, eps, ddof, trace)
@@ -196,17 +194,17 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
 # value came under it (got, from .nnet_dots).
 .as_called <- function(own, nnet_name, got) if (is.null(got)) own else nnet_name
 .nnet_refused <- c(
-  skip = "bn_fit has no skip-layer connections",
-  rang = "bn_fit draws its own starting weights (seed = sets them)",
-  Hess = "bn_fit keeps no Hessian",
-  softmax = "bn_fit is for regression (its output is linear)",
-  entropy = "bn_fit fits least squares only",
-  censored = "bn_fit is for regression (its output is linear)",
+  skip = "the net has no skip-layer connections",
+  rang = "the fit draws its own starting weights (seed = sets them)",
+  Hess = "the fit keeps no Hessian",
+  softmax = "the net is for regression (its output is linear)",
+  entropy = "the fit is least squares only",
+  censored = "the net is for regression (its output is linear)",
   abstol = "the stopping rule is set by tol",
   reltol = "the stopping rule is set by tol",
-  MaxNWts = "bn_fit sets no limit on weights (the core refuses a net too large for memory)",
-  Wts = "bn_fit draws its own starting weights (seed = sets them)",
-  mask = "bn_fit fits every weight")
+  MaxNWts = "no limit on weights is set (the core refuses a net too large for memory)",
+  Wts = "the fit draws its own starting weights (seed = sets them)",
+  mask = "the fit fits every weight")
 # The formula method's arguments, given to the default method.
 .formula_only <- c(
   subset = "subset x and y before calling, or use the formula method",
@@ -215,7 +213,6 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
 
 # bn_fit_parquet's arguments that bn_fit has and it has not.
 .parquet_refused <- c(
-  optimizer = "it fits by L-BFGS only, one pass over the files per gradient",
   batch_size = "Adam's; it fits by L-BFGS only",
   learning_rate = "Adam's; it fits by L-BFGS only",
   momentum = "Adam's; it fits by L-BFGS only")
@@ -236,9 +233,10 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
     stop(name, " takes its settings by name; ", sum(names == ""),
          " unnamed argument(s) left over", call. = FALSE)
   }
-  for (no in list(list(.nnet_refused, paste(name, "has no argument %s (nnet's): %s")), refused)) {
-    a <- intersect(names, names(no[[1]]))[1]
-    if (!is.na(a)) stop(sprintf(no[[2]], a, no[[1]][[a]]), call. = FALSE)
+  for (refusal in list(list(.nnet_refused, paste(name, "has no argument %s (nnet's): %s")),
+                       refused)) {
+    a <- intersect(names, names(refusal[[1]]))[1]
+    if (!is.na(a)) stop(sprintf(refusal[[2]], a, refusal[[1]][[a]]), call. = FALSE)
   }
   .refuse_unknown(setdiff(names, c(names(.nnet_renamed), "linout")), fun, name)
   out <- list()
@@ -254,7 +252,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
         stop("linout = FALSE (nnet's logistic output) is not offered: bn_fit's output is ",
              "always linear", call. = FALSE)
       }
-      said <- c(said, "linout = TRUE is what bn_fit always does (a linear output)")
+      said <- c(said, paste("linout = TRUE is what", name, "always does (a linear output)"))
     } else {
       to <- .nnet_renamed[[a]]
       if (isTRUE(given[[to]])) stop(sprintf("give %s or nnet's %s, not both", to, a), call. = FALSE)
@@ -304,6 +302,14 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   x
 }
 
+# Whether a matrix fit's x had no column names (x1, x2, ... were made up); a
+# fit saved before x_unnamed was kept: where its names are those.
+.x_unnamed <- function(object) {
+  if (!is.null(object$x_unnamed)) return(isTRUE(object$x_unnamed))
+  !inherits(object, "bn_fit.formula") && is.null(object$path) &&
+    identical(object$coefnames, paste0("x", seq_along(object$coefnames)))
+}
+
 # The forward pass with batch norm frozen at the fit's population statistics.
 .bn_forward <- function(object, x) {
   p <- object$params
@@ -334,9 +340,10 @@ predict.bn_fit <- function(object, newdata, ...) {
     stop("predict.bn_fit gives no intervals (interval = \"none\" only)", call. = FALSE)
   }
   # the net's outputs are nnet's "raw" and lm's (or glm's) "response" alike
-  if (asked("type", "raw") && !identical(dots$type, "response")) {
-    stop("predict.bn_fit gives the net's outputs: type = \"raw\" (nnet's default) or ",
-         "\"response\" only", call. = FALSE)
+  if (!is.null(dots$type)) {
+    tryCatch(.one_of(dots$type, c("raw", "response"), "type", partial = TRUE), error = function(e)
+      stop("predict.bn_fit gives the net's outputs: type = \"raw\" (nnet's default) or ",
+           "\"response\" only (or their abbreviations), got ", .shown(dots$type), call. = FALSE))
   }
   # rows with NA in newdata: NA with na.pass (the default, as nnet), and
   # otherwise what the na.action given makes of them, as in predict.lm
@@ -379,21 +386,22 @@ predict.bn_fit <- function(object, newdata, ...) {
       newdata <- as.data.frame(newdata)
     }
     # columns found by name where newdata has them all (extra ones, another
-    # order: a data frame with more than x had), else by position; by
-    # position always where the fit's x had no names (x1, x2, ... are made up)
+    # order: a data frame with more than x had), else by position; where the
+    # fit's x had no names (x1, x2, ... made up) newdata's p1 columns are
+    # taken by position whatever their names, as nnet takes them
     p1 <- length(object$coefnames)
-    by_name <- !isTRUE(object$x_unnamed)
+    unnamed <- .x_unnamed(object)
     if (.vector_like(newdata) && is.numeric(newdata) && p1 > 1L && length(newdata) == p1) {
       newdata <- matrix(newdata, 1L, dimnames = list(NULL, names(newdata)))  # one new row
     }
     have <- colnames(newdata)
-    if (by_name && !is.null(have) && length(dim(newdata)) == 2L &&
-        all(object$coefnames %in% have) && !anyDuplicated(have) &&
-        !anyDuplicated(object$coefnames)) {
+    if (!is.null(have) && length(dim(newdata)) == 2L && all(object$coefnames %in% have) &&
+        !anyDuplicated(have) && !anyDuplicated(object$coefnames) &&
+        !(unnamed && ncol(newdata) == p1)) {
       newdata <- newdata[, object$coefnames, drop = FALSE]
     }
     x <- .as_design(newdata, "newdata")
-    if ((is.null(colnames(x)) || !by_name) && ncol(x) == p1) colnames(x) <- object$coefnames
+    if ((is.null(colnames(x)) || unnamed) && ncol(x) == p1) colnames(x) <- object$coefnames
     if (!identical(na_action, stats::na.pass)) {
       done <- na_action(as.data.frame(x))
       if (!is.data.frame(done)) stop("invalid result from na.action", call. = FALSE)
@@ -407,6 +415,10 @@ predict.bn_fit <- function(object, newdata, ...) {
   x <- x[keep, , drop = FALSE]
   if (ncol(x) != length(object$coefnames) ||
       (!is.null(colnames(x)) && !identical(colnames(x), object$coefnames))) {
+    if (.x_unnamed(object)) {
+      stop("newdata must have ", length(object$coefnames), " columns, taken by position (the ",
+           "fit's x had no column names); it has ", ncol(x), call. = FALSE)
+    }
     stop("newdata must have the columns the net was fitted on: ",
          paste(object$coefnames, collapse = ", "), "; it has ",
          if (is.null(colnames(x))) paste(ncol(x), "unnamed") else paste(colnames(x), collapse = ", "),
@@ -451,11 +463,7 @@ residuals.bn_fit <- function(object, type = "working", ...) {
          call. = FALSE)
   }
   r <- object$residuals
-  # abbreviations, as match.arg takes them
-  if (is.character(type) && length(type) == 1 && !is.na(i <- pmatch(type, .residual_types))) {
-    type <- .residual_types[i]
-  }
-  if (.one_of(type, .residual_types, "type") %in% c("deviance", "pearson")) {
+  if (.one_of(type, .residual_types, "type", partial = TRUE) %in% c("deviance", "pearson")) {
     # (unweighted, nobs() / rows: less than 1 where repeated rows count once)
     w <- if (is.null(object$weights)) rep(1, NROW(r)) else object$weights
     w <- w * (stats::nobs(object) / sum(w))
@@ -599,17 +607,24 @@ coef.bn_fit <- function(object, ...) {
 
 .iterations <- function(optimizer) if (optimizer == "adam") "epochs" else "iterations"
 
+# Below this many rows L-BFGS without a decay holds none out (the core's
+# fit.LBFGS_MIN_HOLDOUT_ROWS): print says so.
+.lbfgs_min_holdout_rows <- 20L
+
 # What print and summary both say: the call, the net, how it was fitted and
 # how the fit ended (nnet's "converged" / "stopped after").
 .describe <- function(x) {
   n <- x$n
   if (!is.null(x$call)) cat("Call:\n", paste(deparse(x$call), collapse = "\n"), "\n\n", sep = "")
   # what the hidden layer is made of, where it is more than one net of
-  # `hidden` units: the headline's 25 units of a default fit read as a bug
+  # `hidden` units (the headline's 25 units of a default fit read as a bug):
+  # the nets' units, then the blend's linear ones (embed in the core's blend.py)
   nets <- length(x$decay)
-  linear <- max(n[2] - nets * x$hidden, 0)
-  made_of <- c(if (nets > 1) sprintf("%d nets of %d hidden units averaged", nets, x$hidden),
-               if (linear) sprintf("%d linear unit%s", linear, if (linear > 1) "s" else ""))
+  lin <- seq_len(n[2])[-seq_len(min(n[2], x$hidden * nets))]
+  made_of <- c(if (nets > 1) sprintf("%d nets of %d hidden units averaged", nets, x$hidden)
+               else if (length(lin)) sprintf("%d hidden units", x$hidden),
+               if (length(lin)) sprintf("%d linear unit%s", length(lin),
+                                        if (length(lin) > 1) "s" else ""))
   cat(sprintf("a %d-%d-%d batch-normalised network, %s, with %d weights%s\n",
               n[1], n[2], n[3], x$activation, .n_weights(n),
               if (length(made_of)) paste0(" (", paste(made_of, collapse = ", and "), ")") else ""))
@@ -629,7 +644,15 @@ coef.bn_fit <- function(object, ...) {
                                                                       drop = FALSE]), 3)),
                      sep = ","))
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
-    if (all(x$decay == 0)) "decay none: early stopping on held-out rows (with 20 rows or more)\n"
+    if (all(x$decay == 0)) {
+      if (!.in_files(x) && NROW(x$fitted.values) < .lbfgs_min_holdout_rows) {
+        sprintf("decay none, and no early stopping: fewer than %d rows, none held out\n",
+                .lbfgs_min_holdout_rows)
+      } else {
+        sprintf("decay none: early stopping on held-out rows (with %d rows or more)\n",
+                .lbfgs_min_holdout_rows)
+      }
+    }
     else sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",
                  num(x$decay))
   } else sprintf("decay %s (fixed)\n", num(x$decay)))
@@ -642,8 +665,6 @@ coef.bn_fit <- function(object, ...) {
                 paste(out, collapse = ", "), ratio))
   }
   if (any(x$linear_share > 0)) {
-    # the blend's units come after the nets' (embed in the core's blend.py)
-    lin <- seq_len(n[2])[-seq_len(min(n[2], x$hidden * nets))]
     cat(sprintf("blended with a ridge linear model by leave-one-out error: its share %s; %s\n",
                 num(x$linear_share, 2), if (!length(lin)) {
                   "the linear model is a constant there, held in b"

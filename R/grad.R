@@ -55,9 +55,16 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 }
 
 # One of `choices`, given as one string.
-.one_of <- function(x, choices, name) {
-  if (!is.character(x) || length(x) != 1 || !x %in% choices) {
+# x, one of choices, or an error naming `name`; with partial, a unique
+# abbreviation stands for its choice, as match.arg takes it
+.one_of <- function(x, choices, name, partial = FALSE) {
+  one <- is.character(x) && length(x) == 1 && !is.na(x)
+  if (partial && one && !is.na(i <- pmatch(x, choices))) x <- choices[i]
+  if (!one || !x %in% choices) {
+    some <- if (one && partial && nzchar(x)) choices[startsWith(choices, x)] else character()
     stop(name, " must be one of ", paste(choices, collapse = ", "), ", got ", .shown(x),
+         if (length(some) > 1) paste0(" (an abbreviation of ", paste(some, collapse = " and "),
+                                      ")"),
          call. = FALSE)
   }
   x

@@ -547,7 +547,9 @@ def _fit(est, data, names, wname="sample_weight"):
     N, p1, q = data.N, data.p1, data.q
     s = est._settings(N, p1, q, chunked=True)
     K, R, p2 = s["ensemble"], s["restarts"], s["hidden"]
-    early = s["decay"] is None and N >= 20
+    early = s["decay"] is None and N >= fitmod.LBFGS_MIN_HOLDOUT_ROWS
+    if s["decay"] is None:
+        fitmod.few_rows_unregularised(N, "dask", s["P"])
     keys = [_split_key(s["seed"], k, r) for k in range(K) for r in range(R)] if early else []
     st = _stats_pass(data, wname, s["ddof"], keys, rescale=True)
     W = st.W
@@ -890,8 +892,8 @@ def _scheduler(scheduler):
         try:
             client = Client(scheduler, set_as_default=True)
         except OSError as err:                 # distributed's own says only the address
-            raise type(err)(f"scheduler={scheduler!r}: no distributed scheduler answered "
-                            f"there ({err})") from None
+            raise type(err)(f"scheduler={scheduler!r}: could not connect to a distributed "
+                            f"scheduler there ({err})") from err
         with client:
             yield
     else:

@@ -218,6 +218,26 @@ def _progress(curve, k):
     return (curve[-k - 1] - curve[-1]) / max(abs(curve[-1]), PROGRESS_FLOOR)
 
 
+def few_rows_unregularised(N, chosen_by, P):
+    """Warn where L-BFGS without a decay has too few rows to hold any out:
+    then neither early stopping nor a chosen decay regularises the net
+    (linnerud's 15 rows: test R^2 -193, -199,000 at 2 units, where the
+    default fit had -0.61).  chosen_by: "user" (optimizer "lbfgs"), "auto"
+    (the default optimizer chose it, for a net of P weights) or "dask" (a
+    Dask fit is L-BFGS); only the first has the default fit for a remedy."""
+    if N >= LBFGS_MIN_HOLDOUT_ROWS:
+        return
+    how = {"user": 'L-BFGS (optimizer "lbfgs")',
+           "auto": f"the default optimizer took L-BFGS (a net of {P} weights is too large "
+                   f"for the Bayesian fit), which",
+           "dask": "a Dask fit (L-BFGS)"}[chosen_by]
+    warnings.warn(f"BNRegressor: {how} without a decay holds no rows out below "
+                  f"{LBFGS_MIN_HOLDOUT_ROWS} rows ({N} here): neither early stopping nor a "
+                  f"chosen decay regularises the net, which may fit the noise; give decay"
+                  f"{', or use the default optimizer' if chosen_by == 'user' else ''}",
+                  UserWarning, stacklevel=checks.user_level())
+
+
 def _held_out(N, rng):
     """The rows L-BFGS's early stopping holds out: VALIDATION of N, drawn by rng."""
     held = np.zeros(N, bool)
@@ -701,7 +721,8 @@ class BNRegressor:
         keep the best), and where the net has a weight for every 10 values
         of y or fewer, also runs with decays 0.1, 1 and 10 (not stopped
         early: their best iterate kept), the one of least held-out error
-        kept (decay_); 0 for "adam".
+        kept (decay_); below 20 rows none are held out, nothing regularises
+        the net, and the fit warns; 0 for "adam".
     ensemble : int or None, default=None
         Nets averaged into the fitted net (which then has ensemble * hidden
         units, and one more per output blended with a linear model).  None:
@@ -730,7 +751,8 @@ class BNRegressor:
     learning_rate : float, default=0.01
         Adam's step size.
     eps : float, default=1e-5
-        Batch norm's variance floor.
+        Batch norm's variance floor.  0 needs an input that varies on the
+        rows fitted (a unit's batch variance is divided by).
     ddof : {0, 1}, default=0
         Batch norm's variance divides by N - ddof.
     momentum : float, default=0.1
@@ -1066,14 +1088,8 @@ class BNRegressor:
             raise ValueError("eps = 0 divides by the batch variance of X @ G1, and every "
                              "column of X takes one value on the rows fitted (of weight > 0): "
                              "use eps > 0, or inputs that vary")
-        if s["optimizer"] == "lbfgs" and s["decay"] is None and N < LBFGS_MIN_HOLDOUT_ROWS:
-            # nothing regularises the net then: on linnerud's 15 rows test
-            # R^2 -193 (-199,000 at 2 units), the default fit's -0.61
-            warnings.warn(f"BNRegressor: optimizer='lbfgs' without a decay holds no rows out "
-                          f"below {LBFGS_MIN_HOLDOUT_ROWS} rows ({N} here): neither early "
-                          f"stopping nor a chosen decay regularises the net, which may fit "
-                          f"the noise; give decay, or use the default optimizer",
-                          UserWarning, stacklevel=checks.user_level())
+        if s["optimizer"] == "lbfgs" and s["decay"] is None:
+            few_rows_unregularised(N, "auto" if self.optimizer == "auto" else "user", s["P"])
         y_center, y_scale, flat_y = _center_scale(Y2, wt)
         Xs = np.ascontiguousarray(_standardised(X, x_center, x_scale))
         Ys = np.ascontiguousarray(_standardised(Y2, y_center, y_scale))

@@ -95,7 +95,10 @@ def fit(est, X, y, sample_weight, warn):
     """est.fit(X, y, sample_weight=) for R's bn_fit, its warnings given to
     warn (_warnings_to_r)."""
     with _warnings_to_r(warn):
-        est.fit(X, y, sample_weight=sample_weight)
+        try:
+            est.fit(X, y, sample_weight=sample_weight)
+        except ValueError as e:                # in R's words, as fit_parquet's
+            raise ValueError(_r_message(str(e))) from None
     return fitted(est)
 
 

@@ -32,7 +32,9 @@ def cache_location():
 
 
 if __name__ == "__main__":
-    argparse.ArgumentParser(prog="python -m bngrad.warmup", description=__doc__.split("\n")[0],
+    # (a description of its own: under python -OO there is no __doc__)
+    argparse.ArgumentParser(prog="python -m bngrad.warmup",
+                            description="Compile every kernel into numba's on-disk cache.",
                             epilog="Takes no arguments; run it once after installing.").parse_args()
     t = time.perf_counter()
     took = warm()

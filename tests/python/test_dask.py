@@ -429,6 +429,21 @@ def write_parquet(directory, frames, row_group_size):
                        row_group_size=row_group_size, compression="none")
 
 
+def test_a_dask_fit_on_few_rows_without_a_decay_says_nothing_regularises_it():
+    """Below 20 rows a Dask fit holds none out, as in memory: it warns, naming
+    decay (not the default optimizer: a Dask fit is L-BFGS); with a decay it
+    does not."""
+    X, y = regression(15)
+    Xd, yd = da.from_array(X, chunks=(5, 4)), da.from_array(y, chunks=5)
+    with pytest.warns(UserWarning, match=r"a Dask fit \(L-BFGS\) without a decay holds no rows "
+                                         r"out below 20 rows \(15 here\).*give decay$"):
+        bngrad.BNRegressor(hidden=2, max_iter=50, tol=0.5, seed=0).fit(Xd, yd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
+        bngrad.BNRegressor(hidden=2, decay=0.1, max_iter=5, seed=0).fit(Xd, yd)
+
+
 def test_read_parquet_and_fit(tmp_path):
     X, y = regression(1500)
     w = np.random.default_rng(4).integers(1, 3, 1500).astype(np.int32)
@@ -757,8 +772,8 @@ def test_parquet_types_of_every_file_paths_and_x_checked(tmp_path):
     # own named only the address), after the connect timeout (30 s by default)
     import dask
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        with pytest.raises(OSError, match=r"^scheduler='tcp://127.0.0.1:1': no distributed "
-                                          r"scheduler answered there \(Timed out"):
+        with pytest.raises(OSError, match=r"^scheduler='tcp://127.0.0.1:1': could not connect "
+                                          r"to a distributed scheduler there \(Timed out"):
             bd.fit_parquet(bngrad.BNRegressor(**kw), tmp_path / "ok", "y",
                            scheduler="tcp://127.0.0.1:1")
 

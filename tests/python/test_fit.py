@@ -258,11 +258,18 @@ def test_lbfgs_without_a_decay_on_few_rows_says_nothing_regularises_it():
     optimizer (linnerud's 15 training rows had test R^2 -193, silently);
     from 20 rows, or with a decay, it does not."""
     X, y = data(N=40)
-    with pytest.warns(UserWarning, match=r"optimizer='lbfgs' without a decay holds no rows out "
-                                         r"below 20 rows \(19 here\).*give decay, or use the "
-                                         r"default optimizer"):
+    with pytest.warns(UserWarning, match=r'L-BFGS \(optimizer "lbfgs"\) without a decay holds no '
+                                         r"rows out below 20 rows \(19 here\).*give decay, or "
+                                         r"use the default optimizer"):
         bngrad.BNRegressor(optimizer="lbfgs", hidden=2, max_iter=50, tol=0.5,
                            seed=0).fit(X[:19], y[:19])
+    # where the default optimizer chose L-BFGS (a net too large for the Bayesian
+    # fit: 19 rows of 1000 inputs), the remedy is a decay, not the default
+    Xw = np.random.default_rng(0).standard_normal((19, 1000))
+    with pytest.warns(UserWarning, match=r"the default optimizer took L-BFGS \(a net of \d+ "
+                                         r"weights .*give decay$"):
+        fit = bngrad.BNRegressor(hidden=8, max_iter=50, tol=0.5, seed=0).fit(Xw, Xw[:, 0])
+    assert fit.optimizer_ == "lbfgs"
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", bngrad.ConvergenceWarning)

@@ -39,7 +39,7 @@ settings <- list(
   list(activation = NA, "activation must be one of"),
   list(optimizer = "bfgs", "optimizer must be one of auto, bayes, lbfgs, adam, got \"bfgs\""),
   list(optimizer = c("lbfgs", "adam"), "optimizer must be one of"),
-  list(optimizer = "a", "optimizer must be one of auto, bayes, lbfgs, adam, got \"a\""),
+  list(optimizer = "a", "optimizer must be one of .*got \"a\" \\(an abbreviation of auto and adam\\)"),
   list(trace = NA, "trace must be TRUE or FALSE, got NA"),
   list(trace = "yes", "trace must be TRUE or FALSE"))
 

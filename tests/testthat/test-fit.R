@@ -23,7 +23,9 @@ test_that("optimizer takes a unique abbreviation, as match.arg would", {
 test_that("eps = 0 with every input one value is an error naming eps, not a net of NaN", {
   need_core()
   d <- data.frame(y = 1:10, a = 1, b = 2)
-  expect_error(bn_fit(y ~ a + b, d, eps = 0, hidden = 2), "eps = 0 divides .*use eps > 0")
+  # in R's words, as bn_grad's (the core's said X @ G1)
+  expect_error(bn_fit(y ~ a + b, d, eps = 0, hidden = 2),
+               "eps = 0 divides by the batch variance of X %\\*% G1, .*use eps > 0")
   expect_true(all(is.finite(fitted(bn_fit(y ~ a + b, d, hidden = 2)))))
 })
 
@@ -34,6 +36,16 @@ test_that("L-BFGS without a decay says which decay its held-out rows chose", {
   expect_true(fit$decay %in% c(0, 0.1, 1, 10))
   expect_output(print(fit), if (fit$decay == 0) "decay none: early stopping" else
                 sprintf("decay chosen on held-out rows, per net: %g", fit$decay))
+})
+
+test_that("L-BFGS without a decay on fewer than 20 rows warns, and print says nothing was held out", {
+  need_core()
+  expect_identical(bngrad:::.lbfgs_min_holdout_rows,
+                   as.integer(reticulate::import("bngrad.fit")$LBFGS_MIN_HOLDOUT_ROWS))
+  expect_warning(f <- bn_fit(mpg ~ wt + hp, mtcars[1:15, ], optimizer = "lbfgs", hidden = 2,
+                             max_iter = 50, tol = 0.5, seed = 1),
+                 "without a decay holds no rows out below 20 rows \\(15 here\\).*give decay")
+  expect_output(print(f), "decay none, and no early stopping: fewer than 20 rows, none held out")
 })
 
 test_that("the formula method fits, prints like nnet and predicts new data", {
@@ -95,7 +107,19 @@ test_that("predict pads NA rows, checks columns and factor levels", {
   expect_identical(unname(predict(fu, named)), by_position)
   expect_identical(unname(predict(fu, as.data.frame(named))), by_position)
   expect_equal(unname(predict(fu, xu[1:5, ])), unname(fitted(fu)[1:5]), tolerance = 1e-12)
-  expect_error(predict(fu, cbind(named, c = 1)), "fitted on: x1, x2; it has b, a, c")
+  expect_error(predict(fu, cbind(named, c = 1)),
+               paste("newdata must have 2 columns, taken by position \\(the fit's x had no",
+                     "column names\\); it has 3"))
+  # more columns, x1 and x2 among them: those, by name (as before)
+  more <- data.frame(y = 0, x2 = d$b[1:5], x1 = d$a[1:5])
+  expect_identical(unname(predict(fu, more)), unname(predict(fu, xu[1:5, ])))
+  # a fit saved before x_unnamed was kept: made-up names are told by their look
+  old <- fu
+  old$x_unnamed <- NULL
+  expect_identical(unname(predict(old, named)), by_position)
+  fx_old <- fx
+  fx_old$x_unnamed <- NULL
+  expect_error(predict(fx_old, d[1:5, c("b", "y")]), "fitted on: a, b")
   # duplicated names: by position, as the fit saw them
   x2 <- cbind(a = d$a, a = d$b)
   f2 <- short_fit(x2, d$a - 2 * d$b, hidden = 2, max_iter = 10, ensemble = 1)
@@ -221,10 +245,14 @@ test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its 
   expect_error(predict(fx, mtcars, se.fit = TRUE), "no standard errors \\(se.fit\\)")
   expect_error(predict(fx, mtcars, interval = "confidence"), "no intervals")
   expect_error(predict(fx, mtcars, type = "class"), "type = \"raw\" .* or \"response\" only")
+  expect_error(predict(fx, mtcars, type = "r"), "got \"r\"")          # raw or response?
   expect_identical(predict(fx, mtcars, type = "raw", se.fit = FALSE, level = 0.95,
                            interval = "none", na.action = na.pass), predict(fx, mtcars))
-  # lm's (and glm's) name for the same outputs, as generic code passes it
-  expect_identical(predict(fx, mtcars, type = "response"), predict(fx, mtcars))
+  # lm's (and glm's) name for the same outputs, as generic code passes it, and
+  # abbreviations, as match.arg takes them
+  for (type in c("response", "resp", "ra")) {
+    expect_identical(predict(fx, mtcars, type = type), predict(fx, mtcars), label = type)
+  }
   fm <- bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 2)
   expect_identical(colnames(fitted(fm)), c("mpg", "qsec"))
   expect_identical(dim(predict(fm, mtcars[0, ])), c(0L, 2L))

@@ -16,15 +16,18 @@ test_that("a typo, or an argument bn_fit does not have, is an error naming it", 
                "unknown argument to bn_fit_parquet: hiden \\(did you mean hidden\\?\\)")
   expect_error(bn_fit_parquet("no/such.parquet", "y", colour = stop("evaluated"), fooo = 1),
                "unknown arguments to bn_fit_parquet: colour, fooo$")
-  expect_error(do.call(bn_fit_parquet, c(list("no/such.parquet", "y"), as.list(1:15))),
+  expect_error(do.call(bn_fit_parquet, c(list("no/such.parquet", "y"), as.list(1:16))),
                "bn_fit_parquet takes its settings by name; 1 unnamed argument\\(s\\) left over")
   # bn_fit's that it has not, and nnet's, say why (they were unknown arguments)
   expect_error(bn_fit_parquet("no/such.parquet", "y", optimizer = "bayes"),
-               "bn_fit_parquet has no argument optimizer: it fits by L-BFGS only")
+               paste0("bn_fit_parquet fits by L-BFGS only \\(optimizer = \"lbfgs\"\\).*",
+                      "got optimizer = \"bayes\""))
+  # what it does, named, is taken: the error is the path's
+  expect_error(bn_fit_parquet("no/such.parquet", "y", optimizer = "lb"), "does not exist")
   expect_error(bn_fit_parquet("no/such.parquet", "y", batch_size = 32),
                "no argument batch_size: Adam's")
   expect_error(bn_fit_parquet("no/such.parquet", "y", Hess = TRUE),
-               "bn_fit_parquet has no argument Hess \\(nnet's\\): bn_fit keeps no Hessian")
+               "bn_fit_parquet has no argument Hess \\(nnet's\\): the fit keeps no Hessian")
   expect_error(bn_fit_parquet("no/such.parquet", "y", size = 2, hidden = 3),
                "give hidden or nnet's size, not both")
   for (a in c("skip", "rang", "Hess", "softmax", "entropy", "censored", "abstol", "reltol",
