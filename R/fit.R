@@ -184,7 +184,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
        effective_params = v$effective_params, linear_share = v$linear_share,
        member_weights = v$member_weights, member_loo_ratio = v$member_loo_ratio,
-       n_obs = v$n_obs)
+       n_obs = v$n_obs, early_stopping = as.logical(v$early_stopping))
 }
 
 # nnet's arguments: those bn_fit has under its own names, and those it
@@ -249,7 +249,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
         stop("linout must be TRUE or FALSE, got ", .shown(v), call. = FALSE)
       }
       if (!v) {
-        stop("linout = FALSE (nnet's logistic output) is not offered: bn_fit's output is ",
+        stop("linout = FALSE (nnet's logistic output) is not offered: ", name, "'s output is ",
              "always linear", call. = FALSE)
       }
       said <- c(said, paste("linout = TRUE is what", name, "always does (a linear output)"))
@@ -302,14 +302,6 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   x
 }
 
-# Whether a matrix fit's x had no column names (x1, x2, ... were made up); a
-# fit saved before x_unnamed was kept: where its names are those.
-.x_unnamed <- function(object) {
-  if (!is.null(object$x_unnamed)) return(isTRUE(object$x_unnamed))
-  !inherits(object, "bn_fit.formula") && is.null(object$path) &&
-    identical(object$coefnames, paste0("x", seq_along(object$coefnames)))
-}
-
 # The forward pass with batch norm frozen at the fit's population statistics.
 .bn_forward <- function(object, x) {
   p <- object$params
@@ -341,9 +333,11 @@ predict.bn_fit <- function(object, newdata, ...) {
   }
   # the net's outputs are nnet's "raw" and lm's (or glm's) "response" alike
   if (!is.null(dots$type)) {
-    tryCatch(.one_of(dots$type, c("raw", "response"), "type", partial = TRUE), error = function(e)
+    types <- c("raw", "response")
+    tryCatch(.one_of(dots$type, types, "type", partial = TRUE), error = function(e)
       stop("predict.bn_fit gives the net's outputs: type = \"raw\" (nnet's default) or ",
-           "\"response\" only (or their abbreviations), got ", .shown(dots$type), call. = FALSE))
+           "\"response\" only (or their abbreviations), got ", .shown(dots$type),
+           .ambiguous(dots$type, types), call. = FALSE))
   }
   # rows with NA in newdata: NA with na.pass (the default, as nnet), and
   # otherwise what the na.action given makes of them, as in predict.lm
@@ -387,17 +381,17 @@ predict.bn_fit <- function(object, newdata, ...) {
     }
     # columns found by name where newdata has them all (extra ones, another
     # order: a data frame with more than x had), else by position; where the
-    # fit's x had no names (x1, x2, ... made up) newdata's p1 columns are
-    # taken by position whatever their names, as nnet takes them
+    # fit's x had no names (x1, x2, ... made up), by position always, as nnet
+    # takes them (a fit saved before x_unnamed was kept: by name, as then)
     p1 <- length(object$coefnames)
-    unnamed <- .x_unnamed(object)
+    unnamed <- isTRUE(object$x_unnamed)
     if (.vector_like(newdata) && is.numeric(newdata) && p1 > 1L && length(newdata) == p1) {
       newdata <- matrix(newdata, 1L, dimnames = list(NULL, names(newdata)))  # one new row
     }
     have <- colnames(newdata)
-    if (!is.null(have) && length(dim(newdata)) == 2L && all(object$coefnames %in% have) &&
-        !anyDuplicated(have) && !anyDuplicated(object$coefnames) &&
-        !(unnamed && ncol(newdata) == p1)) {
+    if (!unnamed && !is.null(have) && length(dim(newdata)) == 2L &&
+        all(object$coefnames %in% have) && !anyDuplicated(have) &&
+        !anyDuplicated(object$coefnames)) {
       newdata <- newdata[, object$coefnames, drop = FALSE]
     }
     x <- .as_design(newdata, "newdata")
@@ -415,7 +409,7 @@ predict.bn_fit <- function(object, newdata, ...) {
   x <- x[keep, , drop = FALSE]
   if (ncol(x) != length(object$coefnames) ||
       (!is.null(colnames(x)) && !identical(colnames(x), object$coefnames))) {
-    if (.x_unnamed(object)) {
+    if (isTRUE(object$x_unnamed)) {
       stop("newdata must have ", length(object$coefnames), " columns, taken by position (the ",
            "fit's x had no column names); it has ", ncol(x), call. = FALSE)
     }
@@ -457,8 +451,13 @@ fitted.bn_fit <- function(object, ...) {
 
 residuals.bn_fit <- function(object, type = "working", ...) {
   .in_memory(object, "residuals")
-  if (is.character(type) && length(type) == 1 && !is.na(type) && nchar(type) >= 2 &&
+  # lm's "partial": refused saying why, and "p" ambiguous, as lm's residuals finds it
+  if (is.character(type) && length(type) == 1 && !is.na(type) && nzchar(type) &&
       startsWith("partial", type)) {
+    if (type == "p") {
+      stop("type must be one of ", paste(.residual_types, collapse = ", "), ", got \"p\" ",
+           "(an abbreviation of pearson and lm's partial)", call. = FALSE)
+    }
     stop("type = \"partial\" is lm's residuals per linear term: a net has no such terms",
          call. = FALSE)
   }
@@ -608,7 +607,7 @@ coef.bn_fit <- function(object, ...) {
 .iterations <- function(optimizer) if (optimizer == "adam") "epochs" else "iterations"
 
 # Below this many rows L-BFGS without a decay holds none out (the core's
-# fit.LBFGS_MIN_HOLDOUT_ROWS): print says so.
+# fit.LBFGS_MIN_HOLDOUT_ROWS): print says why none were.
 .lbfgs_min_holdout_rows <- 20L
 
 # What print and summary both say: the call, the net, how it was fitted and
@@ -644,17 +643,19 @@ coef.bn_fit <- function(object, ...) {
                                                                       drop = FALSE]), 3)),
                      sep = ","))
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
-    if (all(x$decay == 0)) {
-      if (!.in_files(x) && NROW(x$fitted.values) < .lbfgs_min_holdout_rows) {
-        sprintf("decay none, and no early stopping: fewer than %d rows, none held out\n",
-                .lbfgs_min_holdout_rows)
-      } else {
-        sprintf("decay none: early stopping on held-out rows (with %d rows or more)\n",
-                .lbfgs_min_holdout_rows)
-      }
+    # (the core says which nets held rows out; a fit saved before it did: all)
+    held <- if (is.null(x$early_stopping)) rep(TRUE, nets) else x$early_stopping
+    if (!any(held)) {
+      sprintf(paste("decay none, and no early stopping: no rows held out (fewer than %d rows,",
+                    "or those drawn all of weight 0)\n"), .lbfgs_min_holdout_rows)
+    } else if (all(x$decay == 0)) {
+      sprintf("decay none: early stopping on held-out rows%s\n",
+              if (all(held)) "" else paste0(", for net", if (sum(held) > 1) "s", " ",
+                                            paste(which(held), collapse = ", ")))
+    } else {
+      sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",
+              num(x$decay))
     }
-    else sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",
-                 num(x$decay))
   } else sprintf("decay %s (fixed)\n", num(x$decay)))
   out <- which(!.in_average(x))
   if (length(out)) {

@@ -55,19 +55,27 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 }
 
 # One of `choices`, given as one string.
-# x, one of choices, or an error naming `name`; with partial, a unique
-# abbreviation stands for its choice, as match.arg takes it
+# x, one of choices, or an error naming `name`; with partial, as match.arg
+# takes it: a unique abbreviation stands for its choice, and all the choices
+# (a function's default, passed on) for the first
 .one_of <- function(x, choices, name, partial = FALSE) {
   one <- is.character(x) && length(x) == 1 && !is.na(x)
+  if (partial && identical(x, choices)) return(choices[1])
   if (partial && one && !is.na(i <- pmatch(x, choices))) x <- choices[i]
   if (!one || !x %in% choices) {
-    some <- if (one && partial && nzchar(x)) choices[startsWith(choices, x)] else character()
     stop(name, " must be one of ", paste(choices, collapse = ", "), ", got ", .shown(x),
-         if (length(some) > 1) paste0(" (an abbreviation of ", paste(some, collapse = " and "),
-                                      ")"),
-         call. = FALSE)
+         if (partial) .ambiguous(x, choices), call. = FALSE)
   }
   x
+}
+
+# Where x abbreviates several choices, " (an abbreviation of a and b)" for
+# its error; else "".
+.ambiguous <- function(x, choices) {
+  some <- if (is.character(x) && length(x) == 1 && !is.na(x) && nzchar(x))
+    choices[startsWith(choices, x)] else character()
+  if (length(some) > 1) paste0(" (an abbreviation of ", paste(some, collapse = " and "), ")")
+  else ""
 }
 
 .ddof <- function(ddof) {

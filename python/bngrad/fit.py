@@ -230,7 +230,7 @@ def few_rows_unregularised(N, chosen_by, P):
     how = {"user": 'L-BFGS (optimizer "lbfgs")',
            "auto": f"the default optimizer took L-BFGS (a net of {P} weights is too large "
                    f"for the Bayesian fit), which",
-           "dask": "a Dask fit (L-BFGS)"}[chosen_by]
+           "dask": "a Dask or Parquet fit (L-BFGS only)"}[chosen_by]
     warnings.warn(f"BNRegressor: {how} without a decay holds no rows out below "
                   f"{LBFGS_MIN_HOLDOUT_ROWS} rows ({N} here): neither early stopping nor a "
                   f"chosen decay regularises the net, which may fit the noise; give decay"
@@ -258,11 +258,13 @@ def _best_decay(run, decays, report):
     iterations once it is known: as they came they were four runs' under
     one net's name, ending with a discarded one's."""
     if len(decays) == 1:
-        return run(decays[0], report)
-    best = min((run(decay, None) for decay in decays), key=lambda m: m.criterion)
-    if report is not None:
-        for it, value in enumerate(best.curve):
-            report(it, value)
+        best = run(decays[0], report)
+    else:
+        best = min((run(decay, None) for decay in decays), key=lambda m: m.criterion)
+        if report is not None:
+            for it, value in enumerate(best.curve):
+                report(it, value)
+    best.held_out = True
     return best
 
 
@@ -652,6 +654,9 @@ class _Member:
         # early stopping kept an earlier one
         self.kept = len(curve) if kept is None else kept
         self.diverged = None    # Adam's: the error of a run that diverged
+        # whether L-BFGS held rows out for it (_best_decay): not below
+        # LBFGS_MIN_HOLDOUT_ROWS rows, nor where those drawn all weigh 0
+        self.held_out = False
 
     @property
     def decay(self):
@@ -807,6 +812,11 @@ class BNRegressor:
         the evidence, that of the highest evidence (often blocks of LM
         steps before the last); "lbfgs" with early stopping, that of the
         least held-out error; else the last.
+    early_stopping_ : ndarray of bool
+        Per net, whether L-BFGS stopped it early on held-out rows (and chose
+        its decay on them): not with a decay given, nor below 20 rows, nor
+        where the rows drawn to hold out all have weight 0; False for
+        "bayes" and "adam".
     loss_curve_ : ndarray
         The training loss per iteration (standardised y) of the first net in
         the average:
@@ -1197,6 +1207,7 @@ class BNRegressor:
             n_obs_=float(W if n_obs is None else n_obs),
             effective_params_=np.array([m.gamma_eff for m in members]),
             decay_=np.array([m.decay for m in members]),
+            early_stopping_=np.array([m.held_out for m in members]),
             input_decay_=input_decay,
             noise_sd_=_noise_sd(np.array([m.noise for m in members]), y_scale)), names)
         if convergence:

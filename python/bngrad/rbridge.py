@@ -134,7 +134,7 @@ def fitted(est):
               "linear_share": est.linear_share_, "member_weights": est.member_weights_,
               # the rule behind a weight of 0, for R's print (the fit may outlive the core)
               "member_loo_ratio": MEMBER_LOO_RATIO,
-              "n_obs": est.n_obs_}
+              "n_obs": est.n_obs_, "early_stopping": est.early_stopping_}
     flat = [np.ravel(np.asarray(a, dtype=np.float64), order="F") for a in pieces.values()]
     # the names as one string, which R converts as one value (a list, element by element)
     return np.concatenate(flat), [int(a.size) for a in flat], " ".join(pieces), est.optimizer_

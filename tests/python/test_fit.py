@@ -273,9 +273,12 @@ def test_lbfgs_without_a_decay_on_few_rows_says_nothing_regularises_it():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", bngrad.ConvergenceWarning)
-        for rows, decay in ((20, None), (19, 0.1)):
-            bngrad.BNRegressor(optimizer="lbfgs", decay=decay, hidden=2, max_iter=5,
-                               seed=0).fit(X[:rows], y[:rows])
+        # early_stopping_ says which nets held rows out: from 20 rows, without a decay
+        for rows, decay, held in ((20, None, True), (19, 0.1, False)):
+            fit = bngrad.BNRegressor(optimizer="lbfgs", decay=decay, hidden=2, max_iter=5,
+                                     seed=0).fit(X[:rows], y[:rows])
+            assert fit.early_stopping_.tolist() == [held]
+        assert not bngrad.BNRegressor(hidden=2, seed=0).fit(X, y).early_stopping_.any()
 
 
 def test_adam_errors_in_its_own_terms():

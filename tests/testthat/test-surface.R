@@ -30,6 +30,8 @@ test_that("a typo, or an argument bn_fit does not have, is an error naming it", 
                "bn_fit_parquet has no argument Hess \\(nnet's\\): the fit keeps no Hessian")
   expect_error(bn_fit_parquet("no/such.parquet", "y", size = 2, hidden = 3),
                "give hidden or nnet's size, not both")
+  expect_error(bn_fit_parquet("no/such.parquet", "y", linout = FALSE),
+               "not offered: bn_fit_parquet's output is always linear")
   for (a in c("skip", "rang", "Hess", "softmax", "entropy", "censored", "abstol", "reltol",
               "MaxNWts", "Wts", "mask")) {
     args <- list(mpg ~ wt, mtcars, TRUE)
@@ -160,7 +162,9 @@ test_that("residuals' types are lm's: weighted ones square to the deviance", {
   expect_lt(nobs(fb), 32)
   expect_equal(sum(residuals(fb, type = "deviance")^2), deviance(fb), tolerance = 1e-12)
   expect_identical(residuals(f, type = "dev"), residuals(f, type = "deviance"))
-  expect_identical(residuals(f, type = "p"), residuals(f, type = "pearson"))
+  expect_identical(residuals(f, type = "pe"), residuals(f, type = "pearson"))
+  # "p" is pearson or partial: ambiguous, as lm's residuals finds it
+  expect_error(residuals(f, type = "p"), "got \"p\" \\(an abbreviation of pearson and lm's partial\\)")
   expect_error(residuals(f, type = "partial"), "no such terms")
   expect_error(residuals(f, type = "pa"), "no such terms")
   expect_error(residuals(f, type = "raw"), "type must be one of working, response")
