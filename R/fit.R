@@ -184,7 +184,9 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
        convergence = as.integer(v$convergence), log_evidence = v$log_evidence,
        effective_params = v$effective_params, linear_share = v$linear_share,
        member_weights = v$member_weights, member_loo_ratio = v$member_loo_ratio,
-       n_obs = v$n_obs, early_stopping = as.logical(v$early_stopping))
+       n_obs = v$n_obs,
+       # (NULL, not logical(0), from a core that sends none: print's rule then)
+       early_stopping = if (!is.null(v$early_stopping)) as.logical(v$early_stopping))
 }
 
 # nnet's arguments: those bn_fit has under its own names, and those it
@@ -410,8 +412,9 @@ predict.bn_fit <- function(object, newdata, ...) {
   if (ncol(x) != length(object$coefnames) ||
       (!is.null(colnames(x)) && !identical(colnames(x), object$coefnames))) {
     if (isTRUE(object$x_unnamed)) {
-      stop("newdata must have ", length(object$coefnames), " columns, taken by position (the ",
-           "fit's x had no column names); it has ", ncol(x), call. = FALSE)
+      stop("newdata must have ", length(object$coefnames), " column",
+           if (length(object$coefnames) > 1) "s", ", taken by position (the fit's x had no ",
+           "column names); it has ", ncol(x), call. = FALSE)
     }
     stop("newdata must have the columns the net was fitted on: ",
          paste(object$coefnames, collapse = ", "), "; it has ",
@@ -643,18 +646,21 @@ coef.bn_fit <- function(object, ...) {
                                                                       drop = FALSE]), 3)),
                      sep = ","))
   } else if (x$optimizer == "lbfgs" && isTRUE(x$decay_chosen)) {
-    # (the core says which nets held rows out; a fit saved before it did: all)
-    held <- if (is.null(x$early_stopping)) rep(TRUE, nets) else x$early_stopping
+    # the core says which nets held rows out (a fit saved before it did:
+    # the 20-row rule, the only one then)
+    held <- if (!is.null(x$early_stopping)) x$early_stopping else
+      rep(.in_files(x) || NROW(x$fitted.values) >= .lbfgs_min_holdout_rows, nets)
+    none <- if (all(held)) "" else
+      sprintf("; net%s %s held no rows out (no early stopping, no decay)",
+              if (sum(!held) > 1) "s" else "", paste(which(!held), collapse = ", "))
     if (!any(held)) {
       sprintf(paste("decay none, and no early stopping: no rows held out (fewer than %d rows,",
                     "or those drawn all of weight 0)\n"), .lbfgs_min_holdout_rows)
     } else if (all(x$decay == 0)) {
-      sprintf("decay none: early stopping on held-out rows%s\n",
-              if (all(held)) "" else paste0(", for net", if (sum(held) > 1) "s", " ",
-                                            paste(which(held), collapse = ", ")))
+      sprintf("decay none: early stopping on held-out rows%s\n", none)
     } else {
-      sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)\n",
-              num(x$decay))
+      sprintf("decay chosen on held-out rows, per net: %s (and the iteration kept)%s\n",
+              num(x$decay), none)
     }
   } else sprintf("decay %s (fixed)\n", num(x$decay)))
   out <- which(!.in_average(x))

@@ -813,10 +813,10 @@ class BNRegressor:
         steps before the last); "lbfgs" with early stopping, that of the
         least held-out error; else the last.
     early_stopping_ : ndarray of bool
-        Per net, whether L-BFGS stopped it early on held-out rows (and chose
-        its decay on them): not with a decay given, nor below 20 rows, nor
-        where the rows drawn to hold out all have weight 0; False for
-        "bayes" and "adam".
+        Per net, whether L-BFGS held rows out for it (its undecayed run
+        stopped early on them, and its decay chosen on them): not with a
+        decay given, below 20 rows, or where the rows drawn leave one side
+        without weight; False for "bayes" and "adam".
     loss_curve_ : ndarray
         The training loss per iteration (standardised y) of the first net in
         the average:
@@ -1044,10 +1044,10 @@ class BNRegressor:
             their weights; held-out rows of weight 0 alone leave L-BFGS
             without early stopping).  How much data that is depends on
             the fit: the default (evidence) fit, where a column of X or y
-            takes many values (more than half as many as the rows) and X is
-            not a factor design's cells, counts the distinct rows of (X, y),
-            so the weights' scale does not matter and a bootstrap sample's
-            repeats count once; where X and y take few values, in cells of
+            takes many values (more than half as many as the distinct rows)
+            and X is not a factor design's cells, counts the distinct rows of
+            (X, y), so the weights' scale does not matter and a bootstrap
+            sample's repeats count once; where X and y take few values, in cells of
             replicates and against a fixed decay, weights of 10 count as ten
             times the data (weights summing to fewer than their rows warn
             there).  n_obs_ says what the fit counted.  Rows of weight 0 count

@@ -1427,6 +1427,7 @@ def test_lbfgs_held_out_rows_all_of_weight_0_leave_it_without_early_stopping(mon
         # no early stopping: the fit with no decay to stop for
         ref = bngrad.BNRegressor(decay=0.0, **kw).fit(X, y, sample_weight=w)
     assert est.n_iter_ == ref.n_iter_ > max(fitmod.PATIENCE_LBFGS, fitmod.MIN_ITER_LBFGS)
+    assert est.early_stopping_.tolist() == [False]         # and says so
     for u, v in zip(est.params_, ref.params_):
         assert np.array_equal(u, v)
     # and such a run has no held-out error to set against restarts that

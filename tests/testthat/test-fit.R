@@ -50,18 +50,28 @@ test_that("L-BFGS without a decay on fewer than 20 rows warns, and print says no
                              max_iter = 50, tol = 0.5, seed = 1),
                  "without a decay holds no rows out below 20 rows \\(15 here\\).*give decay")
   expect_output(print(f), "decay none, and no early stopping: no rows held out \\(fewer than 20 rows")
-  expect_false(any(f$early_stopping))
+  expect_identical(f$early_stopping, FALSE)
+  # a fit saved before early_stopping was kept: the 20-row rule, the only one then
+  old <- f
+  old$early_stopping <- NULL
+  expect_output(print(old), "decay none, and no early stopping")
   # 20 rows or more, but the rows drawn to hold out all of weight 0: none held
   # out either (no warning: it depends on the draw), which print says, as the core does
   w <- rep(c(1, 0), c(10, 12))
   g <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars[1:22, ], weights = w, optimizer = "lbfgs",
                                hidden = 2, max_iter = 30, seed = 7))
-  expect_false(any(g$early_stopping))
+  expect_identical(g$early_stopping, FALSE)
   expect_output(print(g), "decay none, and no early stopping")
   h <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, optimizer = "lbfgs", hidden = 2,
                                max_iter = 30, seed = 7))
-  expect_true(all(h$early_stopping))
+  expect_identical(h$early_stopping, TRUE)
   expect_output(print(h), "decay (none: early stopping on held-out rows|chosen on held-out rows)")
+  # nets that held none out are named, whatever the others' decays
+  m <- h
+  m$early_stopping <- c(TRUE, FALSE, TRUE)
+  m$decay <- c(1, 0, 0.1)
+  expect_output(print(m), paste0("decay chosen on held-out rows, per net: 1 0 0.1 \\(and the ",
+                                 "iteration kept\\); net 2 held no rows out"))
 })
 
 test_that("the formula method fits, prints like nnet and predicts new data", {
