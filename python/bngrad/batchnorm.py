@@ -24,6 +24,8 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, ddof=0):
         if v.size != f:
             raise ValueError(f"{name} must have length {f} (the last axis of x), got {v.size}")
     eps, ddof = checks.eps_ddof(eps, ddof)
+    if f == 0:
+        raise ValueError(f"x must have at least one feature (its last axis), got shape {x.shape}")
     if n < 2:
         raise ValueError(f"x must hold at least 2 values per feature, got {n}")
     axes = tuple(range(x.ndim - 1))
@@ -47,8 +49,10 @@ def batchnorm_backward(dout, cache):
     """
     if not (isinstance(cache, tuple) and len(cache) == 4
             and all(isinstance(a, np.ndarray) for a in cache[:3])):
+        got = (f"a tuple of {len(cache)}" if isinstance(cache, tuple) and len(cache) != 4
+               else type(cache).__name__)
         raise TypeError("cache must be the cache batchnorm_forward returned "
-                        f"(a tuple of 4), got {type(cache).__name__}")
+                        f"(a tuple of 4 arrays and ddof), got {got}")
     xhat, gamma, inv_sd, ddof = cache
     dout = real_array("dout", dout, (xhat.ndim,))
     if dout.shape != xhat.shape:

@@ -89,6 +89,7 @@ def gradients(X, y, params, activation="relu", eps=1e-5, ddof=0, weights=None):
     if (weights is None and type(X) is _ndarray and X.dtype is _F64 and X.ndim == 2
             and type(y) is _ndarray and y.dtype is _F64 and 1 <= y.ndim <= 2 and type(params) is Params
             and type(G1) is _ndarray and G1.ndim == 2 and type(G2) is _ndarray
+            and 1 <= G2.ndim <= 2               # (a 0-d G2, one unit's one weight: the general path)
             and engine.takes_small(X.shape[0], X.shape[1], G1.shape[1])
             and type(activation) is str and type(eps) is float and type(ddof) is int):
         code = ACTIVATIONS.get(activation)

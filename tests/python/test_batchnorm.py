@@ -62,6 +62,12 @@ def test_layer_leaves_inputs_alone_and_checks_them():
     for bad in (None, (1, 2, 3, 4), "abcd", np.zeros(4)):
         with pytest.raises(TypeError, match="cache must be the cache batchnorm_forward returned"):
             bngrad.batchnorm_backward(np.ones_like(out), bad)
+    # a tuple of the wrong length is named as that (it said "got tuple")
+    with pytest.raises(TypeError, match=r"\(a tuple of 4 arrays and ddof\), got a tuple of 3$"):
+        bngrad.batchnorm_backward(np.ones_like(out), cache[:3])
+    # rows but no features: named as that (it said "at least 2 values per feature, got 0")
+    with pytest.raises(ValueError, match=r"^x must have at least one feature .*got shape \(5, 0\)"):
+        bngrad.batchnorm_forward(np.zeros((5, 0)), np.zeros(0), np.zeros(0))
     with pytest.raises(ValueError, match="dout"):
         bngrad.batchnorm_backward(np.ones((3, 3)), cache)
     with pytest.raises(ValueError, match="column 1 of x"):

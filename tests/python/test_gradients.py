@@ -122,6 +122,14 @@ def test_scalar_parameters_from_r():
     for k, r in zip(NAMES, ref):
         assert np.shape(getattr(g, k)) == np.shape(getattr(p, k))
         assert rel_err(getattr(g, k), r) < 1e-10
+    # 0-d arrays alike, y 1-d and 2-d, with Params' own fast path (it read a
+    # 0-d G2's second dimension: IndexError)
+    p0 = p._replace(gamma=np.array(1.5), beta=np.array(0.2), G2=np.array(0.7), b=np.array(0.1))
+    for yy in (y, y.reshape(-1, 1)):
+        g0 = bngrad.gradients(X, yy, p0, activation="tanh", eps=1e-5, ddof=1)
+        assert np.shape(g0.G2) == () and np.shape(g0.b) == ()
+        for k in NAMES:
+            assert rel_err(getattr(g0, k), getattr(g, k)) < 1e-12
 
 
 def test_init_params_shapes_and_seed():

@@ -13,6 +13,19 @@ test_that("core, loops and central differences agree on random cases", {
   }
 })
 
+test_that("bn_check reads a block whose gradient is 0 against the gradient's scale", {
+  need_core()
+  # at b's optimum dR/db is rounding (-2.8e-17): divided by itself, every column read 1
+  set.seed(2)
+  X <- matrix(rnorm(60), 20); y <- rnorm(20); p <- bn_params(3, 4)
+  p$b <- p$b - bn_grad(X, y, p, "tanh")$b / 2
+  tab <- bn_check(X, y, p, "tanh")
+  expect_lt(max(abs(bn_grad(X, y, p, "tanh")$b)), 1e-15)
+  expect_lt(max(tab$core_vs_loop), 1e-10)
+  expect_lt(max(tab$core_vs_fd), 1e-5)
+  expect_lt(max(tab$loop_vs_fd), 1e-5)
+})
+
 test_that("the loops agree with central differences without Python", {
   cs <- random_case(99, N = 6, p1 = 2, p2 = 3, q = 2)
   g <- bn_grad_loop(cs$X, cs$y, cs$params, "softplus", eps = 0.01, ddof = 1)
