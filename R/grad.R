@@ -54,7 +54,6 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   as.double(x)
 }
 
-# One of `choices`, given as one string.
 # x, one of choices, or an error naming `name`; with partial, as match.arg
 # takes it: a unique abbreviation stands for its choice, and all the choices
 # (a function's default, passed on) for the first

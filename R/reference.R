@@ -102,7 +102,7 @@ bn_grad_loop <- function(X, y, params, activation = "relu", eps = 1e-5, ddof = 0
                                          G2 = dG2, b = db)), v)
 }
 
-# max |a - b| over the scale of b, per parameter block.
+# max |a - b| over the scale of b (at least floor), per parameter block.
 .rel_err <- function(a, b, floor = 0) {
   max(abs(a - b)) / max(abs(b), floor, .Machine$double.xmin)
 }

@@ -1047,8 +1047,8 @@ class BNRegressor:
             takes many values (more than half as many as the distinct rows)
             and X is not a factor design's cells, counts the distinct rows of
             (X, y), so the weights' scale does not matter and a bootstrap
-            sample's repeats count once; where X and y take few values, in cells of
-            replicates and against a fixed decay, weights of 10 count as ten
+            sample's repeats count once; where X and y take few values, in
+            cells of replicates and against a fixed decay, weights of 10 count as ten
             times the data (weights summing to fewer than their rows warn
             there).  n_obs_ says what the fit counted.  Rows of weight 0 count
             for nothing; those more than 1e100 of the others' standard

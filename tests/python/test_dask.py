@@ -435,8 +435,9 @@ def test_a_dask_fit_on_few_rows_without_a_decay_says_nothing_regularises_it():
     does not."""
     X, y = regression(15)
     Xd, yd = da.from_array(X, chunks=(5, 4)), da.from_array(y, chunks=5)
-    with pytest.warns(UserWarning, match=r"a Dask or Parquet fit \(L-BFGS only\) without a decay holds no rows "
-                                         r"out below 20 rows \(15 here\).*give decay$"):
+    with pytest.warns(UserWarning, match=r"a Dask or Parquet fit \(L-BFGS only\) without a "
+                                         r"decay holds no rows out below 20 rows \(15 here\)"
+                                         r".*give decay$"):
         few = bngrad.BNRegressor(hidden=2, max_iter=50, tol=0.5, seed=0).fit(Xd, yd)
     assert not few.early_stopping_.any()
     X, y = regression(300)
