@@ -393,6 +393,8 @@ def target(y, N):
     if Y.dtype.kind in "USV" or (Y.dtype.kind == "O" and _has_text(Y)):
         raise ValueError(f"y must be numeric, got dtype {Y.dtype}: convert it to numbers "
                          "explicitly")
+    if Y.dtype.kind == "c":                    # astype would drop the imaginary parts
+        raise ValueError("y: Complex data not supported")
     try:
         Y = Y.astype(np.float64)
     except (TypeError, ValueError):
@@ -457,10 +459,16 @@ def fits_in_memory(N, p1, q, hidden, at_once, optimizer):
             f"hidden = {hidden} is too large for this machine: fitting {P:,} weights per net by "
             f"{optimizer} needs about {need / 2**30:.1f} GiB, and there are {have / 2**30:.1f} GiB; "
             "use fewer hidden units")
-    if P > 100 * N * q and P > 100_000:
+    if P > SLOW_WEIGHTS_PER_ROW * N * q and P > SLOW_WEIGHTS:
         warnings.warn(f"hidden = {hidden} gives {P:,} weights per net for {N} rows: the fit "
                       "will be slow and the net far larger than the data can determine",
                       UserWarning, stacklevel=user_level())
+
+
+# fits_in_memory warns of a net of more weights than both (R's bn_fit warns
+# before it calls the core, by the same rule: its warnings come only once a
+# call returns, minutes after)
+SLOW_WEIGHTS_PER_ROW, SLOW_WEIGHTS = 100, 100_000
 
 
 # --- feature names (scikit-learn's feature_names_in_) ------------------------

@@ -26,6 +26,7 @@ Inputs and outputs are standardised inside the fit (params_ belong to the
 standardised problem; predict undoes it).
 """
 import collections
+import copy
 import functools
 import sys
 import threading
@@ -1721,12 +1722,22 @@ class BNRegressor:
             float32 for float32 X, else float64.  For a Dask X (array or
             DataFrame), a Dask array with X's row blocks, computed when asked.
         """
-        self._check_fitted()
-        checks.same_features(X, getattr(self, "feature_names_in_", None))
+        est = self._fitted_state()
+        est._check_fitted()
+        checks.same_features(X, getattr(est, "feature_names_in_", None))
         if is_dask(X):
             from . import dask
-            return dask.predict(self, X)
-        return self._predict(X)
+            return dask.predict(est, X)
+        return est._predict(X)
+
+    def _fitted_state(self):
+        """A shallow copy of the estimator taken under the lock _publish
+        holds: one fit's attributes, whole, where another thread refits it
+        meanwhile (read one by one, predict had mixed one fit's scaling
+        with another's weights).  A fit binds new arrays, never writes into
+        those it made before, so the copy's stay as they were."""
+        with _PUBLISH:
+            return copy.copy(self)
 
     def _predict(self, X):
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64

@@ -1978,6 +1978,27 @@ def test_one_sample_weight_is_every_row_s():
     assert np.array_equal(one.predict(X), every.predict(X))
 
 
+
+def test_predict_reads_one_fit_while_the_estimator_is_refitted(monkeypatch):
+    """A refit of the same estimator in the middle of a predict (another
+    thread's, forced here between its reads) leaves that predict with the
+    fit it began with; read one attribute at a time, it mixed the first
+    fit's scaling with the second's weights."""
+    X, y = data(N=60)
+    other = 100 + 10 * X[:, 2] ** 2
+    est = quiet(bngrad.BNRegressor(hidden=3, seed=1), X, y)
+    before = est.predict(X)
+    after = quiet(bngrad.BNRegressor(hidden=3, seed=1), X, other).predict(X)
+    real = fitmod._standardised
+
+    def refit_midway(*args):
+        monkeypatch.setattr(fitmod, "_standardised", real)
+        quiet(est, X, other)
+        return real(*args)
+    monkeypatch.setattr(fitmod, "_standardised", refit_midway)
+    assert np.array_equal(est.predict(X), before)
+    assert np.array_equal(est.predict(X), after)
+
 def test_predict_checks_columns_and_fit():
     X, y = data(N=50)
     with pytest.raises(ValueError, match="not fitted"):
@@ -2001,6 +2022,13 @@ def test_predict_checks_columns_and_fit():
         bngrad.BNRegressor().fit(X, y.astype(str).astype(object))
     with pytest.raises(ValueError, match="X has no rows"):
         est.predict(X[:0])
+    # a complex y is refused, as a complex X, not cast (NumPy's ComplexWarning
+    # alone, its imaginary parts dropped), in fit and in score
+    for call in (bngrad.BNRegressor(hidden=3, max_iter=5).fit, est.score):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match="^y: Complex data not supported"):
+                call(X, y + 1j)
 
 
 def test_fit_fixture_is_what_the_core_fits():

@@ -435,6 +435,37 @@ def test_same_bits_from_call_to_call_and_thread_to_thread():
         assert all(np.array_equal(a, np.reshape(b, np.shape(a))) for a, b in zip(first, again))
 
 
+
+ORDER_DIGEST = """
+    import hashlib, numpy as np, bngrad
+    if FIRST == "kron":
+        # a Python call compiles act_and_slope on its own, before any kernel
+        r = np.random.default_rng(5)
+        bngrad.kron.gradients(r.standard_normal((6, 2)), r.standard_normal(6),
+                              bngrad.init_params(2, 2), activation="tanh")
+    h = hashlib.sha256()
+    for N in (40, 4000):                       # the small kernel, the tiled pass
+        rng = np.random.default_rng(N)
+        X, y = rng.standard_normal((N, 3)), rng.standard_normal(N)
+        for act in sorted(bngrad.ACTIVATIONS):
+            for v in bngrad.gradients(X, y, bngrad.init_params(3, 4), act):
+                h.update(np.asarray(v).tobytes())
+    print(h.hexdigest())
+"""
+
+
+def test_same_bits_whichever_call_fills_the_cache_first(tmp_path):
+    """Kernels' bits do not depend on what the process that filled numba's
+    cache called first: act_and_slope compiled by a Python call (kron's)
+    had tanh's slope unfused where a kernel's compile had fused it (FMA),
+    and each cache kept its own bits."""
+    digests = set()
+    for first in ("kron", "gradients"):
+        env = {"NUMBA_CACHE_DIR": str(tmp_path / first)}
+        digests.add(run_python(f"FIRST = {first!r}\n" + textwrap.dedent(ORDER_DIGEST),
+                               env).strip())
+    assert len(digests) == 1
+
 # --- shifted data ----------------------------------------------------------------
 
 @settings(max_examples=60, deadline=None, derandomize=True,
@@ -513,6 +544,22 @@ def test_huge_X_is_an_error_naming_X(path, value):
         got = bngrad.gradients(offset, y, p)
     assert np.isfinite(got.loss)
 
+
+
+@pytest.mark.parametrize("reps", [1, 200])          # the small kernel, the tiled pass
+@pytest.mark.parametrize("weighted", [False, True])
+def test_an_overflow_in_dG2_alone_is_an_error(reps, weighted):
+    """Finite X, y and parameters whose loss and dG1, dgamma, dbeta are
+    finite but whose dG2 overflows (y near 1e153 against units near 1e300):
+    the overflow error on either path; the small kernel returned NaN in
+    dG2 (its check left dG2 and db out)."""
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((30, 3)) * 1e100, rng.standard_normal(30) * 1e153
+    p = bngrad.init_params(3, 4, seed=1)
+    p = bngrad.Params(p.G1, p.gamma * 1e300, p.beta, p.G2 * 1e-300, p.b)
+    w = np.ones(30 * reps) if weighted else None
+    with pytest.raises(ValueError, match="a gradient overflows float64"):
+        bngrad.gradients(np.tile(X, (reps, 1)), np.tile(y, reps), p, "relu", weights=w)
 
 def test_digest_helper_is_sensitive():
     """The determinism digest sees a one-ulp change (the test could fail)."""

@@ -33,7 +33,12 @@ def act_and_slope(a, code):
         else:
             e = np.expm1(2.0 * a)
             t = e / (e + 2.0)
-        return t, 1.0 - t * t
+        # (1 - t)(1 + t), not 1 - t t: LLVM fused the latter into one FMA
+        # where this function was compiled as a kernel's callee and not where
+        # a Python call (kron, blend) compiled it first, so tanh's bits
+        # depended on which call filled numba's cache first; a product of
+        # two sums has nothing to fuse (and is the more accurate near |t| = 1)
+        return t, (1.0 - t) * (1.0 + t)
     if code == SIGMOID:
         s = sigmoid(a)
         return s, s * (1.0 - s)

@@ -276,6 +276,10 @@ def gradient_small(X, Y, wt, G1, gamma, beta, G2, b, code, eps, ddof, small_max,
             pd += dG1[k, j] * 0.0
     for j in range(p2):
         pd += dgamma[j] * 0.0 + dbeta[j] * 0.0
+        for k in range(q):
+            pd += dG2[j, k] * 0.0
+    for k in range(q):
+        pd += db[k] * 0.0
     loss = rss / W
     pd += loss * 0.0
     # y, G2 and b reach the loss; G1, gamma and beta are in pg (tanh and
