@@ -192,11 +192,12 @@ bn_core_available <- function() {
 # the call has returned (or failed: before its error): a handler that exits
 # (tryCatch(warning = )) must not unwind through Python's frames, where
 # reticulate turned it into "(Unknown exception occurred)".  said$add is the
-# core's callback; said$call(fun, ...) is .call_core(fun, ...).
-.said <- function() {
+# core's callback; said$call(fun, ...) is .call_core(fun, ...).  A message
+# among `given` (said by R before the call) is not said again.
+.said <- function(given = NULL) {
   msgs <- character()
   signal <- function() {
-    for (msg in msgs) warning(msg, call. = FALSE)
+    for (msg in msgs[!msgs %in% given]) warning(msg, call. = FALSE)
     msgs <<- character()
   }
   list(add = function(msg) msgs <<- c(msgs, msg),

@@ -124,13 +124,15 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   .check_rows(nrow(x), "x")
   if (!is.null(weights)) weights <- .check_weights(weights, nrow(x), set$ddof)
   if (length(nnet$said)) message("bn_fit: ", paste(nnet$said, collapse = "; "))
+  slow <- .slow_fit(nrow(x), ncol(x), ncol(Y), hidden)
+  if (!is.null(slow)) warning(slow, call. = FALSE)
   # The R stream chooses the seed unless one is given, so set.seed() works.
   if (is.null(seed)) seed <- sample.int(.Machine$integer.max, 1L)
   est <- do.call(.core_entry("regressor"), c(set, list(
     hidden = hidden, optimizer = optimizer, max_iter = max_iter, batch_size = batch_size,
     learning_rate = learning_rate, momentum = momentum, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
-  said <- .said()
+  said <- .said(given = slow)
   out <- said$call(.core_entry("fit_entry"), est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
                    if (!is.null(weights)) array(weights), said$add)
   fit <- c(.fitted_fields(out, ncol(x), ncol(Y), colnames(x)), list(
@@ -144,6 +146,20 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   fit
 }
 
+# The core's warning of a net far larger than the data (bngrad.checks:
+# fits_in_memory, SLOW_WEIGHTS_PER_ROW, SLOW_WEIGHTS), or NULL: given before
+# the call, as the core's warnings reach R only once it returns (hidden =
+# 25000 on 32 rows: after 22 s).  N rows, p1 inputs, q outputs.
+.slow_weights_per_row <- 100
+.slow_weights <- 1e5
+.slow_fit <- function(N, p1, q, hidden) {
+  P <- .n_weights(c(p1, hidden, q))
+  if (P <= .slow_weights_per_row * N * q || P <= .slow_weights) return(NULL)
+  sprintf(paste("hidden = %d gives %s weights per net for %d rows: the fit will be slow and",
+                "the net far larger than the data can determine"),
+          as.integer(hidden), format(P, big.mark = ",", scientific = FALSE), as.integer(N))
+}
+
 # The settings bn_fit and bn_fit_parquet share, checked in R's words, as
 # BNRegressor's arguments (trace is R's own: checked, not passed).
 .shared_settings <- function(activation, decay, ensemble, restarts, tol, eps, ddof, trace) {
@@ -151,7 +167,13 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
     stop("trace must be TRUE or FALSE, got ", .shown(trace), call. = FALSE)
   }
   list(activation = .one_of(activation, .activations, "activation"),
-       decay = .real(decay, "decay", 0, null_ok = TRUE),
+       decay = tryCatch(.real(decay, "decay", 0, null_ok = TRUE), error = function(e) {
+         # bn_caret's grids, and so a train()'s bestTune, say -1 for NULL
+         stop(conditionMessage(e), if (is.numeric(decay) && length(decay) == 1 &&
+                                       isTRUE(decay < 0))
+           " (bn_caret's decay of -1 stands for decay = NULL, the fit's own choice)",
+           call. = FALSE)
+       }),
        ensemble = .whole(ensemble, "ensemble", null_ok = TRUE),
        restarts = .whole(restarts, "restarts"),
        tol = .real(tol, "tol", 0, open_low = TRUE, null_ok = TRUE),
@@ -552,6 +574,22 @@ sigma.bn_fit <- function(object, ...) {
 # more weights than observations, which can fit every one
 df.residual.bn_fit <- function(object, ...) max(stats::nobs(object) - .model_df(object), 0)
 
+# update(): a setting bn_fit takes under two names (its own, or nnet's:
+# .nnet_renamed) replaces the call's value under either; the call keeps the
+# name it was given, and update.default only adds the other, which bn_fit
+# then refused as given twice.
+update.bn_fit <- function(object, ...) {
+  given <- names(match.call(expand.dots = FALSE)$...)
+  call <- stats::getCall(object)
+  for (k in seq_along(.nnet_renamed)) {
+    pair <- c(names(.nnet_renamed)[k], .nnet_renamed[[k]])
+    other <- setdiff(pair, given)
+    if (length(other) == 1L && other %in% names(call)) call[[other]] <- NULL
+  }
+  object$call <- call
+  NextMethod()
+}
+
 # The formula a formula fit was given, as lm's formula() (not its terms)
 formula.bn_fit <- function(x, ...) {
   if (is.null(x$terms)) {
@@ -761,6 +799,14 @@ plot.bn_fit <- function(x, ...) {
                ylab = "training loss (standardised y)",
                main = sprintf("bn_fit: %d-%d-%d, %s", x$n[1], x$n[2], x$n[3], x$activation))
   dots <- list(...)
+  # lm's diagnostics' arguments, which plot.default took for graphical
+  # parameters ("invalid 'which' argument" from box())
+  lm_only <- intersect(names(dots), c("which", "ask", "caption", "id.n"))
+  if (length(lm_only)) {
+    stop("plot(<bn_fit>) draws the training loss curve and has no ", lm_only[1],
+         " (lm's diagnostic plots): for residuals against fitted values, ",
+         "plot(fitted(fit), residuals(fit))", call. = FALSE)
+  }
   args[names(dots)] <- NULL
   do.call(graphics::plot, c(args, dots))
   # where the evidence or early stopping kept an earlier net than the last

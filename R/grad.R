@@ -143,20 +143,22 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
 # NA), is taken as the vector it holds.
 .vector_like <- function(x) length(dim(x)) < 2L
 
-# A numeric (or integer) matrix from a matrix, numeric data frame or vector;
-# NA is left for the caller to judge.
+# A numeric (or integer) matrix from a numeric or logical matrix, data frame
+# or vector; NA is left for the caller to judge.
 .as_design <- function(X, name = "X") {
   if (is.data.frame(X)) {
-    bad <- !vapply(X, is.numeric, logical(1))
+    bad <- !vapply(X, function(v) is.numeric(v) || is.logical(v), logical(1))
     if (any(bad)) {
       stop(name, " must be numeric: column '", names(X)[bad][1], "' is ",
            class(X[[which(bad)[1]]])[1], call. = FALSE)
     }
     X <- as.matrix(X)
   }
+  # TRUE is 1, as as.matrix makes it beside numbers, nnet takes it and
+  # model.matrix codes it (and as Python's core takes a bool array); a data
+  # frame's zero rows come out of as.matrix logical too
+  if (is.logical(X)) storage.mode(X) <- "double"
   if (.vector_like(X) && is.numeric(X)) X <- matrix(X, ncol = 1)
-  # as.matrix of a data frame's zero rows is logical, and so are zero rows of it
-  if (is.logical(X) && length(X) == 0L) storage.mode(X) <- "double"
   if (!is.numeric(X) || length(dim(X)) != 2) {
     stop(name, " must be a numeric matrix", call. = FALSE)
   }
@@ -192,7 +194,10 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   }
   G1 <- vet(params$G1, "G1")
   if (!is.matrix(G1) || nrow(G1) != ncol(X)) {
-    stop("G1 must be a matrix with ", ncol(X), " rows (the columns of X)", call. = FALSE)
+    # (what G1 is too: X's columns may be the mistake)
+    stop("G1 must be a matrix with ", ncol(X), " rows (the columns of X), got ",
+         if (is.matrix(G1)) paste(dim(G1), collapse = " x ") else
+           paste("a vector of length", length(G1)), call. = FALSE)
   }
   p2 <- ncol(G1)
   if (p2 == 0L) stop("G1 must have at least 1 column (a hidden unit)", call. = FALSE)

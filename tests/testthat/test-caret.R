@@ -34,6 +34,10 @@ test_that("bn_caret() is a caret model specification for hidden and decay", {
   s <- m$sort(data.frame(hidden = c(3, 1, 1, 3, 3), decay = c(0.1, -1, 0.01, 1e-3, NA)))
   expect_equal(s$hidden, c(1, 1, 3, 3, 3))
   expect_equal(s$decay, c(0.01, -1, 0.1, 1e-3, NA))
+  # a train()'s bestTune passed to bn_fit: its -1 is explained, not just refused
+  expect_error(bn_fit(mpg ~ wt, mtcars, decay = -1),
+               "got -1 \\(bn_caret's decay of -1 stands for decay = NULL")
+  expect_error(bn_fit(mpg ~ wt, mtcars, decay = NA), "got NA$")
 })
 
 test_that("caret::train tunes bn_fit by cross-validation; its RMSE is the folds' by hand", {

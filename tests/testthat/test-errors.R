@@ -151,3 +151,13 @@ test_that("weights summing below the smallest normal double are named; too few s
   expect_error(bn_grad(good$X, good$y, good$params, weights = rep(1e-310, 10)),
                "weights sum to .*below the smallest normal double")
 })
+
+test_that("X's columns against G1's rows: the message says what each has", {
+  for (f in list(bn_grad_loop, bn_grad_kron)) {
+    expect_error(f(good$X[, 1:2], good$y, good$params),
+                 "G1 must be a matrix with 2 rows \\(the columns of X\\), got 3 x 4$")
+    expect_error(f(good$X, good$y, with_param(G1 = 1:3)), "got a vector of length 3$")
+  }
+  need_core()
+  expect_error(bn_grad(good$X[, 1:2], good$y, good$params), "got 3 x 4$")
+})

@@ -42,6 +42,39 @@ test_that("L-BFGS without a decay says which decay its held-out rows chose", {
                 sprintf("decay chosen on held-out rows, per net: %g", fit$decay))
 })
 
+test_that("a net far larger than the data is warned of once, by R before the call, in the core's words", {
+  need_core()
+  checks <- reticulate::import("bngrad.checks")
+  expect_identical(c(bngrad:::.slow_weights_per_row, bngrad:::.slow_weights),
+                   as.numeric(c(checks$SLOW_WEIGHTS_PER_ROW, checks$SLOW_WEIGHTS)))
+  # the core's own warning for the same sizes, word for word
+  core_says <- reticulate::py_run_string(paste(
+    "import warnings, bngrad.checks as c",
+    "with warnings.catch_warnings(record=True) as w:",
+    "    warnings.simplefilter('always')",
+    "    c.fits_in_memory(32, 2, 1, 25000, 1, 'lbfgs')",
+    "said = [str(x.message) for x in w]", sep = "\n"), local = TRUE)$said
+  expect_identical(bngrad:::.slow_fit(32, 2, 1, 25000), unlist(core_says))
+  expect_null(bngrad:::.slow_fit(32, 2, 1, 1000))            # 5,001 weights
+  expect_null(bngrad:::.slow_fit(1e4, 2, 1, 25000))          # 100 weights a row or fewer
+  said <- character()
+  withCallingHandlers(
+    bn_fit(mpg ~ wt + hp, mtcars, hidden = 25000, max_iter = 1, seed = 1),
+    warning = function(w) {
+      said <<- c(said, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    })
+  expect_equal(sum(grepl("the fit will be slow", said)), 1)
+  expect_match(said[1], "^hidden = 25000 gives 125,001 weights per net for 32 rows")
+  # before the call: a net the core then refuses (too large for memory) was warned of
+  said <- character()
+  expect_error(withCallingHandlers(bn_fit(mpg ~ wt + hp, mtcars, hidden = 1e8), warning = function(w) {
+    said <<- c(said, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  }), "hidden = 100000000 is too large for this machine")
+  expect_match(said, "^hidden = 100000000 gives 500,000,001 weights per net for 32 rows")
+})
+
 test_that("L-BFGS without a decay on fewer than 20 rows warns, and print says nothing was held out", {
   need_core()
   expect_identical(bngrad:::.lbfgs_min_holdout_rows,
@@ -420,6 +453,13 @@ test_that("bad input to bn_fit is a clear R error", {
   expect_error(bn_fit(y ~ a + b, data = di), "first in column 'b'", fixed = TRUE)
   expect_error(bn_fit(x, d$y, hidden = 0), "hidden")
   expect_error(bn_fit(data.frame(a = letters[1:30]), d$y), "x must be numeric")
+  # a logical column is 0/1, as nnet and model.matrix take it
+  dl <- data.frame(a = d$a, l = d$b > 0)
+  if (bn_core_available()) {
+    expect_identical(bn_fit(dl, d$y, hidden = 2, seed = 1)$params,
+                     bn_fit(data.frame(a = d$a, l = as.numeric(d$b > 0)), d$y, hidden = 2,
+                            seed = 1)$params)
+  }
   expect_error(bn_fit("y ~ a + b", d), "x is the string \"y ~ a \\+ b\", not a formula")
   expect_error(bn_fit("y ~ a + b", data = d), "x is the string \"y ~ a \\+ b\", not a formula")
   dn <- d; dn$a[3] <- NA

@@ -51,6 +51,12 @@ test_that("bn_grad takes integer matrices, data frames and G2 as a vector", {
   expect_equal(g, ref, tolerance = 1e-10)
   df <- as.data.frame(Xi)
   expect_equal(bn_grad(df, cs$y, cs$params), ref, tolerance = 1e-10)
+  # logical X is 0/1 (as Python's core takes a bool array), in a matrix or a data frame
+  Xl <- cs$X > 0
+  Xn <- Xl + 0
+  expect_identical(bn_grad(Xl, cs$y, cs$params), bn_grad(Xn, cs$y, cs$params))
+  expect_identical(bn_grad_loop(as.data.frame(Xl), cs$y, cs$params),
+                   bn_grad_loop(Xn, cs$y, cs$params))
   pv <- cs$params
   pv$G2 <- as.vector(pv$G2)
   gv <- bn_grad(Xi, cs$y, pv)

@@ -394,6 +394,32 @@ test_that("plot passes its dots to plot(), over its own defaults", {
   plot(f, log = "", ylim = c(0, 10))
   expect_false(par("ylog"))
   expect_equal(par("usr")[3:4], c(-0.4, 10.4))   # R's 4% either side of ylim
+  # lm's diagnostics' arguments are named, not passed on as graphical parameters
+  expect_error(plot(f, which = 1), "has no which \\(lm's diagnostic plots\\)")
+  expect_error(plot(f, ask = FALSE), "has no ask")
+})
+
+test_that("update() takes a setting under either of its names, as the call gave it or not", {
+  need_core()
+  f <- suppressMessages(bn_fit(mpg ~ wt + hp, mtcars, size = 2, maxit = 50, seed = 1))
+  g <- suppressWarnings(update(f, hidden = 3, max_iter = 40))
+  expect_equal(g$hidden, 3L)
+  expect_null(g$call$size)
+  expect_null(g$call$maxit)
+  expect_equal(g$call$max_iter, 40)
+  h <- suppressMessages(suppressWarnings(update(g, size = 4)))
+  expect_equal(h$hidden, 4L)
+  expect_null(h$call$hidden)
+  # a formula, and data found where update() was called, as lm's update
+  d <- mtcars[1:20, ]
+  k <- suppressMessages(update(f, . ~ . + qsec, data = d))
+  expect_equal(nobs(k), 20)
+  expect_equal(k$coefnames, c("wt", "hp", "qsec"))
+  expect_equal(update(f, hidden = 5, evaluate = FALSE)$hidden, 5)
+  # a call with neither name, or the same one
+  z <- bn_fit(mpg ~ wt, mtcars, seed = 1)
+  expect_equal(update(z, hidden = 2)$hidden, 2L)
+  expect_equal(update(g, hidden = 2, evaluate = FALSE)$hidden, 2)
 })
 
 test_that("restarts keeps the best of several random starts", {
