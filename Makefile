@@ -52,11 +52,15 @@ $(BUILD)/r-deps.stamp:
 
 # The venv R uses: numpy<2 for reticulate 1.28, the core installed editable
 # from python/ (its one source), and the numba cache warmed so that no first
-# call waits on a compile.
+# call waits on a compile.  The caches an edited source may leave stale go
+# first: numba checks a cached kernel against its own file only, and a
+# helper it calls from another (kernels/activations.py's act_and_slope) is
+# compiled into it.
 $(VENV)/core.stamp: $(PY_SOURCES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(PY_PACKAGES) $(DASK_PACKAGES)
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	rm -f python/bngrad/kernels/__pycache__/*.nb[ic]
 	$(PY) -m bngrad.warmup
 	@touch $@
 
@@ -91,6 +95,7 @@ $(NP2_VENV)/stamp: $(PY_SOURCES)
 	@test -x $(NP2_VENV)/bin/python || $(PYTHON) -m venv $(NP2_VENV)
 	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check "numpy>=2" numba scipy threadpoolctl pytest hypothesis scikit-learn pandas $(DASK_PACKAGES_NP2)
 	$(NP2_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	rm -rf $(NP2_VENV)/numba-cache
 	@touch $@
 
 pytest-numpy2: $(NP2_VENV)/stamp
@@ -131,6 +136,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check torch==2.13.0 jax numba scipy threadpoolctl matplotlib
 	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	rm -rf $(BENCH_VENV)/numba-cache
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
 	@touch $@
 

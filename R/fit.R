@@ -125,7 +125,8 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   if (!is.null(weights)) weights <- .check_weights(weights, nrow(x), set$ddof)
   if (length(nnet$said)) message("bn_fit: ", paste(nnet$said, collapse = "; "))
   slow <- .slow_fit(nrow(x), ncol(x), ncol(Y), hidden)
-  if (!is.null(slow)) warning(slow, call. = FALSE)
+  # (immediate.: under options(warn = 0) R holds a warning until the top-level call returns)
+  if (!is.null(slow)) warning(slow, call. = FALSE, immediate. = TRUE)
   # The R stream chooses the seed unless one is given, so set.seed() works.
   if (is.null(seed)) seed <- sample.int(.Machine$integer.max, 1L)
   est <- do.call(.core_entry("regressor"), c(set, list(
@@ -153,7 +154,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
 .slow_weights_per_row <- 100
 .slow_weights <- 1e5
 .slow_fit <- function(N, p1, q, hidden) {
-  P <- .n_weights(c(p1, hidden, q))
+  P <- .n_weights(as.double(c(p1, hidden, q)))    # (past R's integers)
   if (P <= .slow_weights_per_row * N * q || P <= .slow_weights) return(NULL)
   sprintf(paste("hidden = %d gives %s weights per net for %d rows: the fit will be slow and",
                 "the net far larger than the data can determine"),
@@ -409,7 +410,8 @@ predict.bn_fit <- function(object, newdata, ...) {
     # takes them (a fit saved before x_unnamed was kept: by name, as then)
     p1 <- length(object$coefnames)
     unnamed <- isTRUE(object$x_unnamed)
-    if (.vector_like(newdata) && is.numeric(newdata) && p1 > 1L && length(newdata) == p1) {
+    if (.vector_like(newdata) && (is.numeric(newdata) || is.logical(newdata)) && p1 > 1L &&
+        length(newdata) == p1) {
       newdata <- matrix(newdata, 1L, dimnames = list(NULL, names(newdata)))  # one new row
     }
     have <- colnames(newdata)
@@ -581,10 +583,23 @@ df.residual.bn_fit <- function(object, ...) max(stats::nobs(object) - .model_df(
 update.bn_fit <- function(object, ...) {
   given <- names(match.call(expand.dots = FALSE)$...)
   call <- stats::getCall(object)
+  # the call's names in full: a formula fit records its dots as written
+  # (hid = 2), which R had matched to hidden
+  own <- setdiff(c(names(formals(bn_fit.formula)), names(formals(bn_fit.default))), "...")
+  nm <- names(call)
+  for (i in which(nzchar(nm) & !nm %in% own)) {
+    j <- pmatch(nm[i], own)
+    if (!is.na(j)) nm[i] <- own[j]
+  }
+  names(call) <- nm
+  # the other name renamed to the one given, whose value update.default then
+  # puts in its place (NULL drops it, as for any argument)
   for (k in seq_along(.nnet_renamed)) {
     pair <- c(names(.nnet_renamed)[k], .nnet_renamed[[k]])
     other <- setdiff(pair, given)
-    if (length(other) == 1L && other %in% names(call)) call[[other]] <- NULL
+    if (length(other) == 1L && other %in% names(call)) {
+      names(call)[names(call) == other] <- setdiff(pair, other)
+    }
   }
   object$call <- call
   NextMethod()
@@ -801,11 +816,17 @@ plot.bn_fit <- function(x, ...) {
   dots <- list(...)
   # lm's diagnostics' arguments, which plot.default took for graphical
   # parameters ("invalid 'which' argument" from box())
-  lm_only <- intersect(names(dots), c("which", "ask", "caption", "id.n"))
-  if (length(lm_only)) {
-    stop("plot(<bn_fit>) draws the training loss curve and has no ", lm_only[1],
-         " (lm's diagnostic plots): for residuals against fitted values, ",
-         "plot(fitted(fit), residuals(fit))", call. = FALSE)
+  # (plot.lm's own arguments, but main; and lm's plot(fit, 1), which = 1)
+  lm_only <- c("which", "caption", "sub.caption", "ask", "id.n", "labels.id", "cex.id",
+               "qqline", "cook.levels", "add.smooth", "iter.smooth", "label.pos",
+               "cex.caption", "cex.oma.main", "extend.ylim.f")
+  named <- if (is.null(names(dots))) rep("", length(dots)) else names(dots)
+  said <- c(named[named %in% lm_only | !is.na(pmatch(named, c("which", "ask")))],
+            if (any(named == "")) "unnamed (positional) argument")
+  if (length(said)) {
+    stop("plot(<bn_fit>) draws the training loss curve and has no ", said[1],
+         " (lm's diagnostic plots take which): for residuals against fitted values, ",
+         "plot(fitted(fit), residuals(fit)); graphical parameters go by name", call. = FALSE)
   }
   args[names(dots)] <- NULL
   do.call(graphics::plot, c(args, dots))

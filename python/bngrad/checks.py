@@ -91,6 +91,12 @@ def _has_text(arr):
     return any(isinstance(v, (str, bytes)) for v in arr.flat)
 
 
+def _has_complex(arr):
+    """Whether an object array holds complex numbers (astype(float64) drops
+    their imaginary parts with a warning, not an error)."""
+    return any(isinstance(v, (complex, np.complexfloating)) for v in arr.flat)
+
+
 def not_sparse(name, value):
     """TypeError for a scipy.sparse matrix, which np.asarray would make an
     array of one object."""
@@ -345,7 +351,7 @@ def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
             except (TypeError, ValueError):
                 pass
     arr = np.asarray(X)
-    if arr.dtype.kind == "c":
+    if arr.dtype.kind == "c" or (arr.dtype.kind == "O" and _has_complex(arr)):
         raise ValueError(f"{name}: Complex data not supported")
     if arr.dtype.kind in "USV":               # text, even of digits, as scikit-learn
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}: convert it to "
@@ -393,7 +399,8 @@ def target(y, N):
     if Y.dtype.kind in "USV" or (Y.dtype.kind == "O" and _has_text(Y)):
         raise ValueError(f"y must be numeric, got dtype {Y.dtype}: convert it to numbers "
                          "explicitly")
-    if Y.dtype.kind == "c":                    # astype would drop the imaginary parts
+    # astype would drop the imaginary parts, with NumPy's warning alone
+    if Y.dtype.kind == "c" or (Y.dtype.kind == "O" and _has_complex(Y)):
         raise ValueError("y: Complex data not supported")
     try:
         Y = Y.astype(np.float64)

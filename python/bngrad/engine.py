@@ -198,8 +198,9 @@ def _threads_setting(name):
         n = 0
     if n >= 1:
         return n
+    from .checks import user_level            # (checks imports engine)
     warnings.warn(f"bngrad: {name}={raw!r} is not a whole number >= 1 and is ignored",
-                  RuntimeWarning, stacklevel=3)
+                  RuntimeWarning, stacklevel=user_level())
     return None
 
 

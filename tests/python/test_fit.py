@@ -2025,10 +2025,13 @@ def test_predict_checks_columns_and_fit():
     # a complex y is refused, as a complex X, not cast (NumPy's ComplexWarning
     # alone, its imaginary parts dropped), in fit and in score
     for call in (bngrad.BNRegressor(hidden=3, max_iter=5).fit, est.score):
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            with pytest.raises(ValueError, match="^y: Complex data not supported"):
-                call(X, y + 1j)
+        for z in (y + 1j, (y + 1j).astype(object)):          # (held as objects too)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                with pytest.raises(ValueError, match="^y: Complex data not supported"):
+                    call(X, z)
+    with pytest.raises(ValueError, match="^X: Complex data not supported"):
+        est.predict((X + 1j).astype(object))
 
 
 def test_fit_fixture_is_what_the_core_fits():

@@ -443,13 +443,18 @@ ORDER_DIGEST = """
         r = np.random.default_rng(5)
         bngrad.kron.gradients(r.standard_normal((6, 2)), r.standard_normal(6),
                               bngrad.init_params(2, 2), activation="tanh")
+    from bngrad import engine
     h = hashlib.sha256()
-    for N in (40, 4000):                       # the small kernel, the tiled pass
+    for N in (40, 6000):                       # the small kernel, the tiled pass
+        assert engine.takes_small(N, 3, 4) == (N == 40)
         rng = np.random.default_rng(N)
         X, y = rng.standard_normal((N, 3)), rng.standard_normal(N)
         for act in sorted(bngrad.ACTIVATIONS):
             for v in bngrad.gradients(X, y, bngrad.init_params(3, 4), act):
                 h.update(np.asarray(v).tobytes())
+    # the Bayesian fit's kernels, and predict's
+    est = bngrad.BNRegressor(hidden=3, activation="tanh", seed=0).fit(X[:40], y[:40])
+    h.update(est.predict(X[:40]).tobytes())
     print(h.hexdigest())
 """
 
@@ -587,3 +592,8 @@ def test_thread_settings(monkeypatch):
         monkeypatch.setenv("BNGRAD_NUM_THREADS", bad)
         with pytest.warns(RuntimeWarning, match="BNGRAD_NUM_THREADS"):
             assert engine.num_threads() == cores
+    # from a fit too, pointing at the caller's line, not at bngrad's
+    X, y, _ = case(20, 2, 3)
+    with pytest.warns(RuntimeWarning, match="BNGRAD_NUM_THREADS") as said:
+        bngrad.BNRegressor(hidden=2, decay=0.1).fit(X, y)
+    assert {w.filename for w in said if w.category is RuntimeWarning} == {__file__}

@@ -66,13 +66,14 @@ test_that("a net far larger than the data is warned of once, by R before the cal
     })
   expect_equal(sum(grepl("the fit will be slow", said)), 1)
   expect_match(said[1], "^hidden = 25000 gives 125,001 weights per net for 32 rows")
-  # before the call: a net the core then refuses (too large for memory) was warned of
+  # before the call: a net the core then refuses (too large for memory) was
+  # warned of, its weights counted past R's integers (2 x hidden is past them)
   said <- character()
-  expect_error(withCallingHandlers(bn_fit(mpg ~ wt + hp, mtcars, hidden = 1e8), warning = function(w) {
+  expect_error(withCallingHandlers(bn_fit(mpg ~ wt + hp, mtcars, hidden = 1.1e9), warning = function(w) {
     said <<- c(said, conditionMessage(w))
     invokeRestart("muffleWarning")
-  }), "hidden = 100000000 is too large for this machine")
-  expect_match(said, "^hidden = 100000000 gives 500,000,001 weights per net for 32 rows")
+  }), "hidden = 1100000000 is too large for this machine")
+  expect_match(said, "^hidden = 1100000000 gives 5,500,000,001 weights per net for 32 rows")
 })
 
 test_that("L-BFGS without a decay on fewer than 20 rows warns, and print says nothing was held out", {
@@ -298,6 +299,7 @@ test_that("predict refuses Inf, gives zero rows for zero rows; fitted names its 
   # one new row as a named vector, or as a 1-d array holding it
   expect_identical(predict(fy, array(c(3, 100), dimnames = list(c("wt", "hp")))),
                    predict(fy, c(wt = 3, hp = 100)))
+  expect_identical(predict(fy, c(wt = TRUE, hp = FALSE)), predict(fy, c(wt = 1, hp = 0)))
   # what it cannot give is named, not ignored; what costs nothing is taken
   # (ggplot2's geom_smooth(se = FALSE) passes se.fit = FALSE, level, interval = "none")
   expect_error(predict(fx, mtcars, se.fit = TRUE), "no standard errors \\(se.fit\\)")

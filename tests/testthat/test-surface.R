@@ -395,8 +395,12 @@ test_that("plot passes its dots to plot(), over its own defaults", {
   expect_false(par("ylog"))
   expect_equal(par("usr")[3:4], c(-0.4, 10.4))   # R's 4% either side of ylim
   # lm's diagnostics' arguments are named, not passed on as graphical parameters
-  expect_error(plot(f, which = 1), "has no which \\(lm's diagnostic plots\\)")
+  expect_error(plot(f, which = 1), "has no which \\(lm's diagnostic plots")
   expect_error(plot(f, ask = FALSE), "has no ask")
+  expect_error(plot(f, whi = 2), "has no whi ")
+  expect_error(plot(f, 1), "has no unnamed \\(positional\\) argument")
+  expect_error(plot(f, sub.caption = "x"), "has no sub.caption")
+  expect_silent(plot(f, sub = "a subtitle", asp = NA))     # graphical parameters still pass
 })
 
 test_that("update() takes a setting under either of its names, as the call gave it or not", {
@@ -419,6 +423,15 @@ test_that("update() takes a setting under either of its names, as the call gave 
   # a call with neither name, or the same one
   z <- bn_fit(mpg ~ wt, mtcars, seed = 1)
   expect_equal(update(z, hidden = 2)$hidden, 2L)
+  # NULL drops the setting under either name (the default), as update() does
+  expect_equal(suppressWarnings(update(f, hidden = NULL, maxit = NULL))$hidden, 8L)
+  # a formula fit's call keeps abbreviations as written: read as R matched them
+  a <- bn_fit(mpg ~ wt + hp, mtcars, hid = 2, max = 30, seed = 1)
+  expect_equal(suppressMessages(suppressWarnings(update(a, size = 3)))$hidden, 3L)
+  u <- update(a, maxit = 20, evaluate = FALSE)
+  expect_equal(u[["maxit"]], 20)
+  expect_null(u[["max"]])
+  expect_null(u[["max_iter"]])
   expect_equal(update(g, hidden = 2, evaluate = FALSE)$hidden, 2)
 })
 
