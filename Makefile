@@ -52,16 +52,15 @@ $(BUILD)/r-deps.stamp:
 
 # The venv R uses: numpy<2 for reticulate 1.28, the core installed editable
 # from python/ (its one source), and the numba cache warmed so that no first
-# call waits on a compile.  The caches an edited source may leave stale go
-# first: numba checks a cached kernel against its own file only, and a
-# helper it calls from another (kernels/activations.py's act_and_slope) is
-# compiled into it.
+# call waits on a compile.  The cache an edited source may leave stale goes
+# first (--fresh, wherever numba keeps it): numba checks a cached kernel
+# against its own file only, and a helper it calls from another
+# (kernels/activations.py's act_and_slope) is compiled into it.
 $(VENV)/core.stamp: $(PY_SOURCES)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(PY_PACKAGES) $(DASK_PACKAGES)
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
-	rm -f python/bngrad/kernels/__pycache__/*.nb[ic]
-	$(PY) -m bngrad.warmup
+	$(PY) -m bngrad.warmup --fresh
 	@touch $@
 
 # Built from a copy without the venvs (R CMD build would copy gigabytes of

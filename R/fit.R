@@ -583,13 +583,17 @@ df.residual.bn_fit <- function(object, ...) max(stats::nobs(object) - .model_df(
 update.bn_fit <- function(object, ...) {
   given <- names(match.call(expand.dots = FALSE)$...)
   call <- stats::getCall(object)
-  # the call's names in full: a formula fit records its dots as written
-  # (hid = 2), which R had matched to hidden
-  own <- setdiff(c(names(formals(bn_fit.formula)), names(formals(bn_fit.default))), "...")
+  # the call's names in full, as R matched them: a formula fit records the
+  # dots it passes on as written (hid = 2, for hidden); those update() is
+  # given again stay as written, to be replaced
   nm <- names(call)
-  for (i in which(nzchar(nm) & !nm %in% own)) {
-    j <- pmatch(nm[i], own)
-    if (!is.na(j)) nm[i] <- own[j]
+  dots <- which(nzchar(nm) & !nm %in% names(formals(bn_fit.formula)) & !nm %in% given)
+  if (length(dots)) {
+    # (each value its position, to read the matching back: match.call
+    # returns the arguments in the order of the formals)
+    by <- match.call(bn_fit.default, as.call(c(quote(bn_fit), stats::setNames(
+      as.list(seq_along(dots)), nm[dots]))))
+    nm[dots[unlist(as.list(by)[-1])]] <- names(by)[-1]
   }
   names(call) <- nm
   # the other name renamed to the one given, whose value update.default then
@@ -816,12 +820,13 @@ plot.bn_fit <- function(x, ...) {
   dots <- list(...)
   # lm's diagnostics' arguments, which plot.default took for graphical
   # parameters ("invalid 'which' argument" from box())
-  # (plot.lm's own arguments, but main; and lm's plot(fit, 1), which = 1)
-  lm_only <- c("which", "caption", "sub.caption", "ask", "id.n", "labels.id", "cex.id",
-               "qqline", "cook.levels", "add.smooth", "iter.smooth", "label.pos",
-               "cex.caption", "cex.oma.main", "extend.ylim.f")
+  # (plot.lm's own arguments, but main; "whi" for which; and lm's plot(fit, 1))
+  lm_only <- c("which", "caption", "panel", "sub.caption", "ask", "id.n", "labels.id",
+               "cex.id", "qqline", "cook.levels", "cook.col", "cook.lty", "cook.legendChanges",
+               "add.smooth", "iter.smooth", "label.pos", "cex.caption", "cex.oma.main",
+               "extend.ylim.f")
   named <- if (is.null(names(dots))) rep("", length(dots)) else names(dots)
-  said <- c(named[named %in% lm_only | !is.na(pmatch(named, c("which", "ask")))],
+  said <- c(named[named %in% lm_only | (nchar(named) >= 3 & startsWith("which", named))],
             if (any(named == "")) "unnamed (positional) argument")
   if (length(said)) {
     stop("plot(<bn_fit>) draws the training loss curve and has no ", said[1],

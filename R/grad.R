@@ -196,7 +196,7 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   if (!is.matrix(G1) || nrow(G1) != ncol(X)) {
     # (what G1 is too: X's columns may be the mistake)
     stop("G1 must be a matrix with ", ncol(X), " rows (the columns of X), got ",
-         if (!is.null(dim(G1))) paste(dim(G1), collapse = " x ") else
+         if (length(dim(G1)) >= 2L) paste(dim(G1), collapse = " x ") else
            paste("a vector of length", length(G1)), call. = FALSE)
   }
   p2 <- ncol(G1)

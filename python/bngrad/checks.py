@@ -91,10 +91,16 @@ def _has_text(arr):
     return any(isinstance(v, (str, bytes)) for v in arr.flat)
 
 
-def _has_complex(arr):
-    """Whether an object array holds complex numbers (astype(float64) drops
-    their imaginary parts with a warning, not an error)."""
-    return any(isinstance(v, (complex, np.complexfloating)) for v in arr.flat)
+def _holds(arr):
+    """"text" or "complex" where an object array holds the one (the first
+    met), else None, in one pass: text as _has_text, and complex numbers,
+    whose imaginary parts astype(float64) drops with a warning alone."""
+    for v in arr.flat:
+        if isinstance(v, (str, bytes)):
+            return "text"
+        if isinstance(v, (complex, np.complexfloating)):
+            return "complex"
+    return None
 
 
 def not_sparse(name, value):
@@ -351,13 +357,14 @@ def design(X, name="X", n_features=None, estimator="BNRegressor", min_rows=1):
             except (TypeError, ValueError):
                 pass
     arr = np.asarray(X)
-    if arr.dtype.kind == "c" or (arr.dtype.kind == "O" and _has_complex(arr)):
+    held = _holds(arr) if arr.dtype.kind == "O" else None
+    if arr.dtype.kind == "c" or held == "complex":
         raise ValueError(f"{name}: Complex data not supported")
     if arr.dtype.kind in "USV":               # text, even of digits, as scikit-learn
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}: convert it to "
                          "numbers explicitly")
     if arr.dtype.kind == "O":                 # numbers stored as objects pass; text does not
-        if _has_text(arr):
+        if held == "text":
             raise ValueError(f"{name} must be numeric, got text in an object array: convert "
                              "it to numbers explicitly")
         try:
@@ -396,11 +403,12 @@ def target(y, N):
     Y = np.asarray(y)
     if Y.ndim == 0:                            # R sends a one-row y as a number
         Y = Y.reshape(1)
-    if Y.dtype.kind in "USV" or (Y.dtype.kind == "O" and _has_text(Y)):
+    held = _holds(Y) if Y.dtype.kind == "O" else None
+    if Y.dtype.kind in "USV" or held == "text":
         raise ValueError(f"y must be numeric, got dtype {Y.dtype}: convert it to numbers "
                          "explicitly")
     # astype would drop the imaginary parts, with NumPy's warning alone
-    if Y.dtype.kind == "c" or (Y.dtype.kind == "O" and _has_complex(Y)):
+    if Y.dtype.kind == "c" or held == "complex":
         raise ValueError("y: Complex data not supported")
     try:
         Y = Y.astype(np.float64)

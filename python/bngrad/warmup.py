@@ -31,11 +31,31 @@ def cache_location():
     return FunctionCache(_jit._probe)._cache_path if _jit.CACHE else None
 
 
+def clear():
+    """Remove the kernels' cached code (numba's .nbi and .nbc files in
+    cache_location()); returns how many files.  numba checks a cached kernel
+    against its own source file only, and a helper from another file
+    (activations.py's act_and_slope) is compiled into it: after editing the
+    source in place, the cache must go."""
+    import glob
+    import os
+    where = cache_location()
+    files = glob.glob(os.path.join(glob.escape(where), "*.nb[ic]")) if where else []
+    for f in files:
+        os.remove(f)
+    return len(files)
+
+
 if __name__ == "__main__":
     # (a description of its own: under python -OO there is no __doc__)
-    argparse.ArgumentParser(prog="python -m bngrad.warmup",
-                            description="Compile every kernel into numba's on-disk cache.",
-                            epilog="Takes no arguments; run it once after installing.").parse_args()
+    parser = argparse.ArgumentParser(prog="python -m bngrad.warmup",
+                                     description="Compile every kernel into numba's on-disk cache.",
+                                     epilog="Run it once after installing.")
+    parser.add_argument("--fresh", action="store_true",
+                        help="first remove what the cache holds (after editing the source in "
+                             "place: numba checks a kernel against its own file only)")
+    if parser.parse_args().fresh:
+        print(f"bngrad: removed {clear()} cached files")
     t = time.perf_counter()
     took = warm()
     detail = ", ".join(f"{k} {v:.1f} s" for k, v in took.items())

@@ -170,6 +170,23 @@ def test_warmup_compiles_every_signature():
     assert all(len(k.signatures) == 1 for k in kernels)
 
 
+def test_warmup_fresh_clears_the_cache_wherever_it_is(tmp_path, monkeypatch):
+    """warmup --fresh (make runs it) first removes numba's cached kernels:
+    an edited source leaves other files' kernels stale (numba checks a
+    kernel against its own file only).  Only the cache's .nbi and .nbc."""
+    from bngrad import warmup
+    where = tmp_path / "kernels_cache"
+    where.mkdir()
+    for name in ("a.nbi", "a.1.nbc", "b.nbi", "keep.txt"):
+        (where / name).touch()
+    (tmp_path / "other.nbi").touch()
+    monkeypatch.setattr(warmup, "cache_location", lambda: str(where))
+    assert warmup.clear() == 3
+    assert sorted(p.name for p in tmp_path.rglob("*.*")) == ["keep.txt", "other.nbi"]
+    monkeypatch.setattr(warmup, "cache_location", lambda: None)    # none writable
+    assert warmup.clear() == 0
+
+
 def test_after_warmup_a_default_fit_compiles_nothing(tmp_path):
     """python -m bngrad.warmup (as install_bngrad() runs it) caches every
     kernel a default fit calls: a fresh process's first fit, with X as R
@@ -184,6 +201,7 @@ def test_after_warmup_a_default_fit_compiles_nothing(tmp_path):
     said = subprocess.run([sys.executable, "-m", "bngrad.warmup", "--help"], env=env, check=True,
                           capture_output=True, text=True).stdout
     assert said.startswith("usage: python -m bngrad.warmup") and not list(tmp_path.rglob("*.nbc"))
+    assert "--fresh" in said
     said = subprocess.run([sys.executable, "-m", "bngrad.warmup"], env=env, check=True,
                           capture_output=True, text=True).stdout
     assert said.splitlines()[-1].startswith(f"bngrad: numba's cache: {tmp_path}")

@@ -158,6 +158,7 @@ test_that("X's columns against G1's rows: the message says what each has", {
                  "G1 must be a matrix with 2 rows \\(the columns of X\\), got 3 x 4$")
     expect_error(f(good$X, good$y, with_param(G1 = 1:3)), "got a vector of length 3$")
     expect_error(f(good$X, good$y, with_param(G1 = array(0, c(2, 4, 1)))), "got 2 x 4 x 1$")
+    expect_error(f(good$X, good$y, with_param(G1 = array(0, 3))), "got a vector of length 3$")
   }
   need_core()
   expect_error(bn_grad(good$X[, 1:2], good$y, good$params), "got 3 x 4$")

@@ -400,7 +400,9 @@ test_that("plot passes its dots to plot(), over its own defaults", {
   expect_error(plot(f, whi = 2), "has no whi ")
   expect_error(plot(f, 1), "has no unnamed \\(positional\\) argument")
   expect_error(plot(f, sub.caption = "x"), "has no sub.caption")
-  expect_silent(plot(f, sub = "a subtitle", asp = NA))     # graphical parameters still pass
+  expect_error(plot(f, cook.col = 2), "has no cook.col")
+  # graphical parameters still pass, abbreviated too (as: asp)
+  expect_silent(plot(f, sub = "a subtitle", as = NA))
 })
 
 test_that("update() takes a setting under either of its names, as the call gave it or not", {
@@ -432,6 +434,13 @@ test_that("update() takes a setting under either of its names, as the call gave 
   expect_equal(u[["maxit"]], 20)
   expect_null(u[["max"]])
   expect_null(u[["max_iter"]])
+  # the abbreviation itself given again replaces, or with NULL drops, the value
+  expect_equal(suppressWarnings(update(a, hid = 3))$hidden, 3L)
+  expect_equal(suppressWarnings(update(a, hid = NULL))$hidden, 8L)
+  # names matched as R matched them (m: momentum, once max_iter is given in full)
+  m <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, optimizer = "adam", max_iter = 5, m = 0.2))
+  expect_equal(update(m, momentum = 0.3, evaluate = FALSE)[["momentum"]], 0.3)
+  expect_null(update(m, momentum = 0.3, evaluate = FALSE)[["m"]])
   expect_equal(update(g, hidden = 2, evaluate = FALSE)$hidden, 2)
 })
 
