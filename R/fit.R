@@ -584,16 +584,24 @@ update.bn_fit <- function(object, ...) {
   given <- names(match.call(expand.dots = FALSE)$...)
   call <- stats::getCall(object)
   # the call's names in full, as R matched them: a formula fit records the
-  # dots it passes on as written (hid = 2, for hidden); those update() is
+  # dots it passes on as written (hid = 2, for hidden), each matched in the
+  # company of the others (m is momentum beside max_iter); those update() is
   # given again stay as written, to be replaced
   nm <- names(call)
-  dots <- which(nzchar(nm) & !nm %in% names(formals(bn_fit.formula)) & !nm %in% given)
+  dots <- which(nzchar(nm) & !nm %in% names(formals(bn_fit.formula)))
   if (length(dots)) {
     # (each value its position, to read the matching back: match.call
-    # returns the arguments in the order of the formals)
-    by <- match.call(bn_fit.default, as.call(c(quote(bn_fit), stats::setNames(
-      as.list(seq_along(dots)), nm[dots]))))
-    nm[dots[unlist(as.list(by)[-1])]] <- names(by)[-1]
+    # returns the arguments in the order of the formals; a call it cannot
+    # match, a saved fit's from another version, keeps its names)
+    full <- tryCatch({
+      by <- match.call(bn_fit.default, as.call(c(quote(bn_fit), stats::setNames(
+        as.list(seq_along(dots)), nm[dots]))))
+      out <- nm[dots]
+      out[unlist(as.list(by)[-1])] <- names(by)[-1]
+      out
+    }, error = function(e) nm[dots])
+    again <- nm[dots] %in% given
+    nm[dots[!again]] <- full[!again]
   }
   names(call) <- nm
   # the other name renamed to the one given, whose value update.default then
@@ -820,13 +828,14 @@ plot.bn_fit <- function(x, ...) {
   dots <- list(...)
   # lm's diagnostics' arguments, which plot.default took for graphical
   # parameters ("invalid 'which' argument" from box())
-  # (plot.lm's own arguments, but main; "whi" for which; and lm's plot(fit, 1))
+  # (plot.lm's own arguments, but main; an abbreviation of which, as no
+  # graphical parameter begins with w; and lm's plot(fit, 1))
   lm_only <- c("which", "caption", "panel", "sub.caption", "ask", "id.n", "labels.id",
                "cex.id", "qqline", "cook.levels", "cook.col", "cook.lty", "cook.legendChanges",
                "add.smooth", "iter.smooth", "label.pos", "cex.caption", "cex.oma.main",
                "extend.ylim.f")
   named <- if (is.null(names(dots))) rep("", length(dots)) else names(dots)
-  said <- c(named[named %in% lm_only | (nchar(named) >= 3 & startsWith("which", named))],
+  said <- c(named[named %in% lm_only | (nzchar(named) & startsWith("which", named))],
             if (any(named == "")) "unnamed (positional) argument")
   if (length(said)) {
     stop("plot(<bn_fit>) draws the training loss curve and has no ", said[1],

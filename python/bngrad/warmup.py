@@ -42,7 +42,10 @@ def clear():
     where = cache_location()
     files = glob.glob(os.path.join(glob.escape(where), "*.nb[ic]")) if where else []
     for f in files:
-        os.remove(f)
+        try:
+            os.remove(f)
+        except FileNotFoundError:              # another --fresh got there first
+            pass
     return len(files)
 
 

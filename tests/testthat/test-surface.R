@@ -398,6 +398,7 @@ test_that("plot passes its dots to plot(), over its own defaults", {
   expect_error(plot(f, which = 1), "has no which \\(lm's diagnostic plots")
   expect_error(plot(f, ask = FALSE), "has no ask")
   expect_error(plot(f, whi = 2), "has no whi ")
+  expect_error(plot(f, w = 2), "has no w ")
   expect_error(plot(f, 1), "has no unnamed \\(positional\\) argument")
   expect_error(plot(f, sub.caption = "x"), "has no sub.caption")
   expect_error(plot(f, cook.col = 2), "has no cook.col")
@@ -441,6 +442,10 @@ test_that("update() takes a setting under either of its names, as the call gave 
   m <- suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, optimizer = "adam", max_iter = 5, m = 0.2))
   expect_equal(update(m, momentum = 0.3, evaluate = FALSE)[["momentum"]], 0.3)
   expect_null(update(m, momentum = 0.3, evaluate = FALSE)[["m"]])
+  # and the full name beside it given again: m is still momentum
+  u <- update(m, max_iter = 10, evaluate = FALSE)
+  expect_equal(c(u[["max_iter"]], u[["momentum"]]), c(10, 0.2))
+  expect_equal(update(m, max_iter = NULL, evaluate = FALSE)[["momentum"]], 0.2)
   expect_equal(update(g, hidden = 2, evaluate = FALSE)$hidden, 2)
 })
 
