@@ -576,45 +576,47 @@ sigma.bn_fit <- function(object, ...) {
 # more weights than observations, which can fit every one
 df.residual.bn_fit <- function(object, ...) max(stats::nobs(object) - .model_df(object), 0)
 
-# update(): a setting bn_fit takes under two names (its own, or nnet's:
-# .nnet_renamed) replaces the call's value under either; the call keeps the
-# name it was given, and update.default only adds the other, which bn_fit
-# then refused as given twice.
+# update(): as lm's, the names given replacing the call's, where a name
+# bn_fit matched is read in full on both sides: a formula fit records the
+# dots it passes on as written (hid = 2), and a setting bn_fit takes under
+# two names (its own, or nnet's: .nnet_renamed) is one setting, so
+# update.default, which compares names as written, had added hid = 3 beside
+# hidden = 2, or hidden beside size, for bn_fit to refuse.
 update.bn_fit <- function(object, ...) {
   given <- names(match.call(expand.dots = FALSE)$...)
   call <- stats::getCall(object)
-  # the call's names in full, as R matched them: a formula fit records the
-  # dots it passes on as written (hid = 2, for hidden), each matched in the
-  # company of the others (m is momentum beside max_iter); those update() is
-  # given again stay as written, to be replaced
+  own <- names(formals(bn_fit.formula))
   nm <- names(call)
-  dots <- which(nzchar(nm) & !nm %in% names(formals(bn_fit.formula)))
-  if (length(dots)) {
-    # (each value its position, to read the matching back: match.call
-    # returns the arguments in the order of the formals; a call it cannot
-    # match, a saved fit's from another version, keeps its names)
-    full <- tryCatch({
-      by <- match.call(bn_fit.default, as.call(c(quote(bn_fit), stats::setNames(
-        as.list(seq_along(dots)), nm[dots]))))
-      out <- nm[dots]
-      out[unlist(as.list(by)[-1])] <- names(by)[-1]
-      out
-    }, error = function(e) nm[dots])
-    again <- nm[dots] %in% given
-    nm[dots[!again]] <- full[!again]
-  }
+  dots <- which(nzchar(nm) & !nm %in% own)
+  nm[dots] <- .matched_names(nm[dots])
   names(call) <- nm
-  # the other name renamed to the one given, whose value update.default then
-  # puts in its place (NULL drops it, as for any argument)
-  for (k in seq_along(.nnet_renamed)) {
-    pair <- c(names(.nnet_renamed)[k], .nnet_renamed[[k]])
-    other <- setdiff(pair, given)
-    if (length(other) == 1L && other %in% names(call)) {
-      names(call)[names(call) == other] <- setdiff(pair, other)
-    }
+  # the call's entry for each setting given (under its full name or its
+  # twin) takes the name as given, for update.default to replace (or, with
+  # NULL, drop)
+  given <- given[nzchar(given) & !given %in% c(own, "formula.", "evaluate")]
+  full <- .matched_names(given)
+  for (i in seq_along(given)) {
+    twin <- c(.nnet_renamed, stats::setNames(names(.nnet_renamed), .nnet_renamed))[full[i]]
+    names(call)[names(call) %in% c(full[i], twin)] <- given[i]
   }
   object$call <- call
   NextMethod()
+}
+
+# Argument names as R matched them to bn_fit.default's formals, each in the
+# company of the others (m is momentum beside max_iter); those it does not
+# have (nnet's) as they are, and all as they are where R could not match them
+# (a saved fit's call from another version).
+.matched_names <- function(names) {
+  if (!length(names)) return(names)
+  tryCatch({
+    # (each value its position, to read the matching back: match.call
+    # returns the arguments in the order of the formals)
+    by <- match.call(bn_fit.default, as.call(c(quote(bn_fit), stats::setNames(
+      as.list(seq_along(names)), names))))
+    names[unlist(as.list(by)[-1])] <- names(by)[-1]
+    names
+  }, error = function(e) names)
 }
 
 # The formula a formula fit was given, as lm's formula() (not its terms)

@@ -446,6 +446,15 @@ test_that("update() takes a setting under either of its names, as the call gave 
   u <- update(m, max_iter = 10, evaluate = FALSE)
   expect_equal(c(u[["max_iter"]], u[["momentum"]]), c(10, 0.2))
   expect_equal(update(m, max_iter = NULL, evaluate = FALSE)[["momentum"]], 0.2)
+  # abbreviations given to update() too, against full names, twins or NULL
+  u <- update(m, mo = 0.3, evaluate = FALSE)
+  expect_equal(c(u[["mo"]], is.null(u[["momentum"]])), c(0.3, TRUE))
+  u <- update(f, hid = 3, max = 10, evaluate = FALSE)           # f: size = 2, maxit = 50
+  expect_equal(c(u[["hid"]], u[["max"]]), c(3, 10))
+  expect_true(is.null(u[["size"]]) && is.null(u[["maxit"]]))
+  expect_equal(suppressWarnings(update(f, hid = 3))$hidden, 3L)
+  u <- update(g, hid = NULL, evaluate = FALSE)                  # g: hidden = 3
+  expect_true(is.null(u[["hid"]]) && is.null(u[["hidden"]]))
   expect_equal(update(g, hidden = 2, evaluate = FALSE)$hidden, 2)
 })
 
