@@ -135,8 +135,7 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check torch==2.13.0 jax numba scipy threadpoolctl matplotlib
 	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
-	rm -rf $(BENCH_VENV)/numba-cache
-	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup
+	$(BENCH_ENV) $(BENCH_VENV)/bin/python -m bngrad.warmup --fresh
 	@touch $@
 
 bench: $(BENCH_VENV)/stamp install bench-panel bench-sweep bench-fit-speed bench-bridge bench-busy bench-dask

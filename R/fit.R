@@ -168,13 +168,9 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
     stop("trace must be TRUE or FALSE, got ", .shown(trace), call. = FALSE)
   }
   list(activation = .one_of(activation, .activations, "activation"),
-       decay = tryCatch(.real(decay, "decay", 0, null_ok = TRUE), error = function(e) {
-         # bn_caret's grids, and so a train()'s bestTune, say -1 for NULL
-         stop(conditionMessage(e), if (is.numeric(decay) && length(decay) == 1 &&
-                                       isTRUE(decay < 0))
-           " (bn_caret's decay of -1 stands for decay = NULL, the fit's own choice)",
-           call. = FALSE)
-       }),
+       # (bn_caret's grids, and so a train()'s bestTune, say -1 for NULL)
+       decay = .real(decay, "decay", 0, null_ok = TRUE, below = paste(
+         " (bn_caret's decay of -1 stands for decay = NULL,", "the fit's own choice)")),
        ensemble = .whole(ensemble, "ensemble", null_ok = TRUE),
        restarts = .whole(restarts, "restarts"),
        tol = .real(tol, "tol", 0, open_low = TRUE, null_ok = TRUE),
@@ -595,9 +591,9 @@ update.bn_fit <- function(object, ...) {
   # NULL, drop)
   given <- given[nzchar(given) & !given %in% c(own, "formula.", "evaluate")]
   full <- .matched_names(given)
+  twins <- c(.nnet_renamed, stats::setNames(names(.nnet_renamed), .nnet_renamed))
   for (i in seq_along(given)) {
-    twin <- c(.nnet_renamed, stats::setNames(names(.nnet_renamed), .nnet_renamed))[full[i]]
-    names(call)[names(call) %in% c(full[i], twin)] <- given[i]
+    names(call)[names(call) %in% c(full[i], twins[full[i]])] <- given[i]
   }
   object$call <- call
   NextMethod()

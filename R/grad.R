@@ -41,14 +41,16 @@ bn_params <- function(n_inputs, n_hidden, n_outputs = 1, seed = 1) {
   as.integer(x)
 }
 
-# A real number in [low, high], or (low, high] with open_low.
-.real <- function(x, name, low, high = Inf, open_low = FALSE, null_ok = FALSE) {
+# A real number in [low, high], or (low, high] with open_low; `below` is
+# added to the error where x is a number below low (what such a value meant).
+.real <- function(x, name, low, high = Inf, open_low = FALSE, null_ok = FALSE, below = "") {
   if (null_ok && is.null(x)) return(NULL)
   if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || (if (open_low) x <= low else x < low) ||
       x > high) {
-    stop(sprintf("%s must be %sa number in %s%g, %s, got %s", name,
+    stop(sprintf("%s must be %sa number in %s%g, %s, got %s%s", name,
                  if (null_ok) "NULL or " else "", if (open_low) "(" else "[", low,
-                 if (is.finite(high)) sprintf("%g]", high) else "Inf)", .shown(x)),
+                 if (is.finite(high)) sprintf("%g]", high) else "Inf)", .shown(x),
+                 if (is.numeric(x) && length(x) == 1 && isTRUE(x < low)) below else ""),
          call. = FALSE)
   }
   as.double(x)

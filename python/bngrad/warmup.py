@@ -8,6 +8,8 @@ the source if writable, else the user's cache directory (~/.cache/numba);
 cache_location() says which, and so does this command's last line.
 """
 import argparse
+import glob
+import os
 import time
 
 from . import engine
@@ -37,8 +39,6 @@ def clear():
     against its own source file only, and a helper from another file
     (activations.py's act_and_slope) is compiled into it: after editing the
     source in place, the cache must go."""
-    import glob
-    import os
     where = cache_location()
     files = glob.glob(os.path.join(glob.escape(where), "*.nb[ic]")) if where else []
     for f in files:
