@@ -97,6 +97,28 @@ def test_tile_and_chunk_boundaries(N, layout, threads, tiled_only):
         assert rel_err(got, r) < 1e-10
 
 
+@pytest.mark.parametrize("N, aliased", [(512, True), (520, False)])
+def test_column_major_x_read_along_its_columns_gives_the_same_bits(N, aliased, tiled_only):
+    """An R matrix whose columns are a multiple of 4 KiB apart (N = 512) is
+    packed along its columns (tiled._columns_alias); any other layout along
+    its rows.  The copy is the same, so the gradient is the same to the bit
+    in every layout, across tile and chunk boundaries and threads."""
+    X, Y, p = case(N, 12, 5, q=2, seed=N, loc=3.0)
+    F = np.asfortranarray(X)
+    F.flags.writeable = False
+    flipped = np.asfortranarray(X[::-1])[::-1]          # negative row stride
+    assert tiled._columns_alias(F) == aliased
+    assert tiled._columns_alias(flipped) == aliased
+    assert not tiled._columns_alias(X)
+    assert not tiled._columns_alias(np.asfortranarray(X[:, :8]))    # 8 columns: 8 ways hold them
+    want = engine.tiled_gradient(*bngrad.checks.net(X, Y, p, "tanh", 1e-5, 0), threads=1)
+    for Xl in (F, flipped, np.repeat(F, 2, axis=1)[:, ::2]):
+        for threads in (1, 3):
+            got = engine.tiled_gradient(*bngrad.checks.net(Xl, Y, p, "tanh", 1e-5, 0),
+                                        threads=threads)
+            assert all(np.array_equal(a, b) for a, b in zip(got, want))
+
+
 @pytest.mark.parametrize("activation", sorted(bngrad.ACTIVATIONS))
 def test_threaded_tiled_pass_every_activation(activation, tiled_only):
     X, y, p = case(40, seed=3)

@@ -87,9 +87,36 @@ def even_tile(chunk, tile):
 
 
 @jit()
+def _columns_alias(X):
+    """Whether X is column-major (an R matrix) with more columns falling in
+    one set of the L1 cache than its 8 ways hold: there a row's values,
+    read one per column, evict each other before the next row reads the
+    rest of their lines (N = 4096 or 65536: columns a multiple of 4 KiB
+    apart, all in one set; a pass took up to 10x as long as along the
+    columns).  Along the columns, though, a tile's B1 is written one value
+    per line, which costs more where nothing aliases (p1 = 10 at N = 1e6).
+    64 sets of 64-byte lines: every x86 L1 data cache of the last decade
+    (32 KiB of 8 ways, 48 KiB of 12).  The copy is the same either way."""
+    s0, s1 = abs(X.strides[0]), abs(X.strides[1])
+    if s0 >= s1 or X.shape[1] <= 8:
+        return False
+    r = (s1 // 64) % 64                # the set one column starts from the next
+    sets = 1 if r == 0 else 64 // (r & -r)       # 64 / gcd(r, 64): sets the columns fall in
+    return X.shape[1] > 8 * sets
+
+
+@jit()
 def _pack(X, lo, hi, x0, d, B1):
     """B1 = [(X[lo:hi] - 1x0') - 1d', 1], C-ordered (x0 and d contiguous)."""
     p1 = X.shape[1]
+    if _columns_alias(X):
+        for k in range(p1):
+            c, e = x0[k], d[k]
+            for i in range(hi - lo):
+                B1[i, k] = (X[lo + i, k] - c) - e
+        for i in range(hi - lo):
+            B1[i, p1] = 1.0
+        return
     for i in range(hi - lo):
         x = X[lo + i]
         b = B1[i]
