@@ -1,6 +1,7 @@
 """kernels.blas: gemm, the kernels' product (row-major operands with
-leading dimensions, either transposed, into a block of a larger array), and
-syrk, the Bayesian fit's J'J (its lower triangle)."""
+leading dimensions, either transposed, into a block of a larger array),
+syrk, the Bayesian fit's J'J (its lower triangle), and gemv, the tiled
+pass's products with one output column."""
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from bngrad.kernels.blas import gemm, syrk
+from bngrad.kernels.blas import gemm, gemv, syrk
 
 
 @njit
@@ -39,6 +40,27 @@ def test_gemm_against_numpy(ta, tb):
     assert np.array_equal(C[1][:, n], C0[1][:, n]) and np.array_equal(C[0], C0[0])
 
 
+@njit
+def _gemv(ta, m, n, alpha, A, lda, x, beta, y):
+    gemv(ta, m, n, alpha, A, lda, x, beta, y)
+
+
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_gemv_against_numpy(ta, beta):
+    rng = np.random.default_rng(int(ta))
+    m, n = 7, 5
+    A = rng.standard_normal((m, n + 3))          # the matrix is A's first n columns
+    x = rng.standard_normal(m if ta else n)
+    y = rng.standard_normal((m if not ta else n) + 2)
+    y0 = y.copy()
+    opA = A[:, :n].T if ta else A[:, :n]
+    _gemv(ta, m, n, 2.0, A, n + 3, x, beta, y)
+    k = opA.shape[0]
+    np.testing.assert_allclose(y[:k], 2.0 * opA @ x + beta * y0[:k], rtol=1e-13)
+    assert np.array_equal(y[k:], y0[k:])          # nothing past op(A)'s rows written
+
+
 @pytest.mark.parametrize("ta", [False, True])
 def test_syrk_against_numpy(ta):
     rng = np.random.default_rng(int(ta))
@@ -64,16 +86,27 @@ def test_syrk_with_beta_0_never_reads_C():
 
 
 def test_syrk_links_when_loaded_from_numba_cache(tmp_path):
-    """A kernel calling syrk is cached by name of its symbol: one process
-    compiles it, the next loads it from numba's cache and links it to the
-    dsyrk that kernels/blas.py binds at import."""
+    """A kernel calling syrk (or gemv: bound the same way) is cached by
+    name of its symbol: one process compiles it, the next loads it from
+    numba's cache and links it to the dsyrk that kernels/blas.py binds at
+    import."""
     code = ("import numpy as np\n"
             "from bngrad.kernels import bayes\n"
             "J = np.arange(12.0).reshape(4, 3) - 5.0\n"
             "assert np.allclose(bayes._gram(J, False), J.T @ J)\n"
             "assert np.allclose(bayes._gram(J, True), J @ J.T)\n"
-            "print(sum(bayes._gram.stats.cache_hits.values()))\n")
+            "import bngrad\n"
+            "from bngrad.kernels import tiled\n"
+            "rng = np.random.default_rng(0)\n"
+            "X, y = rng.standard_normal((3000, 30)), rng.standard_normal(3000)\n"
+            "p = bngrad.init_params(30, 16)\n"
+            "g = bngrad.gradients(X, y, p)\n"                 # the tiled pass: q = 1 by gemv
+            "w = bngrad.gradients(X, np.column_stack([y, y]),\n"   # q = 2: by gemm
+            "                     p._replace(G2=np.hstack([p.G2, 0 * p.G2]), b=np.zeros(2)))\n"
+            "assert np.allclose(g.G1, w.G1, rtol=1e-12) and np.allclose(g.G2[:, 0], w.G2[:, 0])\n"
+            "print(sum(bayes._gram.stats.cache_hits.values()),\n"
+            "      sum(tiled.gradient_pass.stats.cache_hits.values()))\n")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     hits = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                           check=True).stdout.split()[-1] for _ in range(2)]
-    assert hits == ["0", "1"]
+                           check=True).stdout.split()[-2:] for _ in range(2)]
+    assert hits == [["0", "0"], ["1", "1"]]

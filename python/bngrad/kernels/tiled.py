@@ -23,7 +23,7 @@
   passes the caller's thread turns the statistics into d and sd
   (engine.py) while the others wait.  The tile products are BLAS calls
   (kernels/blas.py: SciPy's OpenBLAS), which engine.py holds to one thread
-  while these run.
+  while these run; those with one output column (q = 1) are dgemv's.
 * No fastmath: the same arithmetic must give the same bits whichever kernel
   a helper is inlined into.  No slice assignment or array expressions
   either: each costs seconds of compiling (broadcast checks with their
@@ -38,7 +38,7 @@ import numpy as np
 from . import OK
 from ._jit import jit
 from .activations import IDENTITY, LEAKY_RELU, LEAKY_SLOPE, RELU, act_and_slope
-from .blas import gemm
+from .blas import gemm, gemv
 from .sync import fetch_add, load, wait_for, wait_post
 
 # The shared counters of one call: chunks claimed and done in each pass,
@@ -195,7 +195,10 @@ def _grad_chunk(X, x0, d, G1, scale, shift, G2, g2, b, Y, wt, c2, code, lo, hi, 
                     for j in range(p2):
                         H[r, j] = 0.0
                         S[r, j] = 0.0
-        gemm(False, False, n, q, p2, 1.0, H, p2, G2, q, 0.0, E, q)   # yhat - 1b'
+        if q == 1:                             # yhat - 1b'
+            gemv(False, n, p2, 1.0, H, p2, g2, 0.0, E)
+        else:
+            gemm(False, False, n, q, p2, 1.0, H, p2, G2, q, 0.0, E, q)
         for r in range(n):                     # E = dR/dyhat
             for k in range(q):
                 e = Y[t0 + r, k] - E[r, k] - b[k]
@@ -210,7 +213,10 @@ def _grad_chunk(X, x0, d, G1, scale, shift, G2, g2, b, Y, wt, c2, code, lo, hi, 
                     e *= c2
                 E[r, k] = e
                 db[k] += e
-        gemm(True, False, q, p2, n, 1.0, E, q, H, p2, 1.0, dG2, p2)    # += E'H
+        if q == 1:                             # += E'H
+            gemv(True, n, p2, 1.0, H, p2, E, 1.0, dG2)
+        else:
+            gemm(True, False, q, p2, n, 1.0, E, q, H, p2, 1.0, dG2, p2)
         if q == 1:                             # S = (E G2') * act'(A)
             for r in range(n):
                 e = E[r, 0]
