@@ -43,6 +43,21 @@ def _data(context, builder, ty, value):
     return builder.bitcast(context.make_array(ty)(context, builder, value).data, _VOIDP)
 
 
+def _fortran(context, builder, signature):
+    """(data, ref, int32) for a Fortran BLAS call's arguments, every one by
+    reference: data(i, a) the pointer of array argument i, ref(v) a value's
+    address, int32(v) an intp's as cython_blas's int."""
+    def data(i, value):
+        return _data(context, builder, signature.args[i], value)
+
+    def ref(value):
+        return builder.bitcast(cgutils.alloca_once_value(builder, value), _VOIDP)
+
+    def int32(value):
+        return ref(builder.trunc(value, _INT))
+    return data, ref, int32
+
+
 @intrinsic
 def gemm(typingctx, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
     """C[:m, :n] = alpha op(A) op(B) + beta C for float64 arrays in row-major
@@ -96,14 +111,7 @@ def syrk(typingctx, ta, n, k, alpha, A, lda, beta, C, ldc):
         fnty = ir.FunctionType(ir.VoidType(), [_VOIDP] * 10)
         fn = cgutils.get_or_insert_function(builder.module, fnty, _SYRK)
 
-        def data(i, value):
-            return _data(context, builder, signature.args[i], value)
-
-        def ref(value):                         # Fortran: every argument by reference
-            return builder.bitcast(cgutils.alloca_once_value(builder, value), _VOIDP)
-
-        def int32(value):
-            return ref(builder.trunc(value, _INT))
+        data, ref, int32 = _fortran(context, builder, signature)
         # row-major C is column-major C' = C: its row-major lower triangle is
         # the column-major upper; row-major op(A) is column-major op(A)'
         trans = builder.select(ta, ir.Constant(_CHAR, ord("N")), ir.Constant(_CHAR, ord("T")))
@@ -130,14 +138,7 @@ def gemv(typingctx, ta, m, n, alpha, A, lda, x, beta, y):
         fnty = ir.FunctionType(ir.VoidType(), [_VOIDP] * 11)
         fn = cgutils.get_or_insert_function(builder.module, fnty, _GEMV)
 
-        def data(i, value):
-            return _data(context, builder, signature.args[i], value)
-
-        def ref(value):                         # Fortran: every argument by reference
-            return builder.bitcast(cgutils.alloca_once_value(builder, value), _VOIDP)
-
-        def int32(value):
-            return ref(builder.trunc(value, _INT))
+        data, ref, int32 = _fortran(context, builder, signature)
         one = int32(ir.Constant(context.get_value_type(types.intp), 1))
         # row-major A (m x n) is column-major A' (n x m): op(A) = A is its "T"
         trans = builder.select(ta, ir.Constant(_CHAR, ord("N")), ir.Constant(_CHAR, ord("T")))
