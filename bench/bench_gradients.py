@@ -4,7 +4,8 @@
 
 Baselines: the closed form in plain NumPy, PyTorch autograd, JAX jit(grad),
 and the GEMM floor (X @ G1 and X.T @ dZ with NumPy's BLAS, the two products
-any exact gradient must do).  float64, relu, q = 1, median of repeats.
+any exact gradient must do).  float64, relu, q = 1; a case's contenders
+timed in turns, batch by batch (interleaved_times), median of the batches.
 Prints a table with ratios, writes bench/results.json and bench/gradients.png.
 Then two more tables: cold start (fresh processes with an empty numba cache)
 and concurrent calls (several threads calling gradients() at once).
@@ -30,9 +31,7 @@ def median_time(f, budget=2.0, min_reps=5, max_reps=2000):
     # Let the previous contender's thread pools (torch's OpenMP, JAX's, the
     # BLAS ones) stop spinning, since on two cores they would take one from
     # this one; busy, not asleep, so that the clock stays up.
-    t_end = time.perf_counter() + 0.5
-    while time.perf_counter() < t_end:
-        pass
+    settle(0.5)
     f()                                            # warm: compile, allocate, spin up pools
     t0 = time.perf_counter()
     f()
@@ -44,6 +43,37 @@ def median_time(f, budget=2.0, min_reps=5, max_reps=2000):
         f()
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
+
+
+def settle(seconds):
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        pass
+
+
+def interleaved_times(fs, budget, batch=0.1, pause=0.1):
+    """Median seconds per call of each of fs (name -> f), their batches of
+    about `batch` seconds taken in turn, round after round, for about
+    `budget` seconds each: a drift in the machine's speed (this VM's came
+    and went over seconds, 1.2-2.2 ms for the same call at N = 4096 in
+    runs minutes apart) hits every contender alike, so the ratios hold.
+    Before each batch, `pause` seconds busy (settle) for the last one's
+    pools to stop spinning."""
+    reps = {}
+    for name, f in fs.items():
+        f()                                        # warm: compile, allocate, spin up pools
+        t0 = time.perf_counter()
+        f()
+        reps[name] = max(1, int(batch / max(time.perf_counter() - t0, 1e-7)))
+    times = {name: [] for name in fs}
+    for _ in range(max(5, int(budget / batch))):
+        for name, f in fs.items():
+            settle(pause)
+            t0 = time.perf_counter()
+            for _ in range(reps[name]):
+                f()
+            times[name].append((time.perf_counter() - t0) / reps[name])
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def numpy_closed_form(X, y, G1, gamma, beta, G2, b, eps=1e-5):
@@ -107,6 +137,7 @@ def main():
     t_end = time.perf_counter() + 2.0          # let the cores reach their clock before timing
     while time.perf_counter() < t_end:
         np.ones((256, 256)) @ np.ones((256, 256))
+    # (the contenders of a case are timed in turns: interleaved_times)
     rows = []
     for N, p1, p2 in CASES:
         rng = np.random.default_rng(0)
@@ -115,16 +146,17 @@ def main():
         p = bngrad.init_params(p1, p2, 1, seed=0)
         dZ = rng.standard_normal((N, p2))
         row = {"N": N, "p1": p1, "p2": p2}
-        row["bngrad"] = median_time(lambda: bngrad.gradients(X, y, p), budget)
         Xf = np.asfortranarray(X)
         Xf.flags.writeable = False
-        row["bngrad_R_layout"] = median_time(lambda: bngrad.gradients(Xf, y, p), budget)
-        row["numpy"] = median_time(lambda: numpy_closed_form(X, y, *p), budget)
-        row["floor"] = median_time(lambda: (X @ p.G1, X.T @ dZ), budget)
+        fs = {"bngrad": lambda: bngrad.gradients(X, y, p),
+              "bngrad_R_layout": lambda: bngrad.gradients(Xf, y, p),
+              "numpy": lambda: numpy_closed_form(X, y, *p),
+              "floor": lambda: (X @ p.G1, X.T @ dZ)}
         if "torch" not in skip:
-            row["torch"] = median_time(torch_fn(X, y, p), budget)
+            fs["torch"] = torch_fn(X, y, p)
         if "jax" not in skip:
-            row["jax"] = median_time(jax_fn(X, y, p), budget)
+            fs["jax"] = jax_fn(X, y, p)
+        row.update(interleaved_times(fs, budget))
         rows.append(row)
         print(format_row(row), flush=True)
     print()
