@@ -52,27 +52,35 @@ def settle(seconds):
 
 
 def interleaved_times(fs, budget, batch=0.1, pause=0.1):
-    """Median seconds per call of each of fs (name -> f), their batches of
-    about `batch` seconds taken in turn, round after round, for about
-    `budget` seconds each: a drift in the machine's speed (this VM's came
-    and went over seconds, 1.2-2.2 ms for the same call at N = 4096 in
-    runs minutes apart) hits every contender alike, so the ratios hold.
-    Before each batch, `pause` seconds busy (settle) for the last one's
-    pools to stop spinning."""
-    reps = {}
+    """Median seconds per call of each of fs (name -> f): batches of about
+    `batch` seconds (one call at least), the contenders' taken in turn,
+    round after round, in an order that rotates, until each has had about
+    `budget` seconds (and at least 5 batches).  A drift in the machine's
+    speed (this VM's came and went over seconds: 1.2-2.2 ms for the same
+    call at N = 4096 in runs minutes apart) then hits every contender alike,
+    so the ratios hold.  Before each batch, `pause` seconds busy (settle)
+    for the last one's pools to stop spinning."""
+    reps, left = {}, {}
     for name, f in fs.items():
         f()                                        # warm: compile, allocate, spin up pools
         t0 = time.perf_counter()
         f()
-        reps[name] = max(1, int(batch / max(time.perf_counter() - t0, 1e-7)))
+        one = max(time.perf_counter() - t0, 1e-7)
+        reps[name] = max(1, int(batch / one))
+        left[name] = max(5, int(budget / (reps[name] * one)))
     times = {name: [] for name in fs}
-    for _ in range(max(5, int(budget / batch))):
-        for name, f in fs.items():
+    order = list(fs)
+    while any(left.values()):
+        for name in order:
+            if not left[name]:
+                continue
+            left[name] -= 1
             settle(pause)
             t0 = time.perf_counter()
             for _ in range(reps[name]):
-                f()
+                fs[name]()
             times[name].append((time.perf_counter() - t0) / reps[name])
+        order = order[1:] + order[:1]
     return {name: float(np.median(t)) for name, t in times.items()}
 
 

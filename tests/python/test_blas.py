@@ -61,6 +61,16 @@ def test_gemv_against_numpy(ta, beta):
     assert np.array_equal(y[k:], y0[k:])          # nothing past op(A)'s rows written
 
 
+def test_gemv_takes_only_contiguous_vectors():
+    """incx = incy = 1: a strided x or y is refused when compiled, not read wrong."""
+    from numba.core.errors import TypingError
+    A, v = np.ones((3, 4)), np.ones(8)
+    with pytest.raises(TypingError):
+        _gemv(False, 3, 4, 1.0, A, 4, v[::2], 0.0, np.zeros(3))
+    with pytest.raises(TypingError):
+        _gemv(True, 3, 4, 1.0, A, 4, np.ones(3), 0.0, v[::2])
+
+
 @pytest.mark.parametrize("ta", [False, True])
 def test_syrk_against_numpy(ta):
     rng = np.random.default_rng(int(ta))

@@ -100,9 +100,10 @@ def test_tile_and_chunk_boundaries(N, layout, threads, tiled_only):
 @pytest.mark.parametrize("N, aliased", [(512, True), (520, False)])
 def test_column_major_x_read_along_its_columns_gives_the_same_bits(N, aliased, tiled_only):
     """An R matrix whose columns are a multiple of 4 KiB apart (N = 512) is
-    packed along its columns (tiled._columns_alias); any other layout along
-    its rows.  The copy is the same, so the gradient is the same to the bit
-    in every layout, across tile and chunk boundaries and threads."""
+    packed along its columns (tiled._columns_alias), one whose columns fall
+    in many cache sets (N = 520) and a C-ordered one along their rows.  The
+    copy is the same, so the gradient is the same to the bit in every
+    layout, across tile and chunk boundaries and threads."""
     X, Y, p = case(N, 12, 5, q=2, seed=N, loc=3.0)
     F = np.asfortranarray(X)
     F.flags.writeable = False

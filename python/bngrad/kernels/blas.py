@@ -26,9 +26,9 @@ _VOIDP = ir.IntType(8).as_pointer()
 _INT = ir.IntType(32)                  # cython_blas's int (LP64)
 
 
-# numba has no dsyrk or dgemv of its own it can call on a block of an array
-# (numba_xxgemm is its only BLAS 3), so SciPy's, the library numba_xxgemm
-# calls, under names of ours.  Added to
+# numba has no dsyrk of its own (numba_xxgemm is its only BLAS 3), so
+# SciPy's, the library numba_xxgemm calls, under a name of ours; dgemv
+# the same way, one mechanism for both (numba's numba_xxgemv would do too).  Added to
 # LLVM's symbols at import, before any kernel is compiled or loaded: a cached
 # kernel refers to it by name, resolved when numba links it.  (numba's cache
 # of a kernel checks only its own source file: renaming the symbol needs
@@ -125,11 +125,15 @@ def syrk(typingctx, ta, n, k, alpha, A, lda, beta, C, ldc):
 @intrinsic
 def gemv(typingctx, ta, m, n, alpha, A, lda, x, beta, y):
     """y[:m'] = alpha op(A) x + beta y for a row-major float64 A (m x n,
-    leading dimension lda) and contiguous x and y; op(A) is A' where ta is
-    true (y then has n values and x m).  m, n < 2^31 (cython_blas's int)."""
+    leading dimension lda) and C-contiguous x and y; op(A) is A' where ta
+    is true (y then has n values and x m).  m, n < 2^31 (cython_blas's
+    int).  With beta = 0 BLAS need not read y, but some OpenBLAS builds
+    have scaled it by 0 (NaN stays NaN): zero it first."""
     for a in (A, x, y):
         if not (isinstance(a, types.Array) and a.dtype == types.float64):
             return None
+    if x.layout != "C" or y.layout != "C":    # (incx = incy = 1)
+        return None
     sig = types.void(types.boolean, types.intp, types.intp, types.float64, A, types.intp, x,
                      types.float64, y)
 

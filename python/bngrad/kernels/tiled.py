@@ -88,21 +88,29 @@ def even_tile(chunk, tile):
 
 @jit()
 def _columns_alias(X):
-    """Whether X is column-major (an R matrix) with more columns falling in
+    """Whether X is column-major (an R matrix) with more columns starting in
     one set of the L1 cache than its 8 ways hold: there a row's values,
-    read one per column, evict each other before the next row reads the
+    read one per column, evict each other before the next rows read the
     rest of their lines (N = 4096 or 65536: columns a multiple of 4 KiB
     apart, all in one set; a pass took up to 10x as long as along the
     columns).  Along the columns, though, a tile's B1 is written one value
-    per line, which costs more where nothing aliases (p1 = 10 at N = 1e6).
-    64 sets of 64-byte lines: every x86 L1 data cache of the last decade
-    (32 KiB of 8 ways, 48 KiB of 12).  The copy is the same either way."""
+    per line, which costs more where little aliases (p1 = 10 at N = 1e6:
+    twice as long).  64 sets of 64-byte lines: every x86 L1 data cache of
+    the last decade (32 KiB of 8 ways, 48 KiB of 12).  The copy is the same
+    either way."""
     s0, s1 = abs(X.strides[0]), abs(X.strides[1])
-    if s0 >= s1 or X.shape[1] <= 8:
+    p1 = X.shape[1]
+    if s0 >= s1 or p1 <= 8:
         return False
-    r = (s1 // 64) % 64                # the set one column starts from the next
-    sets = 1 if r == 0 else 64 // (r & -r)       # 64 / gcd(r, 64): sets the columns fall in
-    return X.shape[1] > 8 * sets
+    count = np.empty(64, np.int64)             # columns starting in each set
+    for c in range(64):
+        count[c] = 0
+    for k in range(p1):
+        c = (k * s1 // 64) % 64
+        count[c] += 1
+        if count[c] > 8:
+            return True
+    return False
 
 
 @jit()
@@ -195,7 +203,9 @@ def _grad_chunk(X, x0, d, G1, scale, shift, G2, g2, b, Y, wt, c2, code, lo, hi, 
                     for j in range(p2):
                         H[r, j] = 0.0
                         S[r, j] = 0.0
-        if q == 1:                             # yhat - 1b'
+        if q == 1:                             # yhat - 1b' (E zeroed: gemv's docstring)
+            for r in range(n):
+                E[r, 0] = 0.0
             gemv(False, n, p2, 1.0, H, p2, g2, 0.0, E)
         else:
             gemm(False, False, n, q, p2, 1.0, H, p2, G2, q, 0.0, E, q)
