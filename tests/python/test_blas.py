@@ -95,11 +95,10 @@ def test_syrk_with_beta_0_never_reads_C():
     np.testing.assert_allclose(np.tril(C), np.tril(A @ A.T), rtol=1e-13)
 
 
-def test_syrk_links_when_loaded_from_numba_cache(tmp_path):
-    """A kernel calling syrk (or gemv: bound the same way) is cached by
-    name of its symbol: one process compiles it, the next loads it from
-    numba's cache and links it to the dsyrk that kernels/blas.py binds at
-    import."""
+def test_syrk_and_gemv_link_when_loaded_from_numba_cache(tmp_path):
+    """A kernel calling syrk or gemv is cached by name of its symbol: one
+    process compiles it, the next loads it from numba's cache and links it
+    to the dsyrk or dgemv that kernels/blas.py binds at import."""
     code = ("import numpy as np\n"
             "from bngrad.kernels import bayes\n"
             "J = np.arange(12.0).reshape(4, 3) - 5.0\n"

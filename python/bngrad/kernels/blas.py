@@ -31,8 +31,8 @@ _INT = ir.IntType(32)                  # cython_blas's int (LP64)
 # the same way, one mechanism for both (numba's numba_xxgemv would do too).  Added to
 # LLVM's symbols at import, before any kernel is compiled or loaded: a cached
 # kernel refers to it by name, resolved when numba links it.  (numba's cache
-# of a kernel checks only its own source file: renaming the symbol needs
-# the cached kernels that call syrk cleared.)
+# of a kernel checks only its own source file: renaming a symbol needs
+# the cached kernels that call it cleared.)
 _SYRK, _GEMV = "bngrad_dsyrk", "bngrad_dgemv"
 for _name, _f in ((_SYRK, "dsyrk"), (_GEMV, "dgemv")):
     llvmlite.binding.add_symbol(_name, get_cython_function_address("scipy.linalg.cython_blas", _f))
@@ -143,7 +143,7 @@ def gemv(typingctx, ta, m, n, alpha, A, lda, x, beta, y):
         fn = cgutils.get_or_insert_function(builder.module, fnty, _GEMV)
 
         data, ref, int32 = _fortran(context, builder, signature)
-        one = int32(ir.Constant(context.get_value_type(types.intp), 1))
+        one = ref(ir.Constant(_INT, 1))
         # row-major A (m x n) is column-major A' (n x m): op(A) = A is its "T"
         trans = builder.select(ta, ir.Constant(_CHAR, ord("N")), ir.Constant(_CHAR, ord("T")))
         builder.call(fn, (ref(trans), int32(n), int32(m), ref(alpha), data(4, a), int32(lda),

@@ -114,10 +114,11 @@ def _columns_alias(X):
 
 
 @jit()
-def _pack(X, lo, hi, x0, d, B1):
-    """B1 = [(X[lo:hi] - 1x0') - 1d', 1], C-ordered (x0 and d contiguous)."""
+def _pack(X, lo, hi, x0, d, B1, by_columns):
+    """B1 = [(X[lo:hi] - 1x0') - 1d', 1], C-ordered (x0 and d contiguous),
+    X read along its columns where by_columns (_columns_alias(X))."""
     p1 = X.shape[1]
-    if _columns_alias(X):
+    if by_columns:
         for k in range(p1):
             c, e = x0[k], d[k]
             for i in range(hi - lo):
@@ -134,7 +135,7 @@ def _pack(X, lo, hi, x0, d, B1):
 
 
 @jit()
-def _stats_chunk(X, wt, x0, zero, lo, hi, tile, D1, WD1, C1):
+def _stats_chunk(X, wt, x0, zero, lo, hi, tile, by_columns, D1, WD1, C1):
     """C1 = [D'WD; w'D] over rows lo..hi-1 (D = X - 1x0', W = diag(wt), or
     the identity where wt is empty): D's weighted cross-products and column
     sums, by one product per tile of D1 = [D, 1] (and WD1 = W D1)."""
@@ -144,7 +145,7 @@ def _stats_chunk(X, wt, x0, zero, lo, hi, tile, D1, WD1, C1):
             C1[a, k] = 0.0
     for t0 in range(lo, hi, tile):
         n = min(t0 + tile, hi) - t0
-        _pack(X, t0, t0 + n, x0, zero, D1)
+        _pack(X, t0, t0 + n, x0, zero, D1, by_columns)
         A = D1
         if wt.size:
             A = WD1
@@ -158,7 +159,7 @@ def _stats_chunk(X, wt, x0, zero, lo, hi, tile, D1, WD1, C1):
 
 
 @jit()
-def _grad_chunk(X, x0, d, G1, scale, shift, G2, g2, b, Y, wt, c2, code, lo, hi, tile,
+def _grad_chunk(X, x0, d, G1, scale, shift, G2, g2, b, Y, wt, c2, code, lo, hi, tile, by_columns,
                 B1, H, S, E, XS1, dG2, db):
     """One chunk's sums: XS1 = [B'S; 1'S], dG2 = E'H (q x p2), db = 1'E;
     returns the sum of squared residuals.  scale = gamma / sd, shift =
@@ -178,7 +179,7 @@ def _grad_chunk(X, x0, d, G1, scale, shift, G2, g2, b, Y, wt, c2, code, lo, hi, 
     rs = 0.0
     for t0 in range(lo, hi, tile):
         n = min(t0 + tile, hi) - t0
-        _pack(X, t0, t0 + n, x0, d, B1)     # [centred X, 1]
+        _pack(X, t0, t0 + n, x0, d, B1, by_columns)     # [centred X, 1]
         gemm(False, False, n, p2, p1, 1.0, B1, p1 + 1, G1, p2, 0.0, H, p2)   # Zc
         if simple:                             # one plain loop that vectorises
             for r in range(n):
@@ -223,17 +224,16 @@ def _grad_chunk(X, x0, d, G1, scale, shift, G2, g2, b, Y, wt, c2, code, lo, hi, 
                     e *= c2
                 E[r, k] = e
                 db[k] += e
-        if q == 1:                             # += E'H
+        # dG2 += E'H, then S = (E G2') * act'(A)
+        if q == 1:
             gemv(True, n, p2, 1.0, H, p2, E, 1.0, dG2)
-        else:
-            gemm(True, False, q, p2, n, 1.0, E, q, H, p2, 1.0, dG2, p2)
-        if q == 1:                             # S = (E G2') * act'(A)
             for r in range(n):
                 e = E[r, 0]
                 s = S[r]
                 for j in range(p2):
                     s[j] *= e * g2[j]
         else:
+            gemm(True, False, q, p2, n, 1.0, E, q, H, p2, 1.0, dG2, p2)
             for r in range(n):
                 for j in range(p2):
                     acc = 0.0
@@ -299,6 +299,7 @@ def _work(X, wt, W, x0, G1, gamma, beta, G2, b, Y, code, chunk, tile, stats, gra
     shift = np.empty(p2)
     g2 = np.empty(p2)
     zero = np.empty(p1)                        # (not np.zeros: small.py says why)
+    by_columns = _columns_alias(X)             # _pack's order of reading X
     x0c = np.empty(p1)                         # contiguous copies: the loops vectorise
     dc = np.empty(p1)
     for k in range(p1):
@@ -309,8 +310,8 @@ def _work(X, wt, W, x0, G1, gamma, beta, G2, b, Y, code, chunk, tile, stats, gra
             c = fetch_add(sync, NEXT_STATS, 1)
             if c >= nchunks:
                 break
-            _stats_chunk(X, wt, x0c, zero, c * chunk, min((c + 1) * chunk, N), tile, B1, WB1,
-                         C1s[c])
+            _stats_chunk(X, wt, x0c, zero, c * chunk, min((c + 1) * chunk, N), tile,
+                         by_columns, B1, WB1, C1s[c])
             fetch_add(sync, DONE_STATS, 1)
     if not grad:
         return
@@ -329,6 +330,6 @@ def _work(X, wt, W, x0, G1, gamma, beta, G2, b, Y, code, chunk, tile, stats, gra
         if c >= nchunks:
             break
         rss[c] = _grad_chunk(X, x0c, dc, G1, scale, shift, G2, g2, b, Y, wt, c2, code,
-                             c * chunk, min((c + 1) * chunk, N), tile, B1, H, S, E, XS1[c],
-                             dG2[c], db[c])
+                             c * chunk, min((c + 1) * chunk, N), tile, by_columns, B1, H, S, E,
+                             XS1[c], dG2[c], db[c])
         fetch_add(sync, DONE_GRAD, 1)
