@@ -140,6 +140,9 @@ $(BENCH_VENV)/stamp: $(PY_SOURCES)
 
 bench: $(BENCH_VENV)/stamp install bench-panel bench-sweep bench-fit-speed bench-bridge bench-busy bench-dask
 	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_gradients.py
+	# a gradient right after NumPy's own products: NumPy 2's OpenBLAS and NumPy 1.26's
+	$(BENCH_ENV) $(BENCH_VENV)/bin/python bench/bench_after_numpy.py
+	$(BENCH_UNSET) $(PY) bench/bench_after_numpy.py
 	# the project's venv and the cache make warmed for it, as a user has them
 	$(BENCH_UNSET) $(PY) bench/bench_memory.py
 	$(BENCH_UNSET) $(PY) bench/bench_startup.py --rscript
