@@ -29,7 +29,12 @@ class Gradients(NamedTuple):
 
 def init_params(n_inputs, n_hidden, n_outputs=1, seed=0):
     """Random starting weights: G1 and G2 He/Glorot-scaled normals, gamma = 1,
-    beta = 0, b = 0 (so BN starts as plain standardisation)."""
+    beta = 0, b = 0 (so BN starts as plain standardisation).  The draws are
+    NumPy's (default_rng(seed)): R's bn_params draws with R's generator, so
+    the same seed gives different weights there; to compare the languages
+    on one net, make it in one and pass it to the other.  (A fit's seed,
+    BNRegressor's and bn_fit's, gives the same net in both: its draws are
+    the core's.)"""
     p1 = checks.whole("n_inputs", n_inputs)
     p2 = checks.whole("n_hidden", n_hidden)
     q = checks.whole("n_outputs", n_outputs)
