@@ -21,49 +21,47 @@ import sys
 CASES = [(4096, 32, 64), (65536, 64, 128)]
 SETTINGS = [("default", {}), ("OPENBLAS_THREAD_TIMEOUT=4", {"OPENBLAS_THREAD_TIMEOUT": "4"})]
 
-CHILD = r"""
-import json, sys, time
-import numpy as np
-import bngrad
 
-def settle(seconds):                      # busy, so that the clock stays up
-    t_end = time.perf_counter() + seconds
-    while time.perf_counter() < t_end:
-        pass
-
-out = []
-for N, p1, p2 in json.loads(sys.argv[1]):
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((N, p1))
-    y = rng.standard_normal((N, 1))
-    p = bngrad.init_params(p1, p2, 1, seed=0)
-    dZ = rng.standard_normal((N, p2))
-    grad = lambda: bngrad.gradients(X, y, p)
-    floor = lambda: (X @ p.G1, X.T @ dZ)
-    for f in (grad, floor):
-        f(); f()
-    t0 = time.perf_counter(); grad(); one = time.perf_counter() - t0
-    reps = max(3, int(0.02 / one))        # a batch of about 20 ms: inside the spin
-    times = {"alone": [], "after": [], "numpy": []}
-    for _ in range(15):
-        for kind in times:
-            settle(0.2)                   # past any spin left by the last batch (~0.12 s)
-            if kind == "after":
-                floor()
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                (floor if kind == "numpy" else grad)()
-            times[kind].append((time.perf_counter() - t0) / reps)
-    out.append({"N": N, "p1": p1, "p2": p2,
-                **{k: float(np.median(v)) for k, v in times.items()}})
-print(json.dumps({"numpy": np.__version__, "rows": out}))
-"""
+def child():
+    import time
+    import numpy as np
+    import bngrad
+    from bench_gradients import settle            # (this file's directory is on sys.path)
+    out = []
+    for N, p1, p2 in CASES:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((N, p1))
+        y = rng.standard_normal((N, 1))
+        p = bngrad.init_params(p1, p2, 1, seed=0)
+        dZ = rng.standard_normal((N, p2))
+        grad = lambda: bngrad.gradients(X, y, p)
+        floor = lambda: (X @ p.G1, X.T @ dZ)
+        for f in (grad, floor):
+            f()
+            f()
+        t0 = time.perf_counter()
+        grad()
+        one = time.perf_counter() - t0
+        reps = max(3, int(0.02 / one))         # a batch of about 20 ms: inside the spin
+        times = {"alone": [], "after": [], "numpy": []}
+        for _ in range(15):
+            for kind in times:
+                settle(0.2)                    # past any spin left by the last batch (~0.12 s)
+                if kind == "after":
+                    floor()
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    (floor if kind == "numpy" else grad)()
+                times[kind].append((time.perf_counter() - t0) / reps)
+        out.append({"N": N, "p1": p1, "p2": p2,
+                    **{k: float(np.median(v)) for k, v in times.items()}})
+    print(json.dumps({"numpy": np.__version__, "rows": out}))
 
 
 def run(extra):
     env = dict(os.environ, **extra)
-    res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(CASES)], env=env,
-                         capture_output=True, text=True, check=True)
+    res = subprocess.run([sys.executable, __file__, "--child"], env=env, capture_output=True,
+                         text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -83,4 +81,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    child() if "--child" in sys.argv else main()

@@ -96,8 +96,9 @@ def main():
         s = [r[1][i] for r in runs]
         med = lambda rows, key: statistics.median(r[key] for r in rows)
         pair = statistics.median(dr["iter"] / sr["iter"] for dr, sr in zip(d, s))
-        lines.append(f"| {N:,} | {d[0]['runs']} | {med(d, 'grad') * 1e3:.3f} | {med(d, 'iter') * 1e3:.3f} | "
-                     f"{med(d, 'ratio'):.2f} | {med(s, 'ratio'):.2f} | {pair:.2f} |")
+        lines.append(f"| {N:,} | {d[0]['runs']} | {med(d, 'grad') * 1e3:.3f} | "
+                     f"{med(d, 'iter') * 1e3:.3f} | {med(d, 'ratio'):.2f} | "
+                     f"{med(s, 'ratio'):.2f} | {pair:.2f} |")
     print("\n".join(lines))
 
 
