@@ -26,14 +26,10 @@ def child():
     import time
     import numpy as np
     import bngrad
-    from bench_gradients import settle            # (this file's directory is on sys.path)
+    from bench_gradients import case, settle      # (this file's directory is on sys.path)
     out = []
     for N, p1, p2 in CASES:
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal((N, p1))
-        y = rng.standard_normal((N, 1))
-        p = bngrad.init_params(p1, p2, 1, seed=0)
-        dZ = rng.standard_normal((N, p2))
+        X, y, p, dZ = case(N, p1, p2)
         grad = lambda: bngrad.gradients(X, y, p)
         floor = lambda: (X @ p.G1, X.T @ dZ)
         for f in (grad, floor):

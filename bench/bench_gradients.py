@@ -84,6 +84,16 @@ def interleaved_times(fs, budget, batch=0.1, pause=0.1):
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
+def case(N, p1, p2):
+    """A case's data, the same in every bench that times it: X, y (N x 1),
+    the net's params and dZ (N x p2, the floor's second product's)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N, p1))
+    y = rng.standard_normal((N, 1))
+    p = bngrad.init_params(p1, p2, 1, seed=0)
+    return X, y, p, rng.standard_normal((N, p2))
+
+
 def numpy_closed_form(X, y, G1, gamma, beta, G2, b, eps=1e-5):
     N = X.shape[0]
     Z = X @ G1
@@ -148,11 +158,7 @@ def main():
     # (the contenders of a case are timed in turns: interleaved_times)
     rows = []
     for N, p1, p2 in CASES:
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal((N, p1))
-        y = rng.standard_normal((N, 1))
-        p = bngrad.init_params(p1, p2, 1, seed=0)
-        dZ = rng.standard_normal((N, p2))
+        X, y, p, dZ = case(N, p1, p2)
         row = {"N": N, "p1": p1, "p2": p2}
         Xf = np.asfortranarray(X)
         Xf.flags.writeable = False
