@@ -12,12 +12,12 @@ net has a weight for every 10 values of y or fewer, and the fit runs decays
 0.1, 1 and 10 besides the undecayed run (fit.py: _lbfgs_decays), whose
 iterations alone n_iter_ reports.
 
-This VM's speed drifts by up to 1.8x over minutes, so nothing is compared
-across a drift: in a process, each fit comes right after a batch of
-gradient calls and is divided by that batch's median (the median of those
-ratios is reported); the environments run in fresh processes taken in
-turns (default, single, default, single), and default / single is the
-median of each adjacent pair's ratio.
+This VM's speed drifts by up to 1.8x over minutes: in a process, each fit
+comes right after a batch of gradient calls and is divided by that batch's
+median (the median of those ratios is reported).  default / single-thread
+compares two processes, which no ordering makes immune to the drift: the
+environments run in fresh processes taken in turns (default, single,
+default, single), and it is the median of each adjacent pair's ratio.
 """
 import json
 import os
