@@ -1,4 +1,4 @@
-"""Issue 10's R^2 goal where the default fit is known to miss: make_friedman1
+"""Issue 10's R^2 goal where the default fit used to miss: make_friedman1
 (5 informative inputs, noise 1) with as many inputs as rows, or more, or
 fewer than two rows per input.  Three draws per shape, one 75/25 split each,
 test R^2 of default BNRegressor, HistGradientBoostingRegressor and RidgeCV.
@@ -6,8 +6,9 @@ test R^2 of default BNRegressor, HistGradientBoostingRegressor and RidgeCV.
     python bench/wide_few_rows.py      (with the project's .venv)
 
 Below two rows per input ARD holds each input's decay near the pool (its
-hyperprior, kernels/bayes.py), and the default fit does about what ridge
-does.  Left as a known limit: see the README."""
+hyperprior, kernels/bayes.py), and the nets alone do about what ridge does;
+the default fit then compares itself with fits again on the inputs their
+decays rank first (fit.py: _select_inputs).  See the README."""
 import warnings
 
 import numpy as np

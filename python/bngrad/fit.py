@@ -148,6 +148,18 @@ MEMBER_LOO_RATIO = 4.0
 # The evidence's Bayesian fit gives each input's row of V a prior precision of
 # its own (ARD, kernels/bayes.py: _ard_update); a user's fixed decay is one.
 ARD = True
+# Below two rows per input, of at least 20 that vary, ARD's hyperprior holds
+# every input's decay near the pool (there the inputs' spread's pull overfits:
+# kernels/bayes.py) and the nets do about what ridge does, though their decays
+# still rank the inputs (make_friedman1's x1, x2 and x4 among the first four
+# in 11 of 12 draws of 60-200 inputs).  The default fit then fits again on the
+# k inputs ranked first, for each k of SELECT_SIZES with two rows an input,
+# and keeps the fit of most evidence less log C(m, k), the prior odds of one
+# set of k among m inputs: the ranking has seen the rows, and on the evidence
+# alone a set was chosen on nearly every real data set of that shape, often
+# worse (lme4's Pastes 1.9x to 4.5x nnet's test MSE).  docs/fitting.md.  (A
+# fit on 20 has its two rows an input, and so the spread's pull.)
+SELECT_SIZES = (3, 5, 8, 12, 20)
 
 
 def _second_hidden(rows, p1, q, hidden):
@@ -527,6 +539,33 @@ def _noise_sd(noise, y_scale):
     return noise * y_scale[0] if y_scale.size == 1 else np.outer(noise, y_scale)
 
 
+def _selects_inputs(flat_x, W):
+    """Whether a default fit compares itself with fits on fewer inputs
+    (SELECT_SIZES): at least SPREAD_MIN_INPUTS inputs that vary, and fewer
+    than SPREAD_MIN_ROWS_PER_INPUT observations (W) an input, where the
+    spread's pull does not take over (kernels/bayes.py)."""
+    m = int(np.count_nonzero(~flat_x))
+    return ARD and m >= bayes.SPREAD_MIN_INPUTS and W < bayes.SPREAD_MIN_ROWS_PER_INPUT * m
+
+
+def _log_choose(m, k):
+    """log C(m, k)."""
+    return float(np.sum(np.log(np.arange(m - k + 1, m + 1)) - np.log(np.arange(1, k + 1))))
+
+
+def _widen(member, cols, p1, p2):
+    """A net fitted on the inputs cols as one on all p1: rows of V of 0,
+    decays of inf (nothing is free to move them), for the others."""
+    k = len(cols)
+    V = np.zeros((p1, p2))
+    V[cols] = member.v[:k * p2].reshape(k, p2)
+    decays = np.full(p1 + 1, np.inf)
+    decays[cols], decays[p1] = member.decays[:k], member.decays[k]
+    wide = copy.copy(member)
+    wide.v, wide.decays = np.concatenate((V.ravel(), member.v[k * p2:])), decays
+    return wide
+
+
 def _combine(members, weights):
     """One net that predicts the average of `members` (Params of one shape),
     weighted by `weights` (summing to 1)."""
@@ -825,9 +864,13 @@ class BNRegressor:
         prior's term left out); "lbfgs", the objective (with the decay's
         term); "adam", each epoch's mean minibatch loss.
     log_evidence_ : ndarray of shape (ensemble,)
-        "bayes": each net's log evidence log p(y | alpha, beta), on y's scale.
+        "bayes": each net's log evidence log p(y | alpha, beta), on y's scale
+        (where inputs were left out, input_decay_, of its net on the inputs
+        kept, without the log C(m, k) their choice was weighed with).
     effective_params_ : ndarray of shape (ensemble,)
-        "bayes": each net's well-determined weights, gamma = P - sum_d alpha_d (A^-1)_dd.
+        "bayes": each net's well-determined weights, gamma = P - sum_d alpha_d (A^-1)_dd
+        (where inputs were left out, of its net on the inputs kept: the
+        choice of those is not counted).
     decay_ : ndarray of shape (ensemble,)
         Each net's weight decay (alpha / beta for "bayes"; with the decay
         left to the evidence, that of beta, G2 and b).
@@ -837,8 +880,13 @@ class BNRegressor:
         use for has a larger one: pulled towards the inputs' pooled decay,
         within twice it with fewer than 20 inputs or fewer than twice as
         many rows, as far as their spread says otherwise, kernels/bayes.py);
-        NaN otherwise, and for an
-        input of one value on the rows fitted.
+        inf for an input left out (from 20 inputs, with fewer than two rows
+        an input and not in a design of cells, the fit is compared with
+        fits again on the 3, 5, 8, 12 or
+        20 inputs the decays rank first, by the evidence less the log of the
+        number of such sets, and the best kept, its weights on the others 0:
+        _select_inputs); NaN otherwise, and for an input of one value on the
+        rows fitted.
     noise_sd_ : ndarray of shape (ensemble,), or (ensemble, n_outputs_)
         "bayes": each net's estimate of the noise's standard deviation, in
         y's units.  The evidence has one noise level for the standardised
@@ -1120,8 +1168,15 @@ class BNRegressor:
             checks.few_weights(W, np.count_nonzero(w),
                                not copies and (s["optimizer"] == "bayes" or bool(s["decay"])))
             grouped = _grouped(Xs, Ys, w) if s["optimizer"] == "bayes" else None
-            members = self._fit_members(Xs, Ys, w, s, grouped, loo, cells)
+            # (the progress lines are then the fit kept's, once it is chosen)
+            select = chosen and not cells and _selects_inputs(flat_x, W)
+            members = self._fit_members(Xs, Ys, w, s, grouped, loo, cells, report=not select)
             linear = self._linear_blend(members, Xs, wt, loo, s) if chosen else None
+            if select:
+                members, linear = self._select_inputs(Xs, Ys, w, wt, W, s, members, linear,
+                                                      flat_x, copies, loo)
+                for k, m in enumerate(members):
+                    self._report(k, m.curve)
 
             def batch_stats(G1):
                 Z = Xs @ G1
@@ -1133,11 +1188,13 @@ class BNRegressor:
                                     n_obs=np.count_nonzero(loo[2]) if copies else W,
                                     flat=(flat_x, flat_y))
 
-    def _linear_blend(self, members, Xs, w, loo, s):
+    def _linear_blend(self, members, Xs, w, loo, s, cols=None):
         """(the members' weights in the average, params -> the average
         blended with a ridge linear model and the linear model's share per
         output), all by leave-one-out error (_member_weights, blend.py) on
-        the observations loo (_design)."""
+        the observations loo (_design); where the members were fitted on the
+        inputs cols of Xs alone (_select_inputs), loo has those, and so has
+        the linear model."""
         code = ACTIVATIONS[self.activation]
         Xu, Yu, wu, copy = loo
         E = np.array([self._net_loo(m.v, m.decays, loo, s) for m in members])
@@ -1148,6 +1205,10 @@ class BNRegressor:
         # members' weighted average (each net's linearisation)
         e_net = np.tensordot(weights[weights > 0], E[weights > 0], axes=1)
         coef, c0, e_lin, _ = blend.ridge_loo(Xu, Yu, wu, copy)
+        if cols is not None:
+            B = np.zeros((Xs.shape[1], coef.shape[1]))
+            B[cols] = coef
+            coef = B
         share = blend.blend_weights(e_net, e_lin, wu)
         return weights, lambda params: (blend.embed(params, share, coef, c0, Xs, w, code,
                                                     s["eps"], s["ddof"]), share)
@@ -1231,13 +1292,15 @@ class BNRegressor:
             else:
                 self.__dict__.pop("feature_names_in_", None)
 
-    def _fit_members(self, Xs, Ys, w, s, grouped=None, loo=None, cells=False):
+    def _fit_members(self, Xs, Ys, w, s, grouped=None, loo=None, cells=False,
+                     report=True):
         """The ensemble's nets, each the best of its restarts; nets run on
         the engine's threads (they are independent, so any thread count gives
         the same bits).  The Bayesian fit takes the data as grouped
         (_grouped) where that saves time, and in a design of cells
         (_design) chooses between a net's two runs, and its restarts, by
-        leave-one-out error on loo (_design)."""
+        leave-one-out error on loo (_design).  Its nets' progress lines
+        are given where report (not while _select_inputs may choose another fit)."""
         p1 = Xs.shape[1]
         q = Ys.shape[1]
         K, R = s["ensemble"], s["restarts"]
@@ -1347,10 +1410,47 @@ class BNRegressor:
             if best.diverged is not None:
                 raise best.diverged                  # every restart of this net (Adam's)
             out.append(best)
-        if not live:
+        if report and not live:
             for k, m in enumerate(out):
                 self._report(k, m.curve)
         return out
+
+    def _select_inputs(self, Xs, Ys, w, wt, W, s, members, linear, flat_x, copies, loo):
+        """(members, linear) of the default fit on every input, or of one
+        again on the k inputs that vary which its nets' decays rank first
+        (mean log decay over the nets in the average), whichever has the
+        most evidence (its best net's) less log C(m, k) of m inputs
+        (SELECT_SIZES); the nets of a fit on fewer inputs as nets of all
+        (_widen).  A set of inputs on which _design counts other
+        observations than on all (copies, loo: its verdict there), as where
+        rows distinct in all inputs repeat in those, is not compared: its
+        evidence would be of other data."""
+        p1 = Xs.shape[1]
+        live = np.flatnonzero(~flat_x)
+        m = live.size
+        weights = linear[0]
+        logd = np.mean([np.log(mb.decays[:p1]) for mb, wk in zip(members, weights) if wk > 0],
+                       axis=0)
+        rank = live[np.argsort(logd[live], kind="stable")]
+        best, chosen = max(mb.evidence for mb in members), None
+        n_obs = np.count_nonzero(loo[2])
+        for k in SELECT_SIZES:
+            if k >= m or 2 * k > W:
+                break
+            cols = np.sort(rank[:k])
+            Xk = np.ascontiguousarray(Xs[:, cols])
+            cells_k, copies_k, loo_k = _design(Xk, Ys, wt)
+            if cells_k or copies_k != copies or np.count_nonzero(loo_k[2]) != n_obs:
+                continue
+            fit_k = self._fit_members(Xk, Ys, w, s, _grouped(Xk, Ys, w), loo_k, report=False)
+            score = max(mb.evidence for mb in fit_k) - _log_choose(m, k)
+            if score > best:
+                best, chosen = score, (cols, fit_k, loo_k)
+        if chosen is None:
+            return members, linear
+        cols, fit_k, loo_k = chosen
+        linear = self._linear_blend(fit_k, Xs, wt, loo_k, s, cols=cols)
+        return [_widen(mb, cols, p1, s["hidden"]) for mb in fit_k], linear
 
     @staticmethod
     def _threads(s):

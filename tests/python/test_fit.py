@@ -563,18 +563,48 @@ def test_ard_keeps_an_input_the_nets_take_up_late():
     assert est.score(X[300:], y[300:]) > 0.9
 
 
-def test_ard_spread_waits_for_twice_as_many_rows_as_inputs():
+def test_ard_spread_waits_for_twice_as_many_rows_as_inputs(monkeypatch):
     """60 rows of 100 inputs (two used): with the spread's pull the nets
     overfit (test R^2 -1.4 to -0.4 over three draws); below twice as many
     rows as inputs the hyperprior alone holds every input's decay within
-    twice the pool (-0.03 to 0.14)."""
+    twice the pool (-0.03 to 0.14), in the fit on every input (before
+    _select_inputs compares it with fits on fewer)."""
     rng = np.random.default_rng(1)
     X = rng.normal(size=(560, 100))
     y = X[:, 0] + np.sin(2 * X[:, 1]) + 0.5 * rng.normal(size=560)
+    monkeypatch.setattr(fitmod, "SELECT_SIZES", ())
     est = quiet(bngrad.BNRegressor(seed=0), X[:60], y[:60])
     d = est.input_decay_
     assert np.all(d.max(axis=1) <= 2 * np.median(d, axis=1) * (1 + 1e-9))
     assert est.score(X[60:], y[60:]) > 0.0
+
+
+def test_few_rows_an_input_fit_again_on_the_inputs_ranked_first():
+    """Below two rows an input (of 20 or more), the default fit compares
+    itself by the evidence, less log C(m, k), with fits on the k inputs its
+    decays rank first (_select_inputs). make_friedman1, 5 of 100 inputs
+    used, 100 rows: x1, x2, x4, x5 and one of noise kept, test R^2 0.48 ->
+    0.75. The fit kept is that fit on those inputs (the same data, seed and
+    standardisation), its nets widened with rows of G1 of 0 (decay inf) for
+    the others; where every input carries y (y = sum of sin x_j, 40 inputs,
+    60 rows) the fit on all is kept."""
+    from sklearn.datasets import make_friedman1
+    X, y = make_friedman1(n_samples=1100, n_features=100, noise=1.0, random_state=1)
+    est = quiet(bngrad.BNRegressor(seed=1), X[:100], y[:100])
+    kept = np.flatnonzero(np.isfinite(est.input_decay_[0]))
+    assert {0, 1, 3} <= set(kept) and len(kept) <= 8
+    assert np.all(np.isinf(np.delete(est.input_decay_, kept, axis=1)))
+    assert np.all(est.params_.G1[np.setdiff1d(np.arange(100), kept)] == 0.0)
+    assert est.score(X[100:], y[100:]) > 0.6
+    own = quiet(bngrad.BNRegressor(seed=1), X[:100, kept], y[:100])
+    np.testing.assert_allclose(est.predict(X[100:]), own.predict(X[100:, kept]), rtol=1e-9,
+                               atol=1e-9)
+    np.testing.assert_array_equal(est.log_evidence_, own.log_evidence_)
+    np.testing.assert_array_equal(est.linear_share_, own.linear_share_)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, (60, 40))
+    y = np.sin(X).sum(axis=1) + 0.5 * rng.normal(size=60)
+    assert np.all(np.isfinite(quiet(bngrad.BNRegressor(seed=0), X, y).input_decay_))
 
 
 def test_ard_spread_counts_only_the_inputs_that_vary():

@@ -420,6 +420,27 @@ test_that("R and Python fit the same weights from the same data and settings", {
   }
 })
 
+test_that("below two rows an input, of 20 or more, the fit may leave inputs out", {
+  need_core()
+  # make_friedman1's function of x1-x5 among 60 inputs, 75 rows: the fit is
+  # compared with fits again on the inputs its decays rank first
+  set.seed(5)
+  x <- matrix(runif(100 * 60), 100, 60, dimnames = list(NULL, paste0("x", 1:60)))
+  y <- 10 * sin(pi * x[, 1] * x[, 2]) + 20 * (x[, 3] - 0.5)^2 + 10 * x[, 4] + 5 * x[, 5] +
+    rnorm(100)
+  train <- 1:75
+  f <- bn_fit(x[train, ], y[train], seed = 1)
+  kept <- which(is.finite(f$input_decay[1, ]))
+  expect_true(all(c("x1", "x2", "x4") %in% names(kept)))
+  expect_lt(length(kept), 21)
+  expect_true(all(is.infinite(f$input_decay[, -kept])))
+  expect_true(all(f$params$G1[-kept, ] == 0))
+  # that fit itself, on those inputs: the same seed, data and standardisation
+  g <- bn_fit(x[train, kept], y[train], seed = 1)
+  expect_equal(predict(f, x[-train, ]), predict(g, x[-train, kept]), tolerance = 1e-9)
+  expect_output(print(f), paste(colnames(x)[-kept][1], "Inf"), fixed = TRUE)
+})
+
 test_that("trace = TRUE prints nnet-style progress as the fit runs", {
   need_core()
   d <- make_data(100)
