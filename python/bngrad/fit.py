@@ -28,6 +28,7 @@ standardised problem; predict undoes it).
 import collections
 import copy
 import functools
+import math
 import sys
 import threading
 import warnings
@@ -550,19 +551,20 @@ def _selects_inputs(flat_x, W):
 
 def _log_choose(m, k):
     """log C(m, k)."""
-    return float(np.sum(np.log(np.arange(m - k + 1, m + 1)) - np.log(np.arange(1, k + 1))))
+    return math.lgamma(m + 1) - math.lgamma(k + 1) - math.lgamma(m - k + 1)
 
 
-def _widen(member, cols, p1, p2):
+def _widen(member, cols, p1, p2, q):
     """A net fitted on the inputs cols as one on all p1: rows of V of 0,
     decays of inf (nothing is free to move them), for the others."""
     k = len(cols)
+    Vk, beta, G2, b = _split(member.v, k, p2, q)
     V = np.zeros((p1, p2))
-    V[cols] = member.v[:k * p2].reshape(k, p2)
+    V[cols] = Vk
     decays = np.full(p1 + 1, np.inf)
     decays[cols], decays[p1] = member.decays[:k], member.decays[k]
     wide = copy.copy(member)
-    wide.v, wide.decays = np.concatenate((V.ravel(), member.v[k * p2:])), decays
+    wide.v, wide.decays = _join(V, beta, G2, b), decays
     return wide
 
 
@@ -881,12 +883,11 @@ class BNRegressor:
         within twice it with fewer than 20 inputs or fewer than twice as
         many rows, as far as their spread says otherwise, kernels/bayes.py);
         inf for an input left out (from 20 inputs, with fewer than two rows
-        an input and not in a design of cells, the fit is compared with
-        fits again on the 3, 5, 8, 12 or
-        20 inputs the decays rank first, by the evidence less the log of the
-        number of such sets, and the best kept, its weights on the others 0:
-        _select_inputs); NaN otherwise, and for an input of one value on the
-        rows fitted.
+        an input and not in a design of cells, the fit is compared with fits
+        again on the 3, 5, 8, 12 or 20 inputs the decays rank first, by the
+        evidence less the log of the number of such sets, and the best kept,
+        its weights on the others 0: _select_inputs); NaN otherwise, and for
+        an input of one value on the rows fitted.
     noise_sd_ : ndarray of shape (ensemble,), or (ensemble, n_outputs_)
         "bayes": each net's estimate of the noise's standard deviation, in
         y's units.  The evidence has one noise level for the standardised
@@ -1450,7 +1451,7 @@ class BNRegressor:
             return members, linear
         cols, fit_k, loo_k = chosen
         linear = self._linear_blend(fit_k, Xs, wt, loo_k, s, cols=cols)
-        return [_widen(mb, cols, p1, s["hidden"]) for mb in fit_k], linear
+        return [_widen(mb, cols, p1, s["hidden"], Ys.shape[1]) for mb in fit_k], linear
 
     @staticmethod
     def _threads(s):
