@@ -12,11 +12,13 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
   packages <- c("numpy<2", "numba", "scipy", "threadpoolctl", if (dask) .dask_packages)
   named <- paste0("numpy<2, numba, scipy and threadpoolctl",
                   if (dask) " (and dask, distributed and pyarrow, for bn_fit_parquet)")
-  source <- .core_source(core)
-  base <- .pick_python(python)
   dir <- .venv_dir(envname)
-  venv <- .make_venv(dir, base, explicit = !is.null(python))
   py <- .venv_python(dir)
+  source <- .core_source(core, kept = py)
+  base <- .pick_python(python)
+  venv <- .make_venv(dir, base, explicit = !is.null(python))
+  # a core kept from an earlier install_bngrad(core = ...) went with a rebuilt virtualenv
+  if (is.null(source$target) && !startsWith(venv, "kept")) .no_core()
   where <- sprintf("into the virtualenv %s (Python %s, made from %s)", dir, py, base$path)
   # a complete virtualenv only has its packages checked: seconds, not minutes
   message(if (startsWith(venv, "kept")) {
@@ -26,10 +28,14 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
   })
   .pip(py, packages, where)
   before <- .core_digest(py)
-  message("bngrad: installing the core from ", source$label)
-  # --force-reinstall: a core of the same version number may still be newer.
-  .pip(py, c("--no-deps", "--force-reinstall", source$target), where)
-  unlink(source$cleanup, recursive = TRUE)
+  if (is.null(source$target)) {
+    message("bngrad: keeping ", source$label, ": this installation of bngrad carries none")
+  } else {
+    message("bngrad: installing the core from ", source$label)
+    # --force-reinstall: a core of the same version number may still be newer.
+    .pip(py, c("--no-deps", "--force-reinstall", source$target), where)
+    unlink(source$cleanup, recursive = TRUE)
+  }
   versions <- .run_python(py, "-c", paste(
     "import numpy, numba, scipy, threadpoolctl, bngrad",
     "print(*(m.__version__ for m in (numpy, numba, scipy, threadpoolctl, bngrad)))",
@@ -51,7 +57,8 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
     paste0("  virtualenv:  ", dir, " (", venv, ")"),
     paste0("  installed:   ", paste(names(versions), versions, collapse = ", "),
            " (bngrad from ", source$label, ")"),
-    paste0("  numba cache: ", utils::tail(cache, 1), " (", utils::tail(warm, 1), ")"),
+    paste0("  numba cache: ", utils::tail(cache, 1), " (",
+           sub("^bngrad: ", "", utils::tail(grep("kernels cached", warm, value = TRUE), 1)), ")"),
     paste0("  bngrad loads '", envname, "' from now on (remembered in ", remembered, ")"),
     if (nzchar(Sys.getenv("BNGRAD_PYTHON_ENV")) && Sys.getenv("BNGRAD_PYTHON_ENV") != envname)
       paste0("  but BNGRAD_PYTHON_ENV is set to '", Sys.getenv("BNGRAD_PYTHON_ENV"),
@@ -104,16 +111,19 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
 # temporary copy: setuptools writes build/ and egg-info into the source
 # directory, and an installed package's directory may be read-only.
 # A package built by a plain R CMD build of a checkout has none (the
-# Makefile copies python/ into inst/python when it builds the tarball).
-.core_source <- function(core, own = system.file("python", package = "bngrad")) {
+# Makefile copies python/ into inst/python when it builds the tarball):
+# then the core an earlier install_bngrad(core = ...) put in the virtualenv
+# whose Python is `kept` is kept (target NULL), so that running it again
+# checks the virtualenv, as with a core of its own.
+.core_source <- function(core, own = system.file("python", package = "bngrad"), kept = NULL) {
   if (is.null(core)) {
     if (!nzchar(own) || !file.exists(file.path(own, "pyproject.toml"))) {
-      stop("this installation of bngrad carries no Python core (no pyproject.toml in ",
-           "system.file(\"python\", package = \"bngrad\")): its tarball was built ",
-           "without one, as a plain `R CMD build` of a checkout does. Build the tarball with ",
-           "`make build/bngrad_", utils::packageVersion("bngrad"), ".tar.gz` in the checkout ",
-           "(it copies python/ into inst/python) and install that, or run ",
-           "install_bngrad(core = \"path/to/checkout\")", call. = FALSE)
+      if (!is.null(kept) && file.exists(kept) &&
+          .run(kept, c("-c", "import bngrad"))$status == 0L) {
+        return(list(target = NULL, cleanup = character(),
+                    label = paste("the core already in", dirname(dirname(kept)))))
+      }
+      .no_core()
     }
     tmp <- tempfile("bngrad-core-")
     dir.create(tmp)
@@ -128,6 +138,15 @@ install_bngrad <- function(core = NULL, envname = Sys.getenv("BNGRAD_PYTHON_ENV"
     stop("core: there is no file or directory ", core, call. = FALSE)
   }
   list(target = core, label = core, cleanup = character())
+}
+
+.no_core <- function() {
+  stop("this installation of bngrad carries no Python core (no pyproject.toml in ",
+       "system.file(\"python\", package = \"bngrad\")): its tarball was built ",
+       "without one, as a plain `R CMD build` of a checkout does. Build the tarball with ",
+       "`make build/bngrad_", utils::packageVersion("bngrad"), ".tar.gz` in the checkout ",
+       "(it copies python/ into inst/python) and install that, or run ",
+       "install_bngrad(core = \"path/to/checkout\")", call. = FALSE)
 }
 
 # The first Python that can make a virtualenv and reach PyPI (ssl) and is new

@@ -113,3 +113,17 @@ test_that("a package built without the core says how to get one", {
   expect_error(bngrad:::.core_source("bngrad-9.whl"), "core: there is no file or directory")
   expect_identical(bngrad:::.core_source("bngrad==9")$target, "bngrad==9")   # a requirement
 })
+
+test_that("a package built without the core keeps the one its virtualenv already has", {
+  need_core()
+  none <- tempfile("no-core-")
+  kept <- bngrad:::.core_source(NULL, own = none, kept = reticulate::py_config()$python)
+  expect_null(kept$target)                     # install_bngrad() then installs no core
+  expect_match(kept$label, "^the core already in /")
+  no_bngrad <- tempfile("python-")             # a "Python" that cannot import bngrad
+  writeLines(c("#!/bin/sh", "exit 1"), no_bngrad)
+  Sys.chmod(no_bngrad, "755")
+  for (py in c(no_bngrad, tempfile("no-python-"))) {
+    expect_error(bngrad:::.core_source(NULL, own = none, kept = py), "plain `R CMD build`")
+  }
+})
