@@ -1436,7 +1436,7 @@ class BNRegressor:
         best, chosen = max(mb.evidence for mb in members), None
         n_obs = np.count_nonzero(loo[2])
         for k in SELECT_SIZES:
-            if k >= m or 2 * k > W:
+            if k >= m or bayes.SPREAD_MIN_ROWS_PER_INPUT * k > W:
                 break
             cols = np.sort(rank[:k])
             Xk = np.ascontiguousarray(Xs[:, cols])
