@@ -144,6 +144,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   class(fit) <- "bn_fit"
   fit$fitted.values <- .bn_forward(fit, x)
   fit$residuals <- if (ncol(Y) == 1) as.vector(Y) - fit$fitted.values else Y - fit$fitted.values
+  if (!is.null(fit$robust_weights)) names(fit$robust_weights) <- rownames(x)
   fit
 }
 
@@ -205,7 +206,9 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
        member_weights = v$member_weights, member_loo_ratio = v$member_loo_ratio,
        n_obs = v$n_obs,
        # (NULL, not logical(0), from a core that sends none: print's rule then)
-       early_stopping = if (!is.null(v$early_stopping)) as.logical(v$early_stopping))
+       early_stopping = if (!is.null(v$early_stopping)) as.logical(v$early_stopping),
+       # (NULL where the fit found no law with errors)
+       robust_weights = if (length(v$robust_weights)) v$robust_weights)
 }
 
 # nnet's arguments: those bn_fit has under its own names, and those it
@@ -746,6 +749,16 @@ coef.bn_fit <- function(object, ...) {
                                 "(a gamma of 1e-5 keeps them linear, so their weights to the",
                                 "outputs are large)"), paste0("h", lin, collapse = ", "))
                 }))
+  }
+  if (length(x$robust_weights)) {
+    # the errors: a t weight below 0.1 is a residual ~6 robust sds out, where
+    # the law's own rows are within a few (the rows fitted, by name)
+    low <- which(x$robust_weights < 0.1)
+    rows <- if (is.null(names(x$robust_weights))) low else names(x$robust_weights)[low]
+    cat(.folded(sprintf(paste("a law with errors: refitted with a t distribution's weights for",
+                              "the residuals (robust_weights); %d of %d rows below 0.1:"),
+                        length(low), sum(!is.na(x$robust_weights))),
+                c(utils::head(rows, 20), if (length(low) > 20) "...")))
   }
   # the curve is the first averaged net's; n_iter the most any net ran
   kept <- .kept_iter(x)

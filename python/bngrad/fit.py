@@ -161,6 +161,18 @@ ARD = True
 # worse (lme4's Pastes 1.9x to 4.5x nnet's test MSE).  docs/fitting.md.  (A
 # fit on 20 has its two rows an input, and so the spread's pull.)
 SELECT_SIZES = (3, 5, 8, 12, 20)
+# A law with errors (BNRegressor._law): most rows follow an exact law and a few
+# are errors in it (AER's CPS1985, where age is education + experience + 6 on
+# every row but one; Electricity1955's costs).  One Gaussian noise variance
+# takes the errors as noise and the evidence smooths the law; a t distribution's
+# weights (IRLS, LAW_NU degrees of freedom) let the fit find it.  Looked for
+# where a residual of the default fit is LAW_Z robust sds (1.4826 MAD) out and
+# their rms LAW_TAIL times that sd; kept where, after LAW_ITER reweighted fits,
+# the rows' robust sd is under LAW_SCALE of the first fit's; given up after the
+# first where that did not fall below LAW_FIRST of it.  docs/fitting.md.
+LAW_NU, LAW_Z, LAW_TAIL, LAW_ITER, LAW_FIRST, LAW_SCALE = 4.0, 4.5, 1.3, 3, 0.5, 0.01
+# The fitted state that fit publishes beside the attributes ending in "_"
+_FITTED_PRIVATE = ("_fitted_net", "_y_1d")
 
 
 def _second_hidden(rows, p1, q, hidden):
@@ -908,6 +920,13 @@ class BNRegressor:
         The ridge linear model's share of each output's prediction, chosen
         by leave-one-out error (0 for a fit that is not the default
         Bayesian one, or where the nets alone predict best).
+    robust_weights_ : ndarray of shape (n_samples,) or None
+        Where the default fit found a law with errors (most rows follow an
+        exact law, a few are gross errors in it: _law), the factor from a t
+        distribution for its residual that the fit kept multiplied each
+        row's weight by: near 0 for an error, mean 1 over the rows fitted
+        (weighted by sample_weight), NaN for a row of weight 0.  None where
+        the first fit stands.
     """
 
     _params = ("hidden", "activation", "optimizer", "decay", "ensemble", "restarts",
@@ -1116,10 +1135,31 @@ class BNRegressor:
         if is_dask(X):
             from . import dask
             return dask.fit(self, X, y, sample_weight)
+        # each fit into a copy, published whole at the end: the first, and
+        # where it finds a law with errors (_law), the fit that downweights them
+        names = checks.feature_names(X)
+        first = copy.copy(self)
+        law = first._fit_rows(X, y, sample_weight)
+        fitted, robust_weights = self._law(first, *law) if law is not None else (first, None)
+        if fitted is not first and fitted.convergence_:
+            # (the refits are quiet: the kept one's; _law is the default fit's)
+            _warn_not_converged(DEFAULT_ITER["bayes"] if self.max_iter is None
+                                else int(self.max_iter), "bayes")
+        state = {k: v for k, v in vars(fitted).items()
+                 if k in _FITTED_PRIVATE or (k.endswith("_") and k != "feature_names_in_")}
+        state["robust_weights_"] = robust_weights
+        self._publish(state, names)
+        return self
+
+    def _fit_rows(self, X, y, sample_weight, quiet=False):
+        """fit's work, published into self (quiet: no ConvergenceWarning);
+        (X, Y, w) as checked where the fit is the default's (the evidence's,
+        not of a factor design's cells), for _law, else None."""
         names = checks.feature_names(X)
         X = np.ascontiguousarray(checks.design(X, "X", min_rows=2), dtype=np.float64)
         N = X.shape[0]
         Y = checks.target(y, N)
+        X0, Y0 = X, Y                           # for _law, the rows as given
         if N < 2:
             raise ValueError(f"X must have at least 2 rows: batch statistics need more than "
                              f"1 sample, got {N} sample")
@@ -1130,6 +1170,7 @@ class BNRegressor:
         # against ddof is checked after
         chosen = s["optimizer"] == "bayes" and s["decay"] is None
         w = checks.weights(sample_weight, N, 0 if chosen else s["ddof"], "sample_weight")
+        w0 = w
         if w.size:
             far = _far_rows(X, Y2, w)
             if far.any():
@@ -1184,10 +1225,61 @@ class BNRegressor:
                 mean = sums.column_sums(Z * wt[:, None]) / W
                 return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
             # (the count itself where the weights were scaled to it, not their sum)
-            return self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
-                                    batch_stats, (x_center, x_scale, y_center, y_scale), linear,
-                                    n_obs=np.count_nonzero(loo[2]) if copies else W,
-                                    flat=(flat_x, flat_y))
+            self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
+                             batch_stats, (x_center, x_scale, y_center, y_scale), linear,
+                             n_obs=np.count_nonzero(loo[2]) if copies else W,
+                             flat=(flat_x, flat_y), quiet=quiet)
+        return (X0, Y0, w0) if chosen and not cells else None
+
+    def _law(self, first, X, Y, w):
+        """(the fit to keep, the rows' robust weights or None): where the
+        default fit's training residuals have gross errors (one LAW_Z robust
+        sds out, and tails: their rms LAW_TAIL times that sd), the fit again
+        with each row's weight times a t distribution's (LAW_NU degrees of
+        freedom) for its residual, iterated as IRLS is; kept where the rows
+        it fits then agree to LAW_SCALE of the first fit's robust sd: a law
+        that most rows follow, and a few rows that are errors in it.  The
+        weights are those factors, of mean 1 over the rows fitted (weighted
+        by w), NaN for a row of weight 0 (not fitted)."""
+        Y2 = Y.reshape(len(Y), -1)
+        wt = np.ones(len(Y2)) if w.size == 0 else w
+        live = wt > 0                    # (rows of weight 0 may be too far out to predict)
+        Xl, Yl, wl = X[live], Y2[live], wt[live]
+        ys = first.y_scale_
+
+        def scale(fit):
+            # in units of y's sd, each term divided first: y near the double
+            # maximum has residuals and squares that overflow in its own
+            r = Yl / ys - fit._predict(Xl).reshape(Yl.shape) / ys
+            return r, 1.4826 * np.median(np.abs(r - np.median(r, axis=0)), axis=0)
+
+        r, s0 = scale(first)
+        if not np.all(s0 > 0):           # a mass of equal y fitted alike: no law to find
+            return first, None
+        z = r / s0
+        rms = np.sqrt(wl @ r ** 2 / wl.sum())
+        if not np.any((np.abs(z).max(axis=0) >= LAW_Z) & (rms >= LAW_TAIL * s0)):
+            return first, None
+        t = np.ones(len(wt))
+        for k in range(LAW_ITER):
+            tl = (LAW_NU + Y2.shape[1]) / (LAW_NU + (z * z).sum(axis=1))
+            t[live] = tl * wl.sum() / (wl @ tl)     # the same total weight: the data counted alike
+            # the first fit's settings, and no progress or warnings of its own
+            again = copy.copy(first)
+            again.progress, again.verbose = None, False
+            if k < LAW_ITER - 1:
+                again.ensemble = 1       # the weights' steps on one net: a third of the time
+            again._fit_rows(X, Y, wt * t, quiet=True)
+            r, sd = scale(again)
+            # (exact 0: most rows of one y, fitted alike; a first step that did
+            # not halve the spread: heavy tails, not a law's few errors)
+            if not np.all(sd > 0) or (k == 0 and not np.any(sd < LAW_FIRST * s0)):
+                return first, None
+            z = r / sd
+        if not np.all(sd < LAW_SCALE * s0):
+            return first, None
+        t[~live] = np.nan
+        return again, t
 
     def _linear_blend(self, members, Xs, w, loo, s, cols=None):
         """(the members' weights in the average, params -> the average
@@ -1215,7 +1307,7 @@ class BNRegressor:
                                                     s["eps"], s["ddof"]), share)
 
     def _set_fitted(self, members, s, p1, q, W, names, y_1d, batch_stats, std, linear=None,
-                    n_obs=None, flat=None):
+                    n_obs=None, flat=None, quiet=False):
         """The fitted attributes from the members, set at once when the fit
         has ended (_publish); std = (x_center, x_scale, y_center, y_scale)
         of the standardisation; batch_stats(G1) gives the
@@ -1271,14 +1363,10 @@ class BNRegressor:
             effective_params_=np.array([m.gamma_eff for m in members]),
             decay_=np.array([m.decay for m in members]),
             early_stopping_=np.array([m.held_out for m in members]),
-            input_decay_=input_decay,
+            input_decay_=input_decay, robust_weights_=None,
             noise_sd_=_noise_sd(np.array([m.noise for m in members]), y_scale)), names)
-        if convergence:
-            warnings.warn(
-                f"BNRegressor: max_iter = {s['max_iter']} reached before the fit converged "
-                f"({s['optimizer']}); increase max_iter or tol",
-                _sklearn_class("ConvergenceWarning", ConvergenceWarning),
-                stacklevel=checks.user_level())
+        if convergence and not quiet:
+            _warn_not_converged(s["max_iter"], s["optimizer"])
         return self
 
     def _publish(self, fitted, names):
@@ -1932,6 +2020,13 @@ def _extreme(top, W):
     """Columns whose largest |value| top is so large or so small that their
     weighted squares, summed to W, would overflow or underflow."""
     return (top > 1e150 / np.sqrt(max(W, 1.0))) | ((top > 0) & (top < 1e-150))
+
+
+def _warn_not_converged(max_iter, optimizer):
+    warnings.warn(f"BNRegressor: max_iter = {max_iter} reached before the fit converged "
+                  f"({optimizer}); increase max_iter or tol",
+                  _sklearn_class("ConvergenceWarning", ConvergenceWarning),
+                  stacklevel=checks.user_level())
 
 
 def _far_rows(X, Y, w):

@@ -134,7 +134,10 @@ def fitted(est):
               "linear_share": est.linear_share_, "member_weights": est.member_weights_,
               # the rule behind a weight of 0, for R's print (the fit may outlive the core)
               "member_loo_ratio": MEMBER_LOO_RATIO,
-              "n_obs": est.n_obs_, "early_stopping": est.early_stopping_}
+              "n_obs": est.n_obs_, "early_stopping": est.early_stopping_,
+              # (none where the fit found no law with errors: BNRegressor._law)
+              "robust_weights": np.zeros(0) if est.robust_weights_ is None
+              else est.robust_weights_}
     flat = [np.ravel(np.asarray(a, dtype=np.float64), order="F") for a in pieces.values()]
     # the names as one string, which R converts as one value (a list, element by element)
     return np.concatenate(flat), [int(a.size) for a in flat], " ".join(pieces), est.optimizer_

@@ -77,7 +77,7 @@ def test_fit_returns_every_piece_r_keeps_in_one_vector(optimizer):
     values, lengths, names, name = rbridge.fit(est, X, Y, None, lambda msg: None)
     names = names.split()
     assert name == est.optimizer_ == optimizer
-    assert len(lengths) == len(names) == 24 and sum(lengths) == values.size
+    assert len(lengths) == len(names) == 25 and sum(lengths) == values.size
     pieces = dict(zip(names, np.split(values, np.cumsum(lengths)[:-1])))
     p = est.params_
     units = p.gamma.size
@@ -91,5 +91,6 @@ def test_fit_returns_every_piece_r_keeps_in_one_vector(optimizer):
                        ("input_decay", est.input_decay_.ravel(order="F")),
                        ("linear_share", est.linear_share_), ("member_weights", est.member_weights_),
                        ("n_obs", [est.n_obs_]), ("early_stopping", est.early_stopping_),
-                       ("member_loo_ratio", [bngrad.fit.MEMBER_LOO_RATIO])]:
+                       ("member_loo_ratio", [bngrad.fit.MEMBER_LOO_RATIO]),
+                       ("robust_weights", [])]:                 # no law with errors in noise
         np.testing.assert_array_equal(pieces[name], np.asarray(attr, dtype=float))

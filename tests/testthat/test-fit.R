@@ -441,6 +441,31 @@ test_that("below two rows an input, of 20 or more, the fit may leave inputs out"
   expect_output(print(f), paste(colnames(x)[-kept][1], "Inf"), fixed = TRUE)
 })
 
+test_that("a law with errors is fitted with the errors downweighted, as in Python", {
+  need_core()
+  # an exact law on every row but four, which are gross errors in it
+  set.seed(2)
+  x <- matrix(runif(300, -2, 2), 100, 3, dimnames = list(NULL, c("a", "b", "c")))
+  law <- function(x) exp(x[, 1] / 2) + x[, 2] - 0.5 * x[, 3]
+  y <- law(x) + c(8, -6, 10, 5, rep(0, 96))
+  f <- bn_fit(x, y, seed = 1)
+  expect_length(f$robust_weights, 100)
+  expect_true(all(f$robust_weights[1:4] < 0.01))
+  expect_true(all(f$robust_weights[-(1:4)] > 0.2))
+  new <- matrix(runif(600, -2, 2), 200, 3, dimnames = list(NULL, c("a", "b", "c")))
+  expect_lt(mean((predict(f, new) - law(new))^2), 1e-4 * var(law(new)))
+  expect_output(print(f), "a law with errors: .* 4 of 100 rows below 0.1:\\s+1 2 3 4\n")
+  # by the rows' names where the data have them (a formula's data frame)
+  d <- data.frame(x, y = y, row.names = paste0("r", 1:100))
+  expect_output(print(bn_fit(y ~ ., d, seed = 1)), "rows below 0.1:\\s+r1 r2 r3 r4\n")
+  py <- reticulate::import("bngrad")$BNRegressor(seed = 1L)$fit(x, y)
+  expect_equal(f$robust_weights, as.vector(py$robust_weights_), tolerance = 1e-12)
+  # noise, not a law: the first fit stands
+  g <- bn_fit(x, law(x) + rnorm(100, sd = 0.3) + c(8, -6, 10, 5, rep(0, 96)), seed = 1)
+  expect_null(g$robust_weights)
+  expect_false(any(grepl("law with errors", capture.output(print(g)))))
+})
+
 test_that("trace = TRUE prints nnet-style progress as the fit runs", {
   need_core()
   d <- make_data(100)
