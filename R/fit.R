@@ -756,7 +756,8 @@ coef.bn_fit <- function(object, ...) {
     low <- which(x$robust_weights < 0.1)
     rows <- if (is.null(names(x$robust_weights))) low else names(x$robust_weights)[low]
     cat(.folded(sprintf(paste("a law with errors: refitted with a t distribution's weights for",
-                              "the residuals (robust_weights); %d of %d rows below 0.1:"),
+                              "the residuals (robust_weights); %d of %d rows below 0.1, its",
+                              "errors and any rows the law's fit misses (at the data's edges):"),
                         length(low), sum(!is.na(x$robust_weights))),
                 c(utils::head(rows, 20), if (length(low) > 20) "...")))
   }

@@ -925,8 +925,12 @@ class BNRegressor:
         exact law, a few are gross errors in it: _law), the factor from a t
         distribution for its residual that the fit kept multiplied each
         row's weight by: near 0 for an error, mean 1 over the rows fitted
-        (weighted by sample_weight), NaN for a row of weight 0.  None where
-        the first fit stands.
+        (weighted by sample_weight), NaN for a row of weight 0; one per
+        row, shared by every output.  A row the law's fit approximates
+        least (at the data's edges, where the law bends most) can be
+        weighted down with the errors.  None where the first fit stands,
+        which is also where the refit did not fit the rows a hundred times
+        better: a law is not always found.
     """
 
     _params = ("hidden", "activation", "optimizer", "decay", "ensemble", "restarts",

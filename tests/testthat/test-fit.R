@@ -454,10 +454,10 @@ test_that("a law with errors is fitted with the errors downweighted, as in Pytho
   expect_true(all(f$robust_weights[-(1:4)] > 0.2))
   new <- matrix(runif(600, -2, 2), 200, 3, dimnames = list(NULL, c("a", "b", "c")))
   expect_lt(mean((predict(f, new) - law(new))^2), 1e-4 * var(law(new)))
-  expect_output(print(f), "a law with errors: .* 4 of 100 rows below 0.1:\\s+1 2 3 4\n")
+  expect_output(print(f), "a law with errors: .* 4 of 100 rows below 0.1[^:]*:\\s+1 2 3 4\n")
   # by the rows' names where the data have them (a formula's data frame)
   d <- data.frame(x, y = y, row.names = paste0("r", 1:100))
-  expect_output(print(bn_fit(y ~ ., d, seed = 1)), "rows below 0.1:\\s+r1 r2 r3 r4\n")
+  expect_output(print(bn_fit(y ~ ., d, seed = 1)), "rows below 0.1[^:]*:\\s+r1 r2 r3 r4\n")
   py <- reticulate::import("bngrad")$BNRegressor(seed = 1L)$fit(x, y)
   expect_equal(f$robust_weights, as.vector(py$robust_weights_), tolerance = 1e-12)
   # noise, not a law: the first fit stands
