@@ -1143,22 +1143,21 @@ class BNRegressor:
         # where it finds a law with errors (_law), the fit that downweights them
         names = checks.feature_names(X)
         first = copy.copy(self)
-        law = first._fit_rows(X, y, sample_weight)
+        s, law = first._fit_rows(X, y, sample_weight)
         fitted, robust_weights = self._law(first, *law) if law is not None else (first, None)
-        if fitted is not first and fitted.convergence_:
-            # (the refits are quiet: the kept one's; _law is the default fit's)
-            _warn_not_converged(DEFAULT_ITER["bayes"] if self.max_iter is None
-                                else int(self.max_iter), "bayes")
+        if fitted.convergence_:                  # the fit kept's, once (the fits are quiet)
+            _warn_not_converged(s["max_iter"], s["optimizer"])
         state = {k: v for k, v in vars(fitted).items()
                  if k in _FITTED_PRIVATE or (k.endswith("_") and k != "feature_names_in_")}
         state["robust_weights_"] = robust_weights
         self._publish(state, names)
         return self
 
-    def _fit_rows(self, X, y, sample_weight, quiet=False):
-        """fit's work, published into self (quiet: no ConvergenceWarning);
-        (X, Y, w) as checked where the fit is the default's (the evidence's,
-        not of a factor design's cells), for _law, else None."""
+    def _fit_rows(self, X, y, sample_weight):
+        """fit's work, published into self without a ConvergenceWarning (fit
+        gives the one of the fit it keeps); (the settings, and (X, Y, w) as
+        checked where the fit is the default's (the evidence's, not of a
+        factor design's cells), for _law, else None)."""
         names = checks.feature_names(X)
         X = np.ascontiguousarray(checks.design(X, "X", min_rows=2), dtype=np.float64)
         N = X.shape[0]
@@ -1232,8 +1231,8 @@ class BNRegressor:
             self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
                              batch_stats, (x_center, x_scale, y_center, y_scale), linear,
                              n_obs=np.count_nonzero(loo[2]) if copies else W,
-                             flat=(flat_x, flat_y), quiet=quiet)
-        return (X0, Y0, w0) if chosen and not cells else None
+                             flat=(flat_x, flat_y), quiet=True)
+        return s, ((X0, Y0, w0) if chosen and not cells else None)
 
     def _law(self, first, X, Y, w):
         """(the fit to keep, the rows' robust weights or None): where the
@@ -1268,12 +1267,12 @@ class BNRegressor:
         for k in range(LAW_ITER):
             tl = (LAW_NU + Y2.shape[1]) / (LAW_NU + (z * z).sum(axis=1))
             t[live] = tl * wl.sum() / (wl @ tl)     # the same total weight: the data counted alike
-            # the first fit's settings, and no progress or warnings of its own
+            # the first fit's settings, and no progress of its own
             again = copy.copy(first)
             again.progress, again.verbose = None, False
             if k < LAW_ITER - 1:
                 again.ensemble = 1       # the weights' steps on one net: a third of the time
-            again._fit_rows(X, Y, wt * t, quiet=True)
+            again._fit_rows(X, Y, wt * t)
             r, sd = scale(again)
             # (exact 0: most rows of one y, fitted alike; a first step that did
             # not halve the spread: heavy tails, not a law's few errors)

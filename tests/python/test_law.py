@@ -62,7 +62,7 @@ def test_noise_is_not_a_law_and_leaves_the_fit_as_it_was(monkeypatch):
                         lambda est, *a, **k: refits.append(k) or fit_rows(est, *a, **k))
     est = bngrad.BNRegressor(random_state=0).fit(X, y)
     assert est.robust_weights_ is None
-    assert [k.get("quiet") for k in refits] == [None, True]     # it looked, one step
+    assert len(refits) == 2                                     # it looked, one step
     monkeypatch.setattr(fitmod, "LAW_Z", np.inf)
     first = bngrad.BNRegressor(random_state=0).fit(X, y)
     assert np.array_equal(est.predict(X), first.predict(X))
@@ -150,10 +150,13 @@ def test_a_refit_that_fails_leaves_the_previous_fit_whole(monkeypatch):
     before = dict(vars(est))
     fit_rows = fitmod.BNRegressor._fit_rows
 
-    def fail_in_refit(self, *a, quiet=False):
-        if quiet:
+    calls = []
+
+    def fail_in_refit(self, *a):
+        calls.append(a)
+        if len(calls) > 1:                   # the first refit
             raise KeyboardInterrupt
-        return fit_rows(self, *a, quiet=quiet)
+        return fit_rows(self, *a)
     monkeypatch.setattr(fitmod.BNRegressor, "_fit_rows", fail_in_refit)
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, 2.0 * y)
@@ -161,11 +164,17 @@ def test_a_refit_that_fails_leaves_the_previous_fit_whole(monkeypatch):
     assert all(vars(est)[k] is v for k, v in before.items())
 
 
-def test_the_refits_are_quiet():
-    # their ConvergenceWarning is given by fit, once, for the refit kept
+def test_the_fits_are_quiet_and_fit_warns_once_where_the_caller_is():
+    # the fits themselves give no ConvergenceWarning: fit gives one, of the
+    # fit it keeps, however many refits ran
     X, y = law_data()
     est = bngrad.BNRegressor(max_iter=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        est._fit_rows(X, y, np.ones(100), quiet=True)
+        est._fit_rows(X, y, np.ones(100))
     assert est.convergence_ == 1
+    with pytest.warns(bngrad.ConvergenceWarning) as caught:
+        est.fit(X, y)
+    assert est.convergence_ == 1
+    assert [c.filename for c in caught
+            if issubclass(c.category, bngrad.ConvergenceWarning)] == [__file__]
