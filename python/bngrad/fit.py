@@ -171,6 +171,11 @@ SELECT_SIZES = (3, 5, 8, 12, 20)
 # the rows' robust sd is under LAW_SCALE of the first fit's; given up after the
 # first where that did not fall below LAW_FIRST of it.  docs/fitting.md.
 LAW_NU, LAW_Z, LAW_TAIL, LAW_ITER, LAW_FIRST, LAW_SCALE = 4.0, 4.5, 1.3, 3, 0.5, 0.01
+# Not looked for on fewer than LAW_MIN_ROWS rows (of weight > 0), where it
+# found none and cost most: on the 444 data sets' fits of 10-19 rows it ran in
+# 54 of 290, found no law, and took each of those 1.7x the fit's time (median);
+# the fewest rows it found one on were 22.  docs/fitting.md.
+LAW_MIN_ROWS = 20
 # The fitted state that fit publishes beside the attributes ending in "_"
 _FITTED_PRIVATE = ("_fitted_net", "_y_1d")
 
@@ -922,7 +927,8 @@ class BNRegressor:
         Bayesian one, or where the nets alone predict best).
     robust_weights_ : ndarray of shape (n_samples,) or None
         Where the default fit found a law with errors (most rows follow an
-        exact law, a few are gross errors in it: _law), the factor from a t
+        exact law, a few are gross errors in it: _law; looked for on 20
+        rows or more, of weight > 0), the factor from a t
         distribution for its residual that the fit kept multiplied each
         row's weight by: near 0 for an error, mean 1 over the rows fitted
         (weighted by sample_weight), NaN for a row of weight 0; one per
@@ -1237,7 +1243,8 @@ class BNRegressor:
     def _law(self, first, X, Y, w):
         """(the fit to keep, the rows' robust weights or None): where the
         default fit's training residuals have gross errors (one LAW_Z robust
-        sds out, and tails: their rms LAW_TAIL times that sd), the fit again
+        sds out, and tails: their rms LAW_TAIL times that sd) on LAW_MIN_ROWS
+        rows or more, the fit again
         with each row's weight times a t distribution's (LAW_NU degrees of
         freedom) for its residual, iterated as IRLS is; kept where the rows
         it fits then agree to LAW_SCALE of the first fit's robust sd: a law
@@ -1247,6 +1254,8 @@ class BNRegressor:
         Y2 = Y.reshape(len(Y), -1)
         wt = np.ones(len(Y2)) if w.size == 0 else w
         live = wt > 0                    # (rows of weight 0 may be too far out to predict)
+        if np.count_nonzero(live) < LAW_MIN_ROWS:
+            return first, None
         Xl, Yl, wl = X[live], Y2[live], wt[live]
         ys = first.y_scale_
 
