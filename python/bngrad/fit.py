@@ -171,8 +171,9 @@ SELECT_SIZES = (3, 5, 8, 12, 20)
 # the rows' robust sd is under LAW_SCALE of the first fit's; given up after the
 # first where that did not fall below LAW_FIRST of it.  docs/fitting.md.
 LAW_NU, LAW_Z, LAW_TAIL, LAW_ITER, LAW_FIRST, LAW_SCALE = 4.0, 4.5, 1.3, 3, 0.5, 0.01
-# Not looked for on fewer than LAW_MIN_ROWS rows (of weight > 0), where it
-# found none and cost most: on the 444 data sets' fits of 10-19 rows it ran in
+# Not looked for on fewer than LAW_MIN_ROWS rows of weight > 0 (rows as its
+# robust sds count them: once each, whatever the weight), where it found none
+# and cost most: on the 444 data sets' fits of 9-19 rows it ran in
 # 54 of 290, found no law, and took each of those 1.7x the fit's time (median);
 # the fewest rows it found one on were 22.  docs/fitting.md.
 LAW_MIN_ROWS = 20
