@@ -1162,10 +1162,10 @@ class BNRegressor:
 
     def _fit_rows(self, X, y, sample_weight):
         """fit's work, published into self without a ConvergenceWarning (fit
-        gives the one of the fit it keeps); (the settings, and (X, Y, w) as
-        checked where the fit is the default's (the evidence's, not of a
-        factor design's cells), for _law, else None)."""
-        names = checks.feature_names(X)
+        gives the one of the fit it keeps) or feature names (fit publishes
+        X's); (the settings, and (X, Y, w) as checked where the fit is the
+        default's (the evidence's, not of a factor design's cells), for
+        _law, else None)."""
         X = np.ascontiguousarray(checks.design(X, "X", min_rows=2), dtype=np.float64)
         N = X.shape[0]
         Y = checks.target(y, N)
@@ -1235,7 +1235,7 @@ class BNRegressor:
                 mean = sums.column_sums(Z * wt[:, None]) / W
                 return mean, sums.column_sums(wt[:, None] * (Z - mean) ** 2) / (W - s["ddof"])
             # (the count itself where the weights were scaled to it, not their sum)
-            self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, names, y_1d,
+            self._set_fitted(members, s, X.shape[1], Y2.shape[1], W, None, y_1d,
                              batch_stats, (x_center, x_scale, y_center, y_scale), linear,
                              n_obs=np.count_nonzero(loo[2]) if copies else W,
                              flat=(flat_x, flat_y), quiet=True)
