@@ -69,8 +69,8 @@ def _signatures():
         tiled.gradient_pass: (R2, R1, f64, R1, C2, R1, R1, C2, R1, R2, i64, i64, i64, i64, R1,
                               R1, W3, W3, W3, W2, W1, I1, I1, i64, i64),
         _activate: (W2, i64),
-        bayes.fit_bayes: (C2, C1, C2, f64, C1, i64, i64, f64, i64, f64, b1, i64, i64, i64, f64,
-                          i64, I1, W1, W1, W1, W1),
+        bayes.fit_bayes: (C2, C1, C2, f64, C1, i64, i64, f64, i64, f64, C1, b1, i64, i64, i64,
+                          f64, i64, I1, W1, W1, W1, W1),
         bayes.net_loo_rows: (R2, R1, R2, R1, i64, i64, f64, i64, R1, R1, f64, W2),
         bayes.linear_evidence: (C1, C1, f64, i64, f64, i64, f64),
     }

@@ -452,8 +452,8 @@ def _fit_bayes(Xs, w, Ys, v0, p2, alpha0, max_iter, ard):
     gid = fitmod._groups(p1, p2, q, ard)
     v, info, curve = np.empty_like(v0), np.zeros(7), np.full(max_iter, np.nan)
     alphas = np.empty(gid.max() + 1)
-    bayes.fit_bayes(Xs, w, Ys, 0.0, v0, p2, bngrad.ACTIVATIONS["sigmoid"], 1e-5, 0, alpha0, False,
-                    max_iter, 10, 10, 1e-3, 5, gid, v, info, curve, alphas)
+    bayes.fit_bayes(Xs, w, Ys, 0.0, v0, p2, bngrad.ACTIVATIONS["sigmoid"], 1e-5, 0, alpha0,
+                    np.zeros(0), False, max_iter, 10, 10, 1e-3, 5, gid, v, info, curve, alphas)
     return v, info, curve, alphas, gid
 
 
@@ -474,6 +474,39 @@ def test_bayes_reports_the_evidence_of_the_state_it_returns(ard):
     assert 0 < gamma_eff < v.size
     finite = curve[np.isfinite(curve)]
     assert finite.size >= 1 and finite[-1] < finite[0]
+
+
+def test_held_group_decays_are_the_objective_s():
+    """fit_bayes, fixed, with the groups' decays given (alpha_groups: the
+    default fit's finishing, BNRegressor._finish) minimises SSE + sum_d
+    a_d v_d^2 with each group's decay held: from the same start it ends
+    lower on that objective than a run held at the decays' mean, and
+    reports the decays it held."""
+    X, y = data(N=60, p1=2, noise=0.3)
+    Xs = (X - X.mean(0)) / X.std(0)
+    Ys = ((y - y.mean()) / y.std())[:, None]
+    w = np.ones(60)
+    gid = fitmod._groups(2, 3, 1, True)
+    held = np.array([0.02, 5.0, 0.1])                  # x1's, x2's, the rest's
+    v0 = fitmod._start(2, 3, 1, np.random.default_rng(1))
+
+    def run(groups):
+        v, info, curve, alphas = np.empty_like(v0), np.zeros(7), np.full(500, np.nan), np.empty(3)
+        bayes.fit_bayes(Xs, w, Ys, 0.0, v0, 3, bngrad.ACTIVATIONS["sigmoid"], 1e-5, 0, 1.0, groups,
+                        True, 500, 10, 10, 1e-6, 5, gid, v, info, curve, alphas)
+        return v, info, alphas
+
+    def F(v):
+        p = fitmod._to_params(v, 2, 3, 1)
+        Xc = Xs - Xs.mean(0)
+        fit = fitmod.forward(Xc, p, *batch_stats(Xs, w, p.G1, 0), "sigmoid", 1e-5)
+        return ((Ys - fit) ** 2).sum() + held[gid] @ (v * v)
+    v, info, alphas = run(held)
+    v_mean = run(np.full(3, held.mean()))[0]
+    assert info[0] == bayes.CONVERGED
+    np.testing.assert_array_equal(alphas, held)
+    assert info[2] == pytest.approx(F(v), rel=1e-8)
+    assert F(v) < F(v_mean) and F(v) < F(v0)
 
 
 def test_ard_evidence_with_more_weights_than_rows():
@@ -656,18 +689,76 @@ def test_the_curve_is_the_first_averaged_net_s(monkeypatch):
     assert not np.array_equal(m[0].curve, m[1].curve)
 
 
+def test_the_nets_kept_are_finished_at_their_evidence_decays(monkeypatch):
+    """The nets in the average, chosen on the nets as the evidence left them,
+    go on from there with their decays held (_finish): a net left out is
+    not finished, nor, on heavy-tailed noise, one whose leave-one-out
+    residuals have the tails (there the early stop is the better
+    regulariser: docs/fitting.md)."""
+    X, y = data(N=80, p1=3, noise=0.3)
+    calls = []
+    real = fitmod.BNRegressor._finish
+
+    def spy(self, grouped, s, m, e, wu):
+        before = (m.v.copy(), m.n_iter, m.decays.copy())
+        done = real(self, grouped, s, m, e, wu)
+        calls.append((before, m, done))
+        return done
+    monkeypatch.setattr(fitmod.BNRegressor, "_finish", spy)
+    with monkeypatch.context() as mp:
+        # (the weights are chosen before any net is finished)
+        mp.setattr(fitmod, "_member_weights",
+                   lambda sse, exact=0.0: calls.append("weights") or np.array([0.0, 0.5, 0.5]))
+        est = quiet(bngrad.BNRegressor(hidden=4), X, y)
+    assert calls.pop(0) == "weights" and len(calls) == 2 and est.convergence_ == 0
+    for (v0, n0, decays), m, done in calls:
+        assert done and m.kept == m.n_iter == len(m.curve) > n0
+        assert not np.array_equal(m.v, v0)
+        np.testing.assert_array_equal(m.decays, decays)
+    calls.clear()
+    tails = y + 20 * np.random.default_rng(2).standard_cauchy(len(y))
+    quiet(bngrad.BNRegressor(hidden=4, ensemble=1), X, tails)
+    # (the first fit's; a law's fits again, with the rows' weights, may finish theirs)
+    assert calls[0][1].converged and not calls[0][2]
+
+
+def test_the_default_fit_s_progress_lines_end_with_its_nets_finished():
+    """The Bayesian fit's lines come once its nets are finished (_finish):
+    each net's last line is its curve's last value (R's trace beside
+    print's "final value"), not the evidence run's before finishing."""
+    X, y = data(N=80, p1=3, noise=0.3)
+    est = bngrad.BNRegressor(hidden=4)
+    seen = {}
+    est.progress = lambda net, it, value: seen.__setitem__(net, (it, value))
+    quiet(est, X, y)
+    first = int(np.flatnonzero(est.member_weights_ > 0)[0])
+    assert seen[first + 1] == (est.kept_iter_, est.loss_curve_[-1])
+    assert est.kept_iter_ == len(est.loss_curve_)
+
+
 @pytest.mark.parametrize("N,seed", [(40, 0), (60, 3), (100, 3)])
-def test_kept_iter_is_the_iteration_of_the_net_kept(N, seed):
+def test_kept_iter_is_the_iteration_of_the_net_kept(N, seed, monkeypatch):
     """The evidence keeps its best state, blocks of LM steps before the
     last: kept_iter_ is that iteration (it said the last, and R printed the
-    last loss as the kept net's), so a fit stopped there has the same net."""
+    last loss as the kept net's), so a fit stopped there has the same net.
+    A net finished from it at its decays (_finish) is its last step's: its
+    curve goes on with those steps."""
     X, y = data(N=N, p1=3, seed=seed, noise=0.3)
     g = quiet(bngrad.BNRegressor(hidden=4, ensemble=1), X, y)
-    assert 0 < g.kept_iter_ < g.n_iter_ == len(g.loss_curve_)
-    h = quiet(bngrad.BNRegressor(hidden=4, ensemble=1, max_iter=g.kept_iter_), X, y)
-    for a, b in zip(g.params_, h.params_):
+    assert g.convergence_ == 0 and g.kept_iter_ == g.n_iter_ == len(g.loss_curve_)
+    with monkeypatch.context() as mp:
+        mp.setattr(fitmod.BNRegressor, "_finish", lambda *a: False)
+        e = quiet(bngrad.BNRegressor(hidden=4, ensemble=1), X, y)
+    assert 0 < e.kept_iter_ < e.n_iter_ == len(e.loss_curve_) < g.n_iter_
+    np.testing.assert_array_equal(g.loss_curve_[:e.n_iter_], e.loss_curve_)
+    # max_iter bounds the finishing's steps too, a budget spent with no warning
+    c = bngrad.BNRegressor(hidden=4, ensemble=1, max_iter=e.n_iter_ + 3).fit(X, y)
+    assert c.convergence_ == 0 and e.n_iter_ < c.n_iter_ <= e.n_iter_ + 3
+    # stopped by max_iter, a run is not at its evidence's optimum: not finished
+    h = quiet(bngrad.BNRegressor(hidden=4, ensemble=1, max_iter=e.kept_iter_), X, y)
+    for a, b in zip(e.params_, h.params_):
         np.testing.assert_array_equal(a, b)
-    assert h.kept_iter_ == h.n_iter_ == g.kept_iter_
+    assert h.kept_iter_ == h.n_iter_ == e.kept_iter_ and h.convergence_ == 1
     # a fixed decay keeps the last (the kernel reports it there too)
     d = quiet(bngrad.BNRegressor(hidden=4, ensemble=1, decay=0.1), X, y)
     assert d.kept_iter_ == d.n_iter_ == len(d.loss_curve_) > 0

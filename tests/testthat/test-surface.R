@@ -288,13 +288,22 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   # the value is net 1's; the count the most any net ran
   expect_match(out, sprintf("^final value %.6f \\(net 1\\) after at most %d iterations: converged$",
                             utils::tail(f$loss_curve, 1), f$n_iter), all = FALSE)
-  # the evidence kept an earlier state than the last: named, with its value
-  expect_lt(f$kept_iter, length(f$loss_curve))
-  expect_match(out, sprintf("^the net 1 kept is iteration %d's \\(value %.6f\\), of highest evidence$",
-                            f$kept_iter, f$loss_curve[f$kept_iter]), all = FALSE)
+  # a net finished at the evidence's decays (from the state the evidence kept) is its last
+  # step's: no earlier state is named
+  expect_identical(f$kept_iter, length(f$loss_curve))
+  expect_false(any(grepl("kept is iteration", out)))
+  # stopped by max_iter, a run is not at its evidence's optimum and is not finished: the
+  # evidence kept an earlier state than the last, named with its value
+  s <- suppressWarnings(bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 3, seed = 2, max_iter = 25))
+  expect_identical(s$convergence, 1L)
+  expect_lt(s$kept_iter, length(s$loss_curve))
+  expect_match(capture.output(print(s)),
+               sprintf("^the net %d kept is iteration %d's \\(value %.6f\\), of highest evidence$",
+                       which(s$member_weights > 0)[1], s$kept_iter, s$loss_curve[s$kept_iter]),
+               all = FALSE)
   # and it is that iteration's net: a fit stopped there has it (kept_iter
   # had said the last, and print the last value, of a net not kept)
-  b <- bn_fit(mpg ~ ., mtcars, seed = 1, ensemble = 1)
+  b <- suppressWarnings(bn_fit(mpg ~ ., mtcars, seed = 1, ensemble = 1, max_iter = 25))
   h <- suppressWarnings(bn_fit(mpg ~ ., mtcars, seed = 1, ensemble = 1, max_iter = b$kept_iter))
   expect_lt(b$kept_iter, b$n_iter)
   expect_identical(h$params, b$params)

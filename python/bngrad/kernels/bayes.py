@@ -521,8 +521,8 @@ def linear_evidence(lam, rr, rss, rest, nobs, max_iter, tol):
 
 
 @jit()
-def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, inner_first,
-              inner, tol, patience, gid, v_out, info, curve, alpha_out):
+def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, alpha_groups, fixed, max_iter,
+              inner_first, inner, tol, patience, gid, v_out, info, curve, alpha_out):
     """LM with Bayesian regularisation from v0; the best-evidence state into
     v_out, and into info: (status, LM iterations, log evidence, effective
     number of parameters, alpha, beta_, the LM iteration of that state, 0 for
@@ -538,7 +538,9 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     fixed holds the regulariser at alpha0 instead: F = SSE + alpha0 |v|^2 is
     minimised (a user's fixed decay) and converged when a block of `inner` LM
     steps lowers F by less than tol of it.  The first block is inner_first
-    steps.
+    steps.  alpha_groups, where not empty, is each group's first precision in
+    place of alpha0 (held where fixed: a Bayesian run's decays, its net
+    finished at them, BNRegressor._finish).
 
     gid puts each weight in a group with a prior precision of its own
     (alpha_out[g] that of the state returned, info[4] the last group's):
@@ -570,7 +572,6 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     sse = _forward(Xc, W, w, sw, Y, v, p2, code, eps, ddof, G1, gam, sd, Zc, Zh, H, S, r) + sse0
     _jacobian(Xc, W, w, sw, v, p2, q, eps, ddof, G1, sd, Zh, H, S, J)
     ssw = np.dot(v, v)
-    alpha = alpha0
     G = alpha_out.size
     ard = G > 1
     # many inputs on enough rows: their spread's pull once the hyperprior's
@@ -587,8 +588,12 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
                     break
     spread_later = m_var >= SPREAD_MIN_INPUTS and nobs >= SPREAD_MIN_ROWS_PER_INPUT * q * m_var
     spread = False
-    al = np.full(G, alpha0)         # the groups' precisions, a the weights'
-    a = np.full(P, alpha0)
+    # the groups' precisions, a the weights'
+    al = np.full(G, alpha0) if alpha_groups.size == 0 else alpha_groups.copy()
+    alpha = al[G - 1]
+    a = np.empty(P)
+    for d in range(P):
+        a[d] = al[gid[d]]
     n_g = np.zeros(G)
     for d in range(P):
         n_g[gid[d]] += 1.0
@@ -598,7 +603,7 @@ def fit_bayes(X, w, Y, sse0, v0, p2, code, eps, ddof, alpha0, fixed, max_iter, i
     best = -np.inf
     since_best = 0
     v_out[:] = v
-    alpha_out[:] = alpha0
+    alpha_out[:] = al
     it = 0
     info[6] = 0.0
     status = MAX_ITER
