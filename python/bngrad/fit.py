@@ -881,12 +881,13 @@ class BNRegressor:
         (nnet's ``$convergence``).
     kept_iter_ : int
         The iteration of the first net in the average (the first of
-        member_weights_ > 0) whose weights the fit kept (0: its
-        start), an index of ``loss_curve_``: "bayes" with the decay left to
-        the evidence, that of the highest evidence (often blocks of LM
-        steps before the last), or, where the net was finished at the
-        evidence's decays from there, the last; "lbfgs" with early
-        stopping, that of the least held-out error; else the last.
+        member_weights_ > 0) whose weights the fit kept, counted from 1
+        (its loss ``loss_curve_[kept_iter_ - 1]``; 0: its start): "bayes"
+        with the decay left to the evidence, that of the highest evidence
+        (often blocks of LM steps before the last), or, where the net was
+        finished at the evidence's decays from there, the last; "lbfgs"
+        with early stopping, that of the least held-out error; else the
+        last.
     early_stopping_ : ndarray of bool
         Per net, whether L-BFGS held rows out for it (its undecayed run
         stopped early on them, and its decay chosen on them): not with a
