@@ -500,10 +500,18 @@ def _grouped(Xs, Ys, w):
             np.ascontiguousarray(Wu[live]), sse0)
 
 
+def _robust_sd(r):
+    """Each column's robust sd, 1.4826 MAD: the scale of the law's and the
+    finishing's tests for heavy tails (LAW_TAIL)."""
+    return 1.4826 * np.median(np.abs(r - np.median(r, axis=0)), axis=0)
+
+
 def _lm_data(Xs, Ys, w):
     """The data as the Bayesian fit's kernel takes them: (X, Y, a weight
     per row, the SSE no net can change), grouped (_grouped) where that
-    saves time."""
+    saves time: repeated rows once, the same fit.  Made once per fit: the
+    unit weights too, not in each of a small fit's nine runs and its
+    finishing (_finish)."""
     return _grouped(Xs, Ys, w) or (Xs, Ys, w if w.size else np.ones(len(Xs)), 0.0)
 
 
@@ -1291,7 +1299,7 @@ class BNRegressor:
             # in units of y's sd, each term divided first: y near the double
             # maximum has residuals and squares that overflow in its own
             r = Yl / ys - fit._predict(Xl).reshape(Yl.shape) / ys
-            return r, 1.4826 * np.median(np.abs(r - np.median(r, axis=0)), axis=0)
+            return r, _robust_sd(r)
 
         r, s0 = scale(first)
         if not np.all(s0 > 0):           # a mass of equal y fitted alike: no law to find
@@ -1440,7 +1448,7 @@ class BNRegressor:
         """The ensemble's nets, each the best of its restarts; nets run on
         the engine's threads (they are independent, so any thread count gives
         the same bits).  The Bayesian fit takes the data as grouped
-        (_grouped) where that saves time, and in a design of cells
+        (_lm_data: given for it, unused by the others), and in a design of cells
         (_design) chooses between a net's two runs, and its restarts, by
         leave-one-out error on loo (_design).  Its nets' progress lines
         are given where report (not while _select_inputs may choose another fit)."""
@@ -1463,10 +1471,6 @@ class BNRegressor:
         starts = {kr: _start(p1, s["hidden"], q, rng) for kr, rng in rngs.items()}
         fit_one = {"lbfgs": self._lbfgs, "adam": self._adam}.get(s["optimizer"])
         affine = fit_one is None and s["decay"] is None and _affine_design(Xs, w)
-        # the Bayesian runs see repeated rows once (_grouped): the same fit.
-        # Their kernel takes a weight per row: unit weights made here once, not
-        # in each of a small fit's nine runs
-        grouped = grouped or _lm_data(Xs, Ys, w)
         shared = self._lbfgs_setup(Xs, Ys, w, s) if s["optimizer"] == "lbfgs" else None
         second = (_SecondRuns(p1, q, _linear_evidence(Xs, Ys, w), K * R, probe=not cells)
                   if fit_one is None and s["decay"] is None and not affine else None)
@@ -1696,11 +1700,10 @@ class BNRegressor:
             return False
         # (rows of weight 0 are not fitted: their residuals are not the fit's)
         live = wu > 0
-        for k in range(e.shape[1]):
-            r = e[live, k]
-            sd = 1.4826 * np.median(np.abs(r - np.median(r)))
-            if not (sd > 0 and np.sqrt(wu[live] @ (r * r) / sums.total(wu)) < LAW_TAIL * sd):
-                return False
+        r = e[live]
+        sd = _robust_sd(r)
+        if not np.all((sd > 0) & (np.sqrt(wu[live] @ (r * r) / sums.total(wu)) < LAW_TAIL * sd)):
+            return False
         p1, q, p2 = grouped[0].shape[1], grouped[1].shape[1], s["hidden"]
         V, beta, G2, b = _split(m.v, p1, p2, q)
         # a smaller second run's net is finished as it was fitted (_used):
