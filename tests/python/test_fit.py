@@ -2172,9 +2172,14 @@ def test_fit_fixture_is_what_the_core_fits():
         assert kw == CASES[case["name"]]
         sw = w if case["weighted"] else None
         est = quiet(bngrad.BNRegressor(**kw), np.asfortranarray(x), y, sample_weight=sw)
+        # (made on one CPU: OpenBLAS chooses its kernels by CPU, another's
+        # round the LM steps' products otherwise and a fit of hundreds of
+        # steps carries it on: 5.6e-11, fitted with SkylakeX's kernels on an
+        # AMD EPYC with AVX-512.  On one machine R and Python agree bit for
+        # bit: bn_fit is this core's fit.)
         for k, v in est.params_._asdict().items():
-            np.testing.assert_allclose(v, case["expected"][k], rtol=1e-10, atol=1e-12)
-        np.testing.assert_array_equal(est.linear_share_, case["linear_share"])
+            np.testing.assert_allclose(v, case["expected"][k], rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(est.linear_share_, case["linear_share"], rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.parametrize("optimizer", ["auto", "lbfgs", "adam"])

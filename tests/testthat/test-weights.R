@@ -123,7 +123,9 @@ test_that("a row of weight 0 with a residual whose square overflows leaves devia
   d$y[10] <- 1e200                             # its residual squared: Inf, times 0 was NaN
   f <- bn_fit(y ~ ., d, weights = w, hidden = 3, seed = 1)
   g <- bn_fit(y ~ ., d[w > 0, ], weights = w[w > 0], hidden = 3, seed = 1)
-  expect_equal(deviance(f), deviance(g), tolerance = 1e-12)
-  expect_equal(as.numeric(logLik(f)), as.numeric(logLik(g)), tolerance = 1e-12)
-  expect_equal(sigma(f), sigma(g), tolerance = 1e-12)
+  # (the same fit to rounding: OpenBLAS's products of 60 rows and of 58
+  # round alike on some CPUs, not on all (4e-12 with SkylakeX's kernels))
+  expect_equal(deviance(f), deviance(g), tolerance = 1e-9)
+  expect_equal(as.numeric(logLik(f)), as.numeric(logLik(g)), tolerance = 1e-9)
+  expect_equal(sigma(f), sigma(g), tolerance = 1e-9)
 })
