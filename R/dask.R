@@ -64,7 +64,7 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
     # how many rows (their total weight) the fit saw (n_obs)
     fitted.values = NULL, residuals = NULL, call = match.call()))
   class(fit) <- "bn_fit"
-  fit
+  .nnet_fields(fit)
 }
 
 # What bn_fit_parquet needs in the core's Python (install_bngrad(dask = TRUE)

@@ -145,6 +145,16 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   fit$fitted.values <- .bn_forward(fit, x)
   fit$residuals <- if (ncol(Y) == 1) as.vector(Y) - fit$fitted.values else Y - fit$fitted.values
   if (!is.null(fit$robust_weights)) names(fit$robust_weights) <- rownames(x)
+  .nnet_fields(fit)
+}
+
+# nnet's value and wts, for code written against nnet objects: its fitting
+# criterion's final value is here the training RSS, deviance() (without
+# nnet's decay term: the nets' decays differ by net and by group of
+# weights, on the standardised problem), and its weights coef()'s, unnamed.
+.nnet_fields <- function(fit) {
+  fit$value <- if (is.null(fit$residuals)) NULL else deviance(fit)
+  fit$wts <- unname(coef(fit))
   fit
 }
 

@@ -51,6 +51,9 @@ test_that("bn_fit_parquet equals bn_fit on the same data, weighted and not", {
     }
     expect_lt(rel_err(predict(fit, d[1:20, c("a", "b", "c")]),
                       predict(ref, x[1:20, ])), 1e-8)
+    # nnet's names: the weights, and no training RSS (no rows kept)
+    expect_identical(fit$wts, unname(coef(fit)))
+    expect_null(fit$value)
   }
 })
 

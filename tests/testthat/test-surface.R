@@ -74,6 +74,21 @@ test_that("nnet's size, maxit and linout are taken, with a message, or refused",
   expect_error(bn_fit(mpg ~ wt, mtcars, maxit = -1), "maxit must be NULL or a whole number")
 })
 
+test_that("nnet's value and wts are there: the training RSS and the weights", {
+  need_core()
+  w <- rep(1:2, 16)
+  for (f in list(bn_fit(mpg ~ wt + hp, mtcars, hidden = 2, seed = 1),
+                 bn_fit(as.matrix(mtcars[, c("wt", "hp")]), mtcars$mpg, hidden = 2, seed = 1,
+                        weights = w),
+                 suppressWarnings(bn_fit(cbind(mpg, qsec) ~ wt + hp, mtcars, hidden = 2,
+                                         optimizer = "lbfgs", max_iter = 20, seed = 1)))) {
+    expect_equal(f$value, deviance(f))
+    expect_equal(f$value, sum(residuals(f, type = "deviance")^2), tolerance = 1e-12)
+    expect_identical(f$wts, unname(coef(f)))
+    expect_length(f$wts, bngrad:::.n_weights(f$n))
+  }
+})
+
 test_that("na.exclude pads fitted, residuals and predict to the rows of the data, as lm does", {
   need_core()
   f <- bn_fit(Ozone ~ Solar.R + Wind + Temp, airquality, na.action = na.exclude, hidden = 3,
