@@ -154,7 +154,8 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
 # weights, on the standardised problem), and its weights coef()'s, unnamed.
 .nnet_fields <- function(fit) {
   fit$value <- if (is.null(fit$residuals)) NULL else deviance(fit)
-  fit$wts <- unname(coef(fit))
+  p <- fit$params                              # (coef()'s order, without its names)
+  fit$wts <- c(as.vector(p$G1), p$gamma, p$beta, as.vector(p$G2), p$b)
   fit
 }
 
@@ -775,8 +776,10 @@ coef.bn_fit <- function(object, ...) {
   kept <- .kept_iter(x)
   ran <- length(x$loss_curve)
   first <- .curve_net(x)
-  cat(sprintf("final value %.6f%s after %s%d %s: %s\n", utils::tail(x$loss_curve, 1),
-              if (nets > 1) sprintf(" (net %d)", first) else "", if (nets > 1) "at most " else "", x$n_iter,
+  # (not nnet's "final value": that is fit$value, the fit's RSS on y's scale)
+  cat(sprintf("final training loss %.6f (%sstandardised y) after %s%d %s: %s\n",
+              utils::tail(x$loss_curve, 1),
+              if (nets > 1) sprintf("net %d, ", first) else "", if (nets > 1) "at most " else "", x$n_iter,
               .iterations(x$optimizer),
               if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
   if (kept < ran) {
@@ -845,7 +848,9 @@ plot.bn_fit <- function(x, ...) {
   args <- list(seq_along(curve), curve, type = "l", log = if (all(curve > 0)) "y" else "",
                xlim = c(min(kept, 1), length(curve)),
                xlab = if (x$optimizer == "adam") "epoch" else "iteration",
-               ylab = "training loss (standardised y)",
+               ylab = if (length(x$decay) > 1)
+                 sprintf("training loss of net %d (standardised y)", .curve_net(x))
+               else "training loss (standardised y)",
                main = sprintf("bn_fit: %d-%d-%d, %s", x$n[1], x$n[2], x$n[3], x$activation))
   dots <- list(...)
   # lm's diagnostics' arguments, which plot.default took for graphical

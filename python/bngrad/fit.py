@@ -1148,10 +1148,11 @@ class BNRegressor:
             Frequency weights (a number: the same for every row): an
             integer weight k counts a row k times, in the loss, the batch
             statistics and the standardisation alike, so integer weights fit
-            what the rows repeated fit (but for L-BFGS's held-out rows and
-            Adam's minibatches, which are drawn from the rows, whatever
-            their weights; held-out rows of weight 0 alone leave L-BFGS
-            without early stopping).  How much data that is depends on
+            what the rows repeated fit, to rounding (their sums run in
+            another order, which a fit of many steps carries on), but for
+            L-BFGS's held-out rows and Adam's minibatches (drawn from the
+            rows, whatever their weights; held-out rows of weight 0 alone
+            leave L-BFGS without early stopping).  How much data that is depends on
             the fit: the default (evidence) fit, where a column of X or y
             takes many values (more than half as many as the distinct rows)
             and X is not a factor design's cells, counts the distinct rows of

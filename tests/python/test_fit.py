@@ -725,7 +725,7 @@ def test_the_nets_kept_are_finished_at_their_evidence_decays(monkeypatch):
 def test_the_default_fit_s_progress_lines_end_with_its_nets_finished():
     """The Bayesian fit's lines come once its nets are finished (_finish):
     each net's last line is its curve's last value (R's trace beside
-    print's "final value"), not the evidence run's before finishing."""
+    print's "final training loss"), not the evidence run's before finishing."""
     X, y = data(N=80, p1=3, noise=0.3)
     est = bngrad.BNRegressor(hidden=4)
     seen = {}

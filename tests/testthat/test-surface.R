@@ -277,10 +277,10 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   g$member_loo_ratio <- NULL
   expect_match(capture.output(print(g)), "error more than 4 times the best net's$", all = FALSE)
   # the curve printed is the first averaged net's, named
-  expect_match(capture.output(print(g)), "\\(net 1\\) after at most", all = FALSE)
+  expect_match(capture.output(print(g)), "\\(net 1, standardised y\\) after at most", all = FALSE)
   g2 <- g
   g2$member_weights <- c(0, 0.5, 0.5)
-  expect_match(capture.output(print(g2)), "\\(net 2\\) after at most", all = FALSE)
+  expect_match(capture.output(print(g2)), "\\(net 2, standardised y\\) after at most", all = FALSE)
   # a net left out spent none of the fit's parameters
   expect_equal(attr(logLik(g), "df"), mean(f$effective_params[c(1, 3)]) + 1)
   expect_equal(attr(logLik(f), "df"), mean(f$effective_params) + 1)
@@ -300,8 +300,9 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   fixed <- bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 3, seed = 2, decay = 0.1)
   expect_true(all(is.nan(fixed$input_decay)))
   expect_false(any(grepl("ARD", capture.output(print(fixed)))))
-  # the value is net 1's; the count the most any net ran
-  expect_match(out, sprintf("^final value %.6f \\(net 1\\) after at most %d iterations: converged$",
+  # the loss is net 1's; the count the most any net ran
+  expect_match(out, sprintf(paste0("^final training loss %.6f \\(net 1, standardised y\\) after at ",
+                                   "most %d iterations: converged$"),
                             utils::tail(f$loss_curve, 1), f$n_iter), all = FALSE)
   # a net finished at the evidence's decays (from the state the evidence kept) is its last
   # step's: no earlier state is named
