@@ -168,7 +168,7 @@ bench-sweep: install $(BUILD)/r-bench.stamp
 # ~4 min), then the default fit in Python on the same designs and splits
 # (fit-many, ~2 min): the ratios a change to the default fit is measured by.
 FIT_MANY := $(BUILD)/fit_many
-$(FIT_MANY)/done: bench/fit_many.R bench/panel.R $(BUILD)/r-bench.stamp
+$(FIT_MANY)/done: bench/fit_many.R bench/panel.R | $(BUILD)/r-bench.stamp
 	$(BENCH_UNSET) Rscript bench/fit_many.R $(FIT_MANY)
 	@touch $@
 fit-many-data: install $(FIT_MANY)/done

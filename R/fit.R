@@ -784,7 +784,7 @@ coef.bn_fit <- function(object, ...) {
               if (x$convergence == 0) "converged" else "stopped at max_iter, not converged"))
   if (kept < ran) {
     cat(sprintf("the net%s kept is %s, of %s\n", if (nets > 1) sprintf(" %d", first) else "",
-                if (kept > 0) sprintf("iteration %d's (value %.6f)", kept, x$loss_curve[kept])
+                if (kept > 0) sprintf("iteration %d's (training loss %.6f)", kept, x$loss_curve[kept])
                 else "its start (iteration 0)",
                 if (x$optimizer == "bayes") "highest evidence" else "least held-out error"))
   }

@@ -9,9 +9,10 @@ Per data set the ratio is the median over the splits of the fit's test MSE
 over the median of the oracle's, as bench/fit_panel.R's; split s's fit has
 seed s + --seed-offset (the starts' draw: 0, 100 and 200 were the three
 draws of docs/fitting.md).  Prints how many ratios are within 1.05, their
-geometric mean and how many are above 1.5; --out writes every ratio (TSV),
---against a TSV written before lists the data sets that came within 1.05 or
-left it.  The fits run in --jobs processes of one thread each; the total
+geometric mean (each ratio at least 1e-12, as bench/fit_sweep.R's: a fit to
+rounding is no better than one to 1e-12) and how many are above 1.5; --out
+writes every ratio (TSV), --against a TSV written before lists the data sets
+(of those in both) that came within 1.05 or left it.  The fits run in --jobs processes of one thread each; the total
 of the fits' times is printed (each fit timed alone, but two run at once).
 """
 import argparse
@@ -25,7 +26,7 @@ from multiprocessing import get_context
 
 import numpy as np
 
-WITHIN, FAR = 1.05, 1.5
+WITHIN, FAR, FLOOR = 1.05, 1.5, 1e-12
 
 
 def ratio_of(path, offset):
@@ -70,23 +71,26 @@ def main(argv=None):
     if not files:
         sys.exit(f"bench/fit_many.py: no data sets in {a.dir}: run Rscript bench/fit_many.R first")
     # (each process one thread: the processes are the parallelism; spawned,
-    # so the setting is read before bngrad is imported)
+    # not forked, so that no worker inherits a parent's threads or BLAS state)
+    before = None
+    if a.against:                      # (read first: it may be the file --out rewrites)
+        with open(a.against) as fh:
+            before = {line.split("\t")[0]: float(line.split("\t")[3])
+                      for line in fh.read().splitlines()[1:]}
     with get_context("spawn").Pool(a.jobs, initializer=_one_thread) as pool:
         rows = pool.map(_worker, [(f, a.seed_offset) for f in files], chunksize=1)
     ratio = np.array([r[3] for r in rows])
     print(f"{len(rows)} data sets, seeds {1 + a.seed_offset}-{5 + a.seed_offset}: within "
           f"{WITHIN} of nnet's oracle on {np.sum(ratio <= WITHIN)}, geometric mean "
-          f"{np.exp(np.mean(np.log(ratio))):.4f}, above {FAR} on {np.sum(ratio > FAR)}; "
+          f"{np.exp(np.mean(np.log(np.maximum(ratio, FLOOR)))):.4f}, above {FAR} on "
+          f"{np.sum(ratio > FAR)}; "
           f"the fits took {sum(r[4] for r in rows):.0f} s in all")
     if a.out:
         with open(a.out, "w") as fh:
             fh.write("name\tn\tp\tratio\tseconds\n")
             for r in rows:
                 fh.write(f"{r[0]}\t{r[1]}\t{r[2]}\t{r[3]:.6g}\t{r[4]:.4g}\n")
-    if a.against:
-        with open(a.against) as fh:
-            before = {line.split("\t")[0]: float(line.split("\t")[3])
-                      for line in fh.read().splitlines()[1:]}
+    if before is not None:
         for word, moved in (("in", lambda b, n: b > WITHIN >= n),
                             ("out", lambda b, n: n > WITHIN >= b)):
             names = [f"{r[0]} {before[r[0]]:.3f} to {r[3]:.3f}" for r in rows

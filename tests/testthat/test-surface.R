@@ -314,7 +314,7 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_identical(s$convergence, 1L)
   expect_lt(s$kept_iter, length(s$loss_curve))
   expect_match(capture.output(print(s)),
-               sprintf("^the net %d kept is iteration %d's \\(value %.6f\\), of highest evidence$",
+               sprintf("^the net %d kept is iteration %d's \\(training loss %.6f\\), of highest evidence$",
                        which(s$member_weights > 0)[1], s$kept_iter, s$loss_curve[s$kept_iter]),
                all = FALSE)
   # and it is that iteration's net: a fit stopped there has it (kept_iter
@@ -329,7 +329,7 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   e <- bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 3, optimizer = "lbfgs", seed = 2)
   expect_lt(e$kept_iter, length(e$loss_curve))
   expect_match(capture.output(print(e)),
-               sprintf("^the net kept is iteration %d's \\(value %.6f\\), of least held-out error$",
+               sprintf("^the net kept is iteration %d's \\(training loss %.6f\\), of least held-out error$",
                        e$kept_iter, e$loss_curve[e$kept_iter]), all = FALSE)
   # an Adam fit worse than its start diverged: an error naming learning_rate
   expect_error(suppressWarnings(bn_fit(mpg ~ wt + hp, mtcars, optimizer = "adam",
