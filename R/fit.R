@@ -154,10 +154,13 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
 # weights, on the standardised problem), and its weights coef()'s, unnamed.
 .nnet_fields <- function(fit) {
   fit$value <- if (is.null(fit$residuals)) NULL else deviance(fit)
-  p <- fit$params                              # (coef()'s order, without its names)
-  fit$wts <- c(as.vector(p$G1), p$gamma, p$beta, as.vector(p$G2), p$b)
+  fit$wts <- .flat_weights(fit$params)
   fit
 }
+
+# A net's weights as one vector: G1 (column-major), gamma, beta, G2
+# (column-major), b; coef() names them.
+.flat_weights <- function(p) c(as.vector(p$G1), p$gamma, p$beta, as.vector(p$G2), p$b)
 
 # The core's warning of a net far larger than the data (bngrad.checks:
 # fits_in_memory, SLOW_WEIGHTS_PER_ROW, SLOW_WEIGHTS), or NULL: given before
@@ -659,12 +662,11 @@ coef.bn_fit <- function(object, ...) {
   p <- object$params
   h <- paste0("h", seq_len(object$n[2]))
   o <- paste0("o", seq_len(object$n[3]))
-  c(stats::setNames(as.vector(p$G1), paste0(rep(object$coefnames, object$n[2]), "->",
-                                            rep(h, each = object$n[1]))),
-    stats::setNames(p$gamma, paste0("gamma->", h)),
-    stats::setNames(p$beta, paste0("beta->", h)),
-    stats::setNames(as.vector(p$G2), paste0(rep(h, object$n[3]), "->", rep(o, each = object$n[2]))),
-    stats::setNames(p$b, paste0("b->", o)))
+  stats::setNames(.flat_weights(p),
+                  c(paste0(rep(object$coefnames, object$n[2]), "->", rep(h, each = object$n[1])),
+                    paste0("gamma->", h), paste0("beta->", h),
+                    paste0(rep(h, object$n[3]), "->", rep(o, each = object$n[2])),
+                    paste0("b->", o)))
 }
 
 # Weights of a net with n = c(inputs, hidden units, outputs).

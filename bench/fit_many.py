@@ -12,8 +12,9 @@ draws of docs/fitting.md).  Prints how many ratios are within 1.05, their
 geometric mean (each ratio at least 1e-12, as bench/fit_sweep.R's: a fit to
 rounding is no better than one to 1e-12) and how many are above 1.5; --out
 writes every ratio (TSV), --against a TSV written before lists the data sets
-(of those in both) that came within 1.05 or left it.  The fits run in --jobs processes of one thread each; the total
-of the fits' times is printed (each fit timed alone, but two run at once).
+(of those in both) that came within 1.05 or left it.  The fits run in --jobs
+processes of one thread each; the total of the fits' times is printed (each
+fit timed alone, but two run at once).
 """
 import argparse
 import glob
