@@ -193,14 +193,16 @@ bn_core_available <- function() {
 # (tryCatch(warning = )) must not unwind through Python's frames, where
 # reticulate turned it into "(Unknown exception occurred)".  said$add is the
 # core's callback; said$call(fun, ...) is .call_core(fun, ...).  A message
-# among `given` (said by R before the call) is not said again.
-.said <- function(given = NULL) {
+# among `given` (said by R before the call) is not said again.  `renamed`
+# (from .nnet_dots: c(max_iter = "maxit") where the caller wrote maxit)
+# puts the caller's own names in the core's messages.
+.said <- function(given = NULL, renamed = NULL) {
   msgs <- character()
   signal <- function() {
     for (msg in msgs[!msgs %in% given]) warning(msg, call. = FALSE)
     msgs <<- character()
   }
-  list(add = function(msg) msgs <<- c(msgs, msg),
+  list(add = function(msg) msgs <<- c(msgs, .in_callers_words(msg, renamed)),
        call = function(...) {
          out <- tryCatch(.call_core(...), error = function(e) {
            signal()
@@ -209,6 +211,17 @@ bn_core_available <- function() {
          signal()
          out
        })
+}
+
+# msg with each of bn_fit's argument names in `renamed` as the caller wrote
+# it (nnet's): where it is named as an argument ("max_iter = 3", "increase
+# max_iter"), not in prose ("hidden units").
+.in_callers_words <- function(msg, renamed) {
+  for (own in names(renamed)) {
+    msg <- gsub(sprintf("\\b%s(?= =)|(?<=increase )%s\\b", own, own), renamed[[own]], msg,
+                perl = TRUE)
+  }
+  msg
 }
 
 # Whether this session has started Python (the tests show predict() does not).

@@ -52,7 +52,7 @@ bn_fit_parquet <- function(path, y, x = NULL, weights = NULL, hidden = 8,
   est <- do.call(.call_core, c(list(.core_entry("regressor")), set, list(
     hidden = hidden, optimizer = "lbfgs", max_iter = max_iter, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
-  said <- .said()
+  said <- .said(renamed = nnet$renamed)
   out <- said$call(.core_entry("rbridge")$fit_parquet, est, path, y_cols, x_cols, weights,
                    scheduler, said$add)
   x_names <- as.character(unlist(out[[2]]))

@@ -125,6 +125,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   if (!is.null(weights)) weights <- .check_weights(weights, nrow(x), set$ddof)
   if (length(nnet$said)) message("bn_fit: ", paste(nnet$said, collapse = "; "))
   slow <- .slow_fit(nrow(x), ncol(x), ncol(Y), hidden)
+  if (!is.null(slow)) slow <- .in_callers_words(slow, nnet$renamed)
   # (immediate.: under options(warn = 0) R holds a warning until the top-level call returns)
   if (!is.null(slow)) warning(slow, call. = FALSE, immediate. = TRUE)
   # The R stream chooses the seed unless one is given, so set.seed() works.
@@ -133,7 +134,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
     hidden = hidden, optimizer = optimizer, max_iter = max_iter, batch_size = batch_size,
     learning_rate = learning_rate, momentum = momentum, seed = seed, verbose = FALSE)))
   if (trace) .trace_progress(est)
-  said <- .said(given = slow)
+  said <- .said(given = slow, renamed = nnet$renamed)
   out <- said$call(.core_entry("fit_entry"), est, x, if (ncol(Y) == 1) as.vector(Y) else Y,
                    if (!is.null(weights)) array(weights), said$add)
   fit <- c(.fitted_fields(out, ncol(x), ncol(Y), colnames(x)), list(
@@ -295,6 +296,7 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
       to <- .nnet_renamed[[a]]
       if (isTRUE(given[[to]])) stop(sprintf("give %s or nnet's %s, not both", to, a), call. = FALSE)
       out[[to]] <- v
+      out$renamed[[to]] <- a
       said <- c(said, sprintf("nnet's %s = %s taken as %s", a, .shown(v), to))
     }
   }

@@ -81,9 +81,11 @@ test_that("a bn_fit_parquet fit is plain R data and predicts without Python", {
                predict(fit, d[1:5, c("a", "b", "c")]))
   expect_output(print(fit), "a 3-3-1 batch-normalised network, sigmoid, with [0-9]+ weights\n")
   # nnet's size and maxit, as bn_fit takes them: the same fit, and a message
-  suppressWarnings(expect_message(
+  # (and the warning of 5 iterations in the caller's words)
+  expect_warning(expect_message(
     nn <- bn_fit_parquet(path, "y", size = 3, maxit = 5, seed = 1),
-    "bn_fit_parquet: nnet's size = 3 taken as hidden; nnet's maxit = 5 taken as max_iter"))
+    "bn_fit_parquet: nnet's size = 3 taken as hidden; nnet's maxit = 5 taken as max_iter"),
+    "maxit = 5 reached before the fit converged")
   expect_identical(nn$params, fit$params)
   expect_error(bn_fit_parquet(path, "y", size = 0), "size must be a whole number >= 1, got 0")
 })

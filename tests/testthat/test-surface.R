@@ -49,10 +49,18 @@ test_that("a typo, or an argument bn_fit does not have, is an error naming it", 
 
 test_that("nnet's size, maxit and linout are taken, with a message, or refused", {
   need_core()
-  # (7 iterations are too few to converge: the warning says so)
-  suppressWarnings(expect_message(
+  # (7 iterations are too few to converge: the warning says so, in the
+  # caller's words)
+  expect_warning(expect_message(
     f <- bn_fit(mpg ~ wt + hp, mtcars, size = 2, maxit = 7, linout = TRUE, seed = 1),
-    "size = 2 taken as hidden; nnet's maxit = 7 taken as max_iter; linout = TRUE"))
+    "size = 2 taken as hidden; nnet's maxit = 7 taken as max_iter; linout = TRUE"),
+    "^bn_fit: maxit = 7 reached before the fit converged .*; increase maxit or tol$")
+  expect_warning(bn_fit(mpg ~ wt, mtcars, hidden = 2, max_iter = 7, seed = 1),
+                 "^bn_fit: max_iter = 7 reached .*; increase max_iter or tol$")
+  # only where a name is an argument's: prose keeps its words
+  expect_equal(bngrad:::.in_callers_words("hidden = 3 hidden units; increase max_iter",
+                                         list(hidden = "size", max_iter = "maxit")),
+               "size = 3 hidden units; increase maxit")
   expect_equal(f$hidden, 2L)
   # three nets of two units, and one linear unit where the blend uses one
   expect_equal(f$n[2], 2L * 3L + as.integer(f$linear_share > 0))
