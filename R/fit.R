@@ -711,6 +711,7 @@ coef.bn_fit <- function(object, ...) {
   cat(sprintf("a %d-%d-%d batch-normalised network, %s, with %d weights%s\n",
               n[1], n[2], n[3], x$activation, .n_weights(n),
               if (length(made_of)) paste0(" (", paste(made_of, collapse = ", and "), ")") else ""))
+  cat(.fewer_units(x))
   cat(.folded("inputs:", x$coefnames))
   if (!is.null(x$ynames)) cat("outputs:", x$ynames, "\n")
   cat(sprintf("fitted by %s; eps %g, ddof %d, seed %d\n", x$optimizer,
@@ -803,6 +804,28 @@ coef.bn_fit <- function(object, ...) {
 
 # The nets in the average (member weight > 0): all of a fit saved before
 # member weights were kept
+# Where a net in the average uses fewer than its `hidden` units (the weak
+# prior's run on fewer units was kept: fit.py's _second_hidden; its other
+# units have no weight to the output), a line saying which and how many,
+# else "" (the headline's "3 nets of 8 hidden units" read as 8 each).
+.fewer_units <- function(x) {
+  G2 <- x$params$G2
+  nets <- which(.in_average(x))
+  used <- vapply(nets, function(k) {
+    rows <- (k - 1L) * x$hidden + seq_len(x$hidden)
+    if (max(rows) > nrow(G2)) return(x$hidden)
+    as.integer(sum(rowSums(G2[rows, , drop = FALSE] != 0) > 0))
+  }, 0L)
+  fewer <- used < x$hidden
+  if (!any(fewer)) return("")
+  many <- sum(fewer) > 1
+  sprintf(paste("%s %s %s %s of %s %d hidden units (a weak prior's run on fewer units was kept;",
+                "the others have no weight to the output)\n"),
+          if (many) "nets" else "net", paste(nets[fewer], collapse = ", "),
+          if (many) "use" else "uses", paste(used[fewer], collapse = ", "),
+          if (many) "their" else "its", x$hidden)
+}
+
 .in_average <- function(x) {
   if (is.null(x$member_weights)) rep(TRUE, length(x$decay)) else x$member_weights > 0
 }

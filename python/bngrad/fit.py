@@ -1012,8 +1012,10 @@ class BNRegressor:
         (Refusing both had failed every fit of BaggingRegressor(
         BNRegressor(seed=1)), which sets random_state on its members.)"""
         rs = self.random_state
+        # (checked where random_state overrides it too: a bad seed is a mistake either way)
+        seed = 0 if self.seed is None else checks.whole("seed", self.seed, 0)
         if rs is None:
-            return 0 if self.seed is None else checks.whole("seed", self.seed, 0)
+            return seed
         if isinstance(rs, np.random.RandomState):
             return int(rs.randint(np.iinfo(np.int32).max))
         if isinstance(rs, np.random.Generator):

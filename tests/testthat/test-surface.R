@@ -274,6 +274,18 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   m$linear_share[] <- c(0.5, 0)
   m$n[2] <- 9L
   expect_output(print(m), "the linear model is a constant there, held in b", fixed = TRUE)
+  # a net in the average that uses fewer of its units (the weak prior's run on
+  # fewer kept: its others have no weight to the output) is named, with how many
+  u <- f
+  u$params$G2[1:9, ] <- 1
+  expect_false(any(grepl("of (its|their) 3 hidden units", capture.output(print(u)))))
+  u$params$G2[2:3, ] <- 0
+  expect_match(capture.output(print(u)), paste("^net 1 uses 1 of its 3 hidden units \\(a weak",
+                                                "prior's run on fewer units was kept;"), all = FALSE)
+  u$params$G2[9, ] <- 0
+  expect_match(capture.output(print(u)), "^nets 1, 3 use 1, 2 of their 3 hidden units", all = FALSE)
+  u$member_weights <- c(0, 0.5, 0.5)        # (net 1 is left out: not named as using fewer)
+  expect_match(capture.output(print(u)), "^net 3 uses 2 of its 3 hidden units", all = FALSE)
   g <- f
   g$member_weights <- c(0.5, 0, 0.5)
   expect_match(capture.output(print(g)), paste("^net 2 left out of the average: leave-one-out",
