@@ -425,8 +425,13 @@ predict.bn_fit <- function(object, newdata, ...) {
     # takes them (a fit saved before x_unnamed was kept: by name, as then)
     p1 <- length(object$coefnames)
     unnamed <- isTRUE(object$x_unnamed)
-    if (.vector_like(newdata) && (is.numeric(newdata) || is.logical(newdata)) && p1 > 1L &&
-        length(newdata) == p1) {
+    if (.vector_like(newdata) && (is.numeric(newdata) || is.logical(newdata)) && p1 > 1L) {
+      if (length(newdata) != p1) {
+        # (as one column it would be named a column count's mistake)
+        stop("newdata is a vector of ", length(newdata), " values: for a net of ", p1,
+             " inputs give one value per input (one new row), or a matrix or data frame of ",
+             p1, " columns", call. = FALSE)
+      }
       newdata <- matrix(newdata, 1L, dimnames = list(NULL, names(newdata)))  # one new row
     }
     have <- colnames(newdata)

@@ -158,6 +158,11 @@ test_that("predict pads NA rows, checks columns and factor levels", {
   expect_equal(unname(predict(fx, c(b = d$b[2], a = d$a[2]))), unname(fitted(fx)[2]), tolerance = 1e-12)
   expect_equal(unname(predict(fx, c(d$a[2], d$b[2]))), unname(fitted(fx)[2]), tolerance = 1e-12)
   expect_error(predict(fx, matrix(1:3, 1)), "columns the net was fitted on: a, b; it has 3 unnamed")
+  # a vector of another length is not one row: named so, not as a one-column mistake
+  for (v in list(c(3, 100, 4, 120), 3)) {
+    expect_error(predict(fx, v), paste0("newdata is a vector of ", length(v), " values: for a net ",
+                                        "of 2 inputs give one value per input \\(one new row\\)"))
+  }
   # a fit on a matrix without names (x1, x2 made up) takes newdata's columns by
   # position whatever their names, as nnet: its names were refused as not x1, x2
   xu <- unname(as.matrix(d[, c("a", "b")]))
