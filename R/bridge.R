@@ -194,8 +194,8 @@ bn_core_available <- function() {
 # reticulate turned it into "(Unknown exception occurred)".  said$add is the
 # core's callback; said$call(fun, ...) is .call_core(fun, ...).  A message
 # among `given` (said by R before the call) is not said again.  `renamed`
-# (from .nnet_dots: c(max_iter = "maxit") where the caller wrote maxit)
-# puts the caller's own names in the core's messages.
+# (from .nnet_dots: list(max_iter = "maxit") where the caller wrote maxit)
+# puts the caller's own names in the core's warnings and its error.
 .said <- function(given = NULL, renamed = NULL) {
   msgs <- character()
   signal <- function() {
@@ -206,7 +206,7 @@ bn_core_available <- function() {
        call = function(...) {
          out <- tryCatch(.call_core(...), error = function(e) {
            signal()
-           stop(e)
+           stop(.in_callers_words(conditionMessage(e), renamed), call. = FALSE)
          })
          signal()
          out

@@ -807,19 +807,22 @@ coef.bn_fit <- function(object, ...) {
 # Which net loss_curve and kept_iter are: the first in the average
 .curve_net <- function(x) which(.in_average(x))[1]
 
-# The nets in the average (member weight > 0): all of a fit saved before
-# member weights were kept
 # Where a net in the average uses fewer than its `hidden` units (the weak
 # prior's run on fewer units was kept: fit.py's _second_hidden; its other
 # units have no weight to the output), a line saying which and how many,
-# else "" (the headline's "3 nets of 8 hidden units" read as 8 each).
+# else "" (the headline's "3 nets of 8 hidden units" read as 8 each).  Only
+# the outputs some net reaches count: where the linear model takes an output
+# whole (its share 1) or y is constant, every net's weights to it are 0.  A
+# net with none reaching them uses all its units, as the core's _used says.
 .fewer_units <- function(x) {
   G2 <- x$params$G2
   nets <- which(.in_average(x))
-  used <- vapply(nets, function(k) {
-    rows <- (k - 1L) * x$hidden + seq_len(x$hidden)
-    if (max(rows) > nrow(G2)) return(x$hidden)
-    as.integer(sum(rowSums(G2[rows, , drop = FALSE] != 0) > 0))
+  blocks <- lapply(nets, function(k) (k - 1L) * x$hidden + seq_len(x$hidden))
+  if (!length(nets) || max(unlist(blocks)) > nrow(G2)) return("")
+  live <- colSums(G2[unlist(blocks), , drop = FALSE] != 0) > 0
+  used <- vapply(blocks, function(rows) {
+    n <- as.integer(sum(rowSums(G2[rows, live, drop = FALSE] != 0) > 0))
+    if (n == 0L) x$hidden else n
   }, 0L)
   fewer <- used < x$hidden
   if (!any(fewer)) return("")
@@ -831,6 +834,8 @@ coef.bn_fit <- function(object, ...) {
           if (many) "their" else "its", x$hidden)
 }
 
+# The nets in the average (member weight > 0): all of a fit saved before
+# member weights were kept
 .in_average <- function(x) {
   if (is.null(x$member_weights)) rep(TRUE, length(x$decay)) else x$member_weights > 0
 }

@@ -850,7 +850,7 @@ class BNRegressor:
         scikit-learn's name for it, for meta-estimators that set it
         (BaggingRegressor gives each member its own): an int is the seed; a
         RandomState or Generator draws one at each fit.  Where given, it
-        is the seed, whatever seed says.
+        is the seed, whatever seed says (seed is still checked).
     verbose : bool, default=False
         Print progress every 10 iterations (and the last), as nnet's trace:
         as the fit runs where L-BFGS or Adam fits one net at a time from one

@@ -1952,8 +1952,8 @@ def test_random_state_is_the_seed_by_scikit_learn_s_name():
     for bad, match in ((dict(random_state="x"), "random_state must be"),
                        (dict(random_state=-1), "random_state must be"),
                        # a bad seed is named where random_state overrides it too
-                       (dict(seed=-1, random_state=2), "seed"),
-                       (dict(seed="abc", random_state=2), "seed")):
+                       (dict(seed=-1, random_state=2), "seed must be"),
+                       (dict(seed="abc", random_state=2), "seed must be")):
         with pytest.raises(bngrad.InvalidParameterError, match=match):
             bngrad.BNRegressor(**bad).fit(X, y)
 

@@ -57,6 +57,9 @@ test_that("nnet's size, maxit and linout are taken, with a message, or refused",
     "^bn_fit: maxit = 7 reached before the fit converged .*; increase maxit or tol$")
   expect_warning(bn_fit(mpg ~ wt, mtcars, hidden = 2, max_iter = 7, seed = 1),
                  "^bn_fit: max_iter = 7 reached .*; increase max_iter or tol$")
+  # and the core's error, as its warnings (no prose: "fewer hidden units" stays)
+  expect_error(suppressWarnings(suppressMessages(bn_fit(mpg ~ wt, mtcars, size = 1e8))),
+               "^size = 100000000 is too large for this machine: .*use fewer hidden units$")
   # only where a name is an argument's: prose keeps its words
   expect_equal(bngrad:::.in_callers_words("hidden = 3 hidden units; increase max_iter",
                                          list(hidden = "size", max_iter = "maxit")),
@@ -286,6 +289,31 @@ test_that("print and summary show the call, how the fit ended and the decay chos
   expect_match(capture.output(print(u)), "^nets 1, 3 use 1, 2 of their 3 hidden units", all = FALSE)
   u$member_weights <- c(0, 0.5, 0.5)        # (net 1 is left out: not named as using fewer)
   expect_match(capture.output(print(u)), "^net 3 uses 2 of its 3 hidden units", all = FALSE)
+  # where the linear model takes the output whole (share 1), every net's
+  # weights to it are 0: no net is said to use fewer
+  u$params$G2[1:9, ] <- 0
+  expect_false(any(grepl("of (its|their) 3 hidden units", capture.output(print(u)))))
+  set.seed(1)
+  lin <- data.frame(x1 = rnorm(60), x2 = rnorm(60))
+  lin$y <- 2 * lin$x1 - lin$x2
+  fl <- bn_fit(y ~ ., data = lin, hidden = 3, seed = 1)
+  expect_identical(fl$linear_share, 1)
+  expect_false(any(grepl("hidden units \\(a weak prior", capture.output(print(fl)))))
+  # real fits where the smaller run was kept: the count is the net's units
+  # with weight to the output, within its block of `hidden` rows of G2
+  said <- 0
+  for (seed in 1:6) {
+    r <- bn_fit(mpg ~ wt + hp, data = mtcars, hidden = 8, seed = seed)
+    line <- grep("hidden units \\(a weak prior", capture.output(print(r)), value = TRUE)
+    if (!length(line)) next
+    said <- said + 1
+    nets <- as.integer(strsplit(sub("^nets? ([0-9, ]+) uses? .*", "\\1", line), ", ")[[1]])
+    counts <- as.integer(strsplit(sub("^.* uses? ([0-9, ]+) of .*", "\\1", line), ", ")[[1]])
+    expect_identical(counts, vapply(nets, function(k)
+      as.integer(sum(r$params$G2[(k - 1) * 8 + 1:8, 1] != 0)), 0L))
+    expect_true(all(counts >= 1 & counts <= 4))     # (at most half: _second_hidden)
+  }
+  expect_gt(said, 0)
   g <- f
   g$member_weights <- c(0.5, 0, 0.5)
   expect_match(capture.output(print(g)), paste("^net 2 left out of the average: leave-one-out",
