@@ -147,7 +147,12 @@ def test_fork_pool_after_threaded_use():
 def test_a_fork_from_c_after_threaded_use():
     """R's mclapply and doParallel fork from C, where Python's at-fork hooks
     do not run: the child's calls must not wait on the parent's helper
-    threads (they hung), and compute what the parent does."""
+    threads (they hung), and compute what the parent does.  The fork holds
+    the GIL, as R's thread does while R runs (PyDLL).  CDLL lets it go for
+    the call: a helper that takes it in that moment leaves the child a GIL
+    no thread of its own holds, a hang no code after the fork can mend and
+    one R never meets (likely the one a CI run hung on, once, with a second
+    CI run loading the machine; not reproduced in 28 runs under load)."""
     out = run_python(CHILD_STATUS + f"""
         import ctypes, os, time, numpy as np, bngrad
         rng = np.random.default_rng(0)
@@ -155,7 +160,7 @@ def test_a_fork_from_c_after_threaded_use():
         y = rng.standard_normal(X.shape[0]); p = bngrad.init_params(4, 6)
         parent = bngrad.gradients(X, y, p).loss
         fit = bngrad.BNRegressor(hidden=3).fit(X[:200], y[:200]).predict(X[:3])
-        pid = ctypes.CDLL(None).fork()
+        pid = ctypes.PyDLL(None).fork()
         if pid == 0:
             same = (bngrad.gradients(X, y, p).loss == parent and np.array_equal(
                 bngrad.BNRegressor(hidden=3).fit(X[:200], y[:200]).predict(X[:3]), fit))
