@@ -125,9 +125,11 @@ bn_fit.default <- function(x, y, hidden = 8, activation = "sigmoid",
   if (!is.null(weights)) weights <- .check_weights(weights, nrow(x), set$ddof)
   if (length(nnet$said)) message("bn_fit: ", paste(nnet$said, collapse = "; "))
   slow <- .slow_fit(nrow(x), ncol(x), ncol(Y), hidden)
-  if (!is.null(slow)) slow <- .in_callers_words(slow, nnet$renamed)
-  # (immediate.: under options(warn = 0) R holds a warning until the top-level call returns)
-  if (!is.null(slow)) warning(slow, call. = FALSE, immediate. = TRUE)
+  if (!is.null(slow)) {
+    slow <- .in_callers_words(slow, nnet$renamed)
+    # (immediate.: under options(warn = 0) R holds a warning until the top-level call returns)
+    warning(slow, call. = FALSE, immediate. = TRUE)
+  }
   # The R stream chooses the seed unless one is given, so set.seed() works.
   if (is.null(seed)) seed <- sample.int(.Machine$integer.max, 1L)
   est <- do.call(.core_entry("regressor"), c(set, list(

@@ -74,6 +74,17 @@ test_that("a net far larger than the data is warned of once, by R before the cal
     invokeRestart("muffleWarning")
   }), "hidden = 1100000000 is too large for this machine")
   expect_match(said, "^hidden = 1100000000 gives 5,500,000,001 weights per net for 32 rows")
+  # in the caller's words where it wrote nnet's size, R's warning and the
+  # core's alike (said once: the core's copy is the one R gave)
+  said <- character()
+  suppressMessages(withCallingHandlers(
+    bn_fit(mpg ~ wt + hp, mtcars, size = 25000, maxit = 1, seed = 1),
+    warning = function(w) {
+      said <<- c(said, conditionMessage(w))
+      invokeRestart("muffleWarning")
+    }))
+  expect_equal(sum(grepl("the fit will be slow", said)), 1)
+  expect_match(said[1], "^size = 25000 gives 125,001 weights per net for 32 rows")
 })
 
 test_that("L-BFGS without a decay on fewer than 20 rows warns, and print says nothing was held out", {
